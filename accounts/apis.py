@@ -1,0 +1,446 @@
+"""HTTP API of the accounts app: parse, call one service or selector, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import selectors, services
+from accounts.models import User
+from config.api import CursorPage, KinoError, StrictSerializer
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: {error: {code, message, fields}}"),
+    401: OpenApiResponse(description="Not authenticated"),
+    404: OpenApiResponse(description="Not found"),
+}
+
+
+def _avatar_url(request: Request, user: User) -> str | None:
+    profile = getattr(user, "profile", None)
+    if profile is None or not profile.avatar:
+        return None
+    return request.build_absolute_uri(profile.avatar.url)
+
+
+class UserSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    username = serializers.CharField()
+    display_name = serializers.SerializerMethodField()
+    avatar_url = serializers.SerializerMethodField()
+
+    def get_display_name(self, user: User) -> str:
+        profile = getattr(user, "profile", None)
+        return profile.display_name if profile else ""
+
+    def get_avatar_url(self, user: User) -> str | None:
+        return _avatar_url(self.context["request"], user)
+
+
+class MeSerializer(UserSummarySerializer):
+    email = serializers.EmailField()
+    bio = serializers.SerializerMethodField()
+    birthdate = serializers.DateField()
+    age_band = serializers.CharField()
+    invites_available = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_bio(self, user: User) -> str:
+        profile = getattr(user, "profile", None)
+        return profile.bio if profile else ""
+
+    def get_invites_available(self, user: User) -> int:
+        return user.invites_created.filter(redeemed_at__isnull=True, expires_at__gt=timezone.now()).count()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+def _tokens(user: User) -> dict[str, str]:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _me(request: Request, user: User) -> dict[str, Any]:
+    user = User.objects.select_related("profile").get(id=user.id)
+    return MeSerializer(user, context={"request": request}).data
+
+
+class ScopedThrottleMixin:
+    throttle_classes = [ScopedRateThrottle]
+
+
+# --- the beta: waitlist, invites, signup, tokens ----------------------------------
+
+
+class WaitlistJoinApi(ScopedThrottleMixin, APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_scope = "waitlist"
+
+    class InputSerializer(StrictSerializer):
+        email = serializers.EmailField(max_length=254)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: inline_serializer("WaitlistJoined", {"status": serializers.CharField()}), **ERRORS},
+        summary="Join the waitlist (same answer whether or not the address is already on it)",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.waitlist_join(email=data.validated_data["email"])
+        return Response({"status": "on_the_list"}, status=status.HTTP_202_ACCEPTED)
+
+
+class InviteCheckApi(ScopedThrottleMixin, APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_scope = "invite_check"
+
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField(source="display_code")
+        status = serializers.ChoiceField(choices=["valid", "used", "expired"])
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(responses={200: OutputSerializer, **ERRORS}, summary="Is this invite code usable?")
+    def get(self, request: Request, code: str) -> Response:
+        invite = selectors.invite_get_by_code(code=code)
+        return Response(self.OutputSerializer(invite).data)
+
+
+class SignupApi(ScopedThrottleMixin, APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_scope = "signup"
+
+    class InputSerializer(StrictSerializer):
+        invite_code = serializers.CharField(max_length=40)
+        username = serializers.CharField(max_length=30)
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=128, min_length=1, trim_whitespace=False)
+        birthdate = serializers.DateField()
+        display_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+
+    class OutputSerializer(serializers.Serializer):
+        user = MeSerializer()
+        tokens = TokenPairSerializer()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            403: OpenApiResponse(description="too_young"),
+            409: OpenApiResponse(description="username_taken / email_taken"),
+            **ERRORS,
+        },
+        summary="Redeem an invite code and create an account",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        user = services.invite_redeem(
+            code=v["invite_code"],
+            username=v["username"],
+            email=v["email"],
+            password=v["password"],
+            birthdate=v["birthdate"],
+            display_name=v["display_name"],
+        )
+        return Response({"user": _me(request, user), "tokens": _tokens(user)}, status=status.HTTP_201_CREATED)
+
+
+class TokenObtainApi(ScopedThrottleMixin, APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_scope = "login"
+
+    class InputSerializer(StrictSerializer):
+        username = serializers.CharField(max_length=254, help_text="Username or email address")
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer, **ERRORS}, summary="Log in")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        identifier = data.validated_data["username"].strip()
+        if "@" in identifier:
+            match = User.objects.filter(email__iexact=identifier).values_list("username", flat=True).first()
+            identifier = match or identifier
+        user = authenticate(request, username=identifier.lower(), password=data.validated_data["password"])
+        if user is None:
+            raise KinoError(
+                "Wrong username or password.",
+                code="invalid_credentials",
+                status_code=status.HTTP_401_UNAUTHORIZED,
+            )
+        return Response(_tokens(user))
+
+
+class TokenRefreshApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    class InputSerializer(StrictSerializer):
+        refresh = serializers.CharField(max_length=2000)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: TokenPairSerializer, **ERRORS},
+        summary="Swap a refresh token for a new pair (the old refresh token stops working)",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refresh = TokenRefreshSerializer(data=data.validated_data)
+        try:
+            refresh.is_valid(raise_exception=True)
+        except TokenError:
+            raise KinoError(
+                "The refresh token is invalid, expired or already used.",
+                code="token_not_valid",
+                status_code=status.HTTP_401_UNAUTHORIZED,
+            ) from None
+        except User.DoesNotExist:  # simplejwt looks the user up when rotating
+            raise KinoError(
+                "The refresh token's account no longer exists.",
+                code="token_not_valid",
+                status_code=status.HTTP_401_UNAUTHORIZED,
+            ) from None
+        return Response(refresh.validated_data)
+
+
+class LogoutApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    class InputSerializer(StrictSerializer):
+        refresh = serializers.CharField(max_length=2000)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={204: None, **ERRORS},
+        summary="Log out: the refresh token is blacklisted",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            RefreshToken(data.validated_data["refresh"]).blacklist()
+        except TokenError:
+            raise KinoError(
+                "The refresh token is invalid, expired or already used.",
+                code="token_not_valid",
+                status_code=status.HTTP_401_UNAUTHORIZED,
+            ) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- me ---------------------------------------------------------------------------
+
+
+class MeApi(APIView):
+    class UpdateSerializer(StrictSerializer):
+        display_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
+        bio = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    class DeleteSerializer(StrictSerializer):
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    @extend_schema(responses={200: MeSerializer, **ERRORS}, summary="Who am I")
+    def get(self, request: Request) -> Response:
+        return Response(_me(request, request.user))
+
+    @extend_schema(
+        request=UpdateSerializer, responses={200: MeSerializer, **ERRORS}, summary="Edit my profile"
+    )
+    def patch(self, request: Request) -> Response:
+        data = self.UpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.profile_update(user=request.user, **data.validated_data)
+        return Response(_me(request, request.user))
+
+    @extend_schema(
+        request=DeleteSerializer,
+        responses={204: None, 403: OpenApiResponse(description="password_wrong"), **ERRORS},
+        summary="Delete my account and my personal data",
+    )
+    def delete(self, request: Request) -> Response:
+        data = self.DeleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_delete(user=request.user, password=data.validated_data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AvatarApi(APIView):
+    class InputSerializer(StrictSerializer):
+        avatar = serializers.FileField(max_length=255, allow_empty_file=False)
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={200: MeSerializer, **ERRORS},
+        summary="Set my avatar (JPEG, PNG or WebP; re-encoded, metadata stripped)",
+    )
+    def put(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.avatar_set(user=request.user, upload=data.validated_data["avatar"])
+        return Response(_me(request, request.user))
+
+    @extend_schema(responses={200: MeSerializer, **ERRORS}, summary="Remove my avatar")
+    def delete(self, request: Request) -> Response:
+        services.avatar_clear(user=request.user)
+        return Response(_me(request, request.user))
+
+
+class MyInvitesApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField(source="display_code")
+        link = serializers.SerializerMethodField()
+        status = serializers.ChoiceField(choices=["valid", "used", "expired"])
+        expires_at = serializers.DateTimeField()
+        redeemed_by = serializers.SerializerMethodField()
+        created_at = serializers.DateTimeField()
+
+        def get_link(self, invite: Any) -> str:
+            return settings.SITE_URL + reverse("beta:redeem", kwargs={"code": invite.display_code})
+
+        def get_redeemed_by(self, invite: Any) -> str | None:
+            return invite.redeemed_by.username if invite.redeemed_by else None
+
+    @extend_schema(responses={200: OutputSerializer(many=True), **ERRORS}, summary="The invites I can share")
+    def get(self, request: Request) -> Response:
+        paginator = CursorPage()
+        page = paginator.paginate_queryset(selectors.invites_of(user=request.user), request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+# --- people -----------------------------------------------------------------------
+
+
+class UserDetailApi(APIView):
+    class OutputSerializer(UserSummarySerializer):
+        bio = serializers.CharField(source="profile.bio")
+        followers_count = serializers.IntegerField()
+        following_count = serializers.IntegerField()
+        is_following = serializers.BooleanField()
+        follows_you = serializers.BooleanField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(responses={200: OutputSerializer, **ERRORS}, summary="A member's public profile")
+    def get(self, request: Request, username: str) -> Response:
+        user = selectors.user_get_for_viewer(actor=request.user, username=username)
+        for key, value in selectors.user_profile_stats(actor=request.user, user=user).items():
+            setattr(user, key, value)
+        return Response(self.OutputSerializer(user, context={"request": request}).data)
+
+
+class EdgeSerializer(serializers.Serializer):
+    user = UserSummarySerializer()
+    since = serializers.DateTimeField(source="created_at")
+
+
+def _edges_page(request: Request, view: APIView, queryset: Any, side: str) -> Response:
+    paginator = CursorPage()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    rows = [{"user": getattr(edge, side), "created_at": edge.created_at} for edge in page]
+    return paginator.get_paginated_response(
+        EdgeSerializer(rows, many=True, context={"request": request}).data
+    )
+
+
+class FollowersApi(APIView):
+    @extend_schema(responses={200: EdgeSerializer(many=True), **ERRORS}, summary="Who follows this member")
+    def get(self, request: Request, username: str) -> Response:
+        user = selectors.user_get_for_viewer(actor=request.user, username=username)
+        return _edges_page(
+            request, self, selectors.followers_for_viewer(actor=request.user, user=user), "follower"
+        )
+
+
+class FollowingApi(APIView):
+    @extend_schema(responses={200: EdgeSerializer(many=True), **ERRORS}, summary="Whom this member follows")
+    def get(self, request: Request, username: str) -> Response:
+        user = selectors.user_get_for_viewer(actor=request.user, username=username)
+        return _edges_page(
+            request, self, selectors.following_for_viewer(actor=request.user, user=user), "followee"
+        )
+
+
+class MutualsApi(APIView):
+    @extend_schema(
+        responses={200: EdgeSerializer(many=True), **ERRORS}, summary="People I follow who follow me"
+    )
+    def get(self, request: Request) -> Response:
+        return _edges_page(request, self, selectors.mutuals_of(user=request.user), "followee")
+
+
+class BlocksApi(APIView):
+    @extend_schema(responses={200: EdgeSerializer(many=True), **ERRORS}, summary="People I blocked")
+    def get(self, request: Request) -> Response:
+        return _edges_page(request, self, selectors.blocks_of(user=request.user), "blocked")
+
+
+class FollowApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        following = serializers.BooleanField()
+
+    @extend_schema(
+        request=None,
+        responses={200: OutputSerializer, 201: OutputSerializer, **ERRORS},
+        summary="Follow (repeating is harmless)",
+    )
+    def post(self, request: Request, username: str) -> Response:
+        target = selectors.user_get_for_viewer(actor=request.user, username=username)
+        _, created = services.follow_create(actor=request.user, target=target)
+        return Response(
+            {"following": True}, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(responses={204: None, **ERRORS}, summary="Unfollow")
+    def delete(self, request: Request, username: str) -> Response:
+        target = selectors.user_get_for_viewer(actor=request.user, username=username)
+        services.follow_delete(actor=request.user, target=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BlockApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        blocked = serializers.BooleanField()
+
+    @extend_schema(
+        request=None,
+        responses={200: OutputSerializer, **ERRORS},
+        summary="Block: you and they stop seeing each other; follows between you end",
+    )
+    def post(self, request: Request, username: str) -> Response:
+        target = selectors.user_get_for_viewer(actor=request.user, username=username)
+        services.block_create(actor=request.user, target=target)
+        return Response({"blocked": True})
+
+    @extend_schema(responses={204: None, **ERRORS}, summary="Unblock")
+    def delete(self, request: Request, username: str) -> Response:
+        # The person is hidden from the blocker, so look them up among the blocker's blocks.
+        block = (
+            selectors.blocks_of(user=request.user).filter(blocked__username=username.strip().lower()).first()
+        )
+        if block is not None:
+            services.block_delete(actor=request.user, target=block.blocked)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,77 @@
+"""Demo data for `make run`: an admin, a moderator and a few members with invites to share."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import services
+from accounts.models import Follow, Profile, User
+
+DEMO_PASSWORD = "kino-demo-pass"  # noqa: S105 (demo accounts on a local database, printed on purpose)
+STAFF = [("admin", "Kino Admin", True), ("moderator", "Mo Derator", False)]
+MEMBERS = [
+    ("alice", "Alice", date(1995, 4, 2)),
+    ("bob", "Bob", date(1990, 9, 17)),
+    ("carol", "Carol", date(2000, 1, 30)),
+    ("tess", "Tess (teen)", date.today().replace(year=date.today().year - 15)),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo accounts in an empty database and print the logins (does nothing else otherwise)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not User.objects.exists():
+            self._seed()
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for user in User.objects.filter(
+            username__in=[s[0] for s in STAFF] + [m[0] for m in MEMBERS]
+        ).order_by("-is_superuser", "-is_staff", "username"):
+            role = (
+                "admin" if user.is_superuser else "moderator" if user.is_staff else user.age_band + " member"
+            )
+            codes = list(
+                user.invites_created.filter(redeemed_at__isnull=True).values_list("code", flat=True)[:2]
+            )
+            shown = ", ".join("-".join(c[i : i + 4] for i in range(0, 16, 4)) for c in codes)
+            self.stdout.write(f"  {user.username:10} {role:15} {('invites: ' + shown) if shown else ''}")
+
+    @transaction.atomic
+    def _seed(self) -> None:
+        moderators, _ = Group.objects.get_or_create(name="moderators")
+        moderators.permissions.set(Permission.objects.filter(content_type__app_label__in=["accounts"]))
+        for username, name, superuser in STAFF:
+            user = User.objects.create_user(
+                username=username,
+                email=f"{username}@kino.local",
+                password=DEMO_PASSWORD,
+                is_staff=True,
+                is_superuser=superuser,
+                birthdate=date(1985, 6, 1),
+            )
+            Profile.objects.create(user=user, display_name=name)
+            if not superuser:
+                user.groups.add(moderators)
+        members = []
+        for username, name, born in MEMBERS:
+            user = User.objects.create_user(
+                username=username, email=f"{username}@kino.local", password=DEMO_PASSWORD, birthdate=born
+            )
+            Profile.objects.create(user=user, display_name=name, bio=f"Hi, I'm {name.split()[0]}.")
+            services.member_invites_grant(user=user)
+            members.append(user)
+        alice, bob, carol, _tess = members
+        Follow.objects.bulk_create(
+            [
+                Follow(follower=alice, followee=bob),
+                Follow(follower=bob, followee=alice),
+                Follow(follower=carol, followee=alice),
+            ]
+        )
+        services.waitlist_join(email="hopeful@example.com")
+        services.waitlist_join(email="eager@example.com")

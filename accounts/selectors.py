@@ -1,0 +1,88 @@
+"""Reads of the accounts app. Every lookup by a client-supplied name goes through here, scoped by blocks."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from accounts.models import Block, Follow, Invite, User, invite_code_normalize
+from config.api import NotFoundError
+
+
+def blocked_user_ids(*, user: User) -> QuerySet:
+    """Ids of everyone `user` blocked or was blocked by: hidden from each other everywhere."""
+    return User.objects.filter(Q(blocked_by_edges__blocker=user) | Q(blocking_edges__blocked=user)).values(
+        "id"
+    )
+
+
+def user_get_for_viewer(*, actor: User, username: str) -> User:
+    """A member `actor` may see, or 404: unknown, deactivated and blocked (either way) look the same."""
+    user = (
+        User.objects.filter(username=username.strip().lower(), is_active=True)
+        .exclude(id__in=blocked_user_ids(user=actor))
+        .select_related("profile")
+        .first()
+    )
+    if user is None:
+        raise NotFoundError("No such user.", code="user_not_found")
+    return user
+
+
+def user_profile_stats(*, actor: User, user: User) -> dict[str, int | bool]:
+    counts = User.objects.filter(id=user.id).aggregate(
+        followers=Count("follower_edges", distinct=True), following=Count("following_edges", distinct=True)
+    )
+    return {
+        "followers_count": counts["followers"],
+        "following_count": counts["following"],
+        "is_following": Follow.objects.filter(follower=actor, followee=user).exists(),
+        "follows_you": Follow.objects.filter(follower=user, followee=actor).exists(),
+    }
+
+
+def followers_for_viewer(*, actor: User, user: User) -> QuerySet[Follow]:
+    hidden = blocked_user_ids(user=actor)
+    return (
+        Follow.objects.filter(followee=user, follower__is_active=True)
+        .exclude(follower_id__in=hidden)
+        .select_related("follower__profile")
+    )
+
+
+def following_for_viewer(*, actor: User, user: User) -> QuerySet[Follow]:
+    hidden = blocked_user_ids(user=actor)
+    return (
+        Follow.objects.filter(follower=user, followee__is_active=True)
+        .exclude(followee_id__in=hidden)
+        .select_related("followee__profile")
+    )
+
+
+def mutuals_of(*, user: User) -> QuerySet[Follow]:
+    """People `user` follows who follow back, as `user`'s outgoing follow edges."""
+    follows_back = Follow.objects.filter(follower=OuterRef("followee"), followee=user)
+    return (
+        Follow.objects.filter(follower=user, followee__is_active=True)
+        .filter(Exists(follows_back))
+        .select_related("followee__profile")
+    )
+
+
+def mutual_ids(*, user: User) -> QuerySet:
+    """Ids of `user`'s mutuals; `cameos` uses it for the "mutuals" permission level."""
+    return mutuals_of(user=user).values("followee_id")
+
+
+def blocks_of(*, user: User) -> QuerySet[Block]:
+    return Block.objects.filter(blocker=user).select_related("blocked__profile")
+
+
+def invites_of(*, user: User) -> QuerySet[Invite]:
+    return Invite.objects.filter(created_by=user).select_related("redeemed_by")
+
+
+def invite_get_by_code(*, code: str) -> Invite:
+    invite = Invite.objects.filter(code=invite_code_normalize(code)).first()
+    if invite is None:
+        raise NotFoundError("This invite code does not exist.", code="invite_invalid")
+    return invite

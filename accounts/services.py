@@ -1,0 +1,419 @@
+"""Writes of the accounts app: joining the beta, invites, profiles, the social graph."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import date, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import status
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts import hooks
+from accounts.images import ImageRejected, image_sanitize
+from accounts.models import (
+    Block,
+    Follow,
+    Invite,
+    InviteBatch,
+    Profile,
+    User,
+    WaitlistEntry,
+    invite_code_normalize,
+    years_between,
+)
+from config.api import ConflictError, KinoError, NotFoundError
+from config.events import event_send_on_commit
+
+logger = logging.getLogger(__name__)
+
+USERNAME_RE = re.compile(r"^[a-z0-9_.]{3,30}$")
+RESERVED_USERNAMES = frozenset(
+    [
+        "about",
+        "abuse",
+        "account",
+        "accounts",
+        "admin",
+        "administrator",
+        "api",
+        "app",
+        "apps",
+        "auth",
+        "beta",
+        "billing",
+        "blog",
+        "cameo",
+        "cameos",
+        "contact",
+        "dashboard",
+        "dev",
+        "developer",
+        "developers",
+        "docs",
+        "download",
+        "drafts",
+        "explore",
+        "feed",
+        "forum",
+        "generation",
+        "generations",
+        "help",
+        "home",
+        "info",
+        "invite",
+        "invites",
+        "jobs",
+        "kino",
+        "kinoapp",
+        "legal",
+        "login",
+        "logout",
+        "me",
+        "mod",
+        "moderation",
+        "moderator",
+        "news",
+        "notifications",
+        "official",
+        "oauth",
+        "password",
+        "press",
+        "privacy",
+        "provenance",
+        "remix",
+        "report",
+        "root",
+        "safety",
+        "security",
+        "settings",
+        "signup",
+        "staff",
+        "static",
+        "status",
+        "support",
+        "system",
+        "team",
+        "terms",
+        "trust",
+        "user",
+        "users",
+        "verify",
+        "verified",
+        "waitlist",
+        "webmaster",
+        "www",
+    ]
+)
+# Without ambiguous characters (0/O, 1/I/L): codes are typed on phones.
+INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+INVITE_CODE_LENGTH = 16  # 31^16 ≈ 2^79 codes
+
+
+# --- usernames ------------------------------------------------------------------
+
+
+def username_normalize(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def username_validate(username: str) -> None:
+    if not USERNAME_RE.fullmatch(username):
+        raise KinoError(
+            "Usernames are 3 to 30 characters of a-z, 0-9, '_' and '.'.",
+            code="username_invalid",
+            fields={"username": [{"code": "username_invalid", "message": "Use 3-30 of a-z, 0-9, _ and ."}]},
+        )
+    if username in RESERVED_USERNAMES or username.strip("._") in RESERVED_USERNAMES:
+        raise KinoError(
+            "This username is reserved.",
+            code="username_reserved",
+            fields={"username": [{"code": "username_reserved", "message": "This username is reserved."}]},
+        )
+    refusal = hooks.username_checks_run(username)
+    if refusal is not None:
+        raise KinoError(
+            refusal.message,
+            code=refusal.code,
+            fields={"username": [{"code": refusal.code, "message": refusal.message}]},
+        )
+
+
+def _username_taken() -> ConflictError:
+    return ConflictError(
+        "This username is taken.",
+        code="username_taken",
+        fields={"username": [{"code": "username_taken", "message": "This username is taken."}]},
+    )
+
+
+# --- waitlist and invites -------------------------------------------------------
+
+
+def _invite_new(
+    *,
+    source: str,
+    created_by: User | None = None,
+    batch: InviteBatch | None = None,
+    email: str = "",
+    ttl_days: int | None = None,
+) -> Invite:
+    code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
+    ttl = timedelta(days=ttl_days if ttl_days is not None else settings.INVITE_TTL_DAYS)
+    return Invite(
+        code=code,
+        source=source,
+        created_by=created_by,
+        batch=batch,
+        email=email,
+        expires_at=timezone.now() + ttl,
+    )
+
+
+def waitlist_join(*, email: str) -> None:
+    """Idempotent and silent: the answer is the same whether or not the address was already there."""
+    WaitlistEntry.objects.bulk_create([WaitlistEntry(email=email.strip().lower())], ignore_conflicts=True)
+    logger.info("waitlist.joined")
+
+
+@transaction.atomic
+def waitlist_admit(*, entry_ids: Iterable[UUID], admitted_by: User | None) -> list[Invite]:
+    """Issue an invite to each entry not yet admitted and mail it (after commit). Safe to repeat."""
+    entries = list(
+        WaitlistEntry.objects.select_for_update()
+        .filter(id__in=list(entry_ids), admitted_at__isnull=True)
+        .order_by("id")
+    )
+    invites = Invite.objects.bulk_create(
+        [_invite_new(source=Invite.Source.WAITLIST, created_by=admitted_by, email=e.email) for e in entries]
+    )
+    now = timezone.now()
+    for entry, invite in zip(entries, invites, strict=True):
+        entry.admitted_at, entry.invite = now, invite
+    WaitlistEntry.objects.bulk_update(entries, ["admitted_at", "invite", "updated_at"])
+    from accounts.tasks import invite_email_send
+
+    for invite in invites:
+        invite_id = str(invite.id)
+        transaction.on_commit(lambda invite_id=invite_id: invite_email_send.delay(invite_id=invite_id))
+    logger.info("waitlist.admitted", extra={"count": len(invites)})
+    return invites
+
+
+@transaction.atomic
+def invite_batch_mint(*, created_by: User | None, count: int, ttl_days: int, note: str = "") -> InviteBatch:
+    if not 1 <= count <= 10_000:
+        raise KinoError("A batch holds 1 to 10,000 invites.", code="invite_batch_size")
+    batch = InviteBatch.objects.create(created_by=created_by, size=count, note=note)
+    Invite.objects.bulk_create(
+        [
+            _invite_new(source=Invite.Source.BATCH, created_by=created_by, batch=batch, ttl_days=ttl_days)
+            for _ in range(count)
+        ]
+    )
+    logger.info("invite.batch_minted", extra={"count": count})
+    return batch
+
+
+def member_invites_grant(*, user: User, count: int | None = None) -> list[Invite]:
+    count = settings.INVITES_PER_MEMBER if count is None else count
+    return Invite.objects.bulk_create(
+        [_invite_new(source=Invite.Source.MEMBER, created_by=user) for _ in range(count)]
+    )
+
+
+def _invite_error(state: str) -> KinoError:
+    message = {
+        "unknown": ("invite_invalid", "This invite code does not exist."),
+        "used": ("invite_used", "This invite code has already been used."),
+        "expired": ("invite_expired", "This invite code has expired."),
+    }[state]
+    return KinoError(
+        message[1], code=message[0], fields={"invite_code": [{"code": message[0], "message": message[1]}]}
+    )
+
+
+def _age_check(birthdate: date) -> None:
+    today = timezone.localdate()
+    if birthdate > today or birthdate.year < today.year - 120:
+        raise KinoError(
+            "Enter a real birthdate.",
+            code="birthdate_invalid",
+            fields={"birthdate": [{"code": "birthdate_invalid", "message": "Enter a real birthdate."}]},
+        )
+    if years_between(birthdate, today) < settings.MINIMUM_AGE:
+        raise KinoError(
+            f"You must be at least {settings.MINIMUM_AGE} to join Kino.",
+            code="too_young",
+            status_code=status.HTTP_403_FORBIDDEN,
+        )
+
+
+def invite_redeem(
+    *, code: str, username: str, email: str, password: str, birthdate: date, display_name: str = ""
+) -> User:
+    """Create an account from a valid invite. Of concurrent redemptions of one code, exactly one wins:
+    the invite row is locked, and a unique constraint on `redeemed_by` backs the lock up."""
+    username = username_normalize(username)
+    email = email.strip().lower()
+    username_validate(username)
+    _age_check(birthdate)
+    candidate = User(username=username, email=email, birthdate=birthdate)
+    try:
+        password_validation.validate_password(password, user=candidate)
+    except DjangoValidationError as exc:
+        raise KinoError(
+            "Choose a stronger password.",
+            code="password_weak",
+            fields={"password": [{"code": "password_weak", "message": m} for m in exc.messages]},
+        ) from None
+
+    with transaction.atomic():
+        invite = Invite.objects.select_for_update().filter(code=invite_code_normalize(code)).first()
+        if invite is None:
+            raise _invite_error("unknown")
+        if invite.status != "valid":
+            raise _invite_error(invite.status)
+        if User.objects.filter(username__iexact=username).exists():
+            raise _username_taken()
+        if User.objects.filter(email__iexact=email).exists():
+            raise ConflictError(
+                "An account already uses this email address.",
+                code="email_taken",
+                fields={"email": [{"code": "email_taken", "message": "Already in use."}]},
+            )
+        try:
+            with transaction.atomic():
+                candidate.set_password(password)
+                candidate.save()
+        except IntegrityError:
+            raise _username_taken() from None
+        Profile.objects.create(user=candidate, display_name=display_name.strip())
+        invite.redeemed_by, invite.redeemed_at = candidate, timezone.now()
+        invite.save(update_fields=["redeemed_by", "redeemed_at", "updated_at"])
+        member_invites_grant(user=candidate)
+    logger.info("invite.redeemed", extra={"user_id": str(candidate.id), "source": invite.source})
+    return candidate
+
+
+# --- profile and account ----------------------------------------------------------
+
+
+def profile_update(*, user: User, display_name: str | None = None, bio: str | None = None) -> Profile:
+    profile = user.profile
+    fields = []
+    if display_name is not None:
+        profile.display_name = display_name.strip()
+        fields.append("display_name")
+    if bio is not None:
+        profile.bio = bio.strip()
+        fields.append("bio")
+    if fields:
+        profile.save(update_fields=[*fields, "updated_at"])
+    return profile
+
+
+def avatar_set(*, user: User, upload: UploadedFile) -> Profile:
+    try:
+        content = image_sanitize(
+            upload,
+            max_bytes=settings.AVATAR_MAX_BYTES,
+            max_pixels=settings.AVATAR_MAX_PIXELS,
+            size=settings.AVATAR_SIZE,
+        )
+    except ImageRejected as exc:
+        raise KinoError(
+            exc.message, code=exc.code, fields={"avatar": [{"code": exc.code, "message": exc.message}]}
+        ) from None
+    profile = user.profile
+    old = profile.avatar.name if profile.avatar else None
+    profile.avatar.save(content.name, content, save=False)
+    profile.save(update_fields=["avatar", "updated_at"])
+    if old:
+        profile.avatar.storage.delete(old)
+    return profile
+
+
+def avatar_clear(*, user: User) -> Profile:
+    profile = user.profile
+    if profile.avatar:
+        profile.avatar.delete(save=False)
+        profile.save(update_fields=["avatar", "updated_at"])
+    return profile
+
+
+def user_delete(*, user: User, password: str) -> None:
+    """Remove the account and the personal data it carries. Invites it redeemed stay used."""
+    if not user.check_password(password):
+        raise KinoError(
+            "The password is wrong.",
+            code="password_wrong",
+            status_code=status.HTTP_403_FORBIDDEN,
+            fields={"password": [{"code": "password_wrong", "message": "The password is wrong."}]},
+        )
+    profile = Profile.objects.filter(user=user).first()
+    avatar = profile.avatar.name if profile and profile.avatar else None
+    user_id = user.id
+    with transaction.atomic():
+        tokens = OutstandingToken.objects.filter(user=user)
+        BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=t) for t in tokens.exclude(blacklistedtoken__isnull=False)],
+            ignore_conflicts=True,
+        )
+        WaitlistEntry.objects.filter(email__iexact=user.email).delete()
+        Invite.objects.filter(created_by=user, redeemed_at__isnull=True).delete()
+        user.delete()
+    if avatar and profile is not None:
+        transaction.on_commit(lambda: profile.avatar.storage.delete(avatar))
+    logger.info("user.deleted", extra={"user_id": str(user_id)})
+
+
+# --- follows and blocks -----------------------------------------------------------
+
+
+def _is_blocked_either_way(a: User, b: User) -> bool:
+    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
+
+
+def follow_create(*, actor: User, target: User) -> tuple[Follow, bool]:
+    """Follow `target`; following twice is not an error. Returns (follow, created)."""
+    if actor.id == target.id:
+        raise KinoError("You cannot follow yourself.", code="follow_self")
+    if _is_blocked_either_way(actor, target):
+        raise NotFoundError()
+    follow, created = Follow.objects.get_or_create(follower=actor, followee=target)
+    if created:
+        event_send_on_commit(
+            user_id=target.id,
+            event_type="follow.created",
+            data={"follower": {"id": str(actor.id), "username": actor.username}},
+        )
+    return follow, created
+
+
+def follow_delete(*, actor: User, target: User) -> None:
+    Follow.objects.filter(follower=actor, followee=target).delete()
+
+
+@transaction.atomic
+def block_create(*, actor: User, target: User) -> Block:
+    """Block `target`: both stop seeing each other, and any follow between them ends."""
+    if actor.id == target.id:
+        raise KinoError("You cannot block yourself.", code="block_self")
+    block, _ = Block.objects.get_or_create(blocker=actor, blocked=target)
+    Follow.objects.filter(Q(follower=actor, followee=target) | Q(follower=target, followee=actor)).delete()
+    return block
+
+
+def block_delete(*, actor: User, target: User) -> None:
+    Block.objects.filter(blocker=actor, blocked=target).delete()

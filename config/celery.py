@@ -1,0 +1,86 @@
+"""The Celery app: queue `default` (embeddings, moderation, mail, fan-out) and `generation` (GPU).
+
+Reliability settings live in config/settings.py (CELERY_*). Each worker also
+writes a heartbeat key to Redis, which /healthz reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from typing import Any
+
+from celery import Celery, bootsteps
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("kino")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("default"), Queue("generation"))
+app.conf.task_routes = {"generation.*": {"queue": "generation"}}
+app.autodiscover_tasks()
+
+HEARTBEAT_PREFIX = "kino:worker:"
+
+
+def _redis() -> Any:
+    import redis
+    from django.conf import settings
+
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+
+
+def redis_errors() -> type[Exception]:
+    import redis
+
+    return redis.RedisError
+
+
+class Heartbeat(bootsteps.StartStopStep):
+    """Every WORKER_HEARTBEAT_S seconds: `kino:worker:<hostname>` = {queues, ts}, expiring after 3 beats."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
+        super().__init__(worker, **kwargs)
+        self.tref: Any = None
+        self.client: Any = None
+
+    def start(self, worker: Any) -> None:
+        from django.conf import settings
+
+        self.interval = settings.WORKER_HEARTBEAT_S
+        self.client = _redis()
+        self.beat(worker)
+        self.tref = worker.timer.call_repeatedly(self.interval, self.beat, (worker,), priority=10)
+
+    def beat(self, worker: Any) -> None:
+        queues = (
+            sorted(q.name for q in worker.app.amqp.queues.consume_from.values())
+            if worker.app.amqp.queues.consume_from
+            else []
+        )
+        payload = json.dumps({"hostname": worker.hostname, "queues": queues, "ts": time.time()})
+        # Redis down: /healthz reports that on its own; the worker keeps going.
+        with contextlib.suppress(OSError, redis_errors()):
+            self.client.set(HEARTBEAT_PREFIX + worker.hostname, payload, ex=self.interval * 3)
+
+    def stop(self, worker: Any) -> None:
+        if self.tref is not None:
+            self.tref.cancel()
+        if self.client is not None:
+            with contextlib.suppress(OSError, redis_errors()):
+                self.client.delete(HEARTBEAT_PREFIX + worker.hostname)
+
+
+app.steps["worker"].add(Heartbeat)
+
+
+def worker_heartbeats() -> list[dict[str, Any]]:
+    client = _redis()
+    keys = list(client.scan_iter(match=HEARTBEAT_PREFIX + "*", count=100))
+    values = client.mget(keys) if keys else []
+    return [json.loads(value) for value in values if value]

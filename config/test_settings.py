@@ -1,0 +1,27 @@
+"""Test settings: the dev settings against the same embedded servers, with a few speed-ups.
+
+The tests use real PostgreSQL and real Redis (a separate Redis database, 15, so a
+running `make run` keeps its data). Tasks run eagerly unless a test starts a real worker.
+"""
+
+import os
+
+os.environ.setdefault("KINO_ENV", "test")
+
+from config.settings import *
+
+if not env.str("REDIS_URL", default=""):
+    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/15"
+    CACHES["default"]["LOCATION"] = REDIS_URL
+    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]
+    CELERY_BROKER_URL = REDIS_URL
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+MEDIA_ROOT = VAR_DIR / "test-media"
+SERVE_MEDIA = True
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(
+    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "10000/min"
+)

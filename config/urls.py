@@ -1,0 +1,32 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api import HANDLERS, api_not_found
+from config.health import healthz
+
+admin.site.site_header = "Kino moderation"
+admin.site.site_title = "Kino admin"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="beta:waitlist", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("beta/", include("accounts.web_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include("accounts.urls")),
+    # Unknown API paths answer in the API's error shape, also with DEBUG on.
+    re_path(r"^api/", api_not_found),
+]
+if settings.SERVE_MEDIA:
+    media = settings.MEDIA_URL.lstrip("/")
+    urlpatterns.append(re_path(rf"^{media}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
+
+handler400 = HANDLERS["handler400"]
+handler403 = HANDLERS["handler403"]
+handler404 = HANDLERS["handler404"]
+handler500 = HANDLERS["handler500"]

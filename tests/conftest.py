@@ -1,0 +1,66 @@
+"""Test session: the same embedded PostgreSQL and Redis as `make run` (or DATABASE_URL / REDIS_URL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from config import embedded
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    started = embedded.services_start()
+    if "DATABASE_URL" in started:
+        # The socket directory is known only once the server runs; settings guessed it at import.
+        import environ
+
+        settings.DATABASES["default"].update(
+            {
+                k: v
+                for k, v in environ.Env.db_url_config(started["DATABASE_URL"]).items()
+                if k in ("HOST", "NAME")
+            }
+        )
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis() -> None:
+    """Throttle counters and channel groups must not leak from one test into the next."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path: Any, settings: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def api() -> Any:
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def auth_client() -> Callable[[Any], Any]:
+    """A client that carries `user`'s access token."""
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    def make(user: Any) -> Any:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+        return client
+
+    return make
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
