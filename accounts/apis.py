@@ -21,7 +21,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import selectors, services
 from accounts.models import User
-from config.api import CursorPage, KinoError, StrictSerializer
+from config.api import CursorPage, StrictSerializer
+from config.errors import KinoError
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: {error: {code, message, fields}}"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Block, Follow, Invite, User, invite_code_normalize
-from config.api import NotFoundError
+from config.errors import NotFoundError
 
 
 def blocked_user_ids(*, user: User) -> QuerySet:

@@ -32,7 +32,7 @@ from accounts.models import (
     invite_code_normalize,
     years_between,
 )
-from config.api import ConflictError, KinoError, NotFoundError
+from config.errors import ConflictError, KinoError, NotFoundError
 from config.events import event_send_on_commit
 
 logger = logging.getLogger(__name__)

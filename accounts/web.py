@@ -12,7 +12,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from accounts import services
 from accounts.models import Invite, invite_code_normalize
-from config.api import KinoError
+from config.errors import KinoError
 
 
 def _throttled(request: HttpRequest, scope: str) -> bool:

@@ -12,45 +12,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-
-class KinoError(exceptions.APIException):
-    """A failure with a stable code. Subclass per case, or pass code= for one-offs."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "bad_request"
-    default_detail = "The request cannot be processed."
-
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        code: str | None = None,
-        fields: dict[str, Any] | None = None,
-        status_code: int | None = None,
-    ) -> None:
-        super().__init__(detail=message or self.default_detail, code=code or self.default_code)
-        self.code = code or self.default_code
-        self.fields = fields or {}
-        if status_code is not None:
-            self.status_code = status_code
-
-
-class NotFoundError(KinoError):
-    status_code = status.HTTP_404_NOT_FOUND
-    default_code = "not_found"
-    default_detail = "Not found."
-
-
-class ConflictError(KinoError):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
+from config.errors import KinoError, error_body
 
 # Codes for DRF's own exceptions, so clients never see DRF's vocabulary change under them.
 _DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
@@ -64,10 +32,6 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
     (exceptions.UnsupportedMediaType, "unsupported_media_type"),
     (exceptions.Throttled, "rate_limited"),
 ]
-
-
-def error_body(code: str, message: str, fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": dict(fields or {})}}
 
 
 def _field_errors(detail: Any) -> Any:
