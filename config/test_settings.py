@@ -16,7 +16,11 @@ if not env.str("REDIS_URL", default=""):
     CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]
     CELERY_BROKER_URL = REDIS_URL
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# MD5 for speed; PBKDF2 for users that the live-stack tests' servers (dev settings) must log in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

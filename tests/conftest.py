@@ -18,13 +18,8 @@ def pytest_configure(config: pytest.Config) -> None:
         # The socket directory is known only once the server runs; settings guessed it at import.
         import environ
 
-        settings.DATABASES["default"].update(
-            {
-                k: v
-                for k, v in environ.Env.db_url_config(started["DATABASE_URL"]).items()
-                if k in ("HOST", "NAME")
-            }
-        )
+        parsed = environ.Env.db_url_config(started["DATABASE_URL"])
+        settings.DATABASES["default"].update({k: parsed[k] for k in ("HOST", "NAME", "OPTIONS")})
 
 
 @pytest.fixture(autouse=True)
@@ -62,5 +57,25 @@ def auth_client() -> Callable[[Any], Any]:
     return make
 
 
+def database_url() -> str:
+    """The URL of the database the tests run on (the test database, once it exists)."""
+    db = settings.DATABASES["default"]
+    host = db["HOST"] or db.get("OPTIONS", {}).get("host", "")
+    if host.startswith("/"):
+        return f"postgres://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={host}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture
+def live_stack(transactional_db: None, tmp_path: Any) -> Any:
+    """Kino served by real processes; data must be committed (transactional_db) for them to see it."""
+    from tests.live import LiveStack
+
+    (tmp_path / "mail").mkdir()
+    stack = LiveStack(tmp_path / "mail").start()
+    yield stack
+    stack.stop()

@@ -11,6 +11,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.conftest import database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,8 +57,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         ALLOWED_HOSTS="kino.example.com",
         SITE_URL="https://kino.example.com",
         EMAIL_URL="smtp+tls://mailer:secret@smtp.example.com:587",
-        DATABASE_URL=f"postgres://postgres@/{settings.DATABASES['default']['NAME']}"
-        f"?host={settings.DATABASES['default']['HOST']}",
+        DATABASE_URL=database_url(),
         REDIS_URL=settings.REDIS_URL,
     )
     env.update(overrides)

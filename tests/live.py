@@ -1,0 +1,124 @@
+"""A live Kino: uvicorn (several processes) and a Celery worker, on the test database and Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveStack:
+    def __init__(self, mail_dir: Path, web_workers: int = 2) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.ws = f"ws://127.0.0.1:{self.port}/ws/"
+        self.mail_dir = mail_dir
+        self.web_workers = web_workers
+        self.processes: list[subprocess.Popen] = []
+        self.log = mail_dir.parent / "stack.log"
+
+    def env(self) -> dict[str, str]:
+        from tests.conftest import database_url
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+        env.update(
+            DJANGO_SETTINGS_MODULE="config.settings",
+            KINO_ENV="dev",
+            DEBUG="false",
+            DATABASE_URL=database_url(),
+            REDIS_URL=settings.REDIS_URL,
+            EMAIL_FILE_PATH=str(self.mail_dir),
+            SITE_URL=self.base,
+            WORKER_HEARTBEAT_S="1",
+            MEDIA_ROOT=str(self.mail_dir.parent / "media"),
+        )
+        return env
+
+    def start(self) -> LiveStack:
+        log = self.log.open("ab")
+        common = {
+            "cwd": ROOT,
+            "env": self.env(),
+            "stdout": log,
+            "stderr": subprocess.STDOUT,
+            "start_new_session": True,
+        }
+        self.processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "config.asgi:application",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.web_workers),
+                    "--lifespan",
+                    "off",
+                ],
+                **common,
+            ),
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-Q",
+                    "default,generation",
+                    "--concurrency",
+                    "1",
+                    "--hostname",
+                    f"live{self.port}@%h",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "--loglevel",
+                    "WARNING",
+                ],
+                **common,
+            ),
+        ]
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"{self.base}/healthz", timeout=2).json()
+                if health["status"] == "ok":
+                    return self
+            except (httpx.HTTPError, ValueError):
+                pass
+            if any(p.poll() is not None for p in self.processes):
+                break
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(
+            f"live stack did not become healthy:\n{self.log.read_text(errors='replace')[-4000:]}"
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -1,0 +1,162 @@
+"""The foundation's promise, over the network only: real uvicorn processes, a real Celery worker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+from django.contrib.auth.hashers import make_password
+
+from accounts.models import Invite, User
+from tests.factories import PASSWORD, InviteFactory, UserFactory
+
+pytestmark = pytest.mark.slow
+
+
+def live_user(**kwargs: object) -> User:
+    """A user whose password the live servers (production hashers) accept."""
+    user = UserFactory(**kwargs)
+    user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    user.save(update_fields=["password"])
+    return user
+
+
+def wait_for_mail(folder: Path, timeout_s: float = 30) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        files = sorted(folder.glob("*.log"))
+        if files:
+            return files[0].read_text()
+        time.sleep(0.2)
+    raise AssertionError("no invite email was written")
+
+
+def admin_admit(http: httpx.Client, email: str) -> None:
+    """Log in to the Django admin and run the bulk "admit" action on the entry for `email`."""
+    login_page = http.get("/admin/login/")
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
+    done = http.post(
+        "/admin/login/?next=/admin/",
+        data={"csrfmiddlewaretoken": csrf, "username": "staffer", "password": PASSWORD, "next": "/admin/"},
+    )
+    assert done.status_code == 302, done.text[:500]
+    changelist = http.get("/admin/accounts/waitlistentry/", params={"q": email})
+    entry_id = re.search(r'name="_selected_action" value="([^"]+)"', changelist.text).group(1)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', changelist.text).group(1)
+    admitted = http.post(
+        "/admin/accounts/waitlistentry/",
+        data={"csrfmiddlewaretoken": csrf, "action": "admit", "_selected_action": entry_id, "index": "0"},
+    )
+    assert admitted.status_code == 302, admitted.text[:500]
+
+
+async def next_event(ws, event_type: str, timeout_s: float = 10) -> dict:
+    async with asyncio.timeout(timeout_s):
+        while True:
+            event = json.loads(await ws.recv())
+            if event["type"] == event_type:
+                return event
+
+
+def test_join_admit_redeem_login_follow_and_hear_it_live(live_stack):
+    # Given a staff member and a member (bob) already on Kino
+    live_user(username="staffer", is_staff=True, is_superuser=True)
+    live_user(username="bob")
+    api = httpx.Client(base_url=live_stack.base + "/api/v1", timeout=10)
+
+    # 1. A newcomer joins the waitlist
+    assert api.post("/waitlist", json={"email": "newcomer@example.com"}).status_code == 202
+
+    # 2. Staff admit them in the admin; the worker mails the invite
+    with httpx.Client(base_url=live_stack.base, timeout=10) as browser:
+        admin_admit(browser, "newcomer@example.com")
+    mail = wait_for_mail(live_stack.mail_dir)
+    assert "To: newcomer@example.com" in mail
+    code = re.search(r"/beta/invite/([A-Z0-9-]+)/", mail).group(1)
+
+    # 3. They redeem it, then log in and read /me
+    signup = api.post(
+        "/auth/signup",
+        json={
+            "invite_code": code,
+            "username": "newcomer",
+            "email": "newcomer@example.com",
+            "password": PASSWORD,
+            "birthdate": "1998-07-01",
+        },
+    )
+    assert signup.status_code == 201, signup.text
+    tokens = api.post("/auth/token", json={"username": "newcomer", "password": PASSWORD}).json()
+    me = api.get("/me", headers={"Authorization": f"Bearer {tokens['access']}"})
+    assert me.json()["username"] == "newcomer"
+
+    # 4. Bob is connected over the WebSocket; the newcomer follows him; Bob hears it live, whichever
+    #    uvicorn process holds his socket (fan-out through the Redis channel layer)
+    bob_token = api.post("/auth/token", json={"username": "bob", "password": PASSWORD}).json()["access"]
+
+    async def bob_listens() -> dict:
+        async with websockets.connect(f"{live_stack.ws}?token={bob_token}") as ws:
+            assert (await next_event(ws, "session.ready"))["data"]["user_id"]
+            for _ in range(4):  # several requests, so both uvicorn processes serve some
+                follow = await asyncio.to_thread(
+                    api.post, "/users/bob/follow", headers={"Authorization": f"Bearer {tokens['access']}"}
+                )
+                assert follow.status_code in (200, 201)
+            return await next_event(ws, "follow.created")
+
+    event = asyncio.run(bob_listens())
+    assert event["data"]["follower"]["username"] == "newcomer"
+    assert set(event) == {"type", "data", "ts"}
+
+
+def test_websocket_handshake_without_a_token_is_refused(live_stack):
+    async def attempt() -> int:
+        try:
+            async with websockets.connect(live_stack.ws):
+                return 101
+        except websockets.InvalidStatus as exc:
+            return exc.response.status_code
+
+    assert asyncio.run(attempt()) == 403
+
+
+def test_concurrent_redemptions_of_one_code_make_exactly_one_account(live_stack):
+    # Given one valid invite and 12 people racing to redeem it at the same instant
+    invite = InviteFactory()
+    barrier = threading.Barrier(12)
+    results: list[int] = []
+
+    def redeem(i: int) -> None:
+        with httpx.Client(base_url=live_stack.base, timeout=30) as client:
+            barrier.wait()
+            response = client.post(
+                "/api/v1/auth/signup",
+                json={
+                    "invite_code": invite.code,
+                    "username": f"racer{i}",
+                    "email": f"racer{i}@example.com",
+                    "password": PASSWORD,
+                    "birthdate": "1995-01-01",
+                },
+            )
+            results.append(response.status_code)
+
+    threads = [threading.Thread(target=redeem, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    # Then exactly one wins; the rest are told the code is used, and no stray account exists
+    assert sorted(results) == [201] + [400] * 11
+    assert User.objects.filter(username__startswith="racer").count() == 1
+    invite.refresh_from_db()
+    assert invite.redeemed_by.username.startswith("racer")
+    assert Invite.objects.filter(redeemed_by__username__startswith="racer").count() == 1
