@@ -195,12 +195,20 @@ class TokenObtainApi(ScopedThrottleMixin, APIView):
         return Response(_tokens(user))
 
 
+class RefreshTokenInputSerializer(StrictSerializer):
+    refresh = serializers.CharField(max_length=2000)
+
+
+def _refresh_token_refused(
+    message: str = "The refresh token is invalid, expired or already used.",
+) -> KinoError:
+    return KinoError(message, code="token_not_valid", status_code=status.HTTP_401_UNAUTHORIZED)
+
+
 class TokenRefreshApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-
-    class InputSerializer(StrictSerializer):
-        refresh = serializers.CharField(max_length=2000)
+    InputSerializer = RefreshTokenInputSerializer
 
     @extend_schema(
         request=InputSerializer,
@@ -214,26 +222,16 @@ class TokenRefreshApi(APIView):
         try:
             refresh.is_valid(raise_exception=True)
         except TokenError:
-            raise KinoError(
-                "The refresh token is invalid, expired or already used.",
-                code="token_not_valid",
-                status_code=status.HTTP_401_UNAUTHORIZED,
-            ) from None
+            raise _refresh_token_refused() from None
         except User.DoesNotExist:  # simplejwt looks the user up when rotating
-            raise KinoError(
-                "The refresh token's account no longer exists.",
-                code="token_not_valid",
-                status_code=status.HTTP_401_UNAUTHORIZED,
-            ) from None
+            raise _refresh_token_refused("The refresh token's account no longer exists.") from None
         return Response(refresh.validated_data)
 
 
 class LogoutApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-
-    class InputSerializer(StrictSerializer):
-        refresh = serializers.CharField(max_length=2000)
+    InputSerializer = RefreshTokenInputSerializer
 
     @extend_schema(
         request=InputSerializer,
@@ -246,11 +244,7 @@ class LogoutApi(APIView):
         try:
             RefreshToken(data.validated_data["refresh"]).blacklist()
         except TokenError:
-            raise KinoError(
-                "The refresh token is invalid, expired or already used.",
-                code="token_not_valid",
-                status_code=status.HTTP_401_UNAUTHORIZED,
-            ) from None
+            raise _refresh_token_refused() from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

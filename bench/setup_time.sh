@@ -20,7 +20,7 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 # What Ctrl-C in a terminal does: SIGINT to the whole foreground process group (make and the launcher).
 kill -INT -- "-$make_pid" || true
 for _ in $(seq 30); do pgrep -f "$work/kino" > /dev/null || break; sleep 1; done
-left=$(pgrep -f "$work/kino" | wc -l)
+left=$( (pgrep -f "$work/kino" || true) | wc -l)
 mkdir -p "$repo/bench/results"
 python3 - "$elapsed" "$status" "$left" "$(nproc)" > "$repo/bench/results/setup.json" <<'PY'
 import json, sys, datetime

@@ -30,6 +30,46 @@ def _start(args: list[str]) -> subprocess.Popen:
     return subprocess.Popen(args, cwd=BASE_DIR, start_new_session=True)
 
 
+def server_command(host: str, port: int | str, *, workers: int = 1) -> list[str]:
+    """The ASGI server: API, admin, beta pages and the WebSocket."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--lifespan",
+        "off",
+    ]
+
+
+def worker_command(
+    *, concurrency: int, hostname: str, loglevel: str = "INFO", queues: str = "default,generation"
+) -> list[str]:
+    """A Celery worker; `make run` gives one both queues, a fleet gives each GPU its own."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--hostname",
+        hostname,
+        "--loglevel",
+        loglevel,
+    ]
+
+
 def _wait_healthy(url: str, timeout_s: float) -> bool:
     import urllib.request
 
@@ -60,39 +100,13 @@ def main() -> int:
     _manage("seed_demo")
 
     children = [
+        _start(server_command(host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))),
         _start(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                host,
-                "--port",
-                port,
-                "--workers",
-                os.environ.get("WEB_WORKERS", "1"),
-                "--lifespan",
-                "off",
-            ]
-        ),
-        _start(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                "default,generation",
-                "--concurrency",
-                os.environ.get("WORKER_CONCURRENCY", "2"),
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"kino@{os.uname().nodename}",
-            ]
+            worker_command(
+                concurrency=int(os.environ.get("WORKER_CONCURRENCY", "2")),
+                hostname=f"kino@{os.uname().nodename}",
+                loglevel="INFO",
+            )
         ),
     ]
 

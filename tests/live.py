@@ -6,12 +6,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 from django.conf import settings
+
+from config.run import server_command, worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,43 +59,11 @@ class LiveStack:
             "stderr": subprocess.STDOUT,
             "start_new_session": True,
         }
+        server = server_command("127.0.0.1", self.port, workers=self.web_workers)
+        worker = worker_command(concurrency=1, hostname=f"live{self.port}@%h", loglevel="WARNING")
         self.processes = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "config.asgi:application",
-                    "--port",
-                    str(self.port),
-                    "--workers",
-                    str(self.web_workers),
-                    "--lifespan",
-                    "off",
-                ],
-                **common,
-            ),
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "-Q",
-                    "default,generation",
-                    "--concurrency",
-                    "1",
-                    "--hostname",
-                    f"live{self.port}@%h",
-                    "--without-mingle",
-                    "--without-gossip",
-                    "--loglevel",
-                    "WARNING",
-                ],
-                **common,
-            ),
+            subprocess.Popen(server, **common),
+            subprocess.Popen([*worker, "--without-mingle", "--without-gossip"], **common),
         ]
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:

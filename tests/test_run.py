@@ -1,0 +1,84 @@
+"""`make run`'s launcher: up with embedded services and demo data, and Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.live import free_port
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def processes_mentioning(*needles: str) -> set[int]:
+    found = set()
+    for proc in psutil.process_iter(["cmdline"]):
+        text = " ".join(proc.info["cmdline"] or [])
+        if any(needle in text for needle in needles):
+            found.add(proc.pid)
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    return {
+        pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    }
+
+
+def test_launcher_serves_then_stops_everything_on_ctrl_c(tmp_path):
+    var = tmp_path / "var"
+    port, redis_port = free_port(), free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "KINO_ENV")
+    }
+    env.update(KINO_VAR_DIR=str(var), KINO_REDIS_PORT=str(redis_port), PORT=str(port), WORKER_CONCURRENCY="1")
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "config.run"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline, status = time.monotonic() + 120, None
+        while time.monotonic() < deadline and status != "ok":
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()["status"]
+            except (httpx.HTTPError, ValueError):
+                time.sleep(0.5)
+        assert status == "ok"
+        login = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/token",
+            json={"username": "alice", "password": "kino-demo-pass"},
+        )
+        assert login.status_code == 200
+        # Everything it started: its process tree (server, worker and its children) plus the
+        # daemonized PostgreSQL (by its data folder) and Redis (by its port).
+        started = {child.pid for child in psutil.Process(launcher.pid).children(recursive=True)}
+        started |= processes_mentioning(str(var / "pgdata"), f"127.0.0.1:{redis_port}")
+        assert len(started) >= 5
+    finally:
+        os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        output, _ = launcher.communicate(timeout=60)
+    assert "Kino is up." in output
+    assert "Demo logins" in output
+    assert "Stopped." in output
+    deadline = time.monotonic() + 20
+    while alive(started) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert alive(started) == set()
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
