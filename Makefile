@@ -23,6 +23,7 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # The beta pages are tested in headless Chromium from Debian; install it when we can.
 browser:

@@ -18,6 +18,12 @@ from accounts import services
 from accounts.models import Block, Follow, Invite, InviteBatch, Profile, User, WaitlistEntry
 
 
+def _staff(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # the admin site only lets staff in
+    return user
+
+
 class ProfileInline(admin.StackedInline):
     model = Profile
     can_delete = False
@@ -64,7 +70,7 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
     @admin.action(description="Admit selected: send each an invite by email")
     def admit(self, request: HttpRequest, queryset: QuerySet[WaitlistEntry]) -> None:
         invites = services.waitlist_admit(
-            entry_ids=queryset.values_list("id", flat=True), admitted_by=request.user
+            entry_ids=queryset.values_list("id", flat=True), admitted_by=_staff(request)
         )
         skipped = queryset.count() - len(invites)
         self.message_user(request, f"Admitted {len(invites)}; invites are on their way.", messages.SUCCESS)
@@ -122,7 +128,7 @@ class InviteAdmin(admin.ModelAdmin):
         form = MintForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             batch = services.invite_batch_mint(
-                created_by=request.user,
+                created_by=_staff(request),
                 count=form.cleaned_data["count"],
                 ttl_days=form.cleaned_data["ttl_days"],
                 note=form.cleaned_data["note"],

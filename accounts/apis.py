@@ -83,14 +83,18 @@ def _me(request: Request, user: User) -> dict[str, Any]:
     return MeSerializer(user, context={"request": request}).data
 
 
-class ScopedThrottleMixin:
-    throttle_classes = [ScopedRateThrottle]
+def _actor(request: Request) -> User:
+    """The authenticated member (the default permission, IsAuthenticated, has made sure of it)."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
 # --- the beta: waitlist, invites, signup, tokens ----------------------------------
 
 
-class WaitlistJoinApi(ScopedThrottleMixin, APIView):
+class WaitlistJoinApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_scope = "waitlist"
@@ -110,7 +114,8 @@ class WaitlistJoinApi(ScopedThrottleMixin, APIView):
         return Response({"status": "on_the_list"}, status=status.HTTP_202_ACCEPTED)
 
 
-class InviteCheckApi(ScopedThrottleMixin, APIView):
+class InviteCheckApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_scope = "invite_check"
@@ -126,7 +131,8 @@ class InviteCheckApi(ScopedThrottleMixin, APIView):
         return Response(self.OutputSerializer(invite).data)
 
 
-class SignupApi(ScopedThrottleMixin, APIView):
+class SignupApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_scope = "signup"
@@ -168,7 +174,8 @@ class SignupApi(ScopedThrottleMixin, APIView):
         return Response({"user": _me(request, user), "tokens": _tokens(user)}, status=status.HTTP_201_CREATED)
 
 
-class TokenObtainApi(ScopedThrottleMixin, APIView):
+class TokenObtainApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_scope = "login"
@@ -261,7 +268,7 @@ class MeApi(APIView):
 
     @extend_schema(responses={200: MeSerializer, **ERRORS}, summary="Who am I")
     def get(self, request: Request) -> Response:
-        return Response(_me(request, request.user))
+        return Response(_me(request, _actor(request)))
 
     @extend_schema(
         request=UpdateSerializer, responses={200: MeSerializer, **ERRORS}, summary="Edit my profile"
@@ -269,8 +276,8 @@ class MeApi(APIView):
     def patch(self, request: Request) -> Response:
         data = self.UpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.profile_update(user=request.user, **data.validated_data)
-        return Response(_me(request, request.user))
+        services.profile_update(user=_actor(request), **data.validated_data)
+        return Response(_me(request, _actor(request)))
 
     @extend_schema(
         request=DeleteSerializer,
@@ -280,7 +287,7 @@ class MeApi(APIView):
     def delete(self, request: Request) -> Response:
         data = self.DeleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.user_delete(user=request.user, password=data.validated_data["password"])
+        services.user_delete(user=_actor(request), password=data.validated_data["password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -296,13 +303,13 @@ class AvatarApi(APIView):
     def put(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.avatar_set(user=request.user, upload=data.validated_data["avatar"])
-        return Response(_me(request, request.user))
+        services.avatar_set(user=_actor(request), upload=data.validated_data["avatar"])
+        return Response(_me(request, _actor(request)))
 
     @extend_schema(responses={200: MeSerializer, **ERRORS}, summary="Remove my avatar")
     def delete(self, request: Request) -> Response:
-        services.avatar_clear(user=request.user)
-        return Response(_me(request, request.user))
+        services.avatar_clear(user=_actor(request))
+        return Response(_me(request, _actor(request)))
 
 
 class MyInvitesApi(APIView):
@@ -323,7 +330,7 @@ class MyInvitesApi(APIView):
     @extend_schema(responses={200: OutputSerializer(many=True), **ERRORS}, summary="The invites I can share")
     def get(self, request: Request) -> Response:
         paginator = CursorPage()
-        page = paginator.paginate_queryset(selectors.invites_of(user=request.user), request, view=self)
+        page = paginator.paginate_queryset(selectors.invites_of(user=_actor(request)), request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
 
@@ -341,8 +348,8 @@ class UserDetailApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer, **ERRORS}, summary="A member's public profile")
     def get(self, request: Request, username: str) -> Response:
-        user = selectors.user_get_for_viewer(actor=request.user, username=username)
-        for key, value in selectors.user_profile_stats(actor=request.user, user=user).items():
+        user = selectors.user_get_for_viewer(actor=_actor(request), username=username)
+        for key, value in selectors.user_profile_stats(actor=_actor(request), user=user).items():
             setattr(user, key, value)
         return Response(self.OutputSerializer(user, context={"request": request}).data)
 
@@ -354,7 +361,7 @@ class EdgeSerializer(serializers.Serializer):
 
 def _edges_page(request: Request, view: APIView, queryset: Any, side: str) -> Response:
     paginator = CursorPage()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
     rows = [{"user": getattr(edge, side), "created_at": edge.created_at} for edge in page]
     return paginator.get_paginated_response(
         EdgeSerializer(rows, many=True, context={"request": request}).data
@@ -364,18 +371,18 @@ def _edges_page(request: Request, view: APIView, queryset: Any, side: str) -> Re
 class FollowersApi(APIView):
     @extend_schema(responses={200: EdgeSerializer(many=True), **ERRORS}, summary="Who follows this member")
     def get(self, request: Request, username: str) -> Response:
-        user = selectors.user_get_for_viewer(actor=request.user, username=username)
+        user = selectors.user_get_for_viewer(actor=_actor(request), username=username)
         return _edges_page(
-            request, self, selectors.followers_for_viewer(actor=request.user, user=user), "follower"
+            request, self, selectors.followers_for_viewer(actor=_actor(request), user=user), "follower"
         )
 
 
 class FollowingApi(APIView):
     @extend_schema(responses={200: EdgeSerializer(many=True), **ERRORS}, summary="Whom this member follows")
     def get(self, request: Request, username: str) -> Response:
-        user = selectors.user_get_for_viewer(actor=request.user, username=username)
+        user = selectors.user_get_for_viewer(actor=_actor(request), username=username)
         return _edges_page(
-            request, self, selectors.following_for_viewer(actor=request.user, user=user), "followee"
+            request, self, selectors.following_for_viewer(actor=_actor(request), user=user), "followee"
         )
 
 
@@ -384,13 +391,13 @@ class MutualsApi(APIView):
         responses={200: EdgeSerializer(many=True), **ERRORS}, summary="People I follow who follow me"
     )
     def get(self, request: Request) -> Response:
-        return _edges_page(request, self, selectors.mutuals_of(user=request.user), "followee")
+        return _edges_page(request, self, selectors.mutuals_of(user=_actor(request)), "followee")
 
 
 class BlocksApi(APIView):
     @extend_schema(responses={200: EdgeSerializer(many=True), **ERRORS}, summary="People I blocked")
     def get(self, request: Request) -> Response:
-        return _edges_page(request, self, selectors.blocks_of(user=request.user), "blocked")
+        return _edges_page(request, self, selectors.blocks_of(user=_actor(request)), "blocked")
 
 
 class FollowApi(APIView):
@@ -403,16 +410,16 @@ class FollowApi(APIView):
         summary="Follow (repeating is harmless)",
     )
     def post(self, request: Request, username: str) -> Response:
-        target = selectors.user_get_for_viewer(actor=request.user, username=username)
-        _, created = services.follow_create(actor=request.user, target=target)
+        target = selectors.user_get_for_viewer(actor=_actor(request), username=username)
+        _, created = services.follow_create(actor=_actor(request), target=target)
         return Response(
             {"following": True}, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
     @extend_schema(responses={204: None, **ERRORS}, summary="Unfollow")
     def delete(self, request: Request, username: str) -> Response:
-        target = selectors.user_get_for_viewer(actor=request.user, username=username)
-        services.follow_delete(actor=request.user, target=target)
+        target = selectors.user_get_for_viewer(actor=_actor(request), username=username)
+        services.follow_delete(actor=_actor(request), target=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -426,16 +433,18 @@ class BlockApi(APIView):
         summary="Block: you and they stop seeing each other; follows between you end",
     )
     def post(self, request: Request, username: str) -> Response:
-        target = selectors.user_get_for_viewer(actor=request.user, username=username)
-        services.block_create(actor=request.user, target=target)
+        target = selectors.user_get_for_viewer(actor=_actor(request), username=username)
+        services.block_create(actor=_actor(request), target=target)
         return Response({"blocked": True})
 
     @extend_schema(responses={204: None, **ERRORS}, summary="Unblock")
     def delete(self, request: Request, username: str) -> Response:
         # The person is hidden from the blocker, so look them up among the blocker's blocks.
         block = (
-            selectors.blocks_of(user=request.user).filter(blocked__username=username.strip().lower()).first()
+            selectors.blocks_of(user=_actor(request))
+            .filter(blocked__username=username.strip().lower())
+            .first()
         )
         if block is not None:
-            services.block_delete(actor=request.user, target=block.blocked)
+            services.block_delete(actor=_actor(request), target=block.blocked)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -54,8 +54,9 @@ def image_sanitize(upload: UploadedFile, *, max_bytes: int, max_pixels: int, siz
         raise ImageRejected("image_invalid", "The file is not a readable image.") from None
     except (OSError, SyntaxError, ValueError, EOFError):
         raise ImageRejected("image_invalid", "The file is not a readable image.") from None
-    image = ImageOps.exif_transpose(image).convert("RGB")
-    image = ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS)
+    square = ImageOps.fit(
+        ImageOps.exif_transpose(image).convert("RGB"), (size, size), method=Image.Resampling.LANCZOS
+    )
     out = io.BytesIO()
-    image.save(out, format="WEBP", quality=85)
+    square.save(out, format="WEBP", quality=85)
     return ContentFile(out.getvalue(), name="avatar.webp")

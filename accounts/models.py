@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -34,8 +34,6 @@ class User(AbstractUser):
     birthdate = models.DateField(null=True, blank=True, help_text="Empty only for staff created by hand.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = UserManager()
 
     REQUIRED_FIELDS = ["email"]
 

@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import partial
 from uuid import UUID
 
 from django.conf import settings
@@ -204,8 +205,7 @@ def waitlist_admit(*, entry_ids: Iterable[UUID], admitted_by: User | None) -> li
     from accounts.tasks import invite_email_send
 
     for invite in invites:
-        invite_id = str(invite.id)
-        transaction.on_commit(lambda invite_id=invite_id: invite_email_send.delay(invite_id=invite_id))
+        transaction.on_commit(partial(invite_email_send.delay, invite_id=str(invite.id)))
     logger.info("waitlist.admitted", extra={"count": len(invites)})
     return invites
 
@@ -337,7 +337,7 @@ def avatar_set(*, user: User, upload: UploadedFile) -> Profile:
         ) from None
     profile = user.profile
     old = profile.avatar.name if profile.avatar else None
-    profile.avatar.save(content.name, content, save=False)
+    profile.avatar.save(content.name or "avatar.webp", content, save=False)
     profile.save(update_fields=["avatar", "updated_at"])
     if old:
         profile.avatar.storage.delete(old)

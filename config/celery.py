@@ -42,7 +42,7 @@ def redis_errors() -> type[Exception]:
 class Heartbeat(bootsteps.StartStopStep):
     """Every WORKER_HEARTBEAT_S seconds: `kino:worker:<hostname>` = {queues, ts}, expiring after 3 beats."""
 
-    requires = {"celery.worker.components:Timer"}
+    requires = ("celery.worker.components:Timer",)
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)

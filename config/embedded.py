@@ -105,7 +105,7 @@ class EmbeddedRedis:
     def _check_ours(self) -> None:
         import redis
 
-        directory = redis.Redis(port=self.port, socket_timeout=2).config_get("dir").get("dir")
+        directory = redis.Redis(port=self.port, socket_timeout=2).config_get("dir").get("dir") or ""
         if Path(directory).resolve() != self.directory.resolve():
             raise RuntimeError(
                 f"Port {self.port} is taken by a Redis serving {directory}, not {self.directory}. "

@@ -11,7 +11,7 @@ from rest_framework import exceptions, status
 class KinoError(exceptions.APIException):
     """A failure with a stable code. Subclass per case, or pass code= for one-offs."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
     default_detail = "The request cannot be processed."
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema
 
 
 class KinoAutoSchema(AutoSchema):
-    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+    def get_serializer_name(self, serializer: Any, direction: Literal["request", "response"]) -> str:
         # "SignupApi.OutputSerializer" -> "SignupOutput"; top-level serializers keep their name.
         qualname = serializer.__class__.__qualname__
         if "." not in qualname:

@@ -7,7 +7,9 @@ is refused (HTTP 403) before any group is joined.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,6 +25,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from config.events import event_envelope, user_group
 
 logger = logging.getLogger(__name__)
+CLOSE_TOKEN_EXPIRED = 4401
 
 
 def _token_from_scope(scope: dict[str, Any]) -> str | None:
@@ -37,14 +40,15 @@ def _token_from_scope(scope: dict[str, Any]) -> str | None:
 
 
 @database_sync_to_async
-def _user_for_token(raw: str) -> Any:
+def _user_for_token(raw: str) -> tuple[Any, float | None]:
+    """The active user an access token names, and when the token expires (epoch seconds)."""
     try:
         token = AccessToken(raw)  # type: ignore[arg-type]
     except TokenError:
-        return AnonymousUser()
+        return AnonymousUser(), None
     user_id = token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])
     user = get_user_model().objects.filter(id=user_id, is_active=True).first()
-    return user or AnonymousUser()
+    return (user, float(token["exp"])) if user else (AnonymousUser(), None)
 
 
 class JwtAuthMiddleware:
@@ -53,8 +57,8 @@ class JwtAuthMiddleware:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         raw = _token_from_scope(scope)
-        scope = dict(scope, user=await _user_for_token(raw) if raw else AnonymousUser())
-        return await self.app(scope, receive, send)
+        user, expires_at = await _user_for_token(raw) if raw else (AnonymousUser(), None)
+        return await self.app(dict(scope, user=user, token_expires_at=expires_at), receive, send)
 
 
 class NativeOrAllowedOriginValidator(OriginValidator):
@@ -85,8 +89,19 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_json(event_envelope("session.ready", {"user_id": str(user.id)}))
+        # The socket lives no longer than its token: the client refreshes and reconnects.
+        delay = max(0.0, self.scope["token_expires_at"] - time.time())
+        self.expiry = asyncio.get_running_loop().call_later(
+            delay, lambda: asyncio.ensure_future(self.expire())
+        )
+
+    async def expire(self) -> None:
+        await self.send_json(event_envelope("session.expired", {"reason": "token_expired"}))
+        await self.close(code=CLOSE_TOKEN_EXPIRED)
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "expiry"):
+            self.expiry.cancel()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

@@ -46,6 +46,10 @@ class LiveStack:
             EMAIL_FILE_PATH=str(self.mail_dir),
             SITE_URL=self.base,
             WORKER_HEARTBEAT_S="1",
+            # Every test client shares 127.0.0.1; rate limits have their own tests.
+            THROTTLE_SIGNUP="10000/min",
+            THROTTLE_LOGIN="10000/min",
+            THROTTLE_WAITLIST="10000/min",
             MEDIA_ROOT=str(self.mail_dir.parent / "media"),
         )
         return env

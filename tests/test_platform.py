@@ -93,6 +93,11 @@ def test_ruff_is_clean():
     assert result.returncode == 0, result.stdout
 
 
+def test_mypy_is_clean():
+    result = run([str(Path(sys.executable).parent / "mypy")])
+    assert result.returncode == 0, result.stdout
+
+
 def test_celery_is_configured_not_to_lose_jobs():
     from config.celery import app
 

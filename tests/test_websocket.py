@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -86,4 +86,22 @@ async def test_inactive_user_is_refused_and_own_origin_is_allowed():
         f"?token={await token_for(user)}", [(b"origin", b"http://localhost")]
     )
     assert connected
+    await communicator.disconnect()
+
+
+async def test_socket_closes_when_its_token_expires():
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    user = await sync_to_async(UserFactory)()
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=1))
+    communicator, connected = await connect(f"?token={token}")
+    assert connected
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "session.ready"
+    expired = await communicator.receive_json_from(timeout=5)
+    assert expired["type"] == "session.expired"
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4401}
     await communicator.disconnect()
