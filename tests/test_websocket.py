@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
-from channels.testing import WebsocketCommunicator
+from channels.testing.websocket import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from config.asgi import application
