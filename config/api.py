@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -129,8 +130,17 @@ def _django_handler(code: str, message: str, status_code: int, template_handler:
     return handler
 
 
+@csrf_exempt  # it changes nothing; without this, a POST to a wrong path would get CSRF's HTML page
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> Any:
+    if _wants_json(request):
+        return JsonResponse(error_body("csrf_failed", "CSRF verification failed."), status=403)
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)
 
 
 def _defaults() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import time
 from typing import Any
@@ -19,11 +20,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("kino")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("default"), Queue("generation"))
+# Priority jobs have their own queue. A worker serving both takes from them in turn (kombu rotates
+# the queues it polls), so a priority job waits for at most one ordinary job, and ordinary jobs
+# still get every other turn: priority without starvation.
+app.conf.task_queues = (Queue("default"), Queue("generation.priority"), Queue("generation"))
 app.conf.task_routes = {"generation.*": {"queue": "generation"}}
 app.autodiscover_tasks()
 
 HEARTBEAT_PREFIX = "kino:worker:"
+logger = logging.getLogger(__name__)
 
 
 def _redis() -> Any:
@@ -76,7 +81,47 @@ class Heartbeat(bootsteps.StartStopStep):
                 self.client.delete(HEARTBEAT_PREFIX + worker.hostname)
 
 
+class Periodic(bootsteps.StartStopStep):
+    """Calls each function of settings.WORKER_PERIODIC (dotted path: seconds) in the main process."""
+
+    requires = ("celery.worker.components:Timer",)
+
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
+        super().__init__(worker, **kwargs)
+        self.trefs: list[Any] = []
+
+    def start(self, worker: Any) -> None:
+        from django.conf import settings
+        from django.utils.module_loading import import_string
+
+        for path, every_s in settings.WORKER_PERIODIC.items():
+            self.trefs.append(
+                worker.timer.call_repeatedly(every_s, self.call, (import_string(path),), priority=5)
+            )
+
+    def call(self, function: Any) -> None:
+        from django.db import close_old_connections
+
+        try:
+            function()
+        except (OSError, redis_errors(), database_errors()):
+            logger.warning("worker.periodic_failed", extra={"function": function.__name__}, exc_info=True)
+        finally:
+            close_old_connections()
+
+    def stop(self, worker: Any) -> None:
+        for tref in self.trefs:
+            tref.cancel()
+
+
+def database_errors() -> type[Exception]:
+    from django.db import DatabaseError
+
+    return DatabaseError
+
+
 app.steps["worker"].add(Heartbeat)
+app.steps["worker"].add(Periodic)
 
 
 def worker_heartbeats() -> list[dict[str, Any]]:

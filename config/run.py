@@ -49,7 +49,11 @@ def server_command(host: str, port: int | str, *, workers: int = 1) -> list[str]
 
 
 def worker_command(
-    *, concurrency: int, hostname: str, loglevel: str = "INFO", queues: str = "default,generation"
+    *,
+    concurrency: int,
+    hostname: str,
+    loglevel: str = "INFO",
+    queues: str = "default,generation.priority,generation",
 ) -> list[str]:
     """A Celery worker; `make run` gives one both queues, a fleet gives each GPU its own."""
     return [

@@ -159,6 +159,58 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # A worker writes this key every WORKER_HEARTBEAT_S seconds; /healthz reads it.
 WORKER_HEARTBEAT_S = env.int("WORKER_HEARTBEAT_S", default=5)
 
+# --- Generation -------------------------------------------------------------------
+# GENERATION_ENGINE: "diffusers" (GENERATION_MODEL_PATH: a local diffusers pipeline folder, LTX-2 or Wan),
+# or "tiny-ltx2" / "tiny-wan": a tiny randomly initialised pipeline built into var/models on first use,
+# whose output is noise (the default until the built-in model lands).
+GENERATION_ENGINE = env.str("GENERATION_ENGINE", default="tiny-ltx2")
+GENERATION_MODEL_PATH = env.str("GENERATION_MODEL_PATH", default="")
+if GENERATION_ENGINE == "diffusers" and not GENERATION_MODEL_PATH:
+    raise ImproperlyConfigured(
+        "GENERATION_ENGINE=diffusers needs GENERATION_MODEL_PATH (a local pipeline folder)."
+    )
+_TINY = GENERATION_ENGINE.startswith("tiny-")
+GENERATION_DEVICE = env.str("GENERATION_DEVICE", default="auto")
+GENERATION_DTYPE = env.str("GENERATION_DTYPE", default="auto")
+GENERATION_CPU_OFFLOAD = env.bool("GENERATION_CPU_OFFLOAD", default=False)
+GENERATION_VAE_TILING = env.bool("GENERATION_VAE_TILING", default=False)
+GENERATION_STEPS = env.int("GENERATION_STEPS", default=4 if _TINY else 30)
+GENERATION_GUIDANCE = env.float("GENERATION_GUIDANCE", default=None)
+GENERATION_MAX_SEQUENCE_LENGTH = env.int("GENERATION_MAX_SEQUENCE_LENGTH", default=64 if _TINY else 0) or None
+GENERATION_FPS = env.float("GENERATION_FPS", default=8.0 if _TINY else 24.0)
+# Short side in pixels per quality; the long side follows the aspect (16:9), rounded by the engine.
+GENERATION_SHORT_SIDE = env.dict(
+    "GENERATION_SHORT_SIDE",
+    cast={"value": int},
+    default={"draft": 32, "standard": 32, "high": 64}
+    if _TINY
+    else {"draft": 320, "standard": 480, "high": 704},
+)
+GENERATION_PROMPT_MAX_CHARS = 1000
+GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=3)
+# A running job's worker writes a heartbeat every GENERATION_HEARTBEAT_S; a job silent for
+# GENERATION_STALE_S is taken for lost and runs again (each worker sweeps every GENERATION_REAP_S).
+GENERATION_HEARTBEAT_S = env.float("GENERATION_HEARTBEAT_S", default=2.0)
+GENERATION_STALE_S = env.float("GENERATION_STALE_S", default=10.0)
+GENERATION_REAP_S = env.float("GENERATION_REAP_S", default=5.0)
+# Quota tiers: generations per UTC day, jobs queued-or-running at once, longest clip (seconds).
+GENERATION_TIERS = {
+    "standard": {
+        "daily": env.int("GENERATION_DAILY_LIMIT", default=30),
+        "active": env.int("GENERATION_MAX_ACTIVE", default=2),
+        "max_duration": 8,
+    },
+    "teen": {"daily": env.int("GENERATION_DAILY_LIMIT_TEEN", default=10), "active": 1, "max_duration": 8},
+    "priority": {
+        "daily": env.int("GENERATION_DAILY_LIMIT_PRIORITY", default=100),
+        "active": 4,
+        "max_duration": 12,
+    },
+}
+GENERATION_PRIORITY_GROUP = "priority"  # members of this group get the priority tier and queue
+# Functions each worker's main process calls every N seconds (housekeeping that must not wait in a queue).
+WORKER_PERIODIC = {"generation.services.jobs_reap_stale": GENERATION_REAP_S}
+
 # --- Auth -----------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
@@ -277,6 +329,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "config.api.csrf_failure"
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe over plain HTTP.

@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("accounts.urls")),
+    path("api/v1/", include("generation.urls")),
     # Unknown API paths answer in the API's error shape, also with DEBUG on.
     re_path(r"^api/", api_not_found),
 ]

@@ -31,7 +31,11 @@ def operations(client):
 
 
 def concrete(path: str) -> str:
-    return path.replace("{username}", "alice").replace("{code}", "ABCD-ABCD-ABCD-ABCD")
+    return (
+        path.replace("{username}", "alice")
+        .replace("{code}", "ABCD-ABCD-ABCD-ABCD")
+        .replace("{job_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+    )
 
 
 def test_every_non_public_operation_refuses_anonymous_callers(client):

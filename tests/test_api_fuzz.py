@@ -16,7 +16,13 @@ from tests.factories import InviteFactory, UserFactory
 def error_has_the_kino_shape(ctx, response, case):
     if response.status_code < 400:
         return
-    body = response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        raise AssertionError(
+            f"{response.status_code} for {case.method} {case.formatted_path} is not JSON: "
+            f"{response.content[:200]!r}"
+        ) from None
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message", "fields"}, body
     assert isinstance(body["error"]["code"], str)

@@ -109,7 +109,7 @@ def test_celery_is_configured_not_to_lose_jobs():
     assert options["visibility_timeout"] > conf.task_time_limit
     assert options["unacked_restore_interval"] <= 10
     assert options["unacked_restore_throttle"] == 1
-    assert {q.name for q in conf.task_queues} == {"default", "generation"}
+    assert {q.name for q in conf.task_queues} == {"default", "generation", "generation.priority"}
 
 
 @pytest.mark.django_db

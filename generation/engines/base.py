@@ -1,0 +1,61 @@
+"""The one interface every engine implements: `engine.generate(request, on_step) -> Clip`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+class GenerationCancelled(Exception):
+    """Raised from `on_step` to stop a render between two denoising steps."""
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt: str
+    width: int  # what the caller wants; the engine rounds to what its model accepts
+    height: int
+    num_frames: int
+    fps: float
+    seed: int
+    negative_prompt: str = ""
+    start_image: np.ndarray | None = field(default=None, repr=False)  # uint8 [H, W, 3]
+
+
+@dataclass(frozen=True)
+class Clip:
+    frames: np.ndarray  # uint8 [T, H, W, 3]
+    fps: float
+    audio: np.ndarray | None = None  # float32 [C, N] in [-1, 1]
+    sample_rate: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.frames.dtype != np.uint8 or self.frames.ndim != 4 or self.frames.shape[-1] != 3:
+            raise ValueError(
+                f"frames must be uint8 [T, H, W, 3], got {self.frames.dtype} {self.frames.shape}"
+            )
+        if self.audio is not None and (self.audio.ndim != 2 or self.sample_rate is None):
+            raise ValueError("audio must be float32 [C, N] with a sample rate")
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.frames) / self.fps
+
+
+StepCallback = Callable[[int, int], None]  # (steps done, steps in all); may raise GenerationCancelled
+
+
+class Engine(Protocol):
+    name: str  # e.g. "diffusers/LTX2Pipeline"
+    version: str  # identifies the weights, e.g. a hash of the model folder's configs
+    makes_audio: bool
+    supports_start_image: bool
+
+    def fit(self, width: int, height: int, num_frames: int) -> tuple[int, int, int]:
+        """The nearest size and frame count the model accepts."""
+        ...
+
+    def generate(self, request: GenerationRequest, on_step: StepCallback) -> Clip: ...

@@ -1,0 +1,230 @@
+"""Tiny, randomly initialised LTX-2 and Wan pipelines of the real diffusers classes, built offline.
+
+Tests save one to a folder and load it through the production loader; `make run` uses one
+until a real model (or the built-in one) is configured. Their output is noise, and the
+folder carries a marker that makes the engine say so in its name.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from generation.engines.diffusers_engine import TINY_MARKER
+
+VOCABULARY = (
+    "<pad> <unk> <bos> <eos> a an the of on in at with and to red green blue yellow white black orange "
+    "purple ball cube cat dog robot person car bird fish tree house sky floor wall beach city forest "
+    "bouncing rolling running dancing flying falling spinning jumping walking swimming sunset night day"
+).split()
+SPECIAL = {"pad_token": "<pad>", "unk_token": "<unk>", "bos_token": "<bos>", "eos_token": "<eos>"}
+
+
+def _tokenizer() -> Any:
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    model = models.WordLevel({word: i for i, word in enumerate(VOCABULARY)}, unk_token=SPECIAL["unk_token"])
+    tokenizer = Tokenizer(model)
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL)
+
+
+def _ltx2_components() -> dict[str, Any]:
+    from diffusers import (
+        AutoencoderKLLTX2Audio,
+        AutoencoderKLLTX2Video,
+        FlowMatchEulerDiscreteScheduler,
+        LTX2VideoTransformer3DModel,
+    )
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+
+    torch.manual_seed(0)
+    text_config = {
+        "vocab_size": len(VOCABULARY),
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "head_dim": 16,
+        "max_position_embeddings": 128,
+        "sliding_window": 64,
+    }
+    vision_config = {
+        "hidden_size": 16,
+        "intermediate_size": 32,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "image_size": 28,
+        "patch_size": 14,
+    }
+    text_encoder = Gemma3ForConditionalGeneration(
+        Gemma3Config(text_config=text_config, vision_config=vision_config, mm_tokens_per_image=4)
+    )
+    hidden = text_config["hidden_size"]
+    torch.manual_seed(0)
+    transformer = LTX2VideoTransformer3DModel(
+        in_channels=4,
+        out_channels=4,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=2,
+        attention_head_dim=8,
+        cross_attention_dim=16,
+        audio_in_channels=4,
+        audio_out_channels=4,
+        audio_num_attention_heads=2,
+        audio_attention_head_dim=4,
+        audio_cross_attention_dim=8,
+        num_layers=2,
+        qk_norm="rms_norm_across_heads",
+        caption_channels=hidden,
+        rope_double_precision=False,
+        rope_type="split",
+    )
+    connectors = LTX2TextConnectors(
+        caption_channels=hidden,
+        text_proj_in_factor=text_config["num_hidden_layers"] + 1,
+        video_connector_num_attention_heads=4,
+        video_connector_attention_head_dim=8,
+        video_connector_num_layers=1,
+        video_connector_num_learnable_registers=None,
+        audio_connector_num_attention_heads=4,
+        audio_connector_attention_head_dim=8,
+        audio_connector_num_layers=1,
+        audio_connector_num_learnable_registers=None,
+        connector_rope_base_seq_len=32,
+        rope_theta=10000.0,
+        rope_double_precision=False,
+        causal_temporal_positioning=False,
+        rope_type="split",
+    )
+    vae = AutoencoderKLLTX2Video(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        block_out_channels=(8,),
+        decoder_block_out_channels=(8,),
+        layers_per_block=(1,),
+        decoder_layers_per_block=(1, 1),
+        spatio_temporal_scaling=(True,),
+        decoder_spatio_temporal_scaling=(True,),
+        decoder_inject_noise=(False, False),
+        downsample_type=("spatial",),
+        upsample_residual=(False,),
+        upsample_factor=(1,),
+        timestep_conditioning=False,
+        patch_size=1,
+        patch_size_t=1,
+        encoder_causal=True,
+        decoder_causal=False,
+    )
+    audio_channels, mel_bins = 2, 8  # the vocoder reads the audio VAE's output: channels x mel bins
+    audio_vae = AutoencoderKLLTX2Audio(
+        base_channels=4,
+        output_channels=audio_channels,
+        ch_mult=(1,),
+        num_res_blocks=1,
+        attn_resolutions=None,
+        in_channels=2,
+        resolution=32,
+        latent_channels=2,
+        norm_type="pixel",
+        causality_axis="height",
+        dropout=0.0,
+        mid_block_add_attention=False,
+        sample_rate=16000,
+        mel_hop_length=160,
+        is_causal=True,
+        mel_bins=mel_bins,
+    )
+    vocoder = LTX2Vocoder(
+        in_channels=audio_channels * mel_bins,
+        hidden_channels=32,
+        out_channels=2,
+        upsample_kernel_sizes=[4, 4],
+        upsample_factors=[2, 2],
+        resnet_kernel_sizes=[3],
+        resnet_dilations=[[1, 3, 5]],
+        leaky_relu_negative_slope=0.1,
+        output_sampling_rate=16000,
+    )
+    return {
+        "transformer": transformer,
+        "vae": vae,
+        "audio_vae": audio_vae,
+        "scheduler": FlowMatchEulerDiscreteScheduler(),
+        "text_encoder": text_encoder,
+        "tokenizer": _tokenizer(),
+        "connectors": connectors,
+        "vocoder": vocoder,
+    }
+
+
+def _wan_components() -> dict[str, Any]:
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    torch.manual_seed(0)
+    text_encoder = UMT5EncoderModel(
+        UMT5Config(
+            vocab_size=len(VOCABULARY),
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=1,
+            num_heads=4,
+            relative_attention_num_buckets=8,
+            dropout_rate=0.0,
+        )
+    )
+    torch.manual_seed(0)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=16,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=256,
+        ffn_dim=32,
+        num_layers=2,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    )
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
+    return {
+        "transformer": transformer,
+        "vae": vae,
+        "scheduler": FlowMatchEulerDiscreteScheduler(shift=3.0),
+        "text_encoder": text_encoder,
+        "tokenizer": _tokenizer(),
+    }
+
+
+def tiny_pipeline_save(kind: str, folder: Path) -> Path:
+    """Build a tiny random `kind` ("ltx2" or "wan") pipeline and save it to `folder` (made if missing)."""
+    import diffusers
+
+    builders = {"ltx2": ("LTX2Pipeline", _ltx2_components), "wan": ("WanPipeline", _wan_components)}
+    class_name, build = builders[kind]
+    pipeline_class = getattr(diffusers, class_name)
+    components = build()
+    for name in inspect.signature(pipeline_class.__init__).parameters:
+        if name not in components and name not in ("self", "args", "kwargs"):
+            components[name] = None  # optional components (prompt enhancer, processor, ...)
+    folder.mkdir(parents=True, exist_ok=True)
+    pipeline_class(**components).save_pretrained(folder)
+    (folder / TINY_MARKER).write_text(f"tiny random {class_name}: its output is noise\n")
+    return folder

@@ -1,0 +1,288 @@
+"""Asking for a clip through the API, and what the worker makes of it."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import av
+import pytest
+from django.utils import timezone
+
+from feed.models import Video
+from generation.models import DailyUsage, Job
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PROMPT = {"prompt": "a red ball bouncing on a blue floor", "duration_s": 4, "aspect": "portrait"}
+
+
+def test_prompt_to_playable_draft(auth_client, run_on_commit):
+    user = UserFactory()
+    client = auth_client(user)
+
+    created = run_on_commit(client.post, "/api/v1/generations", PROMPT, format="json")
+
+    assert created.status_code == 201, created.json()
+    job = client.get(f"/api/v1/generations/{created.json()['id']}").json()
+    assert job["state"] == "succeeded", job
+    assert job["progress"]["percent"] == 100
+    assert job["attempts"] == 1
+    assert "noise" in job["engine"]["name"]
+    video = Video.objects.get(id=job["video_id"])
+    assert (video.owner_id, video.source_job_id, video.state) == (user.id, Job.objects.get().id, "draft")
+    with video.video.open("rb") as handle:
+        container = av.open(io.BytesIO(handle.read()))
+    kinds = {stream.type: stream.codec_context.name for stream in container.streams}
+    assert kinds == {"video": "h264", "audio": "aac"}
+    assert video.has_audio
+    assert DailyUsage.objects.get(user=user).used == 1
+
+
+def test_idempotency_key_returns_the_same_job(auth_client, django_capture_on_commit_callbacks):
+    client = auth_client(UserFactory())
+    with django_capture_on_commit_callbacks(execute=False):
+        first = client.post("/api/v1/generations", PROMPT, format="json", HTTP_IDEMPOTENCY_KEY="tap-1")
+        again = client.post("/api/v1/generations", PROMPT, format="json", HTTP_IDEMPOTENCY_KEY="tap-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert Job.objects.count() == 1
+    bad = client.post("/api/v1/generations", PROMPT, format="json", HTTP_IDEMPOTENCY_KEY="no spaces allowed")
+    assert bad.json()["error"]["code"] == "idempotency_key_invalid"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        pytest.param({"duration_s": 5}, "duration_s", "invalid_choice", id="duration-not-offered"),
+        pytest.param({"prompt": "x" * 1001}, "prompt", "max_length", id="prompt-too-long"),
+        pytest.param({"prompt": "   "}, "prompt", "blank", id="prompt-blank"),
+        pytest.param({"aspect": "diagonal"}, "aspect", "invalid_choice", id="aspect"),
+        pytest.param({"seed": -1}, "seed", "min_value", id="seed-negative"),
+        pytest.param({"remix_of": "not-a-uuid"}, "remix_of", "invalid", id="remix-bad-uuid"),
+        pytest.param({"cameos": ["a", "b", "c"]}, "cameos", "max_length", id="three-cameos"),
+        pytest.param({"turbo": True}, "turbo", "unknown_field", id="unknown-field"),
+    ],
+)
+def test_bad_requests_are_4xx_and_cost_nothing(auth_client, change, field, code):
+    user = UserFactory()
+    response = auth_client(user).post("/api/v1/generations", {**PROMPT, **change}, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["fields"][field][0]["code"] == code
+    assert not Job.objects.exists()
+    assert not DailyUsage.objects.filter(used__gt=0).exists()
+
+
+def test_cameos_and_unknown_remix_parents_are_refused(auth_client):
+    client = auth_client(UserFactory())
+    cameo = client.post("/api/v1/generations", {**PROMPT, "cameos": ["friend"]}, format="json")
+    assert cameo.json()["error"]["code"] == "cameos_unavailable"
+    remix = client.post(
+        "/api/v1/generations", {**PROMPT, "remix_of": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11"}, format="json"
+    )
+    assert (remix.status_code, remix.json()["error"]["code"]) == (404, "video_not_found")
+
+
+def test_daily_quota_and_active_limit(auth_client, settings, django_capture_on_commit_callbacks):
+    settings.GENERATION_TIERS = {
+        **settings.GENERATION_TIERS,
+        "standard": {"daily": 3, "active": 2, "max_duration": 8},
+    }
+    user = UserFactory()
+    client = auth_client(user)
+    with django_capture_on_commit_callbacks(execute=False):
+        codes = [client.post("/api/v1/generations", PROMPT, format="json").status_code for _ in range(3)]
+        assert codes == [201, 201, 429]
+        assert (
+            client.post("/api/v1/generations", PROMPT, format="json").json()["error"]["code"]
+            == "too_many_active"
+        )
+        # Cancelling gives the unit back and frees a slot; the day's cap still holds after that
+        first = Job.objects.order_by("created_at").first()
+        assert client.post(f"/api/v1/generations/{first.id}/cancel").json()["state"] == "cancelled"
+        assert client.post("/api/v1/generations", PROMPT, format="json").status_code == 201
+        Job.objects.filter(user=user).update(state=Job.State.SUCCEEDED)
+        assert client.post("/api/v1/generations", PROMPT, format="json").status_code == 201
+        over = client.post("/api/v1/generations", PROMPT, format="json")
+    assert (over.status_code, over.json()["error"]["code"]) == (429, "quota_exceeded")
+
+
+def test_durations_are_capped_per_tier(auth_client, django_capture_on_commit_callbacks):
+    teen = UserFactory(birthdate=timezone.localdate().replace(year=timezone.localdate().year - 15))
+    with django_capture_on_commit_callbacks(execute=False):
+        job = (
+            auth_client(teen).post("/api/v1/generations", {**PROMPT, "duration_s": 12}, format="json").json()
+        )
+    assert job["duration_s"] == 8
+    assert Job.objects.get().tier == "teen"
+
+
+def test_jobs_are_private(auth_client, django_capture_on_commit_callbacks):
+    owner, other = UserFactory(), UserFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = auth_client(owner).post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    for method, url in [
+        ("get", f"/api/v1/generations/{job_id}"),
+        ("post", f"/api/v1/generations/{job_id}/cancel"),
+        ("delete", f"/api/v1/generations/{job_id}"),
+    ]:
+        response = getattr(auth_client(other), method)(url)
+        assert (response.status_code, response.json()["error"]["code"]) == (404, "generation_not_found")
+    assert auth_client(other).get("/api/v1/generations").json()["results"] == []
+    assert len(auth_client(owner).get("/api/v1/generations").json()["results"]) == 1
+
+
+def test_delete_only_finished_jobs(auth_client, django_capture_on_commit_callbacks):
+    client = auth_client(UserFactory())
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = client.post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    assert client.delete(f"/api/v1/generations/{job_id}").json()["error"]["code"] == "job_active"
+    client.post(f"/api/v1/generations/{job_id}/cancel")
+    assert client.delete(f"/api/v1/generations/{job_id}").status_code == 204
+    assert not Job.objects.exists()
+
+
+def test_cancelled_while_queued_never_reaches_the_engine(
+    auth_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from generation import engines, services
+
+    monkeypatch.setattr(
+        engines, "engine_get", lambda: pytest.fail("a cancelled job must not load the engine")
+    )
+    client = auth_client(UserFactory())
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = client.post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    client.post(f"/api/v1/generations/{job_id}/cancel")
+    assert services.job_execute(job_id=job_id).state == "cancelled"
+    assert DailyUsage.objects.get().used == 0
+
+
+def test_stale_running_job_is_taken_over_and_still_makes_one_draft(
+    auth_client, django_capture_on_commit_callbacks
+):
+    from generation import services
+
+    client = auth_client(UserFactory())
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = client.post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    # Its first worker died mid-render: running, one attempt, heartbeat long gone
+    Job.objects.filter(id=job_id).update(
+        state="running", attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert services.job_execute(job_id=job_id).state == "succeeded"
+    assert services.job_execute(job_id=job_id).state == "succeeded"  # a late duplicate delivery
+    job = Job.objects.get(id=job_id)
+    assert job.attempts == 2
+    assert Video.objects.filter(source_job_id=job_id).count() == 1
+
+
+def test_a_live_attempt_is_not_taken_over(auth_client, django_capture_on_commit_callbacks):
+    from generation import services
+
+    client = auth_client(UserFactory())
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = client.post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    Job.objects.filter(id=job_id).update(state="running", attempts=1, heartbeat_at=timezone.now())
+    outcome = services.job_execute(job_id=job_id)
+    assert outcome.state == "running"
+    assert 0 < outcome.retry_in_s <= 11
+    assert Job.objects.get(id=job_id).attempts == 1
+
+
+def test_a_job_that_keeps_killing_workers_ends_failed(auth_client, django_capture_on_commit_callbacks):
+    from generation import services
+
+    client = auth_client(UserFactory())
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = client.post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    Job.objects.filter(id=job_id).update(
+        state="running", attempts=3, heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.job_execute(job_id=job_id).state == "failed"
+    job = Job.objects.get(id=job_id)
+    assert job.error_code == "attempts_exhausted"
+    assert DailyUsage.objects.get().used == 0
+
+
+def test_out_of_memory_retries_then_fails(auth_client, django_capture_on_commit_callbacks, monkeypatch):
+    import torch
+
+    from generation import engines, services
+
+    class Exploding:
+        name, version, makes_audio, supports_start_image = "oom", "1", False, False
+
+        def fit(self, w, h, n):
+            return w, h, n
+
+        def generate(self, request, on_step):
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(engines, "engine_get", lambda: Exploding())
+    client = auth_client(UserFactory())
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = client.post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    first = services.job_execute(job_id=job_id)
+    assert (first.state, first.retry_in_s is not None) == ("queued", True)
+    services.job_execute(job_id=job_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.job_execute(job_id=job_id).state == "failed"
+    job = Job.objects.get(id=job_id)
+    assert (job.error_code, job.attempts) == ("out_of_memory", 3)
+
+
+def test_cancel_while_running_stops_within_one_step(
+    auth_client, django_capture_on_commit_callbacks, monkeypatch, settings
+):
+    from generation import services
+
+    settings.GENERATION_STEPS = 6
+    client = auth_client(UserFactory())
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = client.post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    original = services.event_send
+
+    def cancel_after_step_two(*, user_id, event_type, data):
+        original(user_id=user_id, event_type=event_type, data=data)
+        if event_type == "generation.progress" and data["step"] == 2:
+            client.post(f"/api/v1/generations/{job_id}/cancel")
+
+    monkeypatch.setattr(services, "event_send", cancel_after_step_two)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.job_execute(job_id=job_id).state == "cancelled"
+    job = Job.objects.get(id=job_id)
+    assert job.step == 2  # the step after the cancel never completed
+    assert not Video.objects.exists()
+    assert DailyUsage.objects.get().used == 0
+
+
+def test_deactivated_account_is_blocked_before_the_gpu(auth_client, django_capture_on_commit_callbacks):
+    from generation import services
+
+    user = UserFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = auth_client(user).post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    type(user).objects.filter(id=user.id).update(is_active=False)
+    assert services.job_execute(job_id=job_id).state == "blocked"
+    assert Job.objects.get(id=job_id).error_code == "account_inactive"
+
+
+def test_reaper_requeues_jobs_whose_worker_went_silent(
+    auth_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from generation import services
+
+    dispatched = []
+    monkeypatch.setattr(services, "job_dispatch", lambda **kw: dispatched.append(kw))
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = auth_client(UserFactory()).post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    Job.objects.filter(id=job_id).update(
+        state="running", attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert services.jobs_reap_stale() == 1
+    assert services.jobs_reap_stale() == 0  # already handed back
+    assert Job.objects.get(id=job_id).state == "queued"
+    assert [str(d["job_id"]) for d in dispatched] == [job_id]
