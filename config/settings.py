@@ -122,7 +122,14 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "kino:ws", "capacity": 500, "expiry": 60},
+        # channels_redis blocks 5 s per receive; redis-py 8's default socket timeout is also 5 s, so
+        # a reply at the edge timed out and killed idle sockets. Reads wait longer than the block.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            "prefix": "kino:ws",
+            "capacity": 500,
+            "expiry": 60,
+        },
     }
 }
 
@@ -287,6 +294,7 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=not PRODUCTION)
+MEDIA_URL_TTL_S = env.int("MEDIA_URL_TTL_S", default=900)  # signed links to drafts live this long
 WHITENOISE_USE_FINDERS = not PRODUCTION
 STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -306,6 +314,7 @@ if env.bool("USE_S3", default=False):
             "access_key": env.str("AWS_ACCESS_KEY_ID"),
             "secret_key": env.str("AWS_SECRET_ACCESS_KEY"),
             "querystring_auth": True,
+            "querystring_expire": env.int("MEDIA_URL_TTL_S", default=900),
             "file_overwrite": False,
         },
     }

@@ -13,7 +13,7 @@ from config.settings import *
 if not env.str("REDIS_URL", default=""):
     REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/15"
     CACHES["default"]["LOCATION"] = REDIS_URL
-    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]  # type: ignore[index]
+    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = REDIS_URL  # type: ignore[index]
     CELERY_BROKER_URL = REDIS_URL
 
 # MD5 for speed; PBKDF2 for users that the live-stack tests' servers (dev settings) must log in.

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api import HANDLERS, api_not_found
 from config.health import healthz
+from feed.media import media_signed
 
 admin.site.site_header = "Kino moderation"
 admin.site.site_title = "Kino admin"
@@ -20,12 +21,17 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("generation.urls")),
+    path("api/v1/", include("feed.urls")),
+    path("media/signed/<str:token>", media_signed, name="media-signed"),
     # Unknown API paths answer in the API's error shape, also with DEBUG on.
     re_path(r"^api/", api_not_found),
 ]
 if settings.SERVE_MEDIA:
+    # Only public files (avatars) by plain path; drafts go through signed, expiring URLs.
     media = settings.MEDIA_URL.lstrip("/")
-    urlpatterns.append(re_path(rf"^{media}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
+    urlpatterns.append(
+        re_path(rf"^{media}(?P<path>avatars/.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+    )
 
 handler400 = HANDLERS["handler400"]
 handler403 = HANDLERS["handler403"]

@@ -21,3 +21,7 @@ def video_get_for_viewer(*, actor: Any, video_id: UUID) -> Video:
     if video is None:
         raise NotFoundError("No such video.", code="video_not_found")
     return video
+
+
+def drafts_of(*, user: Any) -> QuerySet[Video]:
+    return Video.objects.filter(owner=user, state=Video.State.DRAFT)

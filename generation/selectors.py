@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Q, QuerySet
 
 from config.errors import NotFoundError
 from generation.models import Job
@@ -20,3 +20,35 @@ def job_get_for_owner(*, actor: Any, job_id: UUID) -> Job:
     if job is None:
         raise NotFoundError("No such generation.", code="generation_not_found")
     return job
+
+
+def engine_stats() -> list[dict[str, Any]]:
+    """Per engine: jobs by state, and how long successful runs took (start to finish)."""
+    run_time = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    done = Q(state=Job.State.SUCCEEDED)
+    rows = (
+        Job.objects.exclude(engine_name="")
+        .values("engine_name", "engine_version")
+        .annotate(
+            total=Count("id"),
+            succeeded=Count("id", filter=done),
+            failed=Count("id", filter=Q(state=Job.State.FAILED)),
+            cancelled=Count("id", filter=Q(state=Job.State.CANCELLED)),
+            running=Count("id", filter=Q(state=Job.State.RUNNING)),
+            avg_run=Avg(run_time, filter=done),
+            max_run=Max(run_time, filter=done),
+        )
+        .order_by("-total")
+    )
+    return [
+        {
+            **row,
+            "avg_run_s": row["avg_run"].total_seconds() if row["avg_run"] else None,
+            "max_run_s": row["max_run"].total_seconds() if row["max_run"] else None,
+        }
+        for row in rows
+    ]
+
+
+def queue_depths() -> dict[str, int]:
+    return {state: Job.objects.filter(state=state).count() for state in (Job.State.QUEUED, Job.State.RUNNING)}

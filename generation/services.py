@@ -187,11 +187,18 @@ def _refund(job: Job) -> None:
 
 
 def _finish(
-    job_id: UUID, state: str, *, from_states: tuple[str, ...], refund: bool, **fields: Any
+    job_id: UUID,
+    state: str,
+    *,
+    from_states: tuple[str, ...],
+    refund: bool,
+    attempt: int | None = None,
+    **fields: Any,
 ) -> Job | None:
-    """Move an active job to a final state; None if it had already moved on."""
+    """Move an active job to a final state; None if it had already moved on (or another attempt owns it)."""
+    owned = Q(attempts=attempt) if attempt is not None else Q()
     with transaction.atomic():
-        moved = Job.objects.filter(id=job_id, state__in=from_states).update(
+        moved = Job.objects.filter(owned, id=job_id, state__in=from_states).update(
             state=state, finished_at=timezone.now(), **fields
         )
         if not moved:
@@ -215,6 +222,24 @@ def generation_cancel(*, job: Job) -> Job:
     Job.objects.filter(id=job.id, state=Job.State.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
     return job
+
+
+def generation_retry(*, job: Job) -> bool:
+    """Staff: run a failed or cancelled job again from scratch (no quota is charged again)."""
+    retried = Job.objects.filter(id=job.id, state__in=(Job.State.FAILED, Job.State.CANCELLED)).update(
+        state=Job.State.QUEUED,
+        attempts=0,
+        step=0,
+        cancel_requested=False,
+        error_code="",
+        error_message="",
+        started_at=None,
+        finished_at=None,
+        heartbeat_at=None,
+    )
+    if retried:
+        transaction.on_commit(partial(job_dispatch, job_id=job.id, priority=job.priority))
+    return bool(retried)
 
 
 def generation_delete(*, job: Job) -> None:
@@ -264,6 +289,10 @@ def _claim(job_id: UUID) -> Job | None:
     return Job.objects.select_related("user").get(id=job_id) if claimed else None
 
 
+class _Superseded(Exception):
+    """This attempt no longer owns the job (it was taken for lost and handed to another worker)."""
+
+
 @dataclass(frozen=True)
 class ExecuteOutcome:
     state: str  # the job's state after this call
@@ -297,7 +326,7 @@ def job_execute(*, job_id: UUID) -> ExecuteOutcome:
         Job.objects.filter(id=job.id, attempts=attempt).update(
             engine_name=engine.name[:200],
             engine_version=engine.version,
-            steps=settings.GENERATION_STEPS,
+            steps=engine.steps,
             width=request.width,
             height=request.height,
             num_frames=request.num_frames,
@@ -313,7 +342,8 @@ def job_execute(*, job_id: UUID) -> ExecuteOutcome:
                 id=job.id, attempts=attempt, state=Job.State.RUNNING, cancel_requested=False
             )
             if not still_ours.update(step=step, steps=steps, heartbeat_at=timezone.now()):
-                raise GenerationCancelled
+                owner = Job.objects.filter(id=job.id, attempts=attempt, state=Job.State.RUNNING)
+                raise GenerationCancelled if owner.exists() else _Superseded
             current = Job(
                 id=job.id,
                 state=Job.State.RUNNING,
@@ -328,6 +358,9 @@ def job_execute(*, job_id: UUID) -> ExecuteOutcome:
     except GenerationCancelled:
         heartbeat.stopped.set()
         return _after_cancel(job.id)
+    except _Superseded:
+        logger.warning("generation.superseded", extra={"job_id": str(job.id), "attempt": attempt})
+        return ExecuteOutcome(Job.objects.values_list("state", flat=True).get(id=job.id))
     except _out_of_memory_errors() as exc:
         heartbeat.stopped.set()
         logger.warning("generation.out_of_memory", extra={"job_id": str(job.id), "attempt": attempt})
@@ -367,6 +400,7 @@ def job_execute(*, job_id: UUID) -> ExecuteOutcome:
             Job.State.FAILED,
             from_states=(Job.State.RUNNING,),
             refund=True,
+            attempt=attempt,
             error_code="storage_unavailable",
             error_message=str(exc)[:500],
         )
@@ -376,6 +410,7 @@ def job_execute(*, job_id: UUID) -> ExecuteOutcome:
         Job.State.SUCCEEDED,
         from_states=(Job.State.RUNNING,),
         refund=False,
+        attempt=attempt,
         video_id=receipt.video_id,
         step=F("steps"),
     )

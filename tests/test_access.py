@@ -35,6 +35,7 @@ def concrete(path: str) -> str:
         path.replace("{username}", "alice")
         .replace("{code}", "ABCD-ABCD-ABCD-ABCD")
         .replace("{job_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+        .replace("{video_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
     )
 
 

@@ -105,3 +105,17 @@ async def test_socket_closes_when_its_token_expires():
     closed = await communicator.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": 4401}
     await communicator.disconnect()
+
+
+async def test_an_idle_socket_still_hears_events_later():
+    # Regression: an idle receive outlasting the Redis client's socket timeout used to kill the consumer.
+    import asyncio
+
+    user = await sync_to_async(UserFactory)()
+    communicator, connected = await connect(f"?token={await token_for(user)}")
+    assert connected
+    await communicator.receive_json_from(timeout=5)
+    await asyncio.sleep(7)
+    await sync_to_async(event_send)(user_id=user.id, event_type="test.late", data={})
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "test.late"
+    await communicator.disconnect()

@@ -53,6 +53,7 @@ class Engine(Protocol):
     version: str  # identifies the weights, e.g. a hash of the model folder's configs
     makes_audio: bool
     supports_start_image: bool
+    steps: int  # denoising steps per clip: what progress counts
 
     def fit(self, width: int, height: int, num_frames: int) -> tuple[int, int, int]:
         """The nearest size and frame count the model accepts."""

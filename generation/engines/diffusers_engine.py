@@ -67,6 +67,7 @@ class DiffusersEngine:
             dtype_name = "bfloat16" if self.device.startswith("cuda") else "float32"
         self.dtype = getattr(torch, dtype_name)
         self.settings = settings
+        self.steps = settings.steps
         self.pipe = diffusers.DiffusionPipeline.from_pretrained(path, dtype=self.dtype, local_files_only=True)
         class_name = type(self.pipe).__name__
         if class_name not in _FAMILIES:

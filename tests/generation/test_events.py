@@ -31,7 +31,7 @@ def listen(user_id):
     return lambda: async_to_sync(drain)()
 
 
-def test_events_follow_the_job_from_queued_to_succeeded(auth_client, run_on_commit, settings):
+def test_events_follow_the_job_from_queued_to_succeeded(auth_client, run_on_commit, settings, fresh_engine):
     settings.GENERATION_STEPS = 3
     user = UserFactory()
     received = listen(user.id)

@@ -213,7 +213,7 @@ def test_out_of_memory_retries_then_fails(auth_client, django_capture_on_commit_
     from generation import engines, services
 
     class Exploding:
-        name, version, makes_audio, supports_start_image = "oom", "1", False, False
+        name, version, makes_audio, supports_start_image, steps = "oom", "1", False, False, 4
 
         def fit(self, w, h, n):
             return w, h, n
@@ -235,7 +235,7 @@ def test_out_of_memory_retries_then_fails(auth_client, django_capture_on_commit_
 
 
 def test_cancel_while_running_stops_within_one_step(
-    auth_client, django_capture_on_commit_callbacks, monkeypatch, settings
+    auth_client, django_capture_on_commit_callbacks, monkeypatch, settings, fresh_engine
 ):
     from generation import services
 
@@ -286,3 +286,27 @@ def test_reaper_requeues_jobs_whose_worker_went_silent(
     assert services.jobs_reap_stale() == 0  # already handed back
     assert Job.objects.get(id=job_id).state == "queued"
     assert [str(d["job_id"]) for d in dispatched] == [job_id]
+
+
+def test_an_attempt_that_lost_the_job_stops_without_touching_it(
+    auth_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    # A worker host vanished; its job was handed to another worker (attempt 2). The orphaned
+    # render of attempt 1 must stop quietly: no cancel, no final state, no draft of its own.
+    from generation import services
+
+    client = auth_client(UserFactory())
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = client.post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    original = services.event_send
+
+    def taken_over_after_first_step(*, user_id, event_type, data):
+        original(user_id=user_id, event_type=event_type, data=data)
+        if event_type == "generation.progress" and data["step"] == 1:
+            Job.objects.filter(id=job_id).update(attempts=2, heartbeat_at=timezone.now())
+
+    monkeypatch.setattr(services, "event_send", taken_over_after_first_step)
+    outcome = services.job_execute(job_id=job_id)
+    job = Job.objects.get(id=job_id)
+    assert (outcome.state, job.state, job.attempts, job.cancel_requested) == ("running", "running", 2, False)
+    assert not Video.objects.exists()

@@ -1,0 +1,68 @@
+"""HTTP API of the feed app (drafts, for now)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import CursorPage
+from feed import selectors
+from feed.media import signed_url
+from feed.models import Video
+
+ERRORS = {
+    401: OpenApiResponse(description="Not authenticated"),
+    404: OpenApiResponse(description="Not found"),
+}
+
+
+class VideoSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    state = serializers.ChoiceField(choices=Video.State.choices)
+    prompt = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    duration_ms = serializers.IntegerField()
+    fps = serializers.FloatField()
+    has_audio = serializers.BooleanField()
+    engine = serializers.CharField()
+    generation_id = serializers.UUIDField(source="source_job_id", allow_null=True)
+    remix_of = serializers.UUIDField(source="remix_of_id", allow_null=True)
+    video_url = serializers.SerializerMethodField(help_text="Short-lived; supports HTTP range requests")
+    poster_url = serializers.SerializerMethodField()
+    urls_expire_in_s = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_video_url(self, video: Video) -> str:
+        return signed_url(video.video.name or "")
+
+    def get_poster_url(self, video: Video) -> str:
+        return signed_url(video.poster.name or "")
+
+    def get_urls_expire_in_s(self, video: Video) -> int:
+        return int(settings.MEDIA_URL_TTL_S)
+
+
+class VideoDetailApi(APIView):
+    @extend_schema(
+        responses={200: VideoSerializer, **ERRORS}, summary="A video I may see, with playable URLs"
+    )
+    def get(self, request: Request, video_id: UUID) -> Response:
+        video = selectors.video_get_for_viewer(actor=request.user, video_id=video_id)
+        return Response(VideoSerializer(video).data)
+
+
+class DraftListApi(APIView):
+    @extend_schema(responses={200: VideoSerializer(many=True), **ERRORS}, summary="My drafts, newest first")
+    def get(self, request: Request) -> Response:
+        paginator = CursorPage()
+        drafts: Any = selectors.drafts_of(user=request.user)
+        page: list[Video] = paginator.paginate_queryset(drafts, request, view=self) or []
+        return paginator.get_paginated_response(VideoSerializer(page, many=True).data)
