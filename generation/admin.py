@@ -20,12 +20,13 @@ class JobAdmin(admin.ModelAdmin):
         "state",
         "percent_display",
         "attempts",
+        "worker",
         "engine_name",
         "tier",
         "created_at",
         "run_seconds",
     )
-    list_filter = ("state", "engine_name", "tier", "priority", "aspect", "quality")
+    list_filter = ("state", "engine_name", "worker", "tier", "priority", "aspect", "quality")
     search_fields = ("id", "user__username", "prompt")
     list_select_related = ("user",)
     date_hierarchy = "created_at"

@@ -51,6 +51,9 @@ class Job(models.Model):
     step = models.PositiveIntegerField(default=0)
     steps = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(
+        max_length=200, blank=True, help_text="The Celery worker of the latest attempt."
+    )
     engine_name = models.CharField(max_length=200, blank=True)
     engine_version = models.CharField(max_length=64, blank=True)
     width = models.PositiveIntegerField(default=0)

@@ -272,7 +272,7 @@ class _Heartbeat(threading.Thread):
             close_old_connections()
 
 
-def _claim(job_id: UUID) -> Job | None:
+def _claim(job_id: UUID, worker: str) -> Job | None:
     """Take the job for this attempt: queued, or running with a stale heartbeat (its worker is gone)."""
     stale = timezone.now() - timedelta(seconds=settings.GENERATION_STALE_S)
     claimable = Q(state=Job.State.QUEUED) | Q(state=Job.State.RUNNING, heartbeat_at__lt=stale)
@@ -285,6 +285,7 @@ def _claim(job_id: UUID) -> Job | None:
         heartbeat_at=now,
         step=0,
         started_at=now,
+        worker=worker[:200],
     )
     return Job.objects.select_related("user").get(id=job_id) if claimed else None
 
@@ -299,9 +300,9 @@ class ExecuteOutcome:
     retry_in_s: float | None = None  # set when another attempt may still be alive: try again later
 
 
-def job_execute(*, job_id: UUID) -> ExecuteOutcome:
+def job_execute(*, job_id: UUID, worker: str = "") -> ExecuteOutcome:
     """Run one attempt of a job. Safe to call any number of times, from any number of workers."""
-    job = _claim(job_id)
+    job = _claim(job_id, worker)
     if job is None:
         return _unclaimable(job_id)
     if not job.user.is_active:
@@ -524,10 +525,10 @@ def jobs_reap_stale() -> int:
     stale = timezone.now() - timedelta(seconds=settings.GENERATION_STALE_S)
     candidates = Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=stale)
     reaped = 0
-    for job_id, priority in candidates.values_list("id", "priority")[:100]:
+    for job_id in candidates.values_list("id", flat=True)[:100]:
         # Back to queued first: of several workers sweeping at once, one re-dispatches it.
         if candidates.filter(id=job_id).update(state=Job.State.QUEUED):
-            job_dispatch(job_id=job_id, priority=priority)
+            job_dispatch(job_id=job_id, priority=True)  # it already waited its turn once
             reaped += 1
     if reaped:
         logger.warning("generation.reaped", extra={"count": reaped})

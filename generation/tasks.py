@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 def job_run(self: Any, *, job_id: str) -> str:
     """One attempt at a job. The job's row, not this message, is the truth: repeats are harmless."""
     try:
-        outcome = services.job_execute(job_id=UUID(job_id))
+        outcome = services.job_execute(job_id=UUID(job_id), worker=self.request.hostname or "")
     except Exception as exc:
         # Not hidden: the job is marked failed so it does not loop, and the error goes on to Celery's log.
         services.job_fail_internal(job_id=UUID(job_id), message=f"{type(exc).__name__}: {exc}")

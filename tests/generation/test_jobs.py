@@ -310,3 +310,56 @@ def test_an_attempt_that_lost_the_job_stops_without_touching_it(
     job = Job.objects.get(id=job_id)
     assert (outcome.state, job.state, job.attempts, job.cancel_requested) == ("running", "running", 2, False)
     assert not Video.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("failures", "state"),
+    [(2, "succeeded"), (9, "failed")],
+    ids=["storage-hiccup-retried", "storage-down-fails-and-refunds"],
+)
+def test_storage_errors_retry_in_place_without_rendering_again(
+    auth_client, django_capture_on_commit_callbacks, monkeypatch, failures, state
+):
+    import time as time_module
+
+    from generation import services
+
+    renders = []
+    real_execute_render = services.draft_create_for_job
+    calls = {"n": 0}
+
+    def flaky_storage(**kwargs):
+        calls["n"] += 1
+        if calls["n"] <= failures:
+            raise OSError("storage unavailable")
+        return real_execute_render(**kwargs)
+
+    monkeypatch.setattr(services, "draft_create_for_job", flaky_storage)
+    monkeypatch.setattr(time_module, "sleep", lambda seconds: None)
+    from generation import engines
+
+    real_engine = engines.engine_get()
+
+    class Counting:
+        name, version, makes_audio, supports_start_image = real_engine.name, "v", True, False
+        steps = real_engine.steps
+
+        def fit(self, *args):
+            return real_engine.fit(*args)
+
+        def generate(self, request, on_step):
+            renders.append(1)
+            return real_engine.generate(request, on_step)
+
+    monkeypatch.setattr(engines, "engine_get", lambda: Counting())
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = auth_client(UserFactory()).post("/api/v1/generations", PROMPT, format="json").json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.job_execute(job_id=job_id).state == state
+    assert len(renders) == 1
+    job = Job.objects.get(id=job_id)
+    if state == "failed":
+        assert job.error_code == "storage_unavailable"
+        assert DailyUsage.objects.get().used == 0
+    else:
+        assert Video.objects.filter(source_job_id=job_id).count() == 1
