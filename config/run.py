@@ -74,6 +74,13 @@ def worker_command(
     ]
 
 
+def _engine_line() -> str:
+    engine = os.environ.get("GENERATION_ENGINE", "tiny-ltx2")
+    if engine.startswith("tiny-"):
+        return f"{engine}: tiny random weights, the clips are noise (set GENERATION_MODEL_PATH for real ones)"
+    return f"{engine}: {os.environ.get('GENERATION_MODEL_PATH', '')}"
+
+
 def _wait_healthy(url: str, timeout_s: float) -> bool:
     import urllib.request
 
@@ -133,6 +140,7 @@ def main() -> int:
             f"  Beta       {base}/beta/\n"
             f"  Health     {base}/healthz\n"
             f"  Mail       {embedded.var_dir() / 'mail'} (invites sent by the admin land here)\n"
+            f"  Generation {_engine_line()}\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
