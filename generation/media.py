@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import tempfile
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,20 +11,10 @@ import av
 import numpy as np
 from PIL import Image
 
+from feed.services import DraftMedia
 from generation.engines.base import Clip
 
 AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
-
-
-@dataclass(frozen=True)
-class EncodedClip:
-    mp4: bytes
-    poster_jpeg: bytes
-    width: int
-    height: int
-    duration_ms: int
-    fps: float
-    has_audio: bool
 
 
 def _upscaled(frames: np.ndarray, min_short_side: int) -> np.ndarray:
@@ -37,7 +26,7 @@ def _upscaled(frames: np.ndarray, min_short_side: int) -> np.ndarray:
     return frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]
 
 
-def clip_encode(clip: Clip, *, min_short_side: int = 256, crf: int = 20) -> EncodedClip:
+def clip_encode(clip: Clip, *, min_short_side: int = 256, crf: int = 20) -> DraftMedia:
     frames = _upscaled(clip.frames, min_short_side)
     count, height, width, _ = frames.shape
     fps = Fraction(clip.fps).limit_denominator(1001)
@@ -77,7 +66,7 @@ def clip_encode(clip: Clip, *, min_short_side: int = 256, crf: int = 20) -> Enco
         mp4 = path.read_bytes()
     poster = io.BytesIO()
     Image.fromarray(frames[count // 2]).save(poster, format="JPEG", quality=85)
-    return EncodedClip(
+    return DraftMedia(
         mp4=mp4,
         poster_jpeg=poster.getvalue(),
         width=width,

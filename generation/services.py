@@ -27,7 +27,7 @@ from django.utils import timezone
 from config.errors import ConflictError, KinoError
 from config.events import event_send, event_send_on_commit
 from feed import selectors as feed_selectors
-from feed.services import DraftMedia, draft_create_for_job
+from feed.services import draft_create_for_job
 from generation.models import DailyUsage, Job
 
 if TYPE_CHECKING:
@@ -371,16 +371,7 @@ def job_execute(*, job_id: UUID, worker: str = "") -> ExecuteOutcome:
 
     from generation.media import clip_encode
 
-    encoded = clip_encode(clip)
-    media = DraftMedia(
-        mp4=encoded.mp4,
-        poster_jpeg=encoded.poster_jpeg,
-        width=encoded.width,
-        height=encoded.height,
-        duration_ms=encoded.duration_ms,
-        fps=encoded.fps,
-        has_audio=encoded.has_audio,
-    )
+    media = clip_encode(clip)
     # Screening (`moderation`) and watermark + C2PA + fingerprints (`provenance`) come here, in this
     # order, when their issues land; screening will fail closed.
     try:
