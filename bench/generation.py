@@ -94,10 +94,10 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         process.wait()
 
 
-def worker(env: dict[str, str], name: str, log: Path, steps: int) -> subprocess.Popen:
+def worker(env: dict[str, str], name: str, log: Path, steps: int, **settings: str) -> subprocess.Popen:
     from config.run import worker_command
 
-    env = {**env, "GENERATION_STEPS": str(steps)}
+    env = {**env, "GENERATION_STEPS": str(steps), **settings}
     return start(
         [
             *worker_command(
@@ -154,14 +154,14 @@ def job_row(job_id: str) -> dict:
     }
 
 
-def wait_done(job_ids: list[str], timeout_s: float) -> None:
+def wait_done(job_ids: list[str], timeout_s: float, poll_s: float = 0.2) -> None:
     from generation.models import Job
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not Job.objects.filter(id__in=job_ids, state__in=Job.ACTIVE).exists():
             return
-        time.sleep(0.2)
+        time.sleep(poll_s)
     raise RuntimeError("jobs did not finish in time")
 
 
@@ -201,7 +201,7 @@ def bench_overhead(api: httpx.Client, runs: int) -> dict:
             "/generations",
             json={"prompt": f"a blue cube {i}", "duration_s": 4, "quality": "standard", "seed": 11},
         ).json()["id"]
-        wait_done([job_id], 600)
+        wait_done([job_id], 600, poll_s=1.0)  # a quiet observer: 2 cores, and torch uses both
         row = job_row(job_id)
         assert row["state"] == "succeeded", row
         worker_walls.append((row["finished_at"] - row["started_at"]).total_seconds())
@@ -301,7 +301,18 @@ def main() -> None:
         wait_done([warm.json()["id"]], 300)  # the engine is now loaded in the worker's child
         dispatch = bench_dispatch(api, runs=20)
         stop(workers.pop())
-        workers.append(worker(env, "overhead", log, OVERHEAD_STEPS))
+        # The production defaults for heartbeat and sweeps (the chaos phase uses faster ones).
+        workers.append(
+            worker(
+                env,
+                "overhead",
+                log,
+                OVERHEAD_STEPS,
+                GENERATION_HEARTBEAT_S="2",
+                GENERATION_REAP_S="5",
+                GENERATION_STALE_S="10",
+            )
+        )
         wait_workers(1)
         warm = api.post("/generations", json={"prompt": "warm up", "duration_s": 4, "quality": "draft"})
         wait_done([warm.json()["id"]], 300)
