@@ -21,14 +21,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import selectors, services
 from accounts.models import User
-from config.api import CursorPage, StrictSerializer
+from config.api import ERROR_RESPONSES, CursorPage, StrictSerializer
 from config.errors import KinoError
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: {error: {code, message, fields}}"),
-    401: OpenApiResponse(description="Not authenticated"),
-    404: OpenApiResponse(description="Not found"),
-}
 
 
 def _avatar_url(request: Request, user: User) -> str | None:
@@ -104,7 +98,10 @@ class WaitlistJoinApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={202: inline_serializer("WaitlistJoined", {"status": serializers.CharField()}), **ERRORS},
+        responses={
+            202: inline_serializer("WaitlistJoined", {"status": serializers.CharField()}),
+            **ERROR_RESPONSES,
+        },
         summary="Join the waitlist (same answer whether or not the address is already on it)",
     )
     def post(self, request: Request) -> Response:
@@ -125,7 +122,9 @@ class InviteCheckApi(APIView):
         status = serializers.ChoiceField(choices=["valid", "used", "expired"])
         expires_at = serializers.DateTimeField()
 
-    @extend_schema(responses={200: OutputSerializer, **ERRORS}, summary="Is this invite code usable?")
+    @extend_schema(
+        responses={200: OutputSerializer, **ERROR_RESPONSES}, summary="Is this invite code usable?"
+    )
     def get(self, request: Request, code: str) -> Response:
         invite = selectors.invite_get_by_code(code=code)
         return Response(self.OutputSerializer(invite).data)
@@ -155,7 +154,7 @@ class SignupApi(APIView):
             201: OutputSerializer,
             403: OpenApiResponse(description="too_young"),
             409: OpenApiResponse(description="username_taken / email_taken"),
-            **ERRORS,
+            **ERROR_RESPONSES,
         },
         summary="Redeem an invite code and create an account",
     )
@@ -184,7 +183,9 @@ class TokenObtainApi(APIView):
         username = serializers.CharField(max_length=254, help_text="Username or email address")
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer, **ERRORS}, summary="Log in")
+    @extend_schema(
+        request=InputSerializer, responses={200: TokenPairSerializer, **ERROR_RESPONSES}, summary="Log in"
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -219,7 +220,7 @@ class TokenRefreshApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: TokenPairSerializer, **ERRORS},
+        responses={200: TokenPairSerializer, **ERROR_RESPONSES},
         summary="Swap a refresh token for a new pair (the old refresh token stops working)",
     )
     def post(self, request: Request) -> Response:
@@ -242,7 +243,7 @@ class LogoutApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={204: None, **ERRORS},
+        responses={204: None, **ERROR_RESPONSES},
         summary="Log out: the refresh token is blacklisted",
     )
     def post(self, request: Request) -> Response:
@@ -266,12 +267,12 @@ class MeApi(APIView):
     class DeleteSerializer(StrictSerializer):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
-    @extend_schema(responses={200: MeSerializer, **ERRORS}, summary="Who am I")
+    @extend_schema(responses={200: MeSerializer, **ERROR_RESPONSES}, summary="Who am I")
     def get(self, request: Request) -> Response:
         return Response(_me(request, _actor(request)))
 
     @extend_schema(
-        request=UpdateSerializer, responses={200: MeSerializer, **ERRORS}, summary="Edit my profile"
+        request=UpdateSerializer, responses={200: MeSerializer, **ERROR_RESPONSES}, summary="Edit my profile"
     )
     def patch(self, request: Request) -> Response:
         data = self.UpdateSerializer(data=request.data)
@@ -281,7 +282,7 @@ class MeApi(APIView):
 
     @extend_schema(
         request=DeleteSerializer,
-        responses={204: None, 403: OpenApiResponse(description="password_wrong"), **ERRORS},
+        responses={204: None, 403: OpenApiResponse(description="password_wrong"), **ERROR_RESPONSES},
         summary="Delete my account and my personal data",
     )
     def delete(self, request: Request) -> Response:
@@ -297,7 +298,7 @@ class AvatarApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={200: MeSerializer, **ERRORS},
+        responses={200: MeSerializer, **ERROR_RESPONSES},
         summary="Set my avatar (JPEG, PNG or WebP; re-encoded, metadata stripped)",
     )
     def put(self, request: Request) -> Response:
@@ -306,7 +307,7 @@ class AvatarApi(APIView):
         services.avatar_set(user=_actor(request), upload=data.validated_data["avatar"])
         return Response(_me(request, _actor(request)))
 
-    @extend_schema(responses={200: MeSerializer, **ERRORS}, summary="Remove my avatar")
+    @extend_schema(responses={200: MeSerializer, **ERROR_RESPONSES}, summary="Remove my avatar")
     def delete(self, request: Request) -> Response:
         services.avatar_clear(user=_actor(request))
         return Response(_me(request, _actor(request)))
@@ -327,7 +328,9 @@ class MyInvitesApi(APIView):
         def get_redeemed_by(self, invite: Any) -> str | None:
             return invite.redeemed_by.username if invite.redeemed_by else None
 
-    @extend_schema(responses={200: OutputSerializer(many=True), **ERRORS}, summary="The invites I can share")
+    @extend_schema(
+        responses={200: OutputSerializer(many=True), **ERROR_RESPONSES}, summary="The invites I can share"
+    )
     def get(self, request: Request) -> Response:
         paginator = CursorPage()
         page = paginator.paginate_queryset(selectors.invites_of(user=_actor(request)), request, view=self)
@@ -346,7 +349,7 @@ class UserDetailApi(APIView):
         follows_you = serializers.BooleanField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(responses={200: OutputSerializer, **ERRORS}, summary="A member's public profile")
+    @extend_schema(responses={200: OutputSerializer, **ERROR_RESPONSES}, summary="A member's public profile")
     def get(self, request: Request, username: str) -> Response:
         user = selectors.user_get_for_viewer(actor=_actor(request), username=username)
         for key, value in selectors.user_profile_stats(actor=_actor(request), user=user).items():
@@ -369,7 +372,9 @@ def _edges_page(request: Request, view: APIView, queryset: Any, side: str) -> Re
 
 
 class FollowersApi(APIView):
-    @extend_schema(responses={200: EdgeSerializer(many=True), **ERRORS}, summary="Who follows this member")
+    @extend_schema(
+        responses={200: EdgeSerializer(many=True), **ERROR_RESPONSES}, summary="Who follows this member"
+    )
     def get(self, request: Request, username: str) -> Response:
         user = selectors.user_get_for_viewer(actor=_actor(request), username=username)
         return _edges_page(
@@ -378,7 +383,9 @@ class FollowersApi(APIView):
 
 
 class FollowingApi(APIView):
-    @extend_schema(responses={200: EdgeSerializer(many=True), **ERRORS}, summary="Whom this member follows")
+    @extend_schema(
+        responses={200: EdgeSerializer(many=True), **ERROR_RESPONSES}, summary="Whom this member follows"
+    )
     def get(self, request: Request, username: str) -> Response:
         user = selectors.user_get_for_viewer(actor=_actor(request), username=username)
         return _edges_page(
@@ -388,14 +395,14 @@ class FollowingApi(APIView):
 
 class MutualsApi(APIView):
     @extend_schema(
-        responses={200: EdgeSerializer(many=True), **ERRORS}, summary="People I follow who follow me"
+        responses={200: EdgeSerializer(many=True), **ERROR_RESPONSES}, summary="People I follow who follow me"
     )
     def get(self, request: Request) -> Response:
         return _edges_page(request, self, selectors.mutuals_of(user=_actor(request)), "followee")
 
 
 class BlocksApi(APIView):
-    @extend_schema(responses={200: EdgeSerializer(many=True), **ERRORS}, summary="People I blocked")
+    @extend_schema(responses={200: EdgeSerializer(many=True), **ERROR_RESPONSES}, summary="People I blocked")
     def get(self, request: Request) -> Response:
         return _edges_page(request, self, selectors.blocks_of(user=_actor(request)), "blocked")
 
@@ -406,7 +413,7 @@ class FollowApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: OutputSerializer, 201: OutputSerializer, **ERRORS},
+        responses={200: OutputSerializer, 201: OutputSerializer, **ERROR_RESPONSES},
         summary="Follow (repeating is harmless)",
     )
     def post(self, request: Request, username: str) -> Response:
@@ -416,7 +423,7 @@ class FollowApi(APIView):
             {"following": True}, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-    @extend_schema(responses={204: None, **ERRORS}, summary="Unfollow")
+    @extend_schema(responses={204: None, **ERROR_RESPONSES}, summary="Unfollow")
     def delete(self, request: Request, username: str) -> Response:
         target = selectors.user_get_for_viewer(actor=_actor(request), username=username)
         services.follow_delete(actor=_actor(request), target=target)
@@ -429,7 +436,7 @@ class BlockApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: OutputSerializer, **ERRORS},
+        responses={200: OutputSerializer, **ERROR_RESPONSES},
         summary="Block: you and they stop seeing each other; follows between you end",
     )
     def post(self, request: Request, username: str) -> Response:
@@ -437,7 +444,7 @@ class BlockApi(APIView):
         services.block_create(actor=_actor(request), target=target)
         return Response({"blocked": True})
 
-    @extend_schema(responses={204: None, **ERRORS}, summary="Unblock")
+    @extend_schema(responses={204: None, **ERROR_RESPONSES}, summary="Unblock")
     def delete(self, request: Request, username: str) -> Response:
         # The person is hidden from the blocker, so look them up among the blocker's blocks.
         block = (

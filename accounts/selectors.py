@@ -68,11 +68,6 @@ def mutuals_of(*, user: User) -> QuerySet[Follow]:
     )
 
 
-def mutual_ids(*, user: User) -> QuerySet:
-    """Ids of `user`'s mutuals; `cameos` uses it for the "mutuals" permission level."""
-    return mutuals_of(user=user).values("followee_id")
-
-
 def blocks_of(*, user: User) -> QuerySet[Block]:
     return Block.objects.filter(blocker=user).select_related("blocked__profile")
 

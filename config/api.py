@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -81,6 +82,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     assert isinstance(exc, exceptions.APIException)
     response.data = _shape(exc)
     return response
+
+
+# The documented error answers every authenticated endpoint can give (schema only).
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="Invalid input: {error: {code, message, fields}}"),
+    401: OpenApiResponse(description="Not authenticated"),
+    404: OpenApiResponse(description="Not found"),
+}
 
 
 class StrictSerializer(serializers.Serializer):

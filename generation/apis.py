@@ -12,16 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import CursorPage, StrictSerializer
+from config.api import ERROR_RESPONSES, CursorPage, StrictSerializer
 from config.errors import KinoError
 from generation import selectors, services
 from generation.models import Job
 
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: {error: {code, message, fields}}"),
-    401: OpenApiResponse(description="Not authenticated"),
-    404: OpenApiResponse(description="Not found"),
-}
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
@@ -89,7 +84,7 @@ class GenerationListCreateApi(APIView):
             201: JobSerializer,
             200: JobSerializer,
             429: OpenApiResponse(description="quota_exceeded"),
-            **ERRORS,
+            **ERROR_RESPONSES,
         },
         summary="Ask for a clip (queued; follow it by polling or on the WebSocket)",
     )
@@ -120,7 +115,7 @@ class GenerationListCreateApi(APIView):
         )
 
     @extend_schema(
-        responses={200: JobSerializer(many=True), **ERRORS}, summary="My generations, newest first"
+        responses={200: JobSerializer(many=True), **ERROR_RESPONSES}, summary="My generations, newest first"
     )
     def get(self, request: Request) -> Response:
         paginator = CursorPage()
@@ -129,12 +124,14 @@ class GenerationListCreateApi(APIView):
 
 
 class GenerationDetailApi(APIView):
-    @extend_schema(responses={200: JobSerializer, **ERRORS}, summary="One generation, with its progress")
+    @extend_schema(
+        responses={200: JobSerializer, **ERROR_RESPONSES}, summary="One generation, with its progress"
+    )
     def get(self, request: Request, job_id: UUID) -> Response:
         return Response(JobSerializer(selectors.job_get_for_owner(actor=_actor(request), job_id=job_id)).data)
 
     @extend_schema(
-        responses={204: None, 409: OpenApiResponse(description="job_active"), **ERRORS},
+        responses={204: None, 409: OpenApiResponse(description="job_active"), **ERROR_RESPONSES},
         summary="Forget a finished generation (its draft stays)",
     )
     def delete(self, request: Request, job_id: UUID) -> Response:
@@ -145,7 +142,7 @@ class GenerationDetailApi(APIView):
 class GenerationCancelApi(APIView):
     @extend_schema(
         request=None,
-        responses={200: JobSerializer, 409: OpenApiResponse(description="job_finished"), **ERRORS},
+        responses={200: JobSerializer, 409: OpenApiResponse(description="job_finished"), **ERROR_RESPONSES},
         summary="Cancel: a queued job never starts; a running one stops at its next step",
     )
     def post(self, request: Request, job_id: UUID) -> Response:

@@ -324,19 +324,17 @@ def job_execute(*, job_id: UUID, worker: str = "") -> ExecuteOutcome:
     try:
         engine = engine_get()
         request = _request_for(job, engine)
+        job.engine_name, job.engine_version, job.steps = engine.name[:200], engine.version, engine.steps
+        job.width, job.height, job.num_frames = request.width, request.height, request.num_frames
         Job.objects.filter(id=job.id, attempts=attempt).update(
-            engine_name=engine.name[:200],
-            engine_version=engine.version,
-            steps=engine.steps,
-            width=request.width,
-            height=request.height,
-            num_frames=request.num_frames,
+            engine_name=job.engine_name,
+            engine_version=job.engine_version,
+            steps=job.steps,
+            width=job.width,
+            height=job.height,
+            num_frames=job.num_frames,
         )
-        event_send(
-            user_id=job.user_id,
-            event_type="generation.running",
-            data=job_event_data(Job.objects.get(id=job.id)),
-        )
+        event_send(user_id=job.user_id, event_type="generation.running", data=job_event_data(job))
 
         def on_step(step: int, steps: int) -> None:
             still_ours = Job.objects.filter(
@@ -345,25 +343,16 @@ def job_execute(*, job_id: UUID, worker: str = "") -> ExecuteOutcome:
             if not still_ours.update(step=step, steps=steps, heartbeat_at=timezone.now()):
                 owner = Job.objects.filter(id=job.id, attempts=attempt, state=Job.State.RUNNING)
                 raise GenerationCancelled if owner.exists() else _Superseded
-            current = Job(
-                id=job.id,
-                state=Job.State.RUNNING,
-                step=step,
-                steps=steps,
-                attempts=attempt,
-                started_at=job.started_at,
-            )
-            event_send(user_id=job.user_id, event_type="generation.progress", data=job_event_data(current))
+            job.step, job.steps = step, steps
+            event_send(user_id=job.user_id, event_type="generation.progress", data=job_event_data(job))
 
         clip = engine.generate(request, on_step)
     except GenerationCancelled:
-        heartbeat.stopped.set()
         return _after_cancel(job.id)
     except _Superseded:
         logger.warning("generation.superseded", extra={"job_id": str(job.id), "attempt": attempt})
         return ExecuteOutcome(Job.objects.values_list("state", flat=True).get(id=job.id))
     except _out_of_memory_errors() as exc:
-        heartbeat.stopped.set()
         logger.warning("generation.out_of_memory", extra={"job_id": str(job.id), "attempt": attempt})
         return _after_system_error(job.id, attempt, "out_of_memory", str(exc))
     finally:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from uuid import UUID
 
 from celery import shared_task
 
 from generation import services
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="generation.run", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=50)
