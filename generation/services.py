@@ -28,6 +28,7 @@ from config.errors import ConflictError, KinoError
 from config.events import event_send, event_send_on_commit
 from feed import selectors as feed_selectors
 from feed.services import draft_create_for_job
+from generation.engines.families import engine_accepts_start_image
 from generation.models import DailyUsage, Job
 
 if TYPE_CHECKING:
@@ -93,6 +94,13 @@ def generation_enqueue(
     tier = user_tier(user)
     limits = settings.GENERATION_TIERS[tier]
     duration_s = min(duration_s, limits["max_duration"])
+    if start_image is not None and not engine_accepts_start_image():
+        message = "This server's video model cannot start from an image."
+        raise KinoError(
+            message,
+            code="start_image_unsupported",
+            fields={"start_image": [{"code": "start_image_unsupported", "message": message}]},
+        )
     stored_image = _start_image_checked(start_image) if start_image is not None else None
 
     with transaction.atomic():

@@ -23,6 +23,8 @@ class GenerationRequest:
     seed: int
     negative_prompt: str = ""
     start_image: np.ndarray | None = field(default=None, repr=False)  # uint8 [H, W, 3]
+    # uint8 [H, W, 3] each: who or what must appear (cameos), for engines that take them
+    reference_images: tuple[np.ndarray, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Engine(Protocol):
     version: str  # identifies the weights, e.g. a hash of the model folder's configs
     makes_audio: bool
     supports_start_image: bool
+    supports_reference_images: bool
     steps: int  # denoising steps per clip: what progress counts
 
     def fit(self, width: int, height: int, num_frames: int) -> tuple[int, int, int]:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from generation.engines.base import Clip, GenerationRequest, StepCallback
+from generation.engines.families import FAMILIES
 
 logger = logging.getLogger(__name__)
 TINY_MARKER = "KINO_TINY_RANDOM"  # written by engines/tiny.py: the weights are random, the output noise
@@ -31,13 +32,6 @@ class DiffusersSettings:
     steps: int = 30
     guidance: float | None = None  # None: the pipeline's own default
     max_sequence_length: int | None = None
-
-
-# Per pipeline class: spatial multiple, frames = k * temporal + 1, whether it makes audio.
-_FAMILIES: dict[str, dict[str, Any]] = {
-    "LTX2Pipeline": {"spatial": 32, "temporal": 8, "audio": True, "i2v": "LTX2ImageToVideoPipeline"},
-    "WanPipeline": {"spatial": 16, "temporal": 4, "audio": False, "i2v": None},
-}
 
 
 def _round_to(value: int, multiple: int) -> int:
@@ -70,9 +64,9 @@ class DiffusersEngine:
         self.steps = settings.steps
         self.pipe = diffusers.DiffusionPipeline.from_pretrained(path, dtype=self.dtype, local_files_only=True)
         class_name = type(self.pipe).__name__
-        if class_name not in _FAMILIES:
-            raise ValueError(f"{class_name} is not a supported pipeline ({', '.join(_FAMILIES)})")
-        self.family = _FAMILIES[class_name]
+        if class_name not in FAMILIES:
+            raise ValueError(f"{class_name} is not a supported pipeline ({', '.join(FAMILIES)})")
+        self.family = FAMILIES[class_name]
         if settings.cpu_offload:
             self.pipe.enable_model_cpu_offload(device=self.device)
         else:
@@ -88,6 +82,7 @@ class DiffusersEngine:
         self.makes_audio = bool(self.family["audio"])
         self._i2v: Any = None
         self.supports_start_image = self.family["i2v"] is not None
+        self.supports_reference_images = bool(self.family["refs"])
         logger.info(
             "engine.loaded", extra={"engine": self.name, "version": self.version, "device": self.device}
         )
@@ -139,6 +134,12 @@ class DiffusersEngine:
             from PIL import Image
 
             kwargs["image"] = Image.fromarray(request.start_image)
+        if request.reference_images:
+            if not self.supports_reference_images:
+                raise ValueError(f"{self.name} cannot take reference images")
+            from PIL import Image
+
+            kwargs["reference_images"] = [Image.fromarray(image) for image in request.reference_images]
         with torch.inference_mode():
             output = pipe(**kwargs)
         frames = np.asarray(output.frames[0])

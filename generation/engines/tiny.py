@@ -168,8 +168,13 @@ def _ltx2_components() -> dict[str, Any]:
     }
 
 
-def _wan_components() -> dict[str, Any]:
-    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
+def _wan_components(vace: bool = False) -> dict[str, Any]:
+    from diffusers import (
+        AutoencoderKLWan,
+        FlowMatchEulerDiscreteScheduler,
+        WanTransformer3DModel,
+        WanVACETransformer3DModel,
+    )
     from transformers import UMT5Config, UMT5EncoderModel
 
     torch.manual_seed(0)
@@ -186,7 +191,13 @@ def _wan_components() -> dict[str, Any]:
         )
     )
     torch.manual_seed(0)
-    transformer = WanTransformer3DModel(
+    # VACE adds context blocks that read reference images (vace_in_channels = 2 x z_dim + 8 x 8 mask).
+    transformer_class, extra = (
+        (WanVACETransformer3DModel, {"vace_layers": [0, 1], "vace_in_channels": 96})
+        if vace
+        else (WanTransformer3DModel, {})
+    )
+    transformer = transformer_class(
         patch_size=(1, 2, 2),
         num_attention_heads=2,
         attention_head_dim=12,
@@ -199,6 +210,7 @@ def _wan_components() -> dict[str, Any]:
         cross_attn_norm=True,
         qk_norm="rms_norm_across_heads",
         rope_max_seq_len=32,
+        **extra,
     )
     torch.manual_seed(0)
     vae = AutoencoderKLWan(
@@ -214,10 +226,14 @@ def _wan_components() -> dict[str, Any]:
 
 
 def tiny_pipeline_save(kind: str, folder: Path) -> Path:
-    """Build a tiny random `kind` ("ltx2" or "wan") pipeline and save it to `folder` (made if missing)."""
+    """Build a tiny random `kind` ("ltx2", "wan" or "wan-vace") pipeline and save it to `folder`."""
     import diffusers
 
-    builders = {"ltx2": ("LTX2Pipeline", _ltx2_components), "wan": ("WanPipeline", _wan_components)}
+    builders = {
+        "ltx2": ("LTX2Pipeline", _ltx2_components),
+        "wan": ("WanPipeline", _wan_components),
+        "wan-vace": ("WanVACEPipeline", lambda: _wan_components(vace=True)),
+    }
     class_name, build = builders[kind]
     pipeline_class = getattr(diffusers, class_name)
     components = build()

@@ -34,6 +34,18 @@ def wan(tmp_path_factory):
     )
 
 
+@pytest.fixture(scope="module")
+def wan_vace(tmp_path_factory):
+    return DiffusersEngine(
+        DiffusersSettings(
+            path=tiny_pipeline_save("wan-vace", tmp_path_factory.mktemp("wan-vace")),
+            steps=2,
+            max_sequence_length=16,
+            device="cpu",
+        )
+    )
+
+
 def request(**overrides) -> GenerationRequest:
     values = {
         "prompt": "a red ball bouncing",
@@ -108,6 +120,29 @@ def test_ltx2_starts_from_an_image(ltx2):
     clip = ltx2.generate(request(start_image=start), lambda *a: None)
     assert clip.frames.shape == (17, 64, 32, 3)
     assert ltx2.supports_start_image
+
+
+def test_wan_vace_takes_reference_images_and_they_shape_the_clip(wan_vace):
+    red, blue = np.zeros((64, 32, 3), dtype=np.uint8), np.zeros((64, 32, 3), dtype=np.uint8)
+    red[..., 0], blue[..., 2] = 255, 255
+    plain = wan_vace.generate(request(), lambda *a: None)
+    with_red = wan_vace.generate(request(reference_images=(red,)), lambda *a: None)
+    with_red_again = wan_vace.generate(request(reference_images=(red,)), lambda *a: None)
+    with_blue = wan_vace.generate(request(reference_images=(blue,)), lambda *a: None)
+    two = wan_vace.generate(request(reference_images=(red, blue)), lambda *a: None)
+    assert wan_vace.supports_reference_images
+    assert (
+        with_red.frames.shape == plain.frames.shape == two.frames.shape == (17, 64, 32, 3)
+    )  # references are not frames
+    assert np.array_equal(with_red.frames, with_red_again.frames)
+    assert not np.array_equal(with_red.frames, with_blue.frames)
+    assert not np.array_equal(with_red.frames, plain.frames)
+
+
+def test_engines_without_reference_images_refuse_them(wan):
+    assert not wan.supports_reference_images
+    with pytest.raises(ValueError, match="reference images"):
+        wan.generate(request(reference_images=(np.zeros((64, 32, 3), dtype=np.uint8),)), lambda *a: None)
 
 
 def test_a_folder_that_is_not_a_pipeline_is_refused(tmp_path):

@@ -363,3 +363,37 @@ def test_storage_errors_retry_in_place_without_rendering_again(
         assert DailyUsage.objects.get().used == 0
     else:
         assert Video.objects.filter(source_job_id=job_id).count() == 1
+
+
+def _png(colour=(200, 30, 30)) -> io.BytesIO:
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", (64, 96), colour).save(data, format="PNG")
+    data.seek(0)
+    data.name = "start.png"
+    return data
+
+
+def test_a_clip_can_start_from_an_image(auth_client, run_on_commit):
+    client = auth_client(UserFactory())
+    created = run_on_commit(
+        client.post, "/api/v1/generations", {**PROMPT, "start_image": _png()}, format="multipart"
+    )
+    assert created.status_code == 201, created.json()
+    job = client.get(f"/api/v1/generations/{created.json()['id']}").json()
+    assert job["state"] == "succeeded", job
+    assert job["has_start_image"]
+
+
+def test_a_start_image_the_engine_cannot_use_is_refused_up_front(auth_client, settings):
+    settings.GENERATION_ENGINE = "builtin"  # the built-in model makes clips from text only
+    user = UserFactory()
+    response = auth_client(user).post(
+        "/api/v1/generations", {**PROMPT, "start_image": _png()}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "start_image_unsupported"
+    assert response.json()["error"]["fields"]["start_image"][0]["code"] == "start_image_unsupported"
+    assert not Job.objects.exists()
+    assert not DailyUsage.objects.filter(user=user, used__gt=0).exists()
