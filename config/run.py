@@ -75,7 +75,9 @@ def worker_command(
 
 
 def _engine_line() -> str:
-    engine = os.environ.get("GENERATION_ENGINE", "tiny-ltx2")
+    engine = os.environ.get("GENERATION_ENGINE", "builtin")
+    if engine == "builtin":
+        return "builtin: Kino's own small audio-video model (2 s square clips with sound, on CPU)"
     if engine.startswith("tiny-"):
         return f"{engine}: tiny random weights, the clips are noise (set GENERATION_MODEL_PATH for real ones)"
     return f"{engine}: {os.environ.get('GENERATION_MODEL_PATH', '')}"

@@ -167,31 +167,37 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 WORKER_HEARTBEAT_S = env.int("WORKER_HEARTBEAT_S", default=5)
 
 # --- Generation -------------------------------------------------------------------
-# GENERATION_ENGINE: "diffusers" (GENERATION_MODEL_PATH: a local diffusers pipeline folder, LTX-2 or Wan),
-# or "tiny-ltx2" / "tiny-wan": a tiny randomly initialised pipeline built into var/models on first use,
-# whose output is noise (the default until the built-in model lands).
-GENERATION_ENGINE = env.str("GENERATION_ENGINE", default="tiny-ltx2")
+# GENERATION_ENGINE: "builtin" (the default: Kino's own small audio-video model, shipped in
+# generation/builtin/weights; GENERATION_MODEL_PATH may point at another checkpoint of it),
+# "diffusers" (GENERATION_MODEL_PATH: a local diffusers pipeline folder, LTX-2 or Wan),
+# or "tiny-ltx2" / "tiny-wan": a tiny randomly initialised pipeline built into var/models on
+# first use, whose output is noise (the tests use it to exercise the diffusers path).
+GENERATION_ENGINE = env.str("GENERATION_ENGINE", default="builtin")
 GENERATION_MODEL_PATH = env.str("GENERATION_MODEL_PATH", default="")
 if GENERATION_ENGINE == "diffusers" and not GENERATION_MODEL_PATH:
     raise ImproperlyConfigured(
         "GENERATION_ENGINE=diffusers needs GENERATION_MODEL_PATH (a local pipeline folder)."
     )
-_TINY = GENERATION_ENGINE.startswith("tiny-")
+_KIND = {"builtin": "builtin", "diffusers": "diffusers"}.get(GENERATION_ENGINE, "tiny")
 GENERATION_DEVICE = env.str("GENERATION_DEVICE", default="auto")
 GENERATION_DTYPE = env.str("GENERATION_DTYPE", default="auto")
 GENERATION_CPU_OFFLOAD = env.bool("GENERATION_CPU_OFFLOAD", default=False)
 GENERATION_VAE_TILING = env.bool("GENERATION_VAE_TILING", default=False)
-GENERATION_STEPS = env.int("GENERATION_STEPS", default=4 if _TINY else 30)
+GENERATION_STEPS = env.int("GENERATION_STEPS", default={"tiny": 4, "builtin": 24, "diffusers": 30}[_KIND])
 GENERATION_GUIDANCE = env.float("GENERATION_GUIDANCE", default=None)
-GENERATION_MAX_SEQUENCE_LENGTH = env.int("GENERATION_MAX_SEQUENCE_LENGTH", default=64 if _TINY else 0) or None
-GENERATION_FPS = env.float("GENERATION_FPS", default=8.0 if _TINY else 24.0)
+GENERATION_MAX_SEQUENCE_LENGTH = (
+    env.int("GENERATION_MAX_SEQUENCE_LENGTH", default=64 if _KIND == "tiny" else 0) or None
+)
+GENERATION_FPS = env.float("GENERATION_FPS", default=24.0 if _KIND == "diffusers" else 8.0)
 # Short side in pixels per quality; the long side follows the aspect (16:9), rounded by the engine.
 GENERATION_SHORT_SIDE = env.dict(
     "GENERATION_SHORT_SIDE",
     cast={"value": int},
-    default={"draft": 32, "standard": 32, "high": 64}
-    if _TINY
-    else {"draft": 320, "standard": 480, "high": 704},
+    default={
+        "tiny": {"draft": 32, "standard": 32, "high": 64},
+        "builtin": {"draft": 128, "standard": 256, "high": 384},
+        "diffusers": {"draft": 320, "standard": 480, "high": 704},
+    }[_KIND],
 )
 GENERATION_PROMPT_MAX_CHARS = 1000
 GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=3)

@@ -7,6 +7,9 @@ running `make run` keeps its data). Tasks run eagerly unless a test starts a rea
 import os
 
 os.environ.setdefault("KINO_ENV", "test")
+# Most tests exercise the diffusers path with a tiny random pipeline; the built-in engine's
+# tests switch to it themselves. Servers and workers the tests start inherit this.
+os.environ.setdefault("GENERATION_ENGINE", "tiny-ltx2")
 
 from config.settings import *
 

@@ -13,7 +13,7 @@ import fasteners
 from django.conf import settings
 
 from generation.engines.base import Clip, Engine, GenerationCancelled, GenerationRequest, StepCallback
-from generation.engines.diffusers_engine import DiffusersEngine, DiffusersSettings
+from generation.engines.families import TINY_CLASSES
 
 __all__ = ["Clip", "Engine", "GenerationCancelled", "GenerationRequest", "StepCallback", "engine_get"]
 
@@ -25,7 +25,7 @@ def _model_path() -> Path:
     if settings.GENERATION_ENGINE == "diffusers":
         return Path(settings.GENERATION_MODEL_PATH)
     kind = settings.GENERATION_ENGINE.removeprefix("tiny-")
-    if kind not in ("ltx2", "wan"):
+    if kind not in TINY_CLASSES:
         raise ValueError(f"Unknown GENERATION_ENGINE {settings.GENERATION_ENGINE!r}")
     folder = Path(settings.VAR_DIR) / "models" / f"tiny-{kind}"
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -38,6 +38,20 @@ def _model_path() -> Path:
 
 
 def engine_load() -> Engine:
+    if settings.GENERATION_ENGINE == "builtin":
+        from generation.builtin.pipeline import WEIGHTS_DIR
+        from generation.engines.builtin_engine import BuiltinEngine, BuiltinSettings
+
+        return BuiltinEngine(
+            BuiltinSettings(
+                path=Path(settings.GENERATION_MODEL_PATH or WEIGHTS_DIR),
+                device=settings.GENERATION_DEVICE,
+                steps=settings.GENERATION_STEPS,
+                guidance=settings.GENERATION_GUIDANCE,
+            )
+        )
+    from generation.engines.diffusers_engine import DiffusersEngine, DiffusersSettings  # imports torch
+
     return DiffusersEngine(
         DiffusersSettings(
             path=_model_path(),

@@ -1,0 +1,187 @@
+"""Built-in model benchmark → bench/results/builtin_model.json, plus sample clips and a contact sheet.
+
+    .venv/bin/python bench/builtin_model.py            (about 5 minutes on 2 cores)
+
+- accuracy: 100 held-out prompts (colour x motion pairs never seen in training), one clip each,
+  judged by the detectors in generation/builtin/evaluate.py: main object's colour, motion
+  direction, audio onsets within ±1 frame of visual floor contacts. The same for the untrained
+  network (same architecture and pipeline, random weights) as the baseline, and for the world's own
+  renders of the same prompts (what the detectors score on ground truth: the ceiling).
+- speed: the engine's generate() for a 2 s clip at native resolution, upscaled to 256², on 2 CPU
+  threads, in a fresh process (median of 3 after a warm-up); peak resident memory of that process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results"
+SAMPLES = RESULTS / "builtin_samples"
+SHOWCASE = [
+    "a red ball bouncing on a blue floor",
+    "a yellow star moving right quickly in a grassy field",
+    "the green box falls on a sandy beach",
+    "a white triangle spinning at night",
+]
+
+
+def speed(weights: Path) -> dict[str, Any]:
+    """Run in a fresh process: load the engine, time generate(), report peak memory."""
+    import torch
+
+    torch.set_num_threads(2)
+    from generation.engines.base import GenerationRequest
+    from generation.engines.builtin_engine import BuiltinEngine, BuiltinSettings
+
+    began = time.perf_counter()
+    engine = BuiltinEngine(BuiltinSettings(path=weights, device="cpu"))
+    load_s = time.perf_counter() - began
+    width, height, frames = engine.fit(256, 256, 17)
+    request = GenerationRequest(SHOWCASE[0], width=width, height=height, num_frames=frames, fps=8.0, seed=1)
+    engine.generate(request, lambda done, total: None)  # warm-up
+    times = []
+    for seed in (2, 3, 4):
+        began = time.perf_counter()
+        engine.generate(GenerationRequest(**{**request.__dict__, "seed": seed}), lambda done, total: None)
+        times.append(time.perf_counter() - began)
+    return {
+        "cpu_seconds_2s_clip": round(statistics.median(times), 3),
+        "load_s": round(load_s, 2),
+        "peak_mem_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "steps": engine.steps,
+        "output": f"{frames} frames, {width}x{height}, {frames / 8:.0f} s with sound",
+    }
+
+
+def contact_sheet(rows: list[tuple[str, np.ndarray]], path: Path, scale: int = 4) -> None:
+    from PIL import Image, ImageDraw
+
+    frames_shown = 8
+    _, size, _, _ = rows[0][1].shape
+    cell = size * scale
+    label = 14
+    sheet = Image.new("RGB", (cell * frames_shown, (cell + label) * len(rows)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, (prompt, frames) in enumerate(rows):
+        top = r * (cell + label)
+        draw.text((2, top + 1), prompt[:100], fill="black")
+        for c, index in enumerate(np.linspace(0, len(frames) - 1, frames_shown).round().astype(int)):
+            tile = Image.fromarray(frames[index]).resize((cell, cell), Image.Resampling.NEAREST)
+            sheet.paste(tile, (c * cell, top + label))
+    sheet.save(path)
+
+
+def gif(rows: list[np.ndarray], path: Path, scale: int = 4, fps: float = 8.0) -> None:
+    from PIL import Image
+
+    grid = np.concatenate(rows, axis=2)  # side by side
+    images = [
+        Image.fromarray(frame).resize(
+            (frame.shape[1] * scale, frame.shape[0] * scale), Image.Resampling.NEAREST
+        )
+        for frame in grid
+    ]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--weights", type=Path, default=ROOT / "generation" / "builtin" / "weights")
+    parser.add_argument("--prompts", type=int, default=100)
+    parser.add_argument("--speed-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.speed_only:
+        print(json.dumps(speed(args.weights)))
+        return
+
+    import torch
+
+    torch.set_num_threads(2)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from generation.builtin import evaluate, world
+    from generation.builtin.model import KinoDiT
+    from generation.builtin.pipeline import KinoPipeline
+    from generation.engines.base import Clip
+    from generation.media import clip_encode
+
+    cases = evaluate.held_out_cases(args.prompts)
+    trained = KinoPipeline.from_pretrained(args.weights)
+    info = json.loads((args.weights / "config.json").read_text())
+
+    print("held-out prompts, trained model …", flush=True)
+    result = evaluate.evaluate_pipeline(trained, cases)
+    clips = result.pop("_clips")
+    print("… untrained baseline …", flush=True)
+    torch.manual_seed(0)
+    untrained = KinoPipeline(KinoDiT(trained.config), trained.text_encoder, trained.sampling)
+    baseline = evaluate.evaluate_pipeline(untrained, cases)
+    baseline.pop("_clips")
+    print("… detectors on the world's own renders …", flush=True)
+    rng = np.random.default_rng(0)
+    renders = [world.scene_render(case.scene, rng) for case in cases]
+    truth = evaluate.score(cases, [(r.frames, r.audio) for r in renders], sample_rate=16000, fps=8.0)
+
+    print("speed, in a fresh process …", flush=True)
+    measured = subprocess.run(
+        [sys.executable, __file__, "--speed-only", "--weights", str(args.weights)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "2"},
+    )
+    timing = json.loads(measured.stdout.strip().splitlines()[-1])
+
+    SAMPLES.mkdir(parents=True, exist_ok=True)
+    showcase = trained.batch(SHOWCASE, seeds=list(range(len(SHOWCASE))))
+    for index, (prompt, output) in enumerate(zip(SHOWCASE, showcase, strict=True)):
+        media = clip_encode(Clip(output.frames, output.fps, output.audio[None], output.sample_rate))
+        (SAMPLES / f"{index}-{prompt.replace(' ', '-')}.mp4").write_bytes(media.mp4)
+    sheet_rows = [(p, o.frames) for p, o in zip(SHOWCASE, showcase, strict=True)]
+    sheet_rows += [(case.prompt, frames) for case, (frames, _) in list(zip(cases, clips, strict=True))[:8]]
+    contact_sheet(sheet_rows, RESULTS / "builtin_model_sheet.png")
+    gif([o.frames for o in showcase], SAMPLES / "showcase.gif")
+
+    keys = ("color_acc", "motion_acc", "av_sync_acc")
+    report = {
+        **{key: result[key] for key in keys},
+        "baseline": {key: baseline[key] for key in keys},
+        "detectors_on_ground_truth": {key: truth[key] for key in keys},
+        "cpu_seconds_2s_clip": timing["cpu_seconds_2s_clip"],
+        "peak_mem_mb": timing["peak_mem_mb"],
+        "params": sum(p.numel() for p in trained.model.parameters()),
+        "trained_on": "cpu",
+        "train_minutes": info.get("train_minutes"),
+        "train_steps": info.get("step"),
+        "held_out_prompts": len(cases),
+        "speed": timing,
+        "sampling": trained.sampling,
+        "date": date.today().isoformat(),
+        "machine": f"{os.cpu_count()} CPU cores, torch threads 2",
+        "command": ".venv/bin/python bench/builtin_model.py",
+    }
+    (RESULTS / "builtin_model.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "builtin_model_rows.json").write_text(
+        json.dumps({"trained": result["rows"], "baseline": baseline["rows"]}, indent=1) + "\n"
+    )
+    print(json.dumps({k: v for k, v in report.items() if k != "speed"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

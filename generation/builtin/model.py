@@ -1,0 +1,188 @@
+"""Kino's built-in model: one diffusion transformer over spacetime patches of video and audio together.
+
+The video clip [3, T, H, W] is cut into (patch_t x patch x patch) patches and the audio grid
+[T · bins_per_frame, bands] into one patch per patch_t frames, so token i of the audio and the
+video tokens of time slot i share a time embedding: attention can line a sound up with the
+motion that makes it. Text comes in twice, as in DiT and SD3: the pooled sentence embedding
+modulates every block (adaLN-Zero, with the flow time), and the word states join the sequence.
+
+The network predicts the clean clip, not the velocity or the noise: a patch of 2 x 8 x 8 RGB
+pixels (384 numbers) is wider than a token (128), and noise, unlike a clean clip, cannot pass
+through that bottleneck ("Back to Basics: Let Denoising Generative Models Denoise", Li & He,
+2025). The sampler turns the prediction into a velocity, (x_t - x̂) / t.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MIN_T = 0.05  # velocities from a clean-clip prediction divide by t; never by less than this
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    frames: int = 16
+    size: int = 32  # square frames, pixels
+    fps: float = 8.0
+    patch_t: int = 2
+    patch: int = 8
+    sample_rate: int = 16000
+    audio_bands: int = 16
+    bins_per_frame: int = 4
+    text_dim: int = 384  # all-MiniLM-L6-v2
+    text_tokens: int = 16
+    dim: int = 192
+    depth: int = 6
+    heads: int = 6
+    mlp_ratio: float = 4.0
+
+    @property
+    def slots(self) -> int:  # time slots: video tokens per slot = (size / patch)², one audio token per slot
+        return self.frames // self.patch_t
+
+    @property
+    def video_tokens(self) -> int:
+        return self.slots * (self.size // self.patch) ** 2
+
+    @property
+    def audio_steps(self) -> int:
+        return self.frames * self.bins_per_frame
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    args = t.float()[:, None] * 1000 * freqs[None]
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return x * (1 + scale[:, None]) + shift[:, None]
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int, heads: int, mlp_ratio: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+        self.ada = nn.Linear(dim, 6 * dim)
+        nn.init.zeros_(self.ada.weight)
+        nn.init.zeros_(self.ada.bias)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(F.silu(c)).chunk(6, dim=-1)
+        b, n, d = x.shape
+        q, k, v = (
+            self.qkv(modulate(self.norm1(x), shift1, scale1))
+            .view(b, n, 3, self.heads, d // self.heads)
+            .unbind(2)
+        )
+        attn = F.scaled_dot_product_attention(
+            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask
+        )
+        x = x + gate1[:, None] * self.proj(attn.transpose(1, 2).reshape(b, n, d))
+        return x + gate2[:, None] * self.mlp(modulate(self.norm2(x), shift2, scale2))
+
+
+class KinoDiT(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        grid = c.size // c.patch
+        self.video_patch_dim = 3 * c.patch_t * c.patch * c.patch
+        self.audio_patch_dim = c.patch_t * c.bins_per_frame * c.audio_bands
+        self.video_in = nn.Linear(self.video_patch_dim, c.dim)
+        self.audio_in = nn.Linear(self.audio_patch_dim, c.dim)
+        self.text_in = nn.Sequential(nn.LayerNorm(c.text_dim), nn.Linear(c.text_dim, c.dim))
+        self.time_pos = nn.Parameter(torch.randn(c.slots, c.dim) * 0.02)  # shared by video and audio
+        self.row_pos = nn.Parameter(torch.randn(grid, c.dim) * 0.02)
+        self.col_pos = nn.Parameter(torch.randn(grid, c.dim) * 0.02)
+        self.kind = nn.Parameter(torch.randn(3, c.dim) * 0.02)  # text, video, audio
+        self.text_pos = nn.Parameter(torch.randn(c.text_tokens, c.dim) * 0.02)
+        self.t_mlp = nn.Sequential(nn.Linear(c.dim, c.dim), nn.SiLU(), nn.Linear(c.dim, c.dim))
+        self.pooled_mlp = nn.Sequential(nn.Linear(c.text_dim, c.dim), nn.SiLU(), nn.Linear(c.dim, c.dim))
+        self.blocks = nn.ModuleList(Block(c.dim, c.heads, c.mlp_ratio) for _ in range(c.depth))
+        self.final_norm = nn.LayerNorm(c.dim, elementwise_affine=False, eps=1e-6)
+        self.final_ada = nn.Linear(c.dim, 2 * c.dim)
+        self.video_out = nn.Linear(c.dim, self.video_patch_dim)
+        self.audio_out = nn.Linear(c.dim, self.audio_patch_dim)
+        for layer in (self.final_ada, self.video_out, self.audio_out):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    # -- patches ------------------------------------------------------------------------------
+
+    def video_patchify(self, video: torch.Tensor) -> torch.Tensor:
+        """[B, 3, T, H, W] → [B, tokens, patch_dim], time slot major, then rows, then columns."""
+        c, b = self.config, video.shape[0]
+        g = c.size // c.patch
+        x = video.reshape(b, 3, c.slots, c.patch_t, g, c.patch, g, c.patch)
+        return x.permute(0, 2, 4, 6, 1, 3, 5, 7).reshape(b, c.video_tokens, self.video_patch_dim)
+
+    def video_unpatchify(self, tokens: torch.Tensor) -> torch.Tensor:
+        c, b = self.config, tokens.shape[0]
+        g = c.size // c.patch
+        x = tokens.reshape(b, c.slots, g, g, 3, c.patch_t, c.patch, c.patch)
+        return x.permute(0, 4, 1, 5, 2, 6, 3, 7).reshape(b, 3, c.frames, c.size, c.size)
+
+    def audio_patchify(self, audio: torch.Tensor) -> torch.Tensor:
+        """[B, T · bins_per_frame, bands] → [B, slots, patch_dim]."""
+        return audio.reshape(audio.shape[0], self.config.slots, self.audio_patch_dim)
+
+    def audio_unpatchify(self, tokens: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        return tokens.reshape(tokens.shape[0], c.audio_steps, c.audio_bands)
+
+    # -- the network --------------------------------------------------------------------------
+
+    def forward(
+        self,
+        video: torch.Tensor,  # [B, 3, T, H, W], noisy
+        audio: torch.Tensor,  # [B, T · bins_per_frame, bands], noisy
+        t: torch.Tensor,  # [B] flow time in [0, 1] (1 = pure noise)
+        text: torch.Tensor,  # [B, text_tokens, text_dim] word states
+        text_mask: torch.Tensor,  # [B, text_tokens] bool, True where a word is
+        pooled: torch.Tensor,  # [B, text_dim] sentence embedding
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The predicted clean (video, audio)."""
+        c = self.config
+        g = c.size // c.patch
+        b = video.shape[0]
+        spatial = (self.row_pos[:, None] + self.col_pos[None]).reshape(g * g, c.dim)
+        video_pos = (self.time_pos[:, None] + spatial[None]).reshape(c.video_tokens, c.dim)
+        v = self.video_in(self.video_patchify(video)) + video_pos + self.kind[1]
+        a = self.audio_in(self.audio_patchify(audio)) + self.time_pos + self.kind[2]
+        w = self.text_in(text) + self.text_pos + self.kind[0]
+        x = torch.cat([w, v, a], dim=1)
+        keep = torch.cat(
+            [text_mask, torch.ones(b, v.shape[1] + a.shape[1], dtype=torch.bool, device=x.device)], 1
+        )
+        mask = keep[:, None, None, :]  # attend to words that exist, and every patch
+        cond = self.t_mlp(timestep_embedding(t, c.dim)) + self.pooled_mlp(pooled)
+        for block in self.blocks:
+            x = block(x, cond, mask)
+        shift, scale = self.final_ada(F.silu(cond)).chunk(2, dim=-1)
+        x = modulate(self.final_norm(x), shift, scale)
+        n_text = w.shape[1]
+        video_v = self.video_unpatchify(self.video_out(x[:, n_text : n_text + v.shape[1]]))
+        audio_v = self.audio_unpatchify(self.audio_out(x[:, n_text + v.shape[1] :]))
+        return video_v, audio_v

@@ -1,0 +1,297 @@
+"""Train the built-in model on the procedural world: `python -m generation.builtin.train --config FILE`.
+
+Resumable: the run folder keeps `checkpoint.pt` (weights, EMA, optimiser, step, RNG), and a
+second call with the same config goes on from it. Every `save_every` steps it also writes the
+EMA weights the engine loads (`model.safetensors` + `config.json`) and `loss.png`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from generation.builtin import world
+from generation.builtin.audio import waveform_to_bands
+from generation.builtin.model import MIN_T, KinoDiT, ModelConfig
+from generation.builtin.pipeline import weights_save
+from generation.builtin.text import TextEncoder
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch: int = 32
+    lr: float = 1e-3
+    warmup: int = 200
+    steps: int = 1_000_000
+    minutes: float = 60.0  # stop after this much training time (summed over resumes)
+    ema: float = 0.999
+    uncond: float = 0.1  # share of examples trained without text, for classifier-free guidance
+    object_weight: float = 4.0  # extra loss weight on pixels covered by an object
+    bank: int = 20_000  # captions embedded once, each rendered afresh every time it is drawn
+    save_every: int = 250
+    seed: int = 0
+    threads: int = 0  # torch threads; 0: all cores
+    loader_workers: int = 1
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @classmethod
+    def load(cls, path: Path) -> RunConfig:
+        data = json.loads(path.read_text())
+        return cls(ModelConfig.from_dict(data.get("model", {})), TrainConfig(**data.get("train", {})))
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def caption_bank(size: int, seed: int, encoder: TextEncoder, max_tokens: int) -> dict[str, Any]:
+    """`size` training scenes with one caption each, embedded once (fp16)."""
+    rng = np.random.default_rng(seed)
+    scenes = [world.scene_sample(rng) for _ in range(size)]
+    captions = [world.caption(scene, rng) for scene in scenes]
+    tokens, masks, pooled = [], [], []
+    for start in range(0, size, 256):
+        batch = encoder(captions[start : start + 256])
+        tokens.append(batch.tokens[:, :max_tokens].half())
+        masks.append(batch.mask[:, :max_tokens])
+        pooled.append(batch.pooled.half())
+    return {
+        "scenes": [asdict(scene) for scene in scenes],
+        "captions": captions,
+        "tokens": torch.cat(tokens),
+        "mask": torch.cat(masks),
+        "pooled": torch.cat(pooled),
+    }
+
+
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+class WorldClips(IterableDataset[Batch]):
+    """An endless stream of (bank index, video, audio grid, object mask) batches."""
+
+    def __init__(self, scenes: list[dict[str, Any]], config: ModelConfig, batch: int, seed: int) -> None:
+        self.scenes = [
+            world.Scene(**{**s, "second": tuple(s["second"]) if s["second"] else None}) for s in scenes
+        ]
+        self.config, self.batch, self.seed = config, batch, seed
+
+    def __iter__(self) -> Iterator[Batch]:
+        c = self.config
+        rng = np.random.default_rng(self.seed)
+        while True:
+            index = rng.integers(len(self.scenes), size=self.batch)
+            rendered = [
+                world.scene_render(self.scenes[i], rng, frames=c.frames, size=c.size, fps=c.fps)
+                for i in index
+            ]
+            video = torch.from_numpy(np.stack([r.frames for r in rendered])).permute(0, 4, 1, 2, 3)  # uint8
+            audio = waveform_to_bands(
+                torch.from_numpy(np.stack([r.audio for r in rendered])),
+                sample_rate=c.sample_rate,
+                fps=c.fps,
+                frames=c.frames,
+                bins_per_frame=c.bins_per_frame,
+                bands=c.audio_bands,
+            )
+            mask = torch.from_numpy(np.stack([r.mask for r in rendered]))
+            yield torch.from_numpy(index), video, audio, mask
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+def flow_loss(
+    model: KinoDiT,
+    video: torch.Tensor,
+    audio: torch.Tensor,
+    text: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    weight: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rectified flow, x_t = (1 - t)·x + t·noise: the network predicts the clean x, and the loss compares
+    the velocity that implies, (x_t - x̂) / t, with the true one, noise - x. Returns (video, audio) MSE.
+    """
+    b = video.shape[0]
+    t = torch.sigmoid(torch.randn(b, generator=generator))  # logit-normal times
+    noise_v = torch.randn(video.shape, generator=generator)
+    noise_a = torch.randn(audio.shape, generator=generator)
+    tv, ta = t.view(b, 1, 1, 1, 1), t.view(b, 1, 1)
+    noisy_v, noisy_a = (1 - tv) * video + tv * noise_v, (1 - ta) * audio + ta * noise_a
+    clean_v, clean_a = model(noisy_v, noisy_a, t, *text)
+    velocity_v = (noisy_v - clean_v) / tv.clamp(min=MIN_T)
+    velocity_a = (noisy_a - clean_a) / ta.clamp(min=MIN_T)
+    loss_v = (weight * (velocity_v - (noise_v - video)) ** 2).sum() / (weight.sum() * 3)
+    loss_a = ((velocity_a - (noise_a - audio)) ** 2).mean()
+    return loss_v, loss_a
+
+
+def loss_plot(losses: list[tuple[int, float]], path: Path) -> None:
+    """The loss curve (moving average) as a PNG, drawn with Pillow."""
+    from PIL import Image, ImageDraw
+
+    width, height, pad = 800, 400, 50
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    if len(losses) >= 2:
+        steps = np.array([s for s, _ in losses], dtype=float)
+        values = np.array([v for _, v in losses], dtype=float)
+        window = max(1, len(values) // 100)
+        smooth = np.convolve(values, np.ones(window) / window, mode="valid")
+        steps = steps[window - 1 :]
+        low, high = float(smooth.min()), float(smooth.max()) or 1.0
+        span_s, span_v = max(steps[-1] - steps[0], 1), max(high - low, 1e-9)
+        points = [
+            (
+                pad + (s - steps[0]) / span_s * (width - 2 * pad),
+                height - pad - (v - low) / span_v * (height - 2 * pad),
+            )
+            for s, v in zip(steps, smooth, strict=True)
+        ]
+        draw.line(points, fill=(200, 40, 40), width=2)
+        draw.text((pad, height - pad + 10), f"step {int(steps[0])}", fill="black")
+        draw.text((width - pad - 80, height - pad + 10), f"step {int(steps[-1])}", fill="black")
+        draw.text((5, pad - 20), f"loss {high:.4f}", fill="black")
+        draw.text((5, height - pad), f"{low:.4f}", fill="black")
+    draw.rectangle((pad, pad, width - pad, height - pad), outline="black")
+    draw.text((width // 2 - 60, 10), "training loss (moving average)", fill="black")
+    image.save(path)
+
+
+def train(config: RunConfig, out: Path, *, log_every: int = 10, quiet: bool = False) -> dict[str, Any]:
+    """Train (or resume) into `out`; returns the final state's summary."""
+    from tqdm import tqdm
+
+    tc, mc = config.train, config.model
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run.json").write_text(json.dumps({"model": mc.to_dict(), "train": asdict(tc)}, indent=2))
+    torch.manual_seed(tc.seed)
+    model = KinoDiT(mc)
+    ema = KinoDiT(mc).requires_grad_(False)
+    ema.load_state_dict(model.state_dict())
+    optimiser = torch.optim.AdamW(model.parameters(), lr=tc.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    step, seconds, losses = 0, 0.0, []
+    checkpoint_path = out / "checkpoint.pt"
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        optimiser.load_state_dict(state["optimiser"])
+        step, seconds, losses = state["step"], state["seconds"], state["losses"]
+        torch.set_rng_state(state["torch_rng"])
+
+    bank_path = out / "bank.pt"
+    if bank_path.exists():
+        bank = torch.load(bank_path, weights_only=False)
+    else:
+        bank = caption_bank(tc.bank, tc.seed, TextEncoder(max_tokens=mc.text_tokens), mc.text_tokens)
+        torch.save(bank, bank_path)
+    clips = WorldClips(bank["scenes"], mc, tc.batch, seed=tc.seed * 1_000_003 + step)
+    loader = DataLoader(
+        clips,
+        batch_size=None,
+        num_workers=tc.loader_workers,
+        prefetch_factor=4 if tc.loader_workers else None,
+    )
+
+    def save() -> None:
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "ema": ema.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "step": step,
+                "seconds": seconds,
+                "losses": losses,
+                "torch_rng": torch.get_rng_state(),
+            },
+            checkpoint_path.with_suffix(".tmp"),
+        )
+        os.replace(checkpoint_path.with_suffix(".tmp"), checkpoint_path)
+        weights_save(ema, out, extra={"step": step, "train_minutes": round(seconds / 60, 2)})
+        loss_plot(losses, out / "loss.png")
+
+    budget = tc.minutes * 60
+    bar = tqdm(total=min(tc.steps, 10**9), initial=step, disable=quiet, desc="train", dynamic_ncols=True)
+    began = time.monotonic() - seconds
+    running = None
+    for index, video_u8, audio, mask in loader:
+        if step >= tc.steps or seconds >= budget:
+            break
+        lr = tc.lr * min(1.0, (step + 1) / tc.warmup)
+        for group in optimiser.param_groups:
+            group["lr"] = lr
+        video = video_u8.float() / 127.5 - 1
+        drop = torch.rand(len(index)) < tc.uncond
+        tokens = bank["tokens"][index].float()
+        text_mask = bank["mask"][index] & ~drop[:, None]
+        pooled = bank["pooled"][index].float() * (~drop)[:, None]
+        weight = (1 + tc.object_weight * mask.float()).unsqueeze(1)  # [B, 1, T, H, W]
+        loss_v, loss_a = flow_loss(model, video, audio, (tokens, text_mask, pooled), weight)
+        loss = loss_v + loss_a
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        decay = min(tc.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
+                p_ema.lerp_(p, 1 - decay)
+        step += 1
+        seconds = time.monotonic() - began
+        value = float(loss.detach())
+        losses.append((step, value))
+        running = value if running is None else 0.98 * running + 0.02 * value
+        bar.update(1)
+        if step % log_every == 0:
+            bar.set_postfix(
+                loss=f"{running:.4f}",
+                video=f"{float(loss_v):.3f}",
+                audio=f"{float(loss_a):.3f}",
+                min=f"{seconds / 60:.1f}",
+            )
+        if step % tc.save_every == 0:
+            save()
+    save()
+    bar.close()
+    return {
+        "step": step,
+        "train_minutes": seconds / 60,
+        "loss": running,
+        "params": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--config", type=Path, required=True, help="a JSON file with 'model' and 'train' sections"
+    )
+    parser.add_argument("--out", type=Path, help="run folder (default var/train/<config name>)")
+    parser.add_argument("--minutes", type=float, help="override the config's time budget")
+    args = parser.parse_args(argv)
+    config = RunConfig.load(args.config)
+    if args.minutes is not None:
+        config = RunConfig(config.model, TrainConfig(**{**asdict(config.train), "minutes": args.minutes}))
+    out = args.out or Path("var/train") / args.config.stem
+    train(config, out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,424 @@
+"""The procedural world the built-in model learns from: scenes, their pictures, their sound, their captions.
+
+Everything is made in code with numpy (no downloads). A scene is a small record of discrete
+attributes (colour, shape, motion, background, speed, camera pan, an optional second object);
+`scene_render` turns it, plus a random draw of positions, sizes and speeds, into frames, a
+waveform in sync with them and the ground truth the detectors are checked against.
+
+World units: the frame is the unit square, y grows downwards, time is in seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (220, 40, 40),
+    "orange": (245, 140, 20),
+    "yellow": (245, 220, 40),
+    "green": (40, 190, 70),
+    "blue": (40, 90, 235),
+    "purple": (150, 60, 200),
+    "pink": (250, 130, 190),
+    "white": (250, 250, 250),
+}
+SHAPES = ("ball", "box", "triangle", "diamond", "star", "heart")
+MOTIONS = ("left", "right", "up", "down", "bounce", "fall", "spin", "grow", "shrink")
+SPEEDS = ("slowly", "", "quickly")
+
+
+@dataclass(frozen=True)
+class Background:
+    sky: tuple[int, int, int]
+    floor: tuple[int, int, int]
+    phrases: tuple[str, ...]
+    ambience: str
+
+
+BACKGROUNDS: dict[str, Background] = {
+    "room": Background(
+        (225, 222, 212), (50, 70, 170), ("on a blue floor", "in a room with a blue floor"), "room"
+    ),
+    "field": Background((150, 200, 245), (70, 140, 50), ("in a grassy field", "on green grass"), "wind"),
+    "night": Background((15, 20, 50), (45, 45, 55), ("at night", "under a night sky"), "crickets"),
+    "beach": Background((140, 190, 240), (225, 200, 140), ("on the beach", "on a sandy beach"), "waves"),
+    "gray": Background((125, 125, 125), (85, 85, 85), ("in a gray room", "in a plain gray room"), "hum"),
+}
+FLOOR_Y = 0.82  # the floor's top edge
+SAMPLE_RATE = 16000
+
+# (colour, motion) pairs never shown in training: the held-out prompts are drawn from these only.
+HELD_OUT: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("red", "left"),
+        ("orange", "bounce"),
+        ("yellow", "up"),
+        ("green", "right"),
+        ("blue", "fall"),
+        ("purple", "down"),
+        ("pink", "bounce"),
+        ("white", "left"),
+        ("red", "grow"),
+        ("blue", "shrink"),
+        ("orange", "down"),
+        ("purple", "right"),
+    }
+)
+
+_VERBS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # motion: (-ing forms, third-person forms)
+    "left": (
+        ("moving left", "sliding to the left", "drifting left"),
+        ("moves left", "slides to the left", "drifts left"),
+    ),
+    "right": (
+        ("moving right", "sliding to the right", "drifting right"),
+        ("moves right", "slides to the right", "drifts right"),
+    ),
+    "up": (("rising", "floating up", "moving up"), ("rises", "floats up", "moves up")),
+    "down": (("sinking", "moving down", "drifting down"), ("sinks", "moves down", "drifts down")),
+    "bounce": (("bouncing", "hopping up and down"), ("bounces", "hops up and down")),
+    "fall": (("falling", "dropping to the floor"), ("falls", "drops to the floor")),
+    "spin": (("spinning", "rotating"), ("spins", "rotates")),
+    "grow": (("growing", "getting bigger"), ("grows", "gets bigger")),
+    "shrink": (("shrinking", "getting smaller"), ("shrinks", "gets smaller")),
+}
+
+
+@dataclass(frozen=True)
+class Scene:
+    colour: str
+    shape: str
+    motion: str
+    background: str
+    speed: str = ""  # "", "slowly" or "quickly"
+    pan: str = ""  # "", "left" or "right"
+    second: tuple[str, str] | None = None  # (colour, shape) of a small object resting on the floor
+
+
+@dataclass
+class Rendered:
+    frames: np.ndarray  # uint8 [T, H, W, 3]
+    audio: np.ndarray  # float32 [N] at SAMPLE_RATE
+    contacts: list[int]  # frame indices where the main object hits the floor
+    centres: np.ndarray  # [T, 2] main object's screen centre (x, y), world units
+    mask: np.ndarray  # float32 [T, H, W]: how much of each pixel the objects cover
+
+
+def colour_clashes(colour: str, background: str) -> bool:
+    """Whether an object of this colour would be hard to see against the background."""
+    rgb = np.array(COLOURS[colour], dtype=float)
+    bg = BACKGROUNDS[background]
+    return bool(min(np.linalg.norm(rgb - np.array(bg.sky)), np.linalg.norm(rgb - np.array(bg.floor))) < 90)
+
+
+def scene_sample(rng: np.random.Generator, *, held_out: bool = False, pans: bool = True) -> Scene:
+    """A random scene: from the training combinations, or (held_out=True) only from HELD_OUT pairs."""
+    while True:
+        if held_out:
+            colour, motion = sorted(HELD_OUT)[rng.integers(len(HELD_OUT))]
+        else:
+            colour = list(COLOURS)[rng.integers(len(COLOURS))]
+            motion = MOTIONS[rng.integers(len(MOTIONS))]
+            if (colour, motion) in HELD_OUT:
+                continue
+        background = list(BACKGROUNDS)[rng.integers(len(BACKGROUNDS))]
+        if colour_clashes(colour, background):
+            continue
+        shapes = [s for s in SHAPES if not (motion == "spin" and s == "ball")]  # a spinning ball looks still
+        shape = shapes[rng.integers(len(shapes))]
+        speed = SPEEDS[rng.integers(len(SPEEDS))] if motion not in ("fall",) else ""
+        pan = ("left", "right")[rng.integers(2)] if pans and rng.random() < 0.15 else ""
+        second = None
+        if rng.random() < 0.3:
+            others = [c for c in COLOURS if c != colour and not colour_clashes(c, background)]
+            second = (others[rng.integers(len(others))], SHAPES[rng.integers(len(SHAPES))])
+        return Scene(colour, shape, motion, background, speed, pan, second)
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def caption(scene: Scene, rng: np.random.Generator) -> str:
+    """One of many phrasings of the scene, with the parts in varied order."""
+    ing_forms, s_forms = _VERBS[scene.motion]
+    ing = ing_forms[rng.integers(len(ing_forms))]
+    third = s_forms[rng.integers(len(s_forms))]
+    if scene.speed:
+        ing, third = f"{ing} {scene.speed}", f"{third} {scene.speed}"
+    bg_phrases = BACKGROUNDS[scene.background].phrases
+    where = bg_phrases[rng.integers(len(bg_phrases))]
+    c, o = scene.colour, scene.shape
+    extra = ""
+    if scene.second:
+        c2, o2 = scene.second
+        extra = (f" next to a small {c2} {o2}", f", with a small {c2} {o2} nearby")[rng.integers(2)]
+    if scene.pan:
+        extra += (f" as the camera pans {scene.pan}", f", camera panning {scene.pan}")[rng.integers(2)]
+    templates = (
+        f"{_article(c)} {c} {o} {ing} {where}{extra}",
+        f"{where[0].upper()}{where[1:]}, {_article(c)} {c} {o} {third}{extra}",
+        f"the {c} {o} {third} {where}{extra}",
+        f"{_article(o)} {o}, {c}, {ing} {where}{extra}",
+        f"{c} {o} {ing} {where}{extra}",
+    )
+    return templates[rng.integers(len(templates))]
+
+
+# --- motion ---------------------------------------------------------------------------------
+
+
+def _speed_factor(speed: str) -> float:
+    return {"slowly": 0.5, "": 1.0, "quickly": 1.5}[speed]
+
+
+def _bounce_track(
+    times: np.ndarray, y0: float, vy0: float, gravity: float, floor: float, restitution: float
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Heights at `times` of a body dropped under gravity onto `floor`, and its (time, speed) contacts.
+
+    Piecewise parabolas, solved exactly: each flight ends where it meets the floor, and the body
+    leaves again at `restitution` times its speed (or rests, once that speed is negligible).
+    """
+    ys = np.full(len(times), floor)
+    contacts: list[tuple[float, float]] = []
+    t0, y, vy = 0.0, y0, vy0
+    end = float(times[-1]) if len(times) else 0.0
+    while t0 <= end:
+        flight = (-vy + math.sqrt(vy * vy + 2 * gravity * (floor - y))) / gravity  # time to reach the floor
+        inside = (times >= t0) & (times < t0 + flight)
+        tau = times[inside] - t0
+        ys[inside] = y + vy * tau + 0.5 * gravity * tau * tau
+        t0 += flight
+        impact = vy + gravity * flight
+        if impact < 0.5 or t0 > end:  # too slow to leave the floor again (or to be heard)
+            break
+        contacts.append((t0, impact))
+        y, vy = floor, -impact * restitution
+    return ys, contacts
+
+
+def _motion(scene: Scene, rng: np.random.Generator, times: np.ndarray) -> dict[str, object]:
+    """Centre (x, y), radius and angle of the main object at each time, and its floor contacts."""
+    n = len(times)
+    k = _speed_factor(scene.speed)
+    r = float(rng.uniform(0.10, 0.15))
+    rest_y = FLOOR_Y - r
+    x = np.full(n, rng.uniform(0.25, 0.75))
+    y = np.full(n, rng.choice([rng.uniform(0.3, 0.6), rest_y]))
+    radius = np.full(n, r)
+    angle = np.full(n, rng.uniform(0, 2 * math.pi))
+    contacts: list[tuple[float, float]] = []
+    duration = times[-1] if n > 1 else 1.0
+    m = scene.motion
+    if m in ("left", "right"):
+        speed = k * rng.uniform(0.22, 0.28)
+        travel = speed * duration
+        start = rng.uniform(r + 0.02, max(r + 0.02, 1 - r - 0.02 - travel))
+        sign = 1 if m == "right" else -1
+        x = start + speed * times if sign > 0 else (1 - start) - speed * times
+    elif m in ("up", "down"):
+        speed = k * rng.uniform(0.18, 0.22)
+        travel = speed * duration
+        top, bottom = r + 0.02, rest_y
+        start = rng.uniform(top, max(top, bottom - travel))
+        y = start + speed * times if m == "down" else (bottom - (start - top)) - speed * times
+    elif m == "bounce":
+        y, contacts = _bounce_track(times, rng.uniform(0.15, 0.4), 0.0, 6.0 * k, rest_y, 0.88)
+        x = x + rng.uniform(-0.05, 0.05) * times
+    elif m == "fall":
+        delay = rng.uniform(0.0, 0.7)
+        y0 = rng.uniform(r + 0.02, 0.3)
+        moving = np.clip(times - delay, 0, None)
+        y, contacts = _bounce_track(moving, y0, 0.0, 6.0, rest_y, 0.2)
+        contacts = [(t + delay, v) for t, v in contacts]
+    elif m == "spin":
+        angle = angle + (1 if rng.random() < 0.5 else -1) * k * rng.uniform(2.5, 4.0) * times
+    elif m in ("grow", "shrink"):
+        small, big = 0.05, 0.17
+        ramp = np.clip(times / duration * k, 0, 1) if k < 1 else times / duration
+        radius = small + (big - small) * ramp if m == "grow" else big - (big - small) * ramp
+        y = np.minimum(y, FLOOR_Y - radius) if y[0] == rest_y else y
+        y = np.full(n, rng.uniform(0.3, 0.55)) if y[0] != rest_y else FLOOR_Y - radius
+    return {"x": x, "y": y, "r": radius, "angle": angle, "contacts": contacts, "speed_k": k}
+
+
+# --- pictures -------------------------------------------------------------------------------
+
+
+def _sdf(shape: str, qx: np.ndarray, qy: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Signed distance (world units, negative inside) of a shape of radius r centred at the origin."""
+    if shape == "ball":
+        return np.hypot(qx, qy) - r
+    if shape == "box":
+        return np.maximum(np.abs(qx), np.abs(qy)) - 0.82 * r
+    if shape == "diamond":
+        return (np.abs(qx) + np.abs(qy)) / math.sqrt(2) - 0.72 * r
+    if shape == "triangle":
+        normals = [(-math.pi / 2 + 2 * math.pi * i / 3) for i in range(3)]
+        return np.max([qx * math.cos(a) + qy * math.sin(a) for a in normals], axis=0) * 2 - r * 0.95
+    if shape == "star":
+        phi = np.arctan2(qy, qx)
+        return np.hypot(qx, qy) - r * (0.7 + 0.3 * np.cos(5 * phi))
+    if shape == "heart":
+        lobes = (
+            np.minimum(np.hypot(qx + 0.42 * r, qy + 0.25 * r), np.hypot(qx - 0.42 * r, qy + 0.25 * r))
+            - 0.52 * r
+        )
+        tip = (np.abs(qx) + np.abs(qy - 0.15 * r)) / math.sqrt(2) - 0.55 * r
+        return np.minimum(lobes, tip)
+    raise ValueError(f"unknown shape {shape!r}")
+
+
+def _paint(
+    canvas: np.ndarray,
+    shape: str,
+    rgb: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    r: np.ndarray,
+    angle: np.ndarray,
+) -> np.ndarray:
+    """Draw one object into canvas [T, H, W, 3] (float), anti-aliased; returns its coverage [T, H, W]."""
+    _t, h, w, _ = canvas.shape
+    py = (np.arange(h) + 0.5) / h
+    px = (np.arange(w) + 0.5) / w
+    dx = px[None, None, :] - x[:, None, None]
+    dy = py[None, :, None] - y[:, None, None]
+    cos, sin = np.cos(-angle)[:, None, None], np.sin(-angle)[:, None, None]
+    qx, qy = dx * cos - dy * sin, dx * sin + dy * cos
+    coverage = np.clip(-_sdf(shape, qx, qy, r[:, None, None]) * w + 0.5, 0, 1)[..., None]
+    canvas *= 1 - coverage
+    canvas += coverage * rgb
+    return coverage[..., 0]
+
+
+def _background(scene: Scene, camera_x: np.ndarray, h: int, w: int) -> np.ndarray:
+    bg = BACKGROUNDS[scene.background]
+    t = len(camera_x)
+    py = (np.arange(h) + 0.5) / h
+    world_x = (np.arange(w) + 0.5)[None, :] / w + camera_x[:, None]  # [T, W]
+    sky, floor = np.array(bg.sky, dtype=np.float32), np.array(bg.floor, dtype=np.float32)
+    tiles = (np.floor(world_x / 0.125) % 2)[:, None, :, None]  # floor tiles show a pan
+    floor_px = floor * (0.9 + 0.1 * tiles)
+    marks = ((world_x % 0.25) < 0.06)[:, None, :, None] & ((py > 0.12) & (py < 0.18))[None, :, None, None]
+    sky_px = np.where(marks, sky * 0.85 + 20, sky)
+    is_floor = (py >= FLOOR_Y)[None, :, None, None]
+    canvas = np.where(is_floor, floor_px, np.broadcast_to(sky_px, (t, h, w, 3)))
+    return canvas.astype(np.float32)
+
+
+# --- sound ----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _noise_source(low: float, high: float) -> np.ndarray:
+    """Four seconds of unit-power noise in a band, made once; clips read random windows of it."""
+    n = 4 * SAMPLE_RATE
+    spectrum = np.fft.rfft(np.random.default_rng(int(low * 7 + high)).standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    spectrum[(freqs < low) | (freqs > high)] = 0
+    noise = np.fft.irfft(spectrum, n)
+    return (noise / (np.std(noise) + 1e-9)).astype(np.float32)
+
+
+def _band_noise(rng: np.random.Generator, n: int, low: float, high: float) -> np.ndarray:
+    source = _noise_source(low, high)
+    start = int(rng.integers(len(source)))
+    return np.roll(source, -start)[:n] * (1 if rng.random() < 0.5 else -1)
+
+
+def _ambience(kind: str, rng: np.random.Generator, n: int) -> np.ndarray:
+    t = np.arange(n) / SAMPLE_RATE
+    if kind == "room":
+        return 0.015 * _band_noise(rng, n, 40, 400)
+    if kind == "wind":
+        return (
+            0.03
+            * _band_noise(rng, n, 300, 1500)
+            * (0.6 + 0.4 * np.sin(2 * math.pi * rng.uniform(0.3, 0.8) * t))
+        )
+    if kind == "crickets":
+        gate = (np.sin(2 * math.pi * 14 * t) > 0.6) * (
+            np.sin(2 * math.pi * 1.1 * t + rng.uniform(0, 6)) > -0.2
+        )
+        return 0.02 * np.sin(2 * math.pi * 4200 * t) * gate
+    if kind == "waves":
+        return (
+            0.035
+            * _band_noise(rng, n, 100, 2500)
+            * (0.5 + 0.5 * np.sin(2 * math.pi * 0.4 * t + rng.uniform(0, 6)))
+        )
+    if kind == "hum":
+        return 0.02 * (np.sin(2 * math.pi * 60 * t) + 0.5 * np.sin(2 * math.pi * 120 * t))
+    raise ValueError(kind)
+
+
+def _impact(n: int, at: float, radius: float, speed: float, rng: np.random.Generator) -> np.ndarray:
+    """A thud: a decaying low sine, pitch falling with size, loudness rising with speed, plus a click."""
+    start = int(at * SAMPLE_RATE)
+    length = min(n - start, int(0.25 * SAMPLE_RATE))
+    out = np.zeros(n)
+    if length <= 0:
+        return out
+    t = np.arange(length) / SAMPLE_RATE
+    pitch = 330 - 1400 * radius  # radius 0.05 → 260 Hz, 0.17 → 92 Hz
+    loud = float(np.clip(0.25 + 0.22 * speed, 0.2, 0.9))
+    body = np.sin(2 * math.pi * pitch * t * (1 - 0.3 * t)) * np.exp(-t / 0.06)
+    click = rng.standard_normal(length) * np.exp(-t / 0.004) * 0.3
+    out[start : start + length] = loud * (body + click)
+    return out
+
+
+def _whoosh(n: int, speeds: np.ndarray, times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    envelope = np.interp(np.arange(n) / SAMPLE_RATE, times, speeds)
+    return 0.12 * np.clip(envelope - 0.25, 0, None) * _band_noise(rng, n, 1200, 3500)
+
+
+# --- the whole scene ------------------------------------------------------------------------
+
+
+def scene_render(
+    scene: Scene, rng: np.random.Generator, *, frames: int = 16, size: int = 32, fps: float = 8.0
+) -> Rendered:
+    times = np.arange(frames) / fps
+    motion = _motion(scene, rng, times)
+    x, y, r, angle = (np.asarray(motion[key], dtype=np.float64) for key in ("x", "y", "r", "angle"))
+    pan_speed = rng.uniform(0.15, 0.25) * (1 if scene.pan == "right" else -1) if scene.pan else 0.0
+    camera_x = pan_speed * times
+    canvas = _background(scene, camera_x, size, size)
+    mask = np.zeros((frames, size, size), np.float32)
+    if scene.second:
+        c2, shape2 = scene.second
+        r2 = rng.uniform(0.06, 0.085)
+        x2 = rng.choice([rng.uniform(0.1, 0.25), rng.uniform(0.75, 0.9)])
+        ones = np.ones(frames)
+        mask += _paint(
+            canvas,
+            shape2,
+            np.array(COLOURS[c2], np.float32),
+            x2 - camera_x,
+            (FLOOR_Y - r2) * ones,
+            r2 * ones,
+            0 * ones,
+        )
+    rgb = np.array(COLOURS[scene.colour], np.float32) * rng.uniform(0.92, 1.0)
+    screen_x = x - camera_x
+    mask = np.maximum(mask, _paint(canvas, scene.shape, rgb, screen_x, y, r, angle))
+    video = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
+
+    n = round(frames / fps * SAMPLE_RATE)
+    sound = _ambience(BACKGROUNDS[scene.background].ambience, rng, n)
+    contacts: list[tuple[float, float]] = motion["contacts"]  # type: ignore[assignment]
+    for at, speed in contacts:
+        sound += _impact(n, at, float(np.mean(r)), speed, rng)
+    velocity = np.hypot(np.gradient(screen_x, times), np.gradient(y, times)) if frames > 1 else np.zeros(1)
+    if scene.speed == "quickly" and scene.motion in ("left", "right", "up", "down"):
+        sound += _whoosh(n, velocity, times, rng)
+    audio = np.clip(sound, -1, 1).astype(np.float32)
+    contact_frames = sorted({min(frames - 1, round(at * fps)) for at, _ in contacts})
+    return Rendered(video, audio, contact_frames, np.stack([screen_x, y], axis=1), np.clip(mask, 0, 1))

@@ -1,0 +1,271 @@
+"""The built-in model: its world, detectors, network, training loop, pipeline and engine."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from generation.builtin import evaluate, world
+from generation.builtin.audio import bands_to_waveform, waveform_to_bands
+from generation.builtin.model import KinoDiT, ModelConfig
+from generation.builtin.pipeline import KinoPipeline
+from generation.builtin.train import RunConfig, train
+from generation.engines.base import Clip, GenerationCancelled, GenerationRequest
+from generation.engines.builtin_engine import BuiltinEngine, BuiltinSettings
+
+TINY_CONFIG = Path(__file__).resolve().parents[2] / "generation" / "builtin" / "configs" / "tiny.json"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """A tiny model trained for a few steps by the real training loop."""
+    out = tmp_path_factory.mktemp("tiny-run")
+    train(RunConfig.load(TINY_CONFIG), out, quiet=True)
+    return out
+
+
+# --- the world ---------------------------------------------------------------------------------
+
+
+def test_training_never_sees_a_held_out_pair_and_evaluation_sees_only_those():
+    rng = np.random.default_rng(0)
+    training = [world.scene_sample(rng) for _ in range(3000)]
+    assert not {(s.colour, s.motion) for s in training} & world.HELD_OUT
+    assert {s.motion for s in training} == set(world.MOTIONS)
+    held_out = [world.scene_sample(rng, held_out=True, pans=False) for _ in range(300)]
+    assert {(s.colour, s.motion) for s in held_out} == world.HELD_OUT
+    assert not any(s.pan for s in held_out)
+    assert not any(world.colour_clashes(s.colour, s.background) for s in training + held_out)
+
+
+def test_captions_vary_in_wording_and_order_but_name_the_scene():
+    rng = np.random.default_rng(1)
+    scene = world.Scene("red", "ball", "bounce", "room", speed="quickly", second=("yellow", "box"))
+    captions = {world.caption(scene, rng) for _ in range(200)}
+    assert len(captions) > 20
+    for text in captions:
+        assert "red" in text
+        assert "ball" in text
+        assert "quickly" in text
+        assert "yellow box" in text
+    assert len({text.split()[0] for text in captions}) >= 3  # not one fixed order
+
+
+def test_a_bounce_is_seen_and_heard_at_each_floor_contact():
+    rng = np.random.default_rng(2)
+    rendered = world.scene_render(world.Scene("red", "ball", "bounce", "room"), rng)
+    assert rendered.frames.shape == (16, 32, 32, 3)
+    assert rendered.frames.dtype == np.uint8
+    assert rendered.audio.shape == (32000,)
+    assert rendered.audio.dtype == np.float32
+    assert len(rendered.contacts) >= 2
+    assert rendered.mask is not None
+    assert rendered.mask.max() == pytest.approx(1.0)
+    inner = [c for c in rendered.contacts if 0 < c < 15]
+    onsets = evaluate.audio_onsets(rendered.audio, sample_rate=16000, fps=8, frames=16)
+    assert all(any(abs(c - o) <= 1 for o in onsets) for c in inner)
+    still = world.scene_render(world.Scene("red", "box", "spin", "room"), rng)
+    assert still.contacts == []
+    assert evaluate.audio_onsets(still.audio, sample_rate=16000, fps=8, frames=16) == []
+
+
+def test_the_same_draw_renders_the_same_clip():
+    scene = world.Scene("pink", "star", "spin", "night", pan="left")
+    one = world.scene_render(scene, np.random.default_rng(5))
+    two = world.scene_render(scene, np.random.default_rng(5))
+    assert np.array_equal(one.frames, two.frames)
+    assert np.array_equal(one.audio, two.audio)
+
+
+# --- the detectors, checked against the world's ground truth -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def truth():
+    cases = evaluate.held_out_cases(60, seed=7)
+    rng = np.random.default_rng(7)
+    clips = []
+    for case in cases:
+        rendered = world.scene_render(case.scene, rng)
+        clips.append((rendered.frames, rendered.audio))
+    return cases, clips
+
+
+def test_detectors_agree_with_the_ground_truth(truth):
+    cases, clips = truth
+    result = evaluate.score(cases, clips, sample_rate=16000, fps=8)
+    assert result["color_acc"] >= 0.95
+    assert result["motion_acc"] >= 0.95
+    assert result["av_sync_acc"] >= 0.85
+
+
+def test_detectors_catch_wrong_clips(truth):
+    cases, clips = truth
+    reversed_clips = [
+        (frames[::-1], audio) for frames, audio in clips
+    ]  # left ↔ right, up ↔ down, grow ↔ shrink
+    silent = [(frames, np.zeros_like(audio)) for frames, audio in clips]
+    recoloured = [(frames[..., ::-1].copy(), audio) for frames, audio in clips]  # RGB → BGR
+    assert evaluate.score(cases, reversed_clips, sample_rate=16000, fps=8)["motion_acc"] < 0.5
+    assert evaluate.score(cases, silent, sample_rate=16000, fps=8)["av_sync_acc"] == 0
+    assert evaluate.score(cases, recoloured, sample_rate=16000, fps=8)["color_acc"] < 0.5
+
+
+def test_sound_survives_the_band_grid_and_the_vocoder():
+    rendered = world.scene_render(world.Scene("red", "ball", "bounce", "field"), np.random.default_rng(3))
+    grid = waveform_to_bands(
+        torch.from_numpy(rendered.audio)[None],
+        sample_rate=16000,
+        fps=8,
+        frames=16,
+        bins_per_frame=4,
+        bands=16,
+    )
+    assert grid.shape == (1, 64, 16)
+    sound = bands_to_waveform(grid[0], sample_rate=16000, fps=8, bins_per_frame=4)
+    again = waveform_to_bands(
+        torch.from_numpy(sound)[None], sample_rate=16000, fps=8, frames=16, bins_per_frame=4, bands=16
+    )
+    assert float((again - grid).abs().mean()) < 0.3
+    assert evaluate.audio_onsets(sound, sample_rate=16000, fps=8, frames=16)  # the thuds are still there
+
+
+# --- the network and its training ---------------------------------------------------------------
+
+
+def test_patches_round_trip_and_the_network_predicts_both_streams():
+    config = ModelConfig(frames=8, size=16, patch=8, dim=32, depth=1, heads=2)
+    model = KinoDiT(config)
+    video = torch.randn(2, 3, 8, 16, 16)
+    audio = torch.randn(2, config.audio_steps, config.audio_bands)
+    assert torch.equal(model.video_unpatchify(model.video_patchify(video)), video)
+    assert torch.equal(model.audio_unpatchify(model.audio_patchify(audio)), audio)
+    text = torch.randn(2, config.text_tokens, 384)
+    out_v, out_a = model(
+        video,
+        audio,
+        torch.rand(2),
+        text,
+        torch.ones(2, config.text_tokens, dtype=torch.bool),
+        torch.randn(2, 384),
+    )
+    assert out_v.shape == video.shape
+    assert out_a.shape == audio.shape
+
+
+def test_training_writes_weights_a_loss_curve_and_resumes(tiny_run):
+    state = torch.load(tiny_run / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 6
+    assert len(state["losses"]) == 6
+    assert all(np.isfinite(loss) for _, loss in state["losses"])
+    assert (tiny_run / "loss.png").stat().st_size > 1000
+    info = json.loads((tiny_run / "config.json").read_text())
+    assert info["step"] == 6
+    assert info["model"]["size"] == 16
+    before = (tiny_run / "model.safetensors").read_bytes()
+
+    config = RunConfig.load(TINY_CONFIG)
+    summary = train(RunConfig(config.model, replace(config.train, steps=9)), tiny_run, quiet=True)
+    assert summary["step"] == 9  # went on from step 6, did not start over
+    assert torch.load(tiny_run / "checkpoint.pt", weights_only=False)["step"] == 9
+    assert (tiny_run / "model.safetensors").read_bytes() != before
+
+
+def test_committed_weights_are_small_and_load():
+    from generation.builtin.pipeline import WEIGHTS_DIR
+
+    assert (WEIGHTS_DIR / "model.safetensors").stat().st_size <= 50 * 2**20
+    pipeline = KinoPipeline.from_pretrained(WEIGHTS_DIR)
+    assert pipeline.config.frames == 16
+    assert pipeline.config.size == 32
+
+
+# --- pipeline and engine ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_run):
+    return BuiltinEngine(BuiltinSettings(path=tiny_run, steps=3, device="cpu"))
+
+
+def test_same_seed_same_clip_other_seed_other_clip(engine):
+    pipeline = engine.pipeline
+    one, again = pipeline("a red ball bouncing", seed=4), pipeline("a red ball bouncing", seed=4)
+    other = pipeline("a red ball bouncing", seed=5)
+    assert np.array_equal(one.frames, again.frames)
+    assert np.array_equal(one.audio, again.audio)
+    assert not np.array_equal(one.frames, other.frames)
+
+
+def test_engine_makes_an_upscaled_square_clip_with_sound(engine):
+    steps = []
+    request = GenerationRequest(
+        prompt="a blue box moving left", width=64, height=113, num_frames=33, fps=8.0, seed=1
+    )
+    assert engine.fit(64, 113, 33) == (64, 64, 8)
+    clip = engine.generate(
+        replace(request, width=64, height=64, num_frames=8), lambda done, total: steps.append(done)
+    )
+    assert isinstance(clip, Clip)
+    assert clip.frames.shape == (8, 64, 64, 3)
+    assert clip.audio is not None
+    assert clip.audio.shape == (1, 16000)
+    assert clip.sample_rate == 16000
+    assert steps == [1, 2, 3]
+    assert engine.makes_audio
+    assert not engine.supports_start_image
+    assert engine.name.startswith("builtin/")
+    assert len(engine.version) == 12
+
+
+def test_cancel_from_the_callback_stops_the_render(engine):
+    calls = []
+
+    def on_step(done, total):
+        calls.append(done)
+        raise GenerationCancelled
+
+    request = GenerationRequest(prompt="a ball", width=16, height=16, num_frames=8, fps=8.0, seed=1)
+    with pytest.raises(GenerationCancelled):
+        engine.generate(request, on_step)
+    assert calls == [1]
+
+
+@pytest.mark.django_db
+def test_prompt_to_draft_with_the_shipped_model(auth_client, run_on_commit, settings, fresh_engine):
+    import io
+
+    import av
+
+    from feed.models import Video
+    from tests.factories import UserFactory
+
+    settings.GENERATION_ENGINE = "builtin"
+    settings.GENERATION_MODEL_PATH = ""
+    settings.GENERATION_STEPS = 8
+    settings.GENERATION_SHORT_SIDE = {"draft": 128, "standard": 256, "high": 384}
+    client = auth_client(UserFactory())
+
+    created = run_on_commit(
+        client.post,
+        "/api/v1/generations",
+        {"prompt": "a red ball bouncing on a blue floor", "duration_s": 4},
+        format="json",
+    )
+
+    job = client.get(f"/api/v1/generations/{created.json()['id']}").json()
+    assert job["state"] == "succeeded", job
+    assert job["engine"]["name"] == "builtin/weights"
+    video = Video.objects.get(id=job["video_id"])
+    with video.video.open("rb") as handle:
+        container = av.open(io.BytesIO(handle.read()))
+    streams = {stream.type: stream for stream in container.streams}
+    assert streams["video"].codec_context.name == "h264"
+    assert streams["audio"].codec_context.name == "aac"
+    assert (streams["video"].codec_context.width, streams["video"].codec_context.height) == (256, 256)
+    assert video.has_audio
