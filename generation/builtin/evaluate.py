@@ -195,12 +195,20 @@ def score(
 
 
 def evaluate_pipeline(
-    pipeline: Any, cases: list[Case], *, batch: int = 10, steps: int | None = None
+    pipeline: Any,
+    cases: list[Case],
+    *,
+    batch: int = 10,
+    steps: int | None = None,
+    guidance: float | None = None,
 ) -> dict[str, Any]:
+    """Generate one clip per case (its prompt, its seed) and score them."""
     clips: list[tuple[np.ndarray, np.ndarray]] = []
     for start in range(0, len(cases), batch):
         chunk = cases[start : start + batch]
-        outputs = pipeline.batch([c.prompt for c in chunk], seeds=[c.seed for c in chunk], steps=steps)
+        outputs = pipeline.batch(
+            [c.prompt for c in chunk], seeds=[c.seed for c in chunk], steps=steps, guidance=guidance
+        )
         clips.extend((o.frames, o.audio) for o in outputs)
     config = pipeline.config
     return score(cases, clips, sample_rate=config.sample_rate, fps=config.fps) | {"_clips": clips}

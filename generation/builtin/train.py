@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -32,8 +33,8 @@ class TrainConfig:
     batch: int = 32
     lr: float = 1e-3
     warmup: int = 200
-    steps: int = 1_000_000
-    minutes: float = 60.0  # stop after this much training time (summed over resumes)
+    steps: int = 10_000  # the learning rate follows a cosine from lr down to lr / 10 over these
+    minutes: float = 600.0  # stop early after this much training time (summed over resumes)
     ema: float = 0.999
     uncond: float = 0.1  # share of examples trained without text, for classifier-free guidance
     object_weight: float = 4.0  # extra loss weight on pixels covered by an object
@@ -113,6 +114,12 @@ class WorldClips(IterableDataset[Batch]):
 
 
 # --- training -------------------------------------------------------------------------------
+
+
+def learning_rate(tc: TrainConfig, step: int) -> float:
+    """Linear warm-up, then a cosine from lr to lr / 10 at `steps`."""
+    progress = min(1.0, step / tc.steps)
+    return tc.lr * min(1.0, (step + 1) / tc.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def flow_loss(
@@ -228,13 +235,13 @@ def train(config: RunConfig, out: Path, *, log_every: int = 10, quiet: bool = Fa
         loss_plot(losses, out / "loss.png")
 
     budget = tc.minutes * 60
-    bar = tqdm(total=min(tc.steps, 10**9), initial=step, disable=quiet, desc="train", dynamic_ncols=True)
+    bar = tqdm(total=tc.steps, initial=step, disable=quiet, desc="train", dynamic_ncols=True)
     began = time.monotonic() - seconds
     running = None
     for index, video_u8, audio, mask in loader:
         if step >= tc.steps or seconds >= budget:
             break
-        lr = tc.lr * min(1.0, (step + 1) / tc.warmup)
+        lr = learning_rate(tc, step)
         for group in optimiser.param_groups:
             group["lr"] = lr
         video = video_u8.float() / 127.5 - 1

@@ -14,7 +14,7 @@ from generation.builtin import evaluate, world
 from generation.builtin.audio import bands_to_waveform, waveform_to_bands
 from generation.builtin.model import KinoDiT, ModelConfig
 from generation.builtin.pipeline import KinoPipeline
-from generation.builtin.train import RunConfig, train
+from generation.builtin.train import RunConfig, TrainConfig, learning_rate, train
 from generation.engines.base import Clip, GenerationCancelled, GenerationRequest
 from generation.engines.builtin_engine import BuiltinEngine, BuiltinSettings
 
@@ -174,6 +174,15 @@ def test_training_writes_weights_a_loss_curve_and_resumes(tiny_run):
     assert summary["step"] == 9  # went on from step 6, did not start over
     assert torch.load(tiny_run / "checkpoint.pt", weights_only=False)["step"] == 9
     assert (tiny_run / "model.safetensors").read_bytes() != before
+
+
+def test_learning_rate_warms_up_then_decays_to_a_tenth():
+    config = TrainConfig(lr=1e-3, warmup=100, steps=1000)
+    assert learning_rate(config, 0) == pytest.approx(1e-5)
+    assert learning_rate(config, 99) == pytest.approx(1e-3, rel=0.01)
+    assert learning_rate(config, 500) == pytest.approx(0.55e-3)
+    assert learning_rate(config, 1000) == pytest.approx(1e-4)
+    assert learning_rate(config, 5000) == pytest.approx(1e-4)
 
 
 def test_committed_weights_are_small_and_load():

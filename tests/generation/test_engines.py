@@ -10,40 +10,25 @@ from generation.engines.diffusers_engine import DiffusersEngine, DiffusersSettin
 from generation.engines.tiny import tiny_pipeline_save
 
 
+def _tiny_engine(kind: str, folder, steps: int) -> DiffusersEngine:
+    """A tiny random pipeline of `kind`, saved and loaded back through the production loader."""
+    path = tiny_pipeline_save(kind, folder)
+    return DiffusersEngine(DiffusersSettings(path=path, steps=steps, max_sequence_length=16, device="cpu"))
+
+
 @pytest.fixture(scope="module")
 def ltx2(tmp_path_factory):
-    return DiffusersEngine(
-        DiffusersSettings(
-            path=tiny_pipeline_save("ltx2", tmp_path_factory.mktemp("ltx2")),
-            steps=3,
-            max_sequence_length=16,
-            device="cpu",
-        )
-    )
+    return _tiny_engine("ltx2", tmp_path_factory.mktemp("ltx2"), steps=3)
 
 
 @pytest.fixture(scope="module")
 def wan(tmp_path_factory):
-    return DiffusersEngine(
-        DiffusersSettings(
-            path=tiny_pipeline_save("wan", tmp_path_factory.mktemp("wan")),
-            steps=2,
-            max_sequence_length=16,
-            device="cpu",
-        )
-    )
+    return _tiny_engine("wan", tmp_path_factory.mktemp("wan"), steps=2)
 
 
 @pytest.fixture(scope="module")
 def wan_vace(tmp_path_factory):
-    return DiffusersEngine(
-        DiffusersSettings(
-            path=tiny_pipeline_save("wan-vace", tmp_path_factory.mktemp("wan-vace")),
-            steps=2,
-            max_sequence_length=16,
-            device="cpu",
-        )
-    )
+    return _tiny_engine("wan-vace", tmp_path_factory.mktemp("wan-vace"), steps=2)
 
 
 def request(**overrides) -> GenerationRequest:
