@@ -179,8 +179,14 @@ def loss_plot(losses: list[tuple[int, float]], path: Path) -> None:
     image.save(path)
 
 
-def train(config: RunConfig, out: Path, *, log_every: int = 10, quiet: bool = False) -> dict[str, Any]:
-    """Train (or resume) into `out`; returns the final state's summary."""
+def train(
+    config: RunConfig, out: Path, *, init: Path | None = None, log_every: int = 10, quiet: bool = False
+) -> dict[str, Any]:
+    """Train (or resume) into `out`; returns the final state's summary.
+
+    A new run may start from the weights in `init` (a model folder, e.g. the shipped checkpoint):
+    both the network and its EMA begin there, with a fresh optimiser and schedule.
+    """
     from tqdm import tqdm
 
     tc, mc = config.train, config.model
@@ -202,6 +208,12 @@ def train(config: RunConfig, out: Path, *, log_every: int = 10, quiet: bool = Fa
         optimiser.load_state_dict(state["optimiser"])
         step, seconds, losses = state["step"], state["seconds"], state["losses"]
         torch.set_rng_state(state["torch_rng"])
+    elif init is not None:
+        from safetensors.torch import load_file
+
+        weights = load_file(str(init / "model.safetensors"))
+        model.load_state_dict(weights)
+        ema.load_state_dict(weights)
 
     bank_path = out / "bank.pt"
     if bank_path.exists():
@@ -292,12 +304,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, help="run folder (default var/train/<config name>)")
     parser.add_argument("--minutes", type=float, help="override the config's time budget")
+    parser.add_argument("--init", type=Path, help="start a new run from these weights (a model folder)")
     args = parser.parse_args(argv)
     config = RunConfig.load(args.config)
     if args.minutes is not None:
         config = RunConfig(config.model, TrainConfig(**{**asdict(config.train), "minutes": args.minutes}))
     out = args.out or Path("var/train") / args.config.stem
-    train(config, out)
+    train(config, out, init=args.init)
 
 
 if __name__ == "__main__":
