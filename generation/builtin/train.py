@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ class TrainConfig:
     warmup: int = 200
     steps: int = 10_000  # the learning rate follows a cosine from lr down to lr / 10 over these
     minutes: float = 600.0  # stop early after this much training time (summed over resumes)
+    stop: int = 0  # stop early at this step (0: at `steps`); the schedule still spans `steps`
     ema: float = 0.999
     uncond: float = 0.1  # share of examples trained without text, for classifier-free guidance
     object_weight: float = 4.0  # extra loss weight on pixels covered by an object
@@ -251,7 +252,7 @@ def train(
     began = time.monotonic() - seconds
     running = None
     for index, video_u8, audio, mask in loader:
-        if step >= tc.steps or seconds >= budget:
+        if step >= (tc.stop or tc.steps) or seconds >= budget:
             break
         lr = learning_rate(tc, step)
         for group in optimiser.param_groups:
@@ -304,13 +305,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, help="run folder (default var/train/<config name>)")
     parser.add_argument("--minutes", type=float, help="override the config's time budget")
+    parser.add_argument(
+        "--stop", type=int, help="stop at this step (the schedule still spans the config's steps)"
+    )
     parser.add_argument("--init", type=Path, help="start a new run from these weights (a model folder)")
     args = parser.parse_args(argv)
     config = RunConfig.load(args.config)
-    if args.minutes is not None:
-        config = RunConfig(config.model, TrainConfig(**{**asdict(config.train), "minutes": args.minutes}))
+    overrides = {
+        key: value for key, value in (("minutes", args.minutes), ("stop", args.stop)) if value is not None
+    }
+    config = RunConfig(config.model, replace(config.train, **overrides))
     out = args.out or Path("var/train") / args.config.stem
-    train(config, out, init=args.init)
+    print(json.dumps(train(config, out, init=args.init)))
 
 
 if __name__ == "__main__":
