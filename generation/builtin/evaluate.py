@@ -237,6 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     text = json.dumps(result, indent=2)
     if args.out:
         args.out.write_text(text + "\n")
+    print(json.dumps({key: value for key, value in result.items() if key != "rows"}))
 
 
 if __name__ == "__main__":
