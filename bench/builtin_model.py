@@ -126,17 +126,17 @@ def main() -> None:
     info = json.loads((args.weights / "config.json").read_text())
 
     print("held-out prompts, trained model …", flush=True)
-    result = evaluate.evaluate_pipeline(trained, cases)
-    clips = result.pop("_clips")
+    result, clips = evaluate.evaluate_pipeline(trained, cases)
     print("… untrained baseline …", flush=True)
     torch.manual_seed(0)
     untrained = KinoPipeline(KinoDiT(trained.config), trained.text_encoder, trained.sampling)
-    baseline = evaluate.evaluate_pipeline(untrained, cases)
-    baseline.pop("_clips")
+    baseline, _ = evaluate.evaluate_pipeline(untrained, cases)
     print("… detectors on the world's own renders …", flush=True)
-    rng = np.random.default_rng(0)
-    renders = [world.scene_render(case.scene, rng) for case in cases]
-    truth = evaluate.score(cases, [(r.frames, r.audio) for r in renders], sample_rate=16000, fps=8.0)
+    rng, c = np.random.default_rng(0), trained.config
+    renders = [world.scene_render(case.scene, rng, frames=c.frames, size=c.size, fps=c.fps) for case in cases]
+    truth = evaluate.score(
+        cases, [(r.frames, r.audio) for r in renders], sample_rate=c.sample_rate, fps=c.fps
+    )
 
     print("speed, in a fresh process …", flush=True)
     measured = subprocess.run(
@@ -166,7 +166,7 @@ def main() -> None:
         "cpu_seconds_2s_clip": timing["cpu_seconds_2s_clip"],
         "peak_mem_mb": timing["peak_mem_mb"],
         "params": sum(p.numel() for p in trained.model.parameters()),
-        "trained_on": "cpu",
+        "trained_on": info.get("trained_on"),
         "train_minutes": info.get("train_minutes"),
         "train_steps": info.get("step"),
         "held_out_prompts": len(cases),

@@ -13,17 +13,24 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from generation.builtin.dsp import band_limited
+
 # Log energies are mapped to about [-1, 1] by this affine map (measured on the world's audio).
 LOG_FLOOR = -6.0
 LOG_SCALE = 3.0
 LOG_OFFSET = -3.0
 
 
+def _band_edges(sample_rate: int, bands: int) -> np.ndarray:
+    """bands + 1 log-spaced edges from 50 Hz to Nyquist."""
+    return np.geomspace(50, sample_rate / 2, bands + 1)
+
+
 @lru_cache(maxsize=8)
 def _band_matrix(sample_rate: int, n_fft: int, bands: int) -> torch.Tensor:
     """[bands, n_fft // 2 + 1]: which FFT bins each log-spaced band sums."""
     freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
-    edges = np.geomspace(50, sample_rate / 2, bands + 1)
+    edges = _band_edges(sample_rate, bands)
     matrix = np.zeros((bands, len(freqs)), dtype=np.float32)
     for band in range(bands):
         inside = (freqs >= edges[band]) & (freqs < edges[band + 1])
@@ -58,14 +65,11 @@ def waveform_to_bands(
 
 def _band_noises(n: int, sample_rate: int, bands: int, seed: int) -> np.ndarray:
     """[bands, n]: unit-power white noise filtered to each band."""
-    rng = np.random.default_rng(seed)
-    freqs = np.fft.rfftfreq(n, 1 / sample_rate)
-    edges = np.geomspace(50, sample_rate / 2, bands + 1)
-    spectra = np.fft.rfft(rng.standard_normal((bands, n)), axis=1)
-    for band in range(bands):
-        spectra[band, (freqs < edges[band]) | (freqs >= edges[band + 1])] = 0
-    noises = np.fft.irfft(spectra, n, axis=1)
-    return noises / (noises.std(axis=1, keepdims=True) + 1e-12)
+    white = np.random.default_rng(seed).standard_normal((bands, n))
+    edges = _band_edges(sample_rate, bands)
+    return np.stack(
+        [band_limited(white[band], sample_rate, edges[band], edges[band + 1]) for band in range(bands)]
+    )
 
 
 @lru_cache(maxsize=8)

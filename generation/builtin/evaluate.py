@@ -42,8 +42,17 @@ def detect_colour(frames: np.ndarray) -> str | None:
     return PALETTE_NAMES[int(np.bincount(nearest, minlength=len(PALETTE)).argmax())]
 
 
-def colour_track(frames: np.ndarray, colour: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame: centroid (x, y) in pixels (NaN where absent) and area of the pixels of that colour."""
+@dataclass(frozen=True)
+class Track:
+    """Per frame, the pixels of one colour: centroid (x, y) in pixels (NaN where absent) and area."""
+
+    centres: np.ndarray  # [T, 2]
+    area: np.ndarray  # [T]
+    px: float  # one pixel at 32 px, where the thresholds were set, in this clip's pixels
+
+
+def colour_track(frames: np.ndarray, colour: str) -> Track:
+    """Where the pixels of `colour` are in each frame."""
     mask = object_mask(frames)
     nearest = np.argmin(np.linalg.norm(frames[..., None, :].astype(np.float32) - PALETTE, axis=-1), axis=-1)
     mine = mask & (nearest == PALETTE_NAMES.index(colour))
@@ -54,7 +63,7 @@ def colour_track(frames: np.ndarray, colour: str) -> tuple[np.ndarray, np.ndarra
         cy = (mine * ys).sum(axis=(1, 2)) / area
     present = area >= 2
     centres = np.stack([np.where(present, cx, np.nan), np.where(present, cy, np.nan)], axis=1)
-    return centres, area
+    return Track(centres, area, px=frames.shape[1] / 32)
 
 
 def _fill(values: np.ndarray) -> np.ndarray:
@@ -63,15 +72,13 @@ def _fill(values: np.ndarray) -> np.ndarray:
     return np.interp(index, index[known], values[known])
 
 
-def detect_motion(frames: np.ndarray, colour: str) -> str:
+def detect_motion(track: Track) -> str:
     """One of left, right, up, down, bounce, grow, shrink, still (or none: no such object)."""
-    centres, area = colour_track(frames, colour)
-    if np.count_nonzero(~np.isnan(centres[:, 0])) < len(frames) // 2:
+    centres, area, px = track.centres, track.area, track.px
+    if np.count_nonzero(~np.isnan(centres[:, 0])) < len(centres) // 2:
         return "none"
-    size = frames.shape[1]
-    px = size / 32  # thresholds were set at 32 px
     x, y = _fill(centres[:, 0]), _fill(centres[:, 1])
-    k = max(2, len(frames) // 4)
+    k = max(2, len(centres) // 4)
     first, last = float(np.mean(area[:k])), float(np.mean(area[-k:]))
     if last > 1.8 * max(first, 1):
         return "grow"
@@ -90,17 +97,16 @@ def detect_motion(frames: np.ndarray, colour: str) -> str:
     return "down" if dy > 0 else "up"
 
 
-def visual_contacts(frames: np.ndarray, colour: str) -> list[int]:
+def visual_contacts(track: Track) -> list[int]:
     """Frames where the object, moving down near its lowest level, abruptly stops going down: a hit.
 
     Gravity only speeds a falling body up, so a sharp drop in downward speed means an impact.
     The first and last frames are not judged (nothing is known before or after them).
     """
-    centres, _ = colour_track(frames, colour)
+    centres, px = track.centres, track.px
     if np.count_nonzero(~np.isnan(centres[:, 1])) < 2:
         return []
     y = _fill(centres[:, 1])
-    px = frames.shape[1] / 32
     floor = float(np.max(y))
     return [
         i
@@ -168,7 +174,8 @@ def score(
     for case, (frames, audio) in zip(cases, clips, strict=True):
         colour = detect_colour(frames)
         expected = EXPECTED_MOTION.get(case.scene.motion, case.scene.motion)
-        motion = detect_motion(frames, case.scene.colour)
+        track = colour_track(frames, case.scene.colour)
+        motion = detect_motion(track)
         colour_hits += colour == case.scene.colour
         motion_hits += motion == expected
         row: dict[str, Any] = {
@@ -178,7 +185,7 @@ def score(
             "expected_motion": expected,
         }
         if case.scene.motion in ("bounce", "fall"):
-            visual = visual_contacts(frames, case.scene.colour)
+            visual = visual_contacts(track)
             onsets = audio_onsets(audio, sample_rate=sample_rate, fps=fps, frames=len(frames))
             matched, total = sync_score(visual, onsets)
             sync_matched, sync_total = sync_matched + matched, sync_total + total
@@ -201,8 +208,8 @@ def evaluate_pipeline(
     batch: int = 10,
     steps: int | None = None,
     guidance: float | None = None,
-) -> dict[str, Any]:
-    """Generate one clip per case (its prompt, its seed) and score them."""
+) -> tuple[dict[str, Any], list[tuple[np.ndarray, np.ndarray]]]:
+    """Generate one clip per case (its prompt, its seed); their scores, and the clips (frames, audio)."""
     clips: list[tuple[np.ndarray, np.ndarray]] = []
     for start in range(0, len(cases), batch):
         chunk = cases[start : start + batch]
@@ -211,7 +218,7 @@ def evaluate_pipeline(
         )
         clips.extend((o.frames, o.audio) for o in outputs)
     config = pipeline.config
-    return score(cases, clips, sample_rate=config.sample_rate, fps=config.fps) | {"_clips": clips}
+    return score(cases, clips, sample_rate=config.sample_rate, fps=config.fps), clips
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -227,13 +234,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, help="override the checkpoint's sampling steps")
     parser.add_argument("--out", type=Path, help="write the scores here as JSON")
     args = parser.parse_args(argv)
-    result = evaluate_pipeline(
+    result, _ = evaluate_pipeline(
         KinoPipeline.from_pretrained(args.weights),
         held_out_cases(args.prompts, seed=args.seed),
         steps=args.steps,
         guidance=args.guidance,
     )
-    result.pop("_clips")
     text = json.dumps(result, indent=2)
     if args.out:
         args.out.write_text(text + "\n")

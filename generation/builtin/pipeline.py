@@ -7,6 +7,7 @@ A model folder holds `config.json` (the ModelConfig plus sampling defaults) and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ class KinoPipeline:
         seed: int = 0,
         steps: int | None = None,
         guidance: float | None = None,
-        on_step: Any = None,
+        on_step: Callable[[int, int], None] | None = None,
     ) -> Output:
         return self.batch([prompt], seeds=[seed], steps=steps, guidance=guidance, on_step=on_step)[0]
 
@@ -81,14 +82,14 @@ class KinoPipeline:
         seeds: list[int],
         steps: int | None = None,
         guidance: float | None = None,
-        on_step: Any = None,
+        on_step: Callable[[int, int], None] | None = None,
     ) -> list[Output]:
         """Several prompts in one pass; each clip depends only on its own prompt and seed."""
         c = self.config
         text = self.text_encoder(prompts)
         device = next(self.model.parameters()).device
         videos, audios = [], []
-        for _i, seed in enumerate(seeds):  # per-prompt noise, so batching never changes a clip
+        for seed in seeds:  # per-prompt noise, so batching never changes a clip
             generator = torch.Generator(device="cpu").manual_seed(seed)
             videos.append(torch.randn((3, c.frames, c.size, c.size), generator=generator))
             audios.append(torch.randn((c.audio_steps, c.audio_bands), generator=generator))

@@ -60,7 +60,7 @@ class RunConfig:
 # --- data -----------------------------------------------------------------------------------
 
 
-def caption_bank(size: int, seed: int, encoder: TextEncoder, max_tokens: int) -> dict[str, Any]:
+def caption_bank(size: int, seed: int, encoder: TextEncoder) -> dict[str, Any]:
     """`size` training scenes with one caption each, embedded once (fp16)."""
     rng = np.random.default_rng(seed)
     scenes = [world.scene_sample(rng) for _ in range(size)]
@@ -68,11 +68,11 @@ def caption_bank(size: int, seed: int, encoder: TextEncoder, max_tokens: int) ->
     tokens, masks, pooled = [], [], []
     for start in range(0, size, 256):
         batch = encoder(captions[start : start + 256])
-        tokens.append(batch.tokens[:, :max_tokens].half())
-        masks.append(batch.mask[:, :max_tokens])
+        tokens.append(batch.tokens.half())
+        masks.append(batch.mask)
         pooled.append(batch.pooled.half())
     return {
-        "scenes": [asdict(scene) for scene in scenes],
+        "scenes": scenes,
         "captions": captions,
         "tokens": torch.cat(tokens),
         "mask": torch.cat(masks),
@@ -86,11 +86,8 @@ Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 class WorldClips(IterableDataset[Batch]):
     """An endless stream of (bank index, video, audio grid, object mask) batches."""
 
-    def __init__(self, scenes: list[dict[str, Any]], config: ModelConfig, batch: int, seed: int) -> None:
-        self.scenes = [
-            world.Scene(**{**s, "second": tuple(s["second"]) if s["second"] else None}) for s in scenes
-        ]
-        self.config, self.batch, self.seed = config, batch, seed
+    def __init__(self, scenes: list[world.Scene], config: ModelConfig, batch: int, seed: int) -> None:
+        self.scenes, self.config, self.batch, self.seed = scenes, config, batch, seed
 
     def __iter__(self) -> Iterator[Batch]:
         c = self.config
@@ -129,15 +126,13 @@ def flow_loss(
     audio: torch.Tensor,
     text: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     weight: torch.Tensor,
-    generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Rectified flow, x_t = (1 - t)·x + t·noise: the network predicts the clean x, and the loss compares
     the velocity that implies, (x_t - x̂) / t, with the true one, noise - x. Returns (video, audio) MSE.
     """
     b = video.shape[0]
-    t = torch.sigmoid(torch.randn(b, generator=generator))  # logit-normal times
-    noise_v = torch.randn(video.shape, generator=generator)
-    noise_a = torch.randn(audio.shape, generator=generator)
+    t = torch.sigmoid(torch.randn(b))  # logit-normal times
+    noise_v, noise_a = torch.randn(video.shape), torch.randn(audio.shape)
     tv, ta = t.view(b, 1, 1, 1, 1), t.view(b, 1, 1)
     noisy_v, noisy_a = (1 - tv) * video + tv * noise_v, (1 - ta) * audio + ta * noise_a
     clean_v, clean_a = model(noisy_v, noisy_a, t, *text)
@@ -220,7 +215,7 @@ def train(
     if bank_path.exists():
         bank = torch.load(bank_path, weights_only=False)
     else:
-        bank = caption_bank(tc.bank, tc.seed, TextEncoder(max_tokens=mc.text_tokens), mc.text_tokens)
+        bank = caption_bank(tc.bank, tc.seed, TextEncoder(max_tokens=mc.text_tokens))
         torch.save(bank, bank_path)
     clips = WorldClips(bank["scenes"], mc, tc.batch, seed=tc.seed * 1_000_003 + step)
     loader = DataLoader(
@@ -244,7 +239,10 @@ def train(
             checkpoint_path.with_suffix(".tmp"),
         )
         os.replace(checkpoint_path.with_suffix(".tmp"), checkpoint_path)
-        weights_save(ema, out, extra={"step": step, "train_minutes": round(seconds / 60, 2)})
+        trained_on = next(model.parameters()).device.type
+        weights_save(
+            ema, out, extra={"step": step, "train_minutes": round(seconds / 60, 2), "trained_on": trained_on}
+        )
         loss_plot(losses, out / "loss.png")
 
     budget = tc.minutes * 60

@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from generation.builtin.dsp import band_limited
+
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40),
     "orange": (245, 140, 20),
@@ -202,8 +204,19 @@ def _bounce_track(
     return ys, contacts
 
 
-def _motion(scene: Scene, rng: np.random.Generator, times: np.ndarray) -> dict[str, object]:
-    """Centre (x, y), radius and angle of the main object at each time, and its floor contacts."""
+@dataclass(frozen=True)
+class _Track:
+    """The main object at each time: centre (x, y), radius, angle; and its (time, speed) floor contacts."""
+
+    x: np.ndarray
+    y: np.ndarray
+    r: np.ndarray
+    angle: np.ndarray
+    contacts: list[tuple[float, float]]
+
+
+def _motion(scene: Scene, rng: np.random.Generator, times: np.ndarray) -> _Track:
+    """Where the main object is at each time, and when it hits the floor."""
     n = len(times)
     k = _speed_factor(scene.speed)
     r = float(rng.uniform(0.10, 0.15))
@@ -242,9 +255,11 @@ def _motion(scene: Scene, rng: np.random.Generator, times: np.ndarray) -> dict[s
         small, big = 0.05, 0.17
         ramp = np.clip(times / duration * k, 0, 1) if k < 1 else times / duration
         radius = small + (big - small) * ramp if m == "grow" else big - (big - small) * ramp
-        y = np.minimum(y, FLOOR_Y - radius) if y[0] == rest_y else y
-        y = np.full(n, rng.uniform(0.3, 0.55)) if y[0] != rest_y else FLOOR_Y - radius
-    return {"x": x, "y": y, "r": radius, "angle": angle, "contacts": contacts, "speed_k": k}
+        # On the floor it stays on the floor as it changes size, unless it would start sunk in it
+        # (a shrink from larger than its drawn size): then it floats, like one that starts in the air.
+        on_floor = y[0] == rest_y and radius[0] <= r
+        y = FLOOR_Y - radius if on_floor else np.full(n, rng.uniform(0.3, 0.55))
+    return _Track(x, y, radius, angle, contacts)
 
 
 # --- pictures -------------------------------------------------------------------------------
@@ -318,12 +333,8 @@ def _background(scene: Scene, camera_x: np.ndarray, h: int, w: int) -> np.ndarra
 @lru_cache(maxsize=16)
 def _noise_source(low: float, high: float) -> np.ndarray:
     """Four seconds of unit-power noise in a band, made once; clips read random windows of it."""
-    n = 4 * SAMPLE_RATE
-    spectrum = np.fft.rfft(np.random.default_rng(int(low * 7 + high)).standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
-    spectrum[(freqs < low) | (freqs > high)] = 0
-    noise = np.fft.irfft(spectrum, n)
-    return (noise / (np.std(noise) + 1e-9)).astype(np.float32)
+    white = np.random.default_rng(int(low * 7 + high)).standard_normal(4 * SAMPLE_RATE)
+    return band_limited(white, SAMPLE_RATE, low, high).astype(np.float32)
 
 
 def _band_noise(rng: np.random.Generator, n: int, low: float, high: float) -> np.ndarray:
@@ -386,8 +397,8 @@ def scene_render(
     scene: Scene, rng: np.random.Generator, *, frames: int = 16, size: int = 32, fps: float = 8.0
 ) -> Rendered:
     times = np.arange(frames) / fps
-    motion = _motion(scene, rng, times)
-    x, y, r, angle = (np.asarray(motion[key], dtype=np.float64) for key in ("x", "y", "r", "angle"))
+    track = _motion(scene, rng, times)
+    x, y, r, angle = track.x, track.y, track.r, track.angle
     pan_speed = rng.uniform(0.15, 0.25) * (1 if scene.pan == "right" else -1) if scene.pan else 0.0
     camera_x = pan_speed * times
     canvas = _background(scene, camera_x, size, size)
@@ -413,7 +424,7 @@ def scene_render(
 
     n = round(frames / fps * SAMPLE_RATE)
     sound = _ambience(BACKGROUNDS[scene.background].ambience, rng, n)
-    contacts: list[tuple[float, float]] = motion["contacts"]  # type: ignore[assignment]
+    contacts = track.contacts
     for at, speed in contacts:
         sound += _impact(n, at, float(np.mean(r)), speed, rng)
     velocity = np.hypot(np.gradient(screen_x, times), np.gradient(y, times)) if frames > 1 else np.zeros(1)

@@ -43,6 +43,15 @@ class Clip:
             raise ValueError("audio must be float32 [C, N] with a sample rate")
 
 
+def device_resolve(device: str) -> str:
+    """A torch device name: as given, or for "auto" cuda when there is one, else cpu."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 StepCallback = Callable[[int, int], None]  # (steps done, steps in all); may raise GenerationCancelled
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generation.engines.base import Clip, GenerationRequest, StepCallback
+from generation.engines.base import Clip, GenerationRequest, StepCallback, device_resolve
 
 
 @dataclass(frozen=True)
@@ -37,14 +37,9 @@ class BuiltinEngine:
     supports_reference_images = False
 
     def __init__(self, settings: BuiltinSettings) -> None:
-        import torch
-
         from generation.builtin.pipeline import KinoPipeline
 
-        device = settings.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.pipeline = KinoPipeline.from_pretrained(settings.path, device=device)
+        self.pipeline = KinoPipeline.from_pretrained(settings.path, device=device_resolve(settings.device))
         self.name = f"builtin/{settings.path.name}"
         self.version = _weights_version(settings.path)
         self.steps = int(settings.steps or self.pipeline.sampling["steps"])

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
-from generation.engines.base import Clip, GenerationRequest, StepCallback
+from generation.engines.base import Clip, GenerationRequest, StepCallback, device_resolve
 from generation.engines.families import FAMILIES
 
 logger = logging.getLogger(__name__)
@@ -53,9 +54,7 @@ class DiffusersEngine:
         path = settings.path
         if not (path / "model_index.json").is_file():
             raise FileNotFoundError(f"{path} is not a diffusers pipeline folder (no model_index.json)")
-        self.device = (
-            settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        )
+        self.device = device_resolve(settings.device)
         dtype_name = settings.dtype
         if dtype_name == "auto":
             dtype_name = "bfloat16" if self.device.startswith("cuda") else "float32"
@@ -131,13 +130,10 @@ class DiffusersEngine:
             kwargs["frame_rate"] = request.fps
         pipe = self._pipeline_for(request)
         if request.start_image is not None:
-            from PIL import Image
-
             kwargs["image"] = Image.fromarray(request.start_image)
         if request.reference_images:
             if not self.supports_reference_images:
                 raise ValueError(f"{self.name} cannot take reference images")
-            from PIL import Image
 
             kwargs["reference_images"] = [Image.fromarray(image) for image in request.reference_images]
         with torch.inference_mode():
