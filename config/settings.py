@@ -169,8 +169,8 @@ WORKER_HEARTBEAT_S = env.int("WORKER_HEARTBEAT_S", default=5)
 # --- Generation -------------------------------------------------------------------
 # GENERATION_ENGINE: "builtin" (the default: Kino's own small audio-video model, shipped in
 # generation/builtin/weights; GENERATION_MODEL_PATH may point at another checkpoint of it),
-# "diffusers" (GENERATION_MODEL_PATH: a local diffusers pipeline folder, LTX-2 or Wan),
-# or "tiny-ltx2" / "tiny-wan": a tiny randomly initialised pipeline built into var/models on
+# "diffusers" (GENERATION_MODEL_PATH: a local diffusers pipeline folder: LTX-2, Wan or Wan VACE),
+# or "tiny-ltx2" / "tiny-wan" / "tiny-wan-vace": a tiny randomly initialised pipeline built into var/models on
 # first use, whose output is noise (the tests use it to exercise the diffusers path).
 GENERATION_ENGINE = env.str("GENERATION_ENGINE", default="builtin")
 GENERATION_MODEL_PATH = env.str("GENERATION_MODEL_PATH", default="")
