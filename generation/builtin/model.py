@@ -41,6 +41,7 @@ class ModelConfig:
     depth: int = 6
     heads: int = 6
     mlp_ratio: float = 4.0
+    rope: bool = False  # rotary positions (time, row, column) in attention, on top of the learned ones
 
     @property
     def slots(self) -> int:  # time slots: video tokens per slot = (size / patch)², one audio token per slot
@@ -74,6 +75,50 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
     return x * (1 + scale[:, None]) + shift[:, None]
 
 
+def rope_angles(config: ModelConfig) -> torch.Tensor:
+    """[text + video + audio tokens, head_dim / 2] rotary angles, as the sequence is laid out.
+
+    A third of each head's rotation pairs turn with the row, a third with the column and the
+    rest with the time slot, so attention can ask for "the same place one slot later" whatever
+    the place. Audio tokens sit at their slot and the frame's centre; words are not turned.
+    """
+    c = config
+    pairs = c.dim // c.heads // 2
+    n_space = pairs // 3
+    n_time = pairs - 2 * n_space
+    grid = c.size // c.patch
+
+    def freqs(n: int) -> torch.Tensor:  # from one turn per token down to slow ones: these axes are short
+        return 100.0 ** (-torch.arange(n, dtype=torch.float32) / max(n, 1))
+
+    slot, row, col = torch.meshgrid(
+        torch.arange(c.slots), torch.arange(grid), torch.arange(grid), indexing="ij"
+    )
+    centre = (grid - 1) / 2
+    positions = torch.cat(
+        [
+            torch.stack([slot.flatten(), row.flatten(), col.flatten()], 1).float(),  # video
+            torch.stack([torch.arange(c.slots).float(), *(torch.full((c.slots,), centre),) * 2], 1),  # audio
+        ]
+    )
+    angles = torch.cat(
+        [
+            positions[:, :1] * freqs(n_time),
+            positions[:, 1:2] * freqs(n_space),
+            positions[:, 2:] * freqs(n_space),
+        ],
+        dim=1,
+    )
+    return torch.cat([torch.zeros(c.text_tokens, pairs), angles])
+
+
+def rope_apply(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Turn x [B, tokens, heads, head_dim] by per-token angles (cos, sin: [tokens, 1, head_dim / 2])."""
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
 class Block(nn.Module):
     def __init__(self, dim: int, heads: int, mlp_ratio: float) -> None:
         super().__init__()
@@ -88,7 +133,13 @@ class Block(nn.Module):
         nn.init.zeros_(self.ada.weight)
         nn.init.zeros_(self.ada.bias)
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        c: torch.Tensor,
+        mask: torch.Tensor | None,
+        rope: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(F.silu(c)).chunk(6, dim=-1)
         b, n, d = x.shape
         q, k, v = (
@@ -96,6 +147,8 @@ class Block(nn.Module):
             .view(b, n, 3, self.heads, d // self.heads)
             .unbind(2)
         )
+        if rope is not None:
+            q, k = rope_apply(q, *rope), rope_apply(k, *rope)
         attn = F.scaled_dot_product_attention(
             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask
         )
@@ -104,6 +157,8 @@ class Block(nn.Module):
 
 
 class KinoDiT(nn.Module):
+    rope_angles: torch.Tensor  # a buffer, when config.rope
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = c = config
@@ -128,6 +183,8 @@ class KinoDiT(nn.Module):
         for layer in (self.final_ada, self.video_out, self.audio_out):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
+        if c.rope:
+            self.register_buffer("rope_angles", rope_angles(c), persistent=False)
 
     # -- patches ------------------------------------------------------------------------------
 
@@ -178,8 +235,12 @@ class KinoDiT(nn.Module):
         )
         mask = keep[:, None, None, :]  # attend to words that exist, and every patch
         cond = self.t_mlp(timestep_embedding(t, c.dim)) + self.pooled_mlp(pooled)
+        rope = None
+        if c.rope:
+            angles = self.rope_angles[:, None]  # [tokens, 1, pairs]
+            rope = (angles.cos(), angles.sin())
         for block in self.blocks:
-            x = block(x, cond, mask)
+            x = block(x, cond, mask, rope)
         shift, scale = self.final_ada(F.silu(cond)).chunk(2, dim=-1)
         x = modulate(self.final_norm(x), shift, scale)
         n_text = w.shape[1]

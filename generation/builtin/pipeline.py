@@ -7,6 +7,7 @@ A model folder holds `config.json` (the ModelConfig plus sampling defaults) and
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +23,25 @@ from generation.builtin.text import TextEncoder
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SAMPLING_DEFAULTS = {"steps": 24, "guidance": 4.0, "shift": 1.0}
+OVERLAP_SLOTS = (
+    2  # a longer clip is made window by window; each goes on from the last 2 slots of the one before
+)
 
 
-def weights_save(model: KinoDiT, folder: Path, extra: dict[str, Any] | None = None) -> None:
+def weights_save(
+    model: KinoDiT,
+    folder: Path,
+    *,
+    sampling: dict[str, float] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
-    tensors = {name: value.detach().contiguous().float() for name, value in model.state_dict().items()}
+    tensors = {name: value.detach().float().cpu().contiguous() for name, value in model.state_dict().items()}
     save_file(tensors, str(folder / "model.safetensors.tmp"))
     (folder / "model.safetensors.tmp").replace(folder / "model.safetensors")
-    info = {"model": model.config.to_dict(), "sampling": SAMPLING_DEFAULTS, **(extra or {})}
+    info = {"model": model.config.to_dict(), "sampling": sampling or SAMPLING_DEFAULTS, **(extra or {})}
     (folder / "config.json").write_text(json.dumps(info, indent=2) + "\n")
 
 
@@ -71,9 +81,12 @@ class KinoPipeline:
         seed: int = 0,
         steps: int | None = None,
         guidance: float | None = None,
+        frames: int | None = None,
         on_step: Callable[[int, int], None] | None = None,
     ) -> Output:
-        return self.batch([prompt], seeds=[seed], steps=steps, guidance=guidance, on_step=on_step)[0]
+        return self.batch(
+            [prompt], seeds=[seed], steps=steps, guidance=guidance, frames=frames, on_step=on_step
+        )[0]
 
     def batch(
         self,
@@ -82,32 +95,59 @@ class KinoPipeline:
         seeds: list[int],
         steps: int | None = None,
         guidance: float | None = None,
+        frames: int | None = None,
         on_step: Callable[[int, int], None] | None = None,
     ) -> list[Output]:
-        """Several prompts in one pass; each clip depends only on its own prompt and seed."""
+        """Several prompts in one pass; each clip depends only on its own prompt and seed.
+
+        `frames` beyond the model's native length are made in overlapping windows: each window
+        starts from the last OVERLAP_SLOTS time slots of the clip so far (see `sample`'s prefix)
+        and adds the rest. on_step counts the steps of all windows.
+        """
         c = self.config
+        wanted = frames or c.frames
+        overlap = OVERLAP_SLOTS * c.patch_t
+        windows = 1 + max(0, math.ceil((wanted - c.frames) / (c.frames - overlap)))
+        steps = int(steps or self.sampling["steps"])
         text = self.text_encoder(prompts)
         device = next(self.model.parameters()).device
-        videos, audios = [], []
-        for seed in seeds:  # per-prompt noise, so batching never changes a clip
-            generator = torch.Generator(device="cpu").manual_seed(seed)
-            videos.append(torch.randn((3, c.frames, c.size, c.size), generator=generator))
-            audios.append(torch.randn((c.audio_steps, c.audio_bands), generator=generator))
-        video, audio = sample(
-            self.model,
-            text,
-            noise=(torch.stack(videos).to(device), torch.stack(audios).to(device)),
-            steps=int(steps or self.sampling["steps"]),
-            guidance=float(self.sampling["guidance"] if guidance is None else guidance),
-            shift=float(self.sampling["shift"]),
-            on_step=on_step,
-        )
-        frames = (
+        # Per-prompt noise, so batching never changes a clip.
+        generators = [torch.Generator(device="cpu").manual_seed(seed) for seed in seeds]
+
+        def window(
+            index: int, prefix: tuple[torch.Tensor, torch.Tensor] | None
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            noise_v = [torch.randn((3, c.frames, c.size, c.size), generator=g) for g in generators]
+            noise_a = [torch.randn((c.audio_steps, c.audio_bands), generator=g) for g in generators]
+
+            def progress(done: int, _total: int) -> None:
+                if on_step is not None:
+                    on_step(index * steps + done, windows * steps)
+
+            return sample(
+                self.model,
+                text,
+                noise=(torch.stack(noise_v).to(device), torch.stack(noise_a).to(device)),
+                steps=steps,
+                guidance=float(self.sampling["guidance"] if guidance is None else guidance),
+                shift=float(self.sampling["shift"]),
+                prefix=prefix,
+                on_step=progress,
+            )
+
+        video, audio = window(0, None)
+        bins = c.bins_per_frame
+        for index in range(1, windows):
+            new_v, new_a = window(index, (video[:, :, -overlap:], audio[:, -overlap * bins :]))
+            video = torch.cat([video, new_v[:, :, overlap:]], dim=2)
+            audio = torch.cat([audio, new_a[:, overlap * bins :]], dim=1)
+        video, audio = video[:, :, :wanted], audio[:, : wanted * bins]
+        frames_u8 = (
             ((video.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
         )
         return [
             Output(
-                frames=frames[i],
+                frames=frames_u8[i],
                 audio=bands_to_waveform(
                     audio[i],
                     sample_rate=c.sample_rate,

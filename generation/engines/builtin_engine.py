@@ -1,7 +1,8 @@
 """The built-in engine: Kino's own joint audio-video model (generation/builtin), small enough for a CPU.
 
-It makes square clips of its native size and length (2 s of 32 x 32 at 8 fps for the shipped
-checkpoint), upscaled to the requested short side, with a mono soundtrack.
+It makes square clips of its native size (32 x 32 at 8 fps for the shipped checkpoint), upscaled
+to the requested short side, with a mono soundtrack. The model's window is 2 s; longer clips are
+drawn window after window, each going on from the end of the one before.
 """
 
 from __future__ import annotations
@@ -46,10 +47,10 @@ class BuiltinEngine:
         self.guidance = settings.guidance
 
     def fit(self, width: int, height: int, num_frames: int) -> tuple[int, int, int]:
-        """Square, a whole multiple of the native size nearest the short side; the native length."""
+        """Square, a whole multiple of the native size nearest the short side; the frames asked for."""
         native = self.pipeline.config.size
         side = native * max(1, round(min(width, height) / native))
-        return side, side, self.pipeline.config.frames
+        return side, side, num_frames
 
     def generate(self, request: GenerationRequest, on_step: StepCallback) -> Clip:
         from PIL import Image
@@ -58,7 +59,12 @@ class BuiltinEngine:
             raise ValueError(f"{self.name} takes neither a start image nor reference images")
 
         out = self.pipeline(
-            request.prompt, seed=request.seed, steps=self.steps, guidance=self.guidance, on_step=on_step
+            request.prompt,
+            seed=request.seed,
+            steps=self.steps,
+            guidance=self.guidance,
+            frames=request.num_frames,
+            on_step=on_step,
         )
         side, _, _ = self.fit(request.width, request.height, request.num_frames)
         frames = out.frames

@@ -12,8 +12,9 @@ import torch
 
 from generation.builtin import evaluate, world
 from generation.builtin.audio import bands_to_waveform, waveform_to_bands
-from generation.builtin.model import KinoDiT, ModelConfig
+from generation.builtin.model import KinoDiT, ModelConfig, rope_angles, rope_apply
 from generation.builtin.pipeline import KinoPipeline
+from generation.builtin.sampler import time_shift, timesteps
 from generation.builtin.train import RunConfig, TrainConfig, learning_rate, train
 from generation.engines.base import Clip, GenerationCancelled, GenerationRequest
 from generation.engines.builtin_engine import BuiltinEngine, BuiltinSettings
@@ -139,7 +140,7 @@ def test_sound_survives_the_band_grid_and_the_vocoder():
 
 
 def test_patches_round_trip_and_the_network_predicts_both_streams():
-    config = ModelConfig(frames=8, size=16, patch=8, dim=32, depth=1, heads=2)
+    config = ModelConfig(frames=8, size=16, patch=8, dim=32, depth=1, heads=2, rope=True)
     model = KinoDiT(config)
     video = torch.randn(2, 3, 8, 16, 16)
     audio = torch.randn(2, config.audio_steps, config.audio_bands)
@@ -156,6 +157,27 @@ def test_patches_round_trip_and_the_network_predicts_both_streams():
     )
     assert out_v.shape == video.shape
     assert out_a.shape == audio.shape
+
+
+def test_rotary_positions_make_attention_see_offsets_not_places():
+    config = ModelConfig(frames=8, size=32, patch=8, dim=48, heads=2, rope=True)
+    grid = config.size // config.patch
+    angles = rope_angles(config)[:, None]
+    tokens = angles.shape[0]
+    assert tokens == config.text_tokens + config.video_tokens + config.slots
+    q, k = (torch.randn(24).expand(1, tokens, 1, 24) for _ in range(2))  # the same vectors everywhere
+    q, k = (rope_apply(x, angles.cos(), angles.sin())[0, :, 0] for x in (q, k))
+
+    def at(slot: int, row: int, col: int) -> int:
+        return config.text_tokens + (slot * grid + row) * grid + col
+
+    def score(a: int, b: int) -> float:
+        return float(q[a] @ k[b])
+
+    one_slot_later = score(at(0, 1, 1), at(1, 1, 1))
+    assert score(at(2, 3, 0), at(3, 3, 0)) == pytest.approx(one_slot_later, abs=1e-4)
+    assert score(at(0, 1, 1), at(1, 2, 2)) != pytest.approx(one_slot_later, abs=1e-2)
+    assert torch.equal(angles[: config.text_tokens], torch.zeros_like(angles[: config.text_tokens]))
 
 
 def test_training_writes_weights_a_loss_curve_and_resumes(tiny_run):
@@ -180,7 +202,10 @@ def test_a_new_run_can_start_from_shipped_weights(tiny_run, tmp_path):
     from safetensors.torch import load_file
 
     config = RunConfig.load(TINY_CONFIG)
-    train(RunConfig(config.model, replace(config.train, steps=1)), tmp_path, init=tiny_run, quiet=True)
+    run = RunConfig(config.model, replace(config.train, steps=1, time_shift=3.0))
+    train(run, tmp_path, init=tiny_run, quiet=True)
+    # The sampler is told the noise shift the network was trained with.
+    assert KinoPipeline.from_pretrained(tmp_path).sampling["shift"] == 3.0
     before, after = (
         load_file(str(tiny_run / "model.safetensors")),
         load_file(str(tmp_path / "model.safetensors")),
@@ -189,6 +214,13 @@ def test_a_new_run_can_start_from_shipped_weights(tiny_run, tmp_path):
     name = "video_in.weight"
     # One step (EMA decay 0.1 at step 0) moves the weights a little from where they started, not from scratch.
     assert (after[name] - before[name]).abs().max() < (fresh[name] - before[name]).abs().max() / 10
+
+
+def test_time_shift_moves_times_toward_noise_and_keeps_the_ends():
+    t = torch.tensor([0.0, 0.5, 1.0])
+    assert time_shift(t, 1.0).tolist() == t.tolist()
+    assert time_shift(t, 3.0).tolist() == [0.0, 0.75, 1.0]
+    assert timesteps(4, 3.0)[1] > timesteps(4, 1.0)[1]
 
 
 def test_learning_rate_warms_up_then_decays_to_a_tenth():
@@ -231,7 +263,7 @@ def test_engine_makes_an_upscaled_square_clip_with_sound(engine):
     request = GenerationRequest(
         prompt="a blue box moving left", width=64, height=113, num_frames=33, fps=8.0, seed=1
     )
-    assert engine.fit(64, 113, 33) == (64, 64, 8)
+    assert engine.fit(64, 113, 33) == (64, 64, 33)
     clip = engine.generate(
         replace(request, width=64, height=64, num_frames=8), lambda done, total: steps.append(done)
     )
@@ -245,6 +277,41 @@ def test_engine_makes_an_upscaled_square_clip_with_sound(engine):
     assert not engine.supports_start_image
     assert engine.name.startswith("builtin/")
     assert len(engine.version) == 12
+
+
+def test_a_prefix_fixes_the_first_frames_and_steers_the_rest(engine):
+    from generation.builtin.sampler import sample
+
+    model, c = engine.pipeline.model, engine.pipeline.config
+    text = engine.pipeline.text_encoder(["a red ball bouncing"])
+    generator = torch.Generator().manual_seed(0)
+    noise = (
+        torch.randn((1, 3, c.frames, c.size, c.size), generator=generator),
+        torch.randn((1, c.audio_steps, c.audio_bands), generator=generator),
+    )
+    known = (
+        torch.full((1, 3, 4, c.size, c.size), 0.5),
+        torch.full((1, 4 * c.bins_per_frame, c.audio_bands), -1.0),
+    )
+    free_v, free_a = sample(model, text, steps=3, guidance=2.0, noise=noise)
+    video, audio = sample(model, text, steps=3, guidance=2.0, noise=noise, prefix=known)
+    assert torch.equal(video[:, :, :4], known[0])
+    assert torch.equal(audio[:, : 4 * c.bins_per_frame], known[1])
+    assert not torch.allclose(video[:, :, 4:], free_v[:, :, 4:])  # the rest goes on from the prefix
+    assert not torch.allclose(audio[:, 4 * c.bins_per_frame :], free_a[:, 4 * c.bins_per_frame :])
+
+
+def test_longer_clips_are_drawn_window_after_window(engine):
+    pipeline, c = engine.pipeline, engine.pipeline.config
+    steps: list[tuple[int, int]] = []
+    native = pipeline("a blue box moving left", seed=3, steps=3)
+    long = pipeline("a blue box moving left", seed=3, steps=3, frames=14, on_step=lambda *a: steps.append(a))
+    # 8 native frames, then windows that keep 4 and add 4: three windows for 14 frames.
+    assert steps == [(i, 9) for i in range(1, 10)]
+    assert long.frames.shape == (14, c.size, c.size, 3)
+    assert long.audio.shape == (14 * 2000,)  # 14 frames at 8 fps, 16 kHz
+    assert np.array_equal(long.frames[: c.frames], native.frames)  # going on never changes the start
+    assert np.array_equal(long.frames, pipeline("a blue box moving left", seed=3, steps=3, frames=14).frames)
 
 
 def test_cancel_from_the_callback_stops_the_render(engine):
@@ -293,3 +360,4 @@ def test_prompt_to_draft_with_the_shipped_model(auth_client, run_on_commit, sett
     assert streams["audio"].codec_context.name == "aac"
     assert (streams["video"].codec_context.width, streams["video"].codec_context.height) == (256, 256)
     assert video.has_audio
+    assert float(container.duration / av.time_base) == pytest.approx(33 / 8, abs=0.2)  # 4 s, not 2
