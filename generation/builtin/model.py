@@ -42,6 +42,7 @@ class ModelConfig:
     heads: int = 6
     mlp_ratio: float = 4.0
     rope: bool = False  # rotary positions (time, row, column) in attention, on top of the learned ones
+    noise_correlation: float = 0.0  # how much of the video noise all frames share (see video_noise)
 
     @property
     def slots(self) -> int:  # time slots: video tokens per slot = (size / patch)², one audio token per slot
@@ -62,6 +63,22 @@ class ModelConfig:
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def video_noise(
+    shape: tuple[int, ...], correlation: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Unit Gaussian noise for video [..., 3, T, H, W] in which a pixel's values in any two frames
+    correlate by `correlation`: a part shared by all frames plus a part of each frame's own (the
+    mixed noise of "Preserve Your Own Correlation", Ge et al. 2023). With independent noise each
+    time slot is denoised toward wherever its own noise hints the object is, and the object jumps
+    between slots; shared noise hints the same place to all of them.
+    """
+    own = torch.randn(shape, generator=generator)
+    if not correlation:
+        return own
+    shared = torch.randn((*shape[:-3], 1, *shape[-2:]), generator=generator)
+    return math.sqrt(correlation) * shared + math.sqrt(1 - correlation) * own
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:

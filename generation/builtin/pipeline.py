@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from generation.builtin.audio import bands_to_waveform
-from generation.builtin.model import KinoDiT, ModelConfig
+from generation.builtin.model import KinoDiT, ModelConfig, video_noise
 from generation.builtin.sampler import sample
 from generation.builtin.text import TextEncoder
 
@@ -117,7 +117,7 @@ class KinoPipeline:
         def window(
             index: int, prefix: tuple[torch.Tensor, torch.Tensor] | None
         ) -> tuple[torch.Tensor, torch.Tensor]:
-            noise_v = [torch.randn((3, c.frames, c.size, c.size), generator=g) for g in generators]
+            noise_v = [video_noise((3, c.frames, c.size, c.size), c.noise_correlation, g) for g in generators]
             noise_a = [torch.randn((c.audio_steps, c.audio_bands), generator=g) for g in generators]
 
             def progress(done: int, _total: int) -> None:

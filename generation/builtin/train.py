@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from generation.builtin import world
 from generation.builtin.audio import waveform_to_bands
-from generation.builtin.model import MIN_T, KinoDiT, ModelConfig
+from generation.builtin.model import MIN_T, KinoDiT, ModelConfig, video_noise
 from generation.builtin.pipeline import SAMPLING_DEFAULTS, weights_save
 from generation.builtin.sampler import time_shift
 from generation.builtin.text import TextEncoder
@@ -140,7 +140,8 @@ def flow_loss(
     b, device = video.shape[0], video.device
     # Drawn from the CPU generator whatever the device, so a run's randomness does not depend on it.
     t = time_shift(torch.sigmoid(torch.randn(b)), shift).to(device)  # logit-normal times, shifted
-    noise_v, noise_a = torch.randn(video.shape).to(device), torch.randn(audio.shape).to(device)
+    noise_v = video_noise(tuple(video.shape), model.config.noise_correlation).to(device)
+    noise_a = torch.randn(audio.shape).to(device)
     tv, ta = t.view(b, 1, 1, 1, 1), t.view(b, 1, 1)
     noisy_v, noisy_a = (1 - tv) * video + tv * noise_v, (1 - ta) * audio + ta * noise_a
     clean_v, clean_a = model(noisy_v, noisy_a, t, *text)
@@ -210,6 +211,7 @@ def train(
     ema.load_state_dict(model.state_dict())
     optimiser = torch.optim.AdamW(model.parameters(), lr=tc.lr, betas=(0.9, 0.99), weight_decay=0.0)
     step, seconds, losses = 0, 0.0, []
+    trained_from = None  # the step and minutes of the weights this run started from, if any
     checkpoint_path = out / "checkpoint.pt"
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, weights_only=False, map_location=device)
@@ -217,6 +219,7 @@ def train(
         ema.load_state_dict(state["ema"])
         optimiser.load_state_dict(state["optimiser"])
         step, seconds, losses = state["step"], state["seconds"], state["losses"]
+        trained_from = state.get("trained_from")
         torch.set_rng_state(state["torch_rng"].cpu())
     elif init is not None:
         from safetensors.torch import load_file
@@ -224,6 +227,8 @@ def train(
         weights = load_file(str(init / "model.safetensors"))
         model.load_state_dict(weights)
         ema.load_state_dict(weights)
+        before = json.loads((init / "config.json").read_text())
+        trained_from = {"step": before.get("step"), "train_minutes": before.get("train_minutes")}
 
     bank_path = out / "bank.pt"
     if bank_path.exists():
@@ -249,6 +254,7 @@ def train(
                 "seconds": seconds,
                 "losses": losses,
                 "torch_rng": torch.get_rng_state(),
+                "trained_from": trained_from,
             },
             checkpoint_path.with_suffix(".tmp"),
         )
@@ -258,7 +264,12 @@ def train(
             ema,
             out,
             sampling={**SAMPLING_DEFAULTS, "shift": tc.time_shift},
-            extra={"step": step, "train_minutes": round(seconds / 60, 2), "trained_on": trained_on},
+            extra={
+                "step": step,
+                "train_minutes": round(seconds / 60, 2),
+                "trained_on": trained_on,
+                "trained_from": trained_from,
+            },
         )
         loss_plot(losses, out / "loss.png")
 

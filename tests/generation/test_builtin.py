@@ -12,7 +12,7 @@ import torch
 
 from generation.builtin import evaluate, world
 from generation.builtin.audio import bands_to_waveform, waveform_to_bands
-from generation.builtin.model import KinoDiT, ModelConfig, rope_angles, rope_apply
+from generation.builtin.model import KinoDiT, ModelConfig, rope_angles, rope_apply, video_noise
 from generation.builtin.pipeline import KinoPipeline
 from generation.builtin.sampler import time_shift, timesteps
 from generation.builtin.train import RunConfig, TrainConfig, learning_rate, train
@@ -180,6 +180,17 @@ def test_rotary_positions_make_attention_see_offsets_not_places():
     assert torch.equal(angles[: config.text_tokens], torch.zeros_like(angles[: config.text_tokens]))
 
 
+def test_video_noise_shares_the_asked_part_across_frames():
+    generator = torch.Generator().manual_seed(0)
+    noise = video_noise((64, 3, 4, 16, 16), 0.5, generator)
+    assert float(noise.var()) == pytest.approx(1.0, abs=0.03)
+    frames = noise.permute(2, 0, 1, 3, 4).reshape(4, -1)
+    assert float(torch.corrcoef(frames)[0, 3]) == pytest.approx(0.5, abs=0.03)
+    # Without correlation it is plain torch.randn, draw for draw.
+    plain = video_noise((3, 4, 16, 16), 0.0, torch.Generator().manual_seed(1))
+    assert torch.equal(plain, torch.randn((3, 4, 16, 16), generator=torch.Generator().manual_seed(1)))
+
+
 def test_training_writes_weights_a_loss_curve_and_resumes(tiny_run):
     state = torch.load(tiny_run / "checkpoint.pt", weights_only=False)
     assert state["step"] == 6
@@ -206,6 +217,11 @@ def test_a_new_run_can_start_from_shipped_weights(tiny_run, tmp_path):
     train(run, tmp_path, init=tiny_run, quiet=True)
     # The sampler is told the noise shift the network was trained with.
     assert KinoPipeline.from_pretrained(tmp_path).sampling["shift"] == 3.0
+    # The new run's weights say what they started from, so the whole training cost can be told.
+    start = json.loads((tiny_run / "config.json").read_text())
+    info = json.loads((tmp_path / "config.json").read_text())
+    assert info["trained_from"] == {"step": start["step"], "train_minutes": start["train_minutes"]}
+    assert info["step"] == 1
     before, after = (
         load_file(str(tiny_run / "model.safetensors")),
         load_file(str(tmp_path / "model.safetensors")),
