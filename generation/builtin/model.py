@@ -111,11 +111,11 @@ def rope_angles(config: ModelConfig) -> torch.Tensor:
     slot, row, col = torch.meshgrid(
         torch.arange(c.slots), torch.arange(grid), torch.arange(grid), indexing="ij"
     )
-    centre = (grid - 1) / 2
+    centre = torch.full((c.slots,), (grid - 1) / 2)
     positions = torch.cat(
         [
             torch.stack([slot.flatten(), row.flatten(), col.flatten()], 1).float(),  # video
-            torch.stack([torch.arange(c.slots).float(), *(torch.full((c.slots,), centre),) * 2], 1),  # audio
+            torch.stack([torch.arange(c.slots).float(), centre, centre], 1),  # audio
         ]
     )
     angles = torch.cat(
@@ -174,7 +174,8 @@ class Block(nn.Module):
 
 
 class KinoDiT(nn.Module):
-    rope_angles: torch.Tensor  # a buffer, when config.rope
+    rope_cos: torch.Tensor  # buffers [tokens, 1, head_dim / 2], when config.rope
+    rope_sin: torch.Tensor
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -200,8 +201,10 @@ class KinoDiT(nn.Module):
         for layer in (self.final_ada, self.video_out, self.audio_out):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
-        if c.rope:
-            self.register_buffer("rope_angles", rope_angles(c), persistent=False)
+        if c.rope:  # made once; not saved with the weights
+            angles = rope_angles(c)[:, None]
+            self.register_buffer("rope_cos", angles.cos(), persistent=False)
+            self.register_buffer("rope_sin", angles.sin(), persistent=False)
 
     # -- patches ------------------------------------------------------------------------------
 
@@ -252,10 +255,7 @@ class KinoDiT(nn.Module):
         )
         mask = keep[:, None, None, :]  # attend to words that exist, and every patch
         cond = self.t_mlp(timestep_embedding(t, c.dim)) + self.pooled_mlp(pooled)
-        rope = None
-        if c.rope:
-            angles = self.rope_angles[:, None]  # [tokens, 1, pairs]
-            rope = (angles.cos(), angles.sin())
+        rope = (self.rope_cos, self.rope_sin) if c.rope else None
         for block in self.blocks:
             x = block(x, cond, mask, rope)
         shift, scale = self.final_ada(F.silu(cond)).chunk(2, dim=-1)

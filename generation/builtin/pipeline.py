@@ -23,9 +23,8 @@ from generation.builtin.text import TextEncoder
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SAMPLING_DEFAULTS = {"steps": 24, "guidance": 4.0, "shift": 1.0}
-OVERLAP_SLOTS = (
-    2  # a longer clip is made window by window; each goes on from the last 2 slots of the one before
-)
+# A longer clip is made window by window; each window goes on from the last slots of the one before.
+OVERLAP_SLOTS = 2
 
 
 def weights_save(
@@ -109,6 +108,7 @@ class KinoPipeline:
         overlap = OVERLAP_SLOTS * c.patch_t
         windows = 1 + max(0, math.ceil((wanted - c.frames) / (c.frames - overlap)))
         steps = int(steps or self.sampling["steps"])
+        guidance = float(self.sampling["guidance"] if guidance is None else guidance)
         text = self.text_encoder(prompts)
         device = next(self.model.parameters()).device
         # Per-prompt noise, so batching never changes a clip.
@@ -129,7 +129,7 @@ class KinoPipeline:
                 text,
                 noise=(torch.stack(noise_v).to(device), torch.stack(noise_a).to(device)),
                 steps=steps,
-                guidance=float(self.sampling["guidance"] if guidance is None else guidance),
+                guidance=guidance,
                 shift=float(self.sampling["shift"]),
                 prefix=prefix,
                 on_step=progress,

@@ -259,7 +259,6 @@ def train(
             checkpoint_path.with_suffix(".tmp"),
         )
         os.replace(checkpoint_path.with_suffix(".tmp"), checkpoint_path)
-        trained_on = next(model.parameters()).device.type
         weights_save(
             ema,
             out,
@@ -267,7 +266,7 @@ def train(
             extra={
                 "step": step,
                 "train_minutes": round(seconds / 60, 2),
-                "trained_on": trained_on,
+                "trained_on": torch.device(device).type,
                 "trained_from": trained_from,
             },
         )
