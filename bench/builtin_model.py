@@ -131,9 +131,8 @@ def main() -> None:
     cases = evaluate.held_out_cases(args.prompts)
     trained = KinoPipeline.from_pretrained(args.weights)
     info = json.loads((args.weights / "config.json").read_text())
-    # The checkpoint's own run, after the one it started from (--init), if any.
-    stages = [info["trained_from"]] if info.get("trained_from") else []
-    stages.append({"step": info["step"], "train_minutes": info["train_minutes"]})
+    # The runs the checkpoint started from (--init), oldest first, then its own.
+    stages = [*info["trained_from"], {"step": info["step"], "train_minutes": info["train_minutes"]}]
 
     print("held-out prompts, trained model …", flush=True)
     result, clips = evaluate.evaluate_pipeline(trained, cases)

@@ -211,7 +211,7 @@ def train(
     ema.load_state_dict(model.state_dict())
     optimiser = torch.optim.AdamW(model.parameters(), lr=tc.lr, betas=(0.9, 0.99), weight_decay=0.0)
     step, seconds, losses = 0, 0.0, []
-    trained_from = None  # the step and minutes of the weights this run started from, if any
+    trained_from: list[dict[str, Any]] = []  # the runs behind the weights this one started from, oldest first
     checkpoint_path = out / "checkpoint.pt"
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, weights_only=False, map_location=device)
@@ -219,7 +219,7 @@ def train(
         ema.load_state_dict(state["ema"])
         optimiser.load_state_dict(state["optimiser"])
         step, seconds, losses = state["step"], state["seconds"], state["losses"]
-        trained_from = state.get("trained_from")
+        trained_from = state["trained_from"]
         torch.set_rng_state(state["torch_rng"].cpu())
     elif init is not None:
         from safetensors.torch import load_file
@@ -228,7 +228,8 @@ def train(
         model.load_state_dict(weights)
         ema.load_state_dict(weights)
         before = json.loads((init / "config.json").read_text())
-        trained_from = {"step": before.get("step"), "train_minutes": before.get("train_minutes")}
+        own = {"step": before["step"], "train_minutes": before["train_minutes"]}
+        trained_from = [*before["trained_from"], own]
 
     bank_path = out / "bank.pt"
     if bank_path.exists():
