@@ -10,7 +10,7 @@
 - speed: the engine's generate() for a 2 s clip (one window of the model) at native resolution,
   upscaled to 256², on 2 CPU threads, in a fresh process (median of 3 after a warm-up); then a 12 s
   clip (97 frames, drawn window after window); peak resident memory of that process.
-- training cost: the checkpoint's own run plus the run it started from (`--init`), if any.
+- training cost: the checkpoint's own run plus every run it started from (`--init`), summed.
 """
 
 from __future__ import annotations
@@ -125,14 +125,14 @@ def main() -> None:
     from generation.builtin import evaluate, world
     from generation.builtin.model import KinoDiT
     from generation.builtin.pipeline import KinoPipeline
+    from generation.builtin.train import training_stages
     from generation.engines.base import Clip
     from generation.media import clip_encode
 
     cases = evaluate.held_out_cases(args.prompts)
     trained = KinoPipeline.from_pretrained(args.weights)
     info = json.loads((args.weights / "config.json").read_text())
-    # The runs the checkpoint started from (--init), oldest first, then its own.
-    stages = [*info["trained_from"], {"step": info["step"], "train_minutes": info["train_minutes"]}]
+    stages = training_stages(info)
 
     print("held-out prompts, trained model …", flush=True)
     result, clips = evaluate.evaluate_pipeline(trained, cases)

@@ -120,6 +120,12 @@ class WorldClips(IterableDataset[Batch]):
 # --- training -------------------------------------------------------------------------------
 
 
+def training_stages(info: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every run behind a weights folder's `config.json`, oldest first: the ones it started from
+    (`--init`), then its own."""
+    return [*info["trained_from"], {"step": info["step"], "train_minutes": info["train_minutes"]}]
+
+
 def learning_rate(tc: TrainConfig, step: int) -> float:
     """Linear warm-up, then a cosine from lr to lr / 10 at `steps`."""
     progress = min(1.0, step / tc.steps)
@@ -227,9 +233,7 @@ def train(
         weights = load_file(str(init / "model.safetensors"))
         model.load_state_dict(weights)
         ema.load_state_dict(weights)
-        before = json.loads((init / "config.json").read_text())
-        own = {"step": before["step"], "train_minutes": before["train_minutes"]}
-        trained_from = [*before["trained_from"], own]
+        trained_from = training_stages(json.loads((init / "config.json").read_text()))
 
     bank_path = out / "bank.pt"
     if bank_path.exists():
