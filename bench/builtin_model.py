@@ -170,6 +170,7 @@ def main() -> None:
     keys = ("color_acc", "motion_acc", "av_sync_acc")
     report = {
         **{key: result[key] for key in keys},
+        "motion_by_prompt": result["motion_by_prompt"],
         "baseline": {key: baseline[key] for key in keys},
         "detectors_on_ground_truth": {key: truth[key] for key in keys},
         "cpu_seconds_2s_clip": timing["cpu_seconds_2s_clip"],

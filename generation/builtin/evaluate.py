@@ -170,6 +170,7 @@ def score(
     """Detector accuracy over clips [(frames, audio)] made for `cases`."""
     colour_hits = motion_hits = 0
     sync_matched = sync_total = 0
+    by_motion: dict[str, list[int]] = {}  # the prompt's motion: [clips that showed it, clips]
     rows = []
     for case, (frames, audio) in zip(cases, clips, strict=True):
         colour = detect_colour(frames)
@@ -178,6 +179,9 @@ def score(
         motion = detect_motion(track)
         colour_hits += colour == case.scene.colour
         motion_hits += motion == expected
+        tally = by_motion.setdefault(case.scene.motion, [0, 0])
+        tally[0] += motion == expected
+        tally[1] += 1
         row: dict[str, Any] = {
             "prompt": case.prompt,
             "colour": colour,
@@ -196,6 +200,7 @@ def score(
         "color_acc": round(colour_hits / n, 3),
         "motion_acc": round(motion_hits / n, 3),
         "av_sync_acc": round(sync_matched / max(sync_total, 1), 3),
+        "motion_by_prompt": {m: f"{hits}/{total}" for m, (hits, total) in sorted(by_motion.items())},
         "clips": n,
         "rows": rows,
     }

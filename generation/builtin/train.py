@@ -48,8 +48,13 @@ class TrainConfig:
     bank: int = 20_000  # captions embedded once, each rendered afresh every time it is drawn
     save_every: int = 250
     seed: int = 0
+    # Relative odds of each motion in the caption bank (1 for any not named), e.g. {"bounce": 3}.
+    motion_weights: dict[str, float] = field(default_factory=dict)
     threads: int = 0  # torch threads; 0: all cores
     loader_workers: int = 1
+
+    def __post_init__(self) -> None:
+        world.motion_odds(self.motion_weights)  # a misspelt motion fails here, not after the bank is built
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,12 @@ class RunConfig:
 # --- data -----------------------------------------------------------------------------------
 
 
-def caption_bank(size: int, seed: int, encoder: TextEncoder) -> dict[str, Any]:
+def caption_bank(
+    size: int, seed: int, encoder: TextEncoder, motion_weights: dict[str, float] | None = None
+) -> dict[str, Any]:
     """`size` training scenes with one caption each, embedded once (fp16)."""
     rng = np.random.default_rng(seed)
-    scenes = [world.scene_sample(rng) for _ in range(size)]
+    scenes = [world.scene_sample(rng, motion_weights=motion_weights or None) for _ in range(size)]
     captions = [world.caption(scene, rng) for scene in scenes]
     tokens, masks, pooled = [], [], []
     for start in range(0, size, 256):
@@ -239,7 +246,7 @@ def train(
     if bank_path.exists():
         bank = torch.load(bank_path, weights_only=False)
     else:
-        bank = caption_bank(tc.bank, tc.seed, TextEncoder(max_tokens=mc.text_tokens))
+        bank = caption_bank(tc.bank, tc.seed, TextEncoder(max_tokens=mc.text_tokens), tc.motion_weights)
         torch.save(bank, bank_path)
     clips = WorldClips(bank["scenes"], mc, tc.batch, seed=tc.seed * 1_000_003 + step)
     loader = DataLoader(

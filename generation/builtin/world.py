@@ -11,6 +11,7 @@ World units: the frame is the unit square, y grows downwards, time is in seconds
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -117,14 +118,39 @@ def colour_clashes(colour: str, background: str) -> bool:
     return bool(min(np.linalg.norm(rgb - np.array(bg.sky)), np.linalg.norm(rgb - np.array(bg.floor))) < 90)
 
 
-def scene_sample(rng: np.random.Generator, *, held_out: bool = False, pans: bool = True) -> Scene:
-    """A random scene: from the training combinations, or (held_out=True) only from HELD_OUT pairs."""
+def motion_odds(weights: Mapping[str, float]) -> np.ndarray:
+    """Each of MOTIONS' chance of being drawn, from relative weights (1 for a motion not named)."""
+    unknown = set(weights) - set(MOTIONS)
+    if unknown:
+        raise ValueError(f"unknown motions {sorted(unknown)}; known: {', '.join(MOTIONS)}")
+    odds = np.array([float(weights.get(m, 1.0)) for m in MOTIONS])
+    if (odds < 0).any() or odds.sum() <= 0:
+        raise ValueError("motion weights must be >= 0 and not all 0")
+    return odds / odds.sum()
+
+
+def scene_sample(
+    rng: np.random.Generator,
+    *,
+    held_out: bool = False,
+    pans: bool = True,
+    motion_weights: Mapping[str, float] | None = None,
+) -> Scene:
+    """A random scene: from the training combinations, or (held_out=True) only from HELD_OUT pairs.
+
+    Training motions are equally likely unless `motion_weights` gives some relative weights
+    (e.g. {"bounce": 3}: bounces three times as often as each other motion).
+    """
+    odds = None if motion_weights is None else motion_odds(motion_weights)
     while True:
         if held_out:
             colour, motion = sorted(HELD_OUT)[rng.integers(len(HELD_OUT))]
         else:
             colour = list(COLOURS)[rng.integers(len(COLOURS))]
-            motion = MOTIONS[rng.integers(len(MOTIONS))]
+            if odds is None:
+                motion = MOTIONS[rng.integers(len(MOTIONS))]
+            else:
+                motion = MOTIONS[rng.choice(len(MOTIONS), p=odds)]
             if (colour, motion) in HELD_OUT:
                 continue
         background = list(BACKGROUNDS)[rng.integers(len(BACKGROUNDS))]

@@ -44,6 +44,19 @@ def test_training_never_sees_a_held_out_pair_and_evaluation_sees_only_those():
     assert not any(world.colour_clashes(s.colour, s.background) for s in training + held_out)
 
 
+def test_motion_weights_change_how_often_a_motion_is_drawn_and_misspellings_are_refused():
+    rng = np.random.default_rng(0)
+    drawn = [world.scene_sample(rng, motion_weights={"bounce": 3}).motion for _ in range(3000)]
+    assert 0.22 < drawn.count("bounce") / len(drawn) < 0.33  # 3 of 11 parts, not 1 of 9
+    assert set(drawn) == set(world.MOTIONS)
+    never = [world.scene_sample(rng, motion_weights={"spin": 0}).motion for _ in range(500)]
+    assert "spin" not in never
+    with pytest.raises(ValueError, match="bonce"):
+        TrainConfig(motion_weights={"bonce": 3})
+    with pytest.raises(ValueError, match=">= 0"):
+        TrainConfig(motion_weights={"bounce": -1})
+
+
 def test_captions_vary_in_wording_and_order_but_name_the_scene():
     rng = np.random.default_rng(1)
     scene = world.Scene("red", "ball", "bounce", "room", speed="quickly", second=("yellow", "box"))
@@ -112,7 +125,12 @@ def test_detectors_catch_wrong_clips(truth):
     ]  # left ↔ right, up ↔ down, grow ↔ shrink
     silent = [(frames, np.zeros_like(audio)) for frames, audio in clips]
     recoloured = [(frames[..., ::-1].copy(), audio) for frames, audio in clips]  # RGB → BGR
-    assert evaluate.score(cases, reversed_clips, sample_rate=16000, fps=8)["motion_acc"] < 0.5
+    backwards = evaluate.score(cases, reversed_clips, sample_rate=16000, fps=8)
+    assert backwards["motion_acc"] < 0.5
+    left = backwards["motion_by_prompt"]["left"]  # reversed, every left reads as right
+    assert left.startswith("0/")
+    assert left != "0/0"
+    assert sum(int(t.split("/")[1]) for t in backwards["motion_by_prompt"].values()) == len(cases)
     assert evaluate.score(cases, silent, sample_rate=16000, fps=8)["av_sync_acc"] == 0
     assert evaluate.score(cases, recoloured, sample_rate=16000, fps=8)["color_acc"] < 0.5
 
