@@ -74,9 +74,10 @@ class RunConfig:
 def caption_bank(
     size: int, seed: int, encoder: TextEncoder, motion_weights: dict[str, float] | None = None
 ) -> dict[str, Any]:
-    """`size` training scenes with one caption each, embedded once (fp16)."""
+    """`size` training scenes (motions drawn by `motion_weights`) with one caption each, embedded
+    once (fp16)."""
     rng = np.random.default_rng(seed)
-    scenes = [world.scene_sample(rng, motion_weights=motion_weights or None) for _ in range(size)]
+    scenes = [world.scene_sample(rng, motion_weights=motion_weights) for _ in range(size)]
     captions = [world.caption(scene, rng) for scene in scenes]
     tokens, masks, pooled = [], [], []
     for start in range(0, size, 256):

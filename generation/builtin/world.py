@@ -141,7 +141,7 @@ def scene_sample(
     Training motions are equally likely unless `motion_weights` gives some relative weights
     (e.g. {"bounce": 3}: bounces three times as often as each other motion).
     """
-    odds = None if motion_weights is None else motion_odds(motion_weights)
+    odds = motion_odds(motion_weights) if motion_weights else None  # none given: the plain draw
     while True:
         if held_out:
             colour, motion = sorted(HELD_OUT)[rng.integers(len(HELD_OUT))]
