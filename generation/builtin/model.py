@@ -15,7 +15,7 @@ through that bottleneck ("Back to Basics: Let Denoising Generative Models Denois
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -96,8 +96,10 @@ def rope_angles(config: ModelConfig) -> torch.Tensor:
     """[text + video + audio tokens, head_dim / 2] rotary angles, as the sequence is laid out.
 
     A third of each head's rotation pairs turn with the row, a third with the column and the
-    rest with the time slot, so attention can ask for "the same place one slot later" whatever
-    the place. Audio tokens sit at their slot and the frame's centre; words are not turned.
+    rest with time, so attention can ask for "the same place one slot later" whatever the place.
+    Time counts in 2-frame steps whatever patch_t is, so a network cut into 1-frame slots can
+    start from one trained on 2-frame slots (`split_slots`). Audio tokens sit at their slot and
+    the frame's centre; words are not turned.
     """
     c = config
     pairs = c.dim // c.heads // 2
@@ -112,10 +114,11 @@ def rope_angles(config: ModelConfig) -> torch.Tensor:
         torch.arange(c.slots), torch.arange(grid), torch.arange(grid), indexing="ij"
     )
     centre = torch.full((c.slots,), (grid - 1) / 2)
+    time = c.patch_t / 2  # a slot's length in 2-frame steps
     positions = torch.cat(
         [
-            torch.stack([slot.flatten(), row.flatten(), col.flatten()], 1).float(),  # video
-            torch.stack([torch.arange(c.slots).float(), centre, centre], 1),  # audio
+            torch.stack([slot.flatten() * time, row.flatten(), col.flatten()], 1).float(),  # video
+            torch.stack([torch.arange(c.slots) * time, centre, centre], 1).float(),  # audio
         ]
     )
     angles = torch.cat(
@@ -264,3 +267,27 @@ class KinoDiT(nn.Module):
         video_v = self.video_unpatchify(self.video_out(x[:, n_text : n_text + v.shape[1]]))
         audio_v = self.audio_unpatchify(self.audio_out(x[:, n_text + v.shape[1] :]))
         return video_v, audio_v
+
+
+def split_slots(
+    state: dict[str, torch.Tensor], old: ModelConfig, new: ModelConfig
+) -> dict[str, torch.Tensor]:
+    """Weights for `new`, whose time slots are `old`'s cut into shorter ones (patch_t 2 → 1),
+    from `old`'s weights: the way to go on training with finer time from a trained checkpoint.
+
+    A short patch is embedded by the sum of the long patch's per-frame weights (a still object
+    embeds as before), is predicted by their mean, and each short slot takes the learned time
+    position of the long slot it was cut from; everything else carries over as it is.
+    """
+    if old.patch_t % new.patch_t or replace(old, patch_t=new.patch_t) != new:
+        raise ValueError(f"cannot cut {old.patch_t}-frame slots into {new.patch_t}: not the same network")
+    r, d = old.patch_t // new.patch_t, old.dim
+    out = dict(state)
+    out["video_in.weight"] = state["video_in.weight"].reshape(d, 3, r, -1).sum(2).reshape(d, -1)
+    out["video_out.weight"] = state["video_out.weight"].reshape(3, r, -1, d).mean(1).reshape(-1, d)
+    out["video_out.bias"] = state["video_out.bias"].reshape(3, r, -1).mean(1).flatten()
+    out["audio_in.weight"] = state["audio_in.weight"].reshape(d, r, -1).sum(1)
+    out["audio_out.weight"] = state["audio_out.weight"].reshape(r, -1, d).mean(0)
+    out["audio_out.bias"] = state["audio_out.bias"].reshape(r, -1).mean(0)
+    out["time_pos"] = state["time_pos"].repeat_interleave(r, dim=0)
+    return out

@@ -23,8 +23,8 @@ from generation.builtin.text import TextEncoder
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SAMPLING_DEFAULTS = {"steps": 24, "guidance": 4.0, "shift": 1.0}
-# A longer clip is made window by window; each window goes on from the last slots of the one before.
-OVERLAP_SLOTS = 2
+# A longer clip is made window by window; each window goes on from the last frames of the one before.
+OVERLAP_FRAMES = 4
 
 
 def weights_save(
@@ -100,12 +100,12 @@ class KinoPipeline:
         """Several prompts in one pass; each clip depends only on its own prompt and seed.
 
         `frames` beyond the model's native length are made in overlapping windows: each window
-        starts from the last OVERLAP_SLOTS time slots of the clip so far (see `sample`'s prefix)
+        starts from the last OVERLAP_FRAMES frames of the clip so far (see `sample`'s prefix)
         and adds the rest. on_step counts the steps of all windows.
         """
         c = self.config
         wanted = frames or c.frames
-        overlap = OVERLAP_SLOTS * c.patch_t
+        overlap = OVERLAP_FRAMES
         windows = 1 + max(0, math.ceil((wanted - c.frames) / (c.frames - overlap)))
         steps = int(steps or self.sampling["steps"])
         guidance = float(self.sampling["guidance"] if guidance is None else guidance)

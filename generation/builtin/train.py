@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from generation.builtin import world
 from generation.builtin.audio import waveform_to_bands
-from generation.builtin.model import MIN_T, KinoDiT, ModelConfig, video_noise
+from generation.builtin.model import MIN_T, KinoDiT, ModelConfig, split_slots, video_noise
 from generation.builtin.pipeline import SAMPLING_DEFAULTS, weights_save
 from generation.builtin.sampler import time_shift
 from generation.builtin.text import TextEncoder
@@ -210,7 +210,8 @@ def train(
     """Train (or resume) into `out` on `device`; returns the final state's summary.
 
     A new run may start from the weights in `init` (a model folder, e.g. the shipped checkpoint):
-    both the network and its EMA begin there, with a fresh optimiser and schedule.
+    both the network and its EMA begin there, with a fresh optimiser and schedule. A run with
+    shorter time slots than `init` (patch_t 1 from 2) starts from them cut (`split_slots`).
     """
     from tqdm import tqdm
 
@@ -239,9 +240,13 @@ def train(
         from safetensors.torch import load_file
 
         weights = load_file(str(init / "model.safetensors"))
+        info = json.loads((init / "config.json").read_text())
+        init_config = ModelConfig.from_dict(info["model"])
+        if init_config.patch_t != mc.patch_t:  # go on with finer time slots
+            weights = split_slots(weights, init_config, mc)
         model.load_state_dict(weights)
         ema.load_state_dict(weights)
-        trained_from = training_stages(json.loads((init / "config.json").read_text()))
+        trained_from = training_stages(info)
 
     bank_path = out / "bank.pt"
     if bank_path.exists():

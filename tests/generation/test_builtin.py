@@ -12,7 +12,7 @@ import torch
 
 from generation.builtin import evaluate, world
 from generation.builtin.audio import bands_to_waveform, waveform_to_bands
-from generation.builtin.model import KinoDiT, ModelConfig, rope_angles, rope_apply, video_noise
+from generation.builtin.model import KinoDiT, ModelConfig, rope_angles, rope_apply, split_slots, video_noise
 from generation.builtin.pipeline import KinoPipeline
 from generation.builtin.sampler import time_shift, timesteps
 from generation.builtin.train import RunConfig, TrainConfig, learning_rate, train
@@ -198,6 +198,48 @@ def test_rotary_positions_make_attention_see_offsets_not_places():
     assert torch.equal(angles[: config.text_tokens], torch.zeros_like(angles[: config.text_tokens]))
 
 
+def test_rotary_time_counts_frames_whatever_the_slot_length():
+    long = ModelConfig(frames=8, size=16, patch=8, dim=48, heads=2, rope=True)
+    short = replace(long, patch_t=1)
+    cells = (long.size // long.patch) ** 2
+    long_angles, short_angles = rope_angles(long), rope_angles(short)
+    for slot in range(long.slots):  # long slot k starts at frame 2k, as does short slot 2k
+        at_long = long.text_tokens + slot * cells
+        at_short = short.text_tokens + 2 * slot * cells
+        assert torch.equal(long_angles[at_long : at_long + cells], short_angles[at_short : at_short + cells])
+
+
+def test_cut_slots_do_what_the_long_slots_did_on_a_clip_still_within_each_slot():
+    torch.manual_seed(0)
+    long = ModelConfig(frames=8, size=16, patch=8, dim=32, depth=2, heads=2)
+    short = replace(long, patch_t=1)
+    model = KinoDiT(long)
+    for parameter in model.parameters():  # no zero-initialised layers: every weight matters
+        torch.nn.init.normal_(parameter, std=0.1)
+    cut = KinoDiT(short)
+    cut.load_state_dict(split_slots(model.state_dict(), long, short))
+    # Each 2-frame slot holds one still picture and one sound: then a short token embeds as its
+    # long one did and, words left out, attends to the same mix, so it predicts the mean of the
+    # long slot's two frames.
+    video = torch.randn(2, 3, 4, 16, 16).repeat_interleave(2, dim=2)
+    audio = torch.randn(2, 4, 1, long.bins_per_frame, long.audio_bands).expand(-1, -1, 2, -1, -1)
+    audio = audio.reshape(2, long.audio_steps, long.audio_bands)
+    t, text, pooled = torch.rand(2), torch.randn(2, long.text_tokens, 384), torch.randn(2, 384)
+    no_words = torch.zeros(2, long.text_tokens, dtype=torch.bool)
+    with torch.no_grad():
+        long_v, long_a = model(video, audio, t, text, no_words, pooled)
+        short_v, short_a = cut(video, audio, t, text, no_words, pooled)
+
+    def pairs_averaged(x: torch.Tensor, dim: int, per_frame: int) -> torch.Tensor:
+        pairs = x.unflatten(dim, (-1, 2, per_frame))
+        return pairs.mean(dim + 1, keepdim=True).expand_as(pairs).flatten(dim, dim + 2)
+
+    assert torch.allclose(short_v, pairs_averaged(long_v, 2, 1), atol=1e-5)
+    assert torch.allclose(short_a, pairs_averaged(long_a, 1, long.bins_per_frame), atol=1e-5)
+    with pytest.raises(ValueError, match="not the same network"):
+        split_slots(model.state_dict(), long, replace(short, dim=64))
+
+
 def test_video_noise_shares_the_asked_part_across_frames():
     generator = torch.Generator().manual_seed(0)
     noise = video_noise((64, 3, 4, 16, 16), 0.5, generator)
@@ -249,6 +291,20 @@ def test_a_new_run_can_start_from_shipped_weights(tiny_run, tmp_path):
     name = "video_in.weight"
     # One step (EMA decay 0.1 at step 0) moves the weights a little from where they started, not from scratch.
     assert (after[name] - before[name]).abs().max() < (fresh[name] - before[name]).abs().max() / 10
+
+
+def test_a_run_with_shorter_slots_starts_from_the_cut_weights(tiny_run, tmp_path):
+    from safetensors.torch import load_file
+
+    config = RunConfig.load(TINY_CONFIG)
+    short = replace(config.model, patch_t=1)
+    train(RunConfig(short, replace(config.train, steps=1)), tmp_path, init=tiny_run, quiet=True)
+    cut = split_slots(load_file(str(tiny_run / "model.safetensors")), config.model, short)
+    after = load_file(str(tmp_path / "model.safetensors"))
+    assert json.loads((tmp_path / "config.json").read_text())["model"]["patch_t"] == 1
+    name = "video_in.weight"
+    fresh = KinoDiT(short).state_dict()[name]
+    assert (after[name] - cut[name]).abs().max() < (fresh - cut[name]).abs().max() / 10
 
 
 def test_time_shift_moves_times_toward_noise_and_keeps_the_ends():
