@@ -280,7 +280,10 @@ def split_slots(
     position of the long slot it was cut from; everything else carries over as it is.
     """
     if old.patch_t % new.patch_t or replace(old, patch_t=new.patch_t) != new:
-        raise ValueError(f"cannot cut {old.patch_t}-frame slots into {new.patch_t}: not the same network")
+        raise ValueError(
+            f"cannot cut {old.patch_t}-frame slots into {new.patch_t}-frame ones "
+            "(not a divisor, or not the same network apart from patch_t)"
+        )
     r, d = old.patch_t // new.patch_t, old.dim
     out = dict(state)
     out["video_in.weight"] = state["video_in.weight"].reshape(d, 3, r, -1).sum(2).reshape(d, -1)
