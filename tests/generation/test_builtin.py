@@ -88,6 +88,22 @@ def test_a_bounce_is_seen_and_heard_at_each_floor_contact():
     assert evaluate.audio_onsets(still.audio, sample_rate=16000, fps=8, frames=16) == []
 
 
+@pytest.mark.parametrize("background", list(world.BACKGROUNDS))
+def test_no_thud_is_heard_where_nothing_lands(background):
+    heard = [
+        evaluate.audio_onsets(
+            world.scene_render(
+                world.Scene("red", "box", "spin", background), np.random.default_rng(seed)
+            ).audio,
+            sample_rate=16000,
+            fps=8,
+            frames=16,
+        )
+        for seed in range(10)
+    ]
+    assert sum(bool(onsets) for onsets in heard) <= 1  # the night's crickets click, but softly
+
+
 def test_the_same_draw_renders_the_same_clip():
     scene = world.Scene("pink", "star", "spin", "night", pan="left")
     one = world.scene_render(scene, np.random.default_rng(5))
@@ -115,7 +131,7 @@ def test_detectors_agree_with_the_ground_truth(truth):
     result = evaluate.score(cases, clips, sample_rate=16000, fps=8)
     assert result["color_acc"] >= 0.95
     assert result["motion_acc"] >= 0.95
-    assert result["av_sync_acc"] >= 0.85
+    assert result["av_sync_acc"] >= 0.95
 
 
 def test_detectors_catch_wrong_clips(truth):
