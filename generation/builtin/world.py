@@ -267,7 +267,7 @@ def _motion(scene: Scene, rng: np.random.Generator, times: np.ndarray) -> _Track
         start = rng.uniform(top, max(top, bottom - travel))
         y = start + speed * times if m == "down" else (bottom - (start - top)) - speed * times
     elif m == "bounce":
-        y, contacts = _bounce_track(times, rng.uniform(0.15, 0.4), 0.0, 6.0 * k, rest_y, 0.88)
+        y, contacts = _bounce_track(times, rng.uniform(0.12, 0.2), 0.0, 3.2 * k, rest_y, 0.85)
         x = x + rng.uniform(-0.05, 0.05) * times
     elif m == "fall":
         delay = rng.uniform(0.0, 0.7)
