@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -79,7 +80,7 @@ def test_a_bounce_is_seen_and_heard_at_each_floor_contact():
     assert rendered.audio.dtype == np.float32
     assert len(rendered.contacts) >= 2
     # slow enough for 8 fps to see: floor to floor takes at least 6 frames
-    assert all(later - earlier >= 6 for earlier, later in zip(rendered.contacts, rendered.contacts[1:]))
+    assert all(later - earlier >= 6 for earlier, later in itertools.pairwise(rendered.contacts))
     assert rendered.mask is not None
     assert rendered.mask.max() == pytest.approx(1.0)
     inner = [c for c in rendered.contacts if 0 < c < 15]
