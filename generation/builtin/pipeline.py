@@ -44,6 +44,14 @@ def weights_save(
     (folder / "config.json").write_text(json.dumps(info, indent=2) + "\n")
 
 
+def weights_load(folder: Path) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, Any]]:
+    """What `weights_save` wrote: the network's config, its weights, and the whole config.json."""
+    from safetensors.torch import load_file
+
+    info = json.loads((folder / "config.json").read_text())
+    return ModelConfig.from_dict(info["model"]), load_file(str(folder / "model.safetensors")), info
+
+
 @dataclass(frozen=True)
 class Output:
     frames: np.ndarray  # uint8 [T, size, size, 3]
@@ -63,11 +71,9 @@ class KinoPipeline:
 
     @classmethod
     def from_pretrained(cls, folder: Path = WEIGHTS_DIR, device: str = "cpu") -> KinoPipeline:
-        from safetensors.torch import load_file
-
-        info = json.loads((folder / "config.json").read_text())
-        model = KinoDiT(ModelConfig.from_dict(info["model"]))
-        model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        config, weights, info = weights_load(folder)
+        model = KinoDiT(config)
+        model.load_state_dict(weights)
         model.to(device)
         return cls(
             model, TextEncoder(max_tokens=model.config.text_tokens, device=device), info.get("sampling")

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, IterableDataset
 from generation.builtin import world
 from generation.builtin.audio import waveform_to_bands
 from generation.builtin.model import MIN_T, KinoDiT, ModelConfig, split_slots, video_noise
-from generation.builtin.pipeline import SAMPLING_DEFAULTS, weights_save
+from generation.builtin.pipeline import SAMPLING_DEFAULTS, weights_load, weights_save
 from generation.builtin.sampler import time_shift
 from generation.builtin.text import TextEncoder
 from generation.engines.base import device_resolve
@@ -237,11 +237,7 @@ def train(
         trained_from = state["trained_from"]
         torch.set_rng_state(state["torch_rng"].cpu())
     elif init is not None:
-        from safetensors.torch import load_file
-
-        weights = load_file(str(init / "model.safetensors"))
-        info = json.loads((init / "config.json").read_text())
-        init_config = ModelConfig.from_dict(info["model"])
+        init_config, weights, info = weights_load(init)
         if init_config.patch_t != mc.patch_t:  # go on with finer time slots
             weights = split_slots(weights, init_config, mc)
         model.load_state_dict(weights)
