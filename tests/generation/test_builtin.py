@@ -16,7 +16,7 @@ from generation.builtin.audio import bands_to_waveform, waveform_to_bands
 from generation.builtin.model import KinoDiT, ModelConfig, rope_angles, rope_apply, split_slots, video_noise
 from generation.builtin.pipeline import KinoPipeline
 from generation.builtin.sampler import time_shift, timesteps
-from generation.builtin.train import RunConfig, TrainConfig, learning_rate, train
+from generation.builtin.train import RunConfig, TrainConfig, flow_loss, learning_rate, train
 from generation.engines.base import Clip, GenerationCancelled, GenerationRequest
 from generation.engines.builtin_engine import BuiltinEngine, BuiltinSettings
 
@@ -268,6 +268,41 @@ def test_video_noise_shares_the_asked_part_across_frames():
     # Without correlation it is plain torch.randn, draw for draw.
     plain = video_noise((3, 4, 16, 16), 0.0, torch.Generator().manual_seed(1))
     assert torch.equal(plain, torch.randn((3, 4, 16, 16), generator=torch.Generator().manual_seed(1)))
+
+
+class Drawn(torch.nn.Module):
+    """Stands in for the network: whatever the input, it 'predicts' a given clean clip."""
+
+    def __init__(self, video: torch.Tensor, audio: torch.Tensor) -> None:
+        super().__init__()
+        self.video, self.audio = video, audio
+        self.config = ModelConfig(noise_correlation=0.5)
+
+    def forward(self, *_: object) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.video, self.audio
+
+
+def test_the_motion_loss_asks_for_each_frames_motion_not_only_its_place():
+    torch.manual_seed(0)
+    truth = torch.rand(4, 3, 8, 8, 8) * 2 - 1  # [B, 3, T, H, W]
+    audio = torch.zeros(4, 16, 8)
+    weight, text = torch.ones(4, 1, 8, 8, 8), (torch.zeros(4, 1, 4), torch.ones(4, 1, dtype=torch.bool), None)
+
+    def losses(drawn: torch.Tensor) -> tuple[float, float]:
+        loss_v, _, loss_m = flow_loss(Drawn(drawn, audio), truth, audio, text, weight)
+        return float(loss_v), float(loss_m)
+
+    assert losses(truth) == pytest.approx((0.0, 0.0), abs=1e-9)
+    # Off by the same amount in every frame: wrong places, but every change from frame to frame is right.
+    offset = torch.rand(4, 3, 1, 8, 8) - 0.5
+    place, motion = losses(truth + offset)
+    assert place > 0.01
+    assert motion == pytest.approx(0.0, abs=1e-9)
+    # Each pair of frames drawn at their average: closer in place, a stop every other frame.
+    pairs = truth.unflatten(2, (4, 2)).mean(dim=3, keepdim=True).expand(-1, -1, -1, 2, -1, -1).flatten(2, 3)
+    place, motion = losses(pairs)
+    assert place > 0.01
+    assert motion > place
 
 
 def test_training_writes_weights_a_loss_curve_and_resumes(tiny_run):
