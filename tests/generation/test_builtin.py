@@ -305,6 +305,20 @@ def test_the_motion_loss_asks_for_each_frames_motion_not_only_its_place():
     assert motion > place
 
 
+def test_training_steps_by_the_motion_loss_as_weighted(tiny_run, tmp_path):
+    config = RunConfig.load(TINY_CONFIG)
+
+    def one_step(motion_weight: float, name: str) -> dict[str, torch.Tensor]:
+        run = RunConfig(config.model, replace(config.train, steps=1, motion_weight=motion_weight))
+        train(run, tmp_path / name, init=tiny_run, quiet=True)
+        return torch.load(tmp_path / name / "checkpoint.pt", weights_only=False)["model"]
+
+    plain, again, moving = one_step(0.0, "plain"), one_step(0.0, "again"), one_step(10.0, "moving")
+    name = "video_out.weight"
+    assert torch.equal(plain[name], again[name])  # the same data and noise: only the loss differs
+    assert not torch.allclose(plain[name], moving[name])
+
+
 def test_training_writes_weights_a_loss_curve_and_resumes(tiny_run):
     state = torch.load(tiny_run / "checkpoint.pt", weights_only=False)
     assert state["step"] == 6
