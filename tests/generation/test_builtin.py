@@ -228,6 +228,12 @@ def test_rotary_time_counts_frames_whatever_the_slot_length():
         assert torch.equal(long_angles[at_long : at_long + cells], short_angles[at_short : at_short + cells])
 
 
+def pairs_averaged(x: torch.Tensor, dim: int, per_frame: int) -> torch.Tensor:
+    """Each pair of frames along `dim` (of `per_frame` entries each) replaced by their average."""
+    pairs = x.unflatten(dim, (-1, 2, per_frame))
+    return pairs.mean(dim + 1, keepdim=True).expand_as(pairs).flatten(dim, dim + 2)
+
+
 def test_cut_slots_do_what_the_long_slots_did_on_a_clip_still_within_each_slot():
     torch.manual_seed(0)
     long = ModelConfig(frames=8, size=16, patch=8, dim=32, depth=2, heads=2)
@@ -248,10 +254,6 @@ def test_cut_slots_do_what_the_long_slots_did_on_a_clip_still_within_each_slot()
     with torch.no_grad():
         long_v, long_a = model(video, audio, t, text, no_words, pooled)
         short_v, short_a = cut(video, audio, t, text, no_words, pooled)
-
-    def pairs_averaged(x: torch.Tensor, dim: int, per_frame: int) -> torch.Tensor:
-        pairs = x.unflatten(dim, (-1, 2, per_frame))
-        return pairs.mean(dim + 1, keepdim=True).expand_as(pairs).flatten(dim, dim + 2)
 
     assert torch.allclose(short_v, pairs_averaged(long_v, 2, 1), atol=1e-5)
     assert torch.allclose(short_a, pairs_averaged(long_a, 1, long.bins_per_frame), atol=1e-5)
@@ -299,8 +301,7 @@ def test_the_motion_loss_asks_for_each_frames_motion_not_only_its_place():
     assert place > 0.01
     assert motion == pytest.approx(0.0, abs=1e-9)
     # Each pair of frames drawn at their average: closer in place, a stop every other frame.
-    pairs = truth.unflatten(2, (4, 2)).mean(dim=3, keepdim=True).expand(-1, -1, -1, 2, -1, -1).flatten(2, 3)
-    place, motion = losses(pairs)
+    place, motion = losses(pairs_averaged(truth, 2, 1))
     assert place > 0.01
     assert motion > place
 
