@@ -118,6 +118,40 @@ def visual_contacts(track: Track) -> list[int]:
     )
 
 
+def visual_knocks(track: Track) -> list[int]:
+    """The frame where the object, sliding sideways, stops dead (it ran into something), if it does.
+
+    The best fit of "a steady slide, then standing still" to the object's x, kept where it
+    explains the track much better than one steady slide, the slide covered a clear distance, and
+    sliding on would have taken it clearly further by the last frame.
+    Fitting whole stretches, not frame-to-frame steps, keeps a slow slider's pixel steps (a pixel,
+    then none) from reading as stops.
+    """
+    centres, px = track.centres, track.px
+    if np.count_nonzero(~np.isnan(centres[:, 0])) < len(centres) // 2:
+        return []
+    x = _fill(centres[:, 0])
+    frames = np.arange(len(x), dtype=np.float64)
+
+    def slide_error(upto: int) -> tuple[float, float]:
+        """(squared error, slope) of a straight line through x[:upto + 1]."""
+        slope, offset = np.polyfit(frames[: upto + 1], x[: upto + 1], 1)
+        return float(np.sum((slope * frames[: upto + 1] + offset - x[: upto + 1]) ** 2)), float(slope)
+
+    one_slide, _ = slide_error(len(x) - 1)
+    best: tuple[float, int, float] | None = None  # (error, stop frame, slope before)
+    for stop in range(3, len(x) - 2):  # a slide of 3 steps or more, then 2 or more still
+        moving, slope = slide_error(stop)
+        still = float(np.sum((x[stop:] - x[stop:].mean()) ** 2))
+        if best is None or moving + still < best[0]:
+            best = (moving + still, stop, slope)
+    if best is None:
+        return []
+    error, stop, slope = best
+    clear = abs(slope) * stop >= 3 * px and abs(slope) * (len(x) - 1 - stop) >= 1.5 * px
+    return [stop] if clear and error <= 0.25 * one_slide else []
+
+
 def _apart(frames: Iterable[int]) -> list[int]:
     """The frames, each run of consecutive ones kept as its first: an event between two frames is one."""
     kept: list[int] = []
@@ -202,8 +236,8 @@ def score(
             "motion": motion,
             "expected_motion": expected,
         }
-        if case.scene.motion in ("bounce", "fall"):
-            visual = visual_contacts(track)
+        if case.scene.motion in ("bounce", "fall") or case.scene.hits:
+            visual = visual_knocks(track) if case.scene.hits else visual_contacts(track)
             onsets = audio_onsets(audio, sample_rate=sample_rate, fps=fps, frames=len(frames))
             matched, total = sync_score(visual, onsets)
             sync_matched, sync_total = sync_matched + matched, sync_total + total

@@ -1,7 +1,8 @@
 """The procedural world the built-in model learns from: scenes, their pictures, their sound, their captions.
 
 Everything is made in code with numpy (no downloads). A scene is a small record of discrete
-attributes (colour, shape, motion, background, speed, camera pan, an optional second object);
+attributes (colour, shape or sprite, motion, background, speed, camera pan, an optional second
+object, and whether the main object runs into it);
 `scene_render` turns it, plus a random draw of positions, sizes and speeds, into frames, a
 waveform in sync with them and the ground truth the detectors are checked against.
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -29,7 +30,40 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "pink": (250, 130, 190),
     "white": (250, 250, 250),
 }
-SHAPES = ("ball", "box", "triangle", "diamond", "star", "heart")
+# Sprites: small bitmaps ("#" filled, "." empty), drawn scaled, turned and coloured like the shapes.
+SPRITES: dict[str, tuple[str, ...]] = {
+    "fish": (
+        "........",
+        "..###...",
+        ".#####.#",
+        "#.######",
+        "########",
+        ".#####.#",
+        "..###...",
+        "........",
+    ),
+    "ghost": (
+        "..####..",
+        ".######.",
+        "##.##.##",
+        "########",
+        "########",
+        "########",
+        "########",
+        "#.#..#.#",
+    ),
+    "cat": (
+        "#......#",
+        "##....##",
+        "########",
+        "#..##..#",
+        "########",
+        "###..###",
+        ".######.",
+        "..####..",
+    ),
+}
+SHAPES = ("ball", "box", "triangle", "diamond", "star", "heart", *SPRITES)
 MOTIONS = ("left", "right", "up", "down", "bounce", "fall", "spin", "grow", "shrink")
 SPEEDS = ("slowly", "", "quickly")
 
@@ -100,13 +134,14 @@ class Scene:
     speed: str = ""  # "", "slowly" or "quickly"
     pan: str = ""  # "", "left" or "right"
     second: tuple[str, str] | None = None  # (colour, shape) of a small object resting on the floor
+    hits: bool = False  # the main object slides along the floor into `second` and knocks it on
 
 
 @dataclass
 class Rendered:
     frames: np.ndarray  # uint8 [T, H, W, 3]
     audio: np.ndarray  # float32 [N] at SAMPLE_RATE
-    contacts: list[int]  # frame indices where the main object hits the floor
+    contacts: list[int]  # frame indices where the main object hits the floor or the second object
     centres: np.ndarray  # [T, 2] main object's screen centre (x, y), world units
     mask: np.ndarray  # float32 [T, H, W]: how much of each pixel the objects cover
 
@@ -164,7 +199,8 @@ def scene_sample(
         if rng.random() < 0.3:
             others = [c for c in COLOURS if c != colour and not colour_clashes(c, background)]
             second = (others[rng.integers(len(others))], SHAPES[rng.integers(len(SHAPES))])
-        return Scene(colour, shape, motion, background, speed, pan, second)
+        hits = second is not None and motion in ("left", "right") and rng.random() < 0.6
+        return Scene(colour, shape, motion, background, speed, pan, second, hits)
 
 
 def _article(word: str) -> str:
@@ -182,7 +218,10 @@ def caption(scene: Scene, rng: np.random.Generator) -> str:
     where = bg_phrases[rng.integers(len(bg_phrases))]
     c, o = scene.colour, scene.shape
     extra = ""
-    if scene.second:
+    if scene.second and scene.hits:
+        c2, o2 = scene.second
+        extra = (f" until it hits a small {c2} {o2}", f", knocking a small {c2} {o2} away")[rng.integers(2)]
+    elif scene.second:
         c2, o2 = scene.second
         extra = (f" next to a small {c2} {o2}", f", with a small {c2} {o2} nearby")[rng.integers(2)]
     if scene.pan:
@@ -232,17 +271,49 @@ def _bounce_track(
 
 @dataclass(frozen=True)
 class _Track:
-    """The main object at each time: centre (x, y), radius, angle; and its (time, speed) floor contacts."""
+    """The main object at each time: centre (x, y), radius, angle; its impacts; a second object it hits."""
 
     x: np.ndarray
     y: np.ndarray
     r: np.ndarray
     angle: np.ndarray
-    contacts: list[tuple[float, float]]
+    impacts: list[tuple[float, float, float]]  # (time, speed, radius of the body that sets the pitch)
+    second: tuple[np.ndarray, float] | None = None  # the struck object's x at each time, and its radius
+
+
+# How far apart two bodies' centres are when they touch, as a share of their radii summed: a shape's
+# outline sits a little inside its radius (a box's sides at 0.82), so this reads as touching.
+TOUCH = 0.9
+
+
+def _slide_into(
+    times: np.ndarray, rng: np.random.Generator, r: float, speed: float
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """A body sliding right along the floor into a smaller one that it knocks on: x of both, the
+    struck one's radius, and the time they touch.
+
+    The slider stops dead and hands its speed on (a light body takes a little more); the struck
+    body slides on and friction stops it half a second later. Contact comes late enough for the
+    slider to have moved a clear distance, and everything stays in the frame.
+    """
+    duration = float(times[-1])
+    r2 = float(rng.uniform(0.06, 0.085))
+    reach = TOUCH * (r + r2)
+    v2 = 1.2 * speed
+    slide = v2 * 0.25  # v2 falling to 0 over 0.5 s
+    room = 1 - 0.02 - r2 - slide - reach - (r + 0.02)  # for the slider's own travel
+    latest = min(0.75 * duration, room / speed)
+    earliest = min(max(0.15 / speed, 0.3 * duration), latest)
+    touch = float(rng.uniform(earliest, latest))
+    start = float(rng.uniform(r + 0.02, max(r + 0.02, r + 0.02 + room - speed * touch)))
+    x = start + speed * np.minimum(times, touch)
+    tau = np.clip(times - touch, 0, 0.5)
+    x2 = start + speed * touch + reach + v2 * tau - v2 * tau * tau
+    return x, x2, r2, touch
 
 
 def _motion(scene: Scene, rng: np.random.Generator, times: np.ndarray) -> _Track:
-    """Where the main object is at each time, and when it hits the floor."""
+    """Where the main object is at each time, when it hits something, and what it hits."""
     n = len(times)
     k = _speed_factor(scene.speed)
     r = float(rng.uniform(0.10, 0.15))
@@ -251,10 +322,20 @@ def _motion(scene: Scene, rng: np.random.Generator, times: np.ndarray) -> _Track
     y = np.full(n, rng.choice([rng.uniform(0.3, 0.6), rest_y]))
     radius = np.full(n, r)
     angle = np.full(n, rng.uniform(0, 2 * math.pi))
-    contacts: list[tuple[float, float]] = []
+    contacts: list[tuple[float, float]] = []  # (time, speed) on the floor
+    knocks: list[tuple[float, float, float]] = []
+    second = None
     duration = times[-1] if n > 1 else 1.0
     m = scene.motion
-    if m in ("left", "right"):
+    if m in ("left", "right") and scene.hits:
+        speed = k * rng.uniform(0.22, 0.28)
+        x, x2, r2, touch = _slide_into(times, rng, r, speed)
+        if m == "left":
+            x, x2 = 1 - x, 1 - x2
+        y = np.full(n, rest_y)
+        second = (x2, r2)
+        knocks.append((touch, speed, r2))  # a knock is pitched by the smaller, struck body
+    elif m in ("left", "right"):
         speed = k * rng.uniform(0.22, 0.28)
         travel = speed * duration
         start = rng.uniform(r + 0.02, max(r + 0.02, 1 - r - 0.02 - travel))
@@ -287,14 +368,60 @@ def _motion(scene: Scene, rng: np.random.Generator, times: np.ndarray) -> _Track
         # (a shrink from larger than its drawn size): then it floats, like one that starts in the air.
         on_floor = y[0] == rest_y and radius[0] <= r
         y = FLOOR_Y - radius if on_floor else np.full(n, rng.uniform(0.3, 0.55))
-    return _Track(x, y, radius, angle, contacts)
+    impacts = [(t, v, r) for t, v in contacts] + knocks  # a floor thud is pitched by the faller's size
+    return _Track(x, y, radius, angle, impacts, second)
+
+
+def _clear_of(track: _Track, shape: str, x2: float, r2: float, shape2: str) -> bool:
+    """Whether a body resting on the floor at x2 never touches the main object, however either is
+    turned."""
+    reach, reach2 = _reach(shape) * track.r, _reach(shape2) * r2
+    apart = np.abs(track.x - x2) >= reach + reach2
+    above = track.y + reach <= FLOOR_Y - r2 - reach2
+    return bool(np.all(apart | above))
 
 
 # --- pictures -------------------------------------------------------------------------------
 
 
-def _sdf(shape: str, qx: np.ndarray, qy: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Signed distance (world units, negative inside) of a shape of radius r centred at the origin."""
+@lru_cache(maxsize=len(SPRITES))
+def _bitmap(sprite: str) -> np.ndarray:
+    """The sprite's bitmap as 0/1 floats, framed by a row and column of 0 on every side."""
+    return np.pad(np.array([[c == "#" for c in row] for row in SPRITES[sprite]], np.float32), 1)
+
+
+def _sprite_sdf(sprite: str, qx: np.ndarray, qy: np.ndarray, r: np.ndarray, pixel: float) -> np.ndarray:
+    """About the signed distance to a sprite's outline, its bitmap spanning [-r, r] each way.
+
+    The bitmap read with bilinear interpolation crosses 0.5 on the outline and changes by about
+    1 per cell, so (0.5 - value) x cell size is a distance near the edge, which is all `_paint`
+    needs for its anti-aliasing. Where cells are smaller than a pixel the pixel is the unit
+    instead, so that a pixel's coverage comes out as the bitmap's value there, not a blur of
+    the whole square; and the distance beyond the bitmap's square is added, so that nothing is
+    drawn outside it.
+    """
+    bitmap = _bitmap(sprite)
+    cells = bitmap.shape[0] - 2
+    cell = 2 * r / cells
+    u = np.clip((qx + r) / cell + 0.5, 0, cells + 1 - 1e-6)  # in the framed bitmap's cells
+    v = np.clip((qy + r) / cell + 0.5, 0, cells + 1 - 1e-6)
+    i, j = np.floor(v).astype(int), np.floor(u).astype(int)
+    fv, fu = v - i, u - j
+    value = (
+        bitmap[i, j] * (1 - fv) * (1 - fu)
+        + bitmap[i, j + 1] * (1 - fv) * fu
+        + bitmap[i + 1, j] * fv * (1 - fu)
+        + bitmap[i + 1, j + 1] * fv * fu
+    )
+    beyond = np.maximum(np.maximum(np.abs(qx), np.abs(qy)) - r, 0)
+    return (0.5 - value) * np.maximum(cell, pixel) + beyond
+
+
+def _sdf(shape: str, qx: np.ndarray, qy: np.ndarray, r: np.ndarray, pixel: float) -> np.ndarray:
+    """Signed distance (world units, negative inside) of a shape of radius r centred at the origin,
+    to be drawn with pixels this size."""
+    if shape in SPRITES:
+        return _sprite_sdf(shape, qx, qy, r, pixel)
     if shape == "ball":
         return np.hypot(qx, qy) - r
     if shape == "box":
@@ -317,6 +444,15 @@ def _sdf(shape: str, qx: np.ndarray, qy: np.ndarray, r: np.ndarray) -> np.ndarra
     raise ValueError(f"unknown shape {shape!r}")
 
 
+@lru_cache(maxsize=len(SHAPES))
+def _reach(shape: str) -> float:
+    """How far the shape reaches from its centre at radius 1 (a box's corners: 1.16; a cat's ears: 1.41)."""
+    q = np.linspace(-1.6, 1.6, 321)
+    qx, qy = np.meshgrid(q, q)
+    inside = _sdf(shape, qx, qy, np.ones_like(qx), pixel=0.0) < 0
+    return float(np.hypot(qx, qy)[inside].max())
+
+
 def _paint(
     canvas: np.ndarray,
     shape: str,
@@ -334,7 +470,7 @@ def _paint(
     dy = py[None, :, None] - y[:, None, None]
     cos, sin = np.cos(-angle)[:, None, None], np.sin(-angle)[:, None, None]
     qx, qy = dx * cos - dy * sin, dx * sin + dy * cos
-    coverage = np.clip(-_sdf(shape, qx, qy, r[:, None, None]) * w + 0.5, 0, 1)[..., None]
+    coverage = np.clip(-_sdf(shape, qx, qy, r[:, None, None], 1 / w) * w + 0.5, 0, 1)[..., None]
     canvas *= 1 - coverage
     canvas += coverage * rgb
     return coverage[..., 0]
@@ -426,15 +562,24 @@ def scene_render(
 ) -> Rendered:
     times = np.arange(frames) / fps
     track = _motion(scene, rng, times)
-    x, y, r, angle = track.x, track.y, track.r, track.angle
     pan_speed = rng.uniform(0.15, 0.25) * (1 if scene.pan == "right" else -1) if scene.pan else 0.0
     camera_x = pan_speed * times
     canvas = _background(scene, camera_x, size, size)
     mask = np.zeros((frames, size, size), np.float32)
     if scene.second:
         c2, shape2 = scene.second
-        r2 = rng.uniform(0.06, 0.085)
-        x2 = rng.choice([rng.uniform(0.1, 0.25), rng.uniform(0.75, 0.9)])
+        if track.second is not None:
+            x2, r2 = track.second
+        else:  # it rests where the main object never touches it
+            r2 = rng.uniform(0.06, 0.085)
+            for _ in range(20):
+                spot = rng.choice([rng.uniform(0.1, 0.25), rng.uniform(0.75, 0.9)])
+                if _clear_of(track, scene.shape, spot, r2, shape2):
+                    break
+            else:  # only a slider that sweeps the whole floor leaves no such place: it flies over
+                lowest = FLOOR_Y - r2 - _reach(shape2) * r2 - _reach(scene.shape) * track.r.max()
+                track = replace(track, y=np.full(frames, rng.uniform(0.3, lowest)))
+            x2 = np.full(frames, spot)
         ones = np.ones(frames)
         mask += _paint(
             canvas,
@@ -445,6 +590,7 @@ def scene_render(
             r2 * ones,
             0 * ones,
         )
+    x, y, r, angle = track.x, track.y, track.r, track.angle
     rgb = np.array(COLOURS[scene.colour], np.float32) * rng.uniform(0.92, 1.0)
     screen_x = x - camera_x
     mask = np.maximum(mask, _paint(canvas, scene.shape, rgb, screen_x, y, r, angle))
@@ -452,12 +598,11 @@ def scene_render(
 
     n = round(frames / fps * SAMPLE_RATE)
     sound = _ambience(BACKGROUNDS[scene.background].ambience, rng, n)
-    contacts = track.contacts
-    for at, speed in contacts:
-        sound += _impact(n, at, float(np.mean(r)), speed, rng)
+    for at, speed, radius in track.impacts:
+        sound += _impact(n, at, radius, speed, rng)
     velocity = np.hypot(np.gradient(screen_x, times), np.gradient(y, times)) if frames > 1 else np.zeros(1)
     if scene.speed == "quickly" and scene.motion in ("left", "right", "up", "down"):
         sound += _whoosh(n, velocity, times, rng)
     audio = np.clip(sound, -1, 1).astype(np.float32)
-    contact_frames = sorted({min(frames - 1, round(at * fps)) for at, _ in contacts})
+    contact_frames = sorted({min(frames - 1, round(at * fps)) for at, _, _ in track.impacts})
     return Rendered(video, audio, contact_frames, np.stack([screen_x, y], axis=1), np.clip(mask, 0, 1))

@@ -71,6 +71,79 @@ def test_captions_vary_in_wording_and_order_but_name_the_scene():
     assert len({text.split()[0] for text in captions}) >= 3  # not one fixed order
 
 
+def test_a_hit_is_named_in_the_caption():
+    rng = np.random.default_rng(4)
+    scene = world.Scene("red", "ball", "left", "room", second=("yellow", "cat"), hits=True)
+    captions = {world.caption(scene, rng) for _ in range(50)}
+    assert all("yellow cat" in text and ("hits" in text or "knocking" in text) for text in captions)
+    drawn = [world.scene_sample(rng) for _ in range(3000)]
+    hits = [s for s in drawn if s.hits]
+    assert hits
+    assert all(s.second and s.motion in ("left", "right") for s in hits)
+
+
+@pytest.mark.parametrize("sprite", list(world.SPRITES))
+def test_a_sprite_is_drawn_from_its_bitmap_and_nowhere_else(sprite):
+    bitmap = np.array([[c == "#" for c in row] for row in world.SPRITES[sprite]])
+    cells = len(bitmap)
+    assert bitmap.shape == (cells, cells)  # square: it spans [-r, r] both ways, like a shape
+    canvas = np.zeros((1, cells * 8, cells * 8, 3), np.float32)
+    big = world._paint(canvas, sprite, np.ones(3, np.float32), *np.array([[0.5], [0.5], [0.5], [0.0]]))
+    blocks = big[0].reshape(cells, 8, cells, 8).mean(axis=(1, 3))
+    assert np.array_equal(blocks > 0.5, bitmap)
+    canvas = np.zeros((1, 32, 32, 3), np.float32)
+    small = world._paint(canvas, sprite, np.ones(3, np.float32), *np.array([[0.5], [0.5], [0.05], [0.0]]))
+    assert small.sum() == pytest.approx(bitmap.mean() * (0.1 * 32) ** 2, rel=0.35)
+    assert small[0, :, :12].max() == 0  # nothing drawn beyond the sprite's square
+    assert small[0, :12].max() == 0
+
+
+def test_a_slider_hits_the_second_object_stops_and_knocks_it_on_with_a_thud():
+    for seed in range(6):
+        scene = world.Scene(
+            "red",
+            "ball",
+            ("left", "right")[seed % 2],
+            "room",
+            speed=world.SPEEDS[seed % 3],
+            second=("yellow", "box"),
+            hits=True,
+        )
+        rendered = world.scene_render(scene, np.random.default_rng(seed))
+        assert len(rendered.contacts) == 1
+        hit = rendered.contacts[0]
+        assert 3 <= hit <= 13  # after a clear slide, and with time left to see the knock
+        main = evaluate.colour_track(rendered.frames, "red").centres[:, 0]
+        other = evaluate.colour_track(rendered.frames, "yellow").centres[:, 0]
+        sign = 1 if scene.motion == "right" else -1
+        assert sign * (main[hit] - main[0]) >= 3  # pixels slid
+        assert np.ptp(main[hit + 1 :]) <= 0.5  # then it stands
+        assert np.ptp(other[: hit - 1]) <= 0.5  # the other stands until it is hit
+        assert sign * (other[-1] - other[hit - 1]) >= 0.5  # then moves on the same way
+        assert abs(other[hit] - main[hit]) <= 0.9 * 32 * 0.235 + 1  # touching when hit
+        onsets = evaluate.audio_onsets(rendered.audio, sample_rate=16000, fps=8, frames=16)
+        assert any(abs(hit - o) <= 1 for o in onsets)
+        assert evaluate.visual_knocks(evaluate.colour_track(rendered.frames, "red")) in (
+            [hit - 1],
+            [hit],
+            [hit + 1],
+        )
+
+
+def test_without_a_hit_the_objects_never_touch_and_nothing_is_heard():
+    for seed in range(12):
+        motion = ("left", "right", "grow", "bounce")[seed % 4]
+        scene = world.Scene("red", "box", motion, "room", speed="quickly", second=("yellow", "ghost"))
+        rendered = world.scene_render(scene, np.random.default_rng(seed))
+        area = evaluate.colour_track(rendered.frames, "yellow").area
+        assert area.min() == area.max() > 0  # never covered, never moved
+        track = evaluate.colour_track(rendered.frames, "red")
+        assert evaluate.visual_knocks(track) == []
+        if motion != "bounce":
+            assert rendered.contacts == []
+            assert evaluate.audio_onsets(rendered.audio, sample_rate=16000, fps=8, frames=16) == []
+
+
 def test_a_bounce_is_seen_and_heard_at_each_floor_contact():
     rng = np.random.default_rng(2)
     rendered = world.scene_render(world.Scene("red", "ball", "bounce", "room"), rng)
