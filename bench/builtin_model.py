@@ -4,7 +4,7 @@
 
 - accuracy: 100 held-out prompts (colour x motion pairs never seen in training), one clip each,
   judged by the detectors in generation/builtin/evaluate.py: main object's colour, motion
-  direction, audio onsets within ±1 frame of visual floor contacts. The same for the untrained
+  direction, audio onsets within ±1 frame of visual contacts (floor hits, knocks). The same for the untrained
   network (same architecture and pipeline, random weights) as the baseline, and for the world's own
   renders of the same prompts (what the detectors score on ground truth: the ceiling).
 - speed: the engine's generate() for a 2 s clip (one window of the model) at native resolution,
@@ -39,6 +39,7 @@ SHOWCASE = [
     "a yellow star moving right quickly in a grassy field",
     "the green box falls on a sandy beach",
     "a white triangle spinning at night",
+    "a green ghost slides to the left on the beach, knocking a small purple box away",
 ]
 
 
@@ -171,6 +172,7 @@ def main() -> None:
     report = {
         **{key: result[key] for key in keys},
         "motion_by_prompt": result["motion_by_prompt"],
+        "av_sync_by_event": result["av_sync_by_event"],
         "baseline": {key: baseline[key] for key in keys},
         "detectors_on_ground_truth": {key: truth[key] for key in keys},
         "cpu_seconds_2s_clip": timing["cpu_seconds_2s_clip"],

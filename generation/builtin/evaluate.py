@@ -218,7 +218,7 @@ def score(
 ) -> dict[str, Any]:
     """Detector accuracy over clips [(frames, audio)] made for `cases`."""
     colour_hits = 0
-    sync_matched = sync_total = 0
+    sync_by_event: dict[str, list[int]] = {}  # floor or knock: [matched, judged]
     by_motion: dict[str, list[int]] = {}  # the prompt's motion: [clips that showed it, clips]
     rows = []
     for case, (frames, audio) in zip(cases, clips, strict=True):
@@ -237,17 +237,23 @@ def score(
             "expected_motion": expected,
         }
         if case.scene.motion in ("bounce", "fall") or case.scene.hits:
+            event = "knock" if case.scene.hits else "floor"
             visual = visual_knocks(track) if case.scene.hits else visual_contacts(track)
             onsets = audio_onsets(audio, sample_rate=sample_rate, fps=fps, frames=len(frames))
             matched, total = sync_score(visual, onsets)
-            sync_matched, sync_total = sync_matched + matched, sync_total + total
+            tally = sync_by_event.setdefault(event, [0, 0])
+            tally[0] += matched
+            tally[1] += total
             row.update(contacts=visual, onsets=onsets)
         rows.append(row)
     n = len(cases)
+    sync_matched = sum(matched for matched, _ in sync_by_event.values())
+    sync_judged = sum(judged for _, judged in sync_by_event.values())
     return {
         "color_acc": round(colour_hits / n, 3),
         "motion_acc": round(sum(hits for hits, _ in by_motion.values()) / n, 3),
-        "av_sync_acc": round(sync_matched / max(sync_total, 1), 3),
+        "av_sync_acc": round(sync_matched / max(sync_judged, 1), 3),
+        "av_sync_by_event": {e: f"{m}/{t}" for e, (m, t) in sorted(sync_by_event.items())},
         "motion_by_prompt": {m: f"{hits}/{total}" for m, (hits, total) in sorted(by_motion.items())},
         "clips": n,
         "rows": rows,

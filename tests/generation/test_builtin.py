@@ -208,6 +208,8 @@ def test_detectors_agree_with_the_ground_truth(truth):
     assert result["color_acc"] >= 0.95
     assert result["motion_acc"] >= 0.95
     assert result["av_sync_acc"] >= 0.95
+    matched, judged = map(int, result["av_sync_by_event"]["knock"].split("/"))
+    assert matched == judged > 0  # held-out sliders that run into something, each seen and heard
 
 
 def test_detectors_catch_wrong_clips(truth):
@@ -223,6 +225,7 @@ def test_detectors_catch_wrong_clips(truth):
     assert left.startswith("0/")
     assert left != "0/0"
     assert sum(int(t.split("/")[1]) for t in backwards["motion_by_prompt"].values()) == len(cases)
+    assert backwards["av_sync_by_event"]["knock"].startswith("0/")  # standing, then sliding: no knock
     assert evaluate.score(cases, silent, sample_rate=16000, fps=8)["av_sync_acc"] == 0
     assert evaluate.score(cases, recoloured, sample_rate=16000, fps=8)["color_acc"] < 0.5
 
