@@ -136,6 +136,10 @@ class Scene:
     second: tuple[str, str] | None = None  # (colour, shape) of a small object resting on the floor
     hits: bool = False  # the main object slides along the floor into `second` and knocks it on
 
+    def __post_init__(self) -> None:
+        if self.hits and not (self.second and self.motion in ("left", "right")):
+            raise ValueError("only a left or right slider hits, and only a second object")
+
 
 @dataclass
 class Rendered:
@@ -446,7 +450,7 @@ def _sdf(shape: str, qx: np.ndarray, qy: np.ndarray, r: np.ndarray, pixel: float
 
 @lru_cache(maxsize=len(SHAPES))
 def _reach(shape: str) -> float:
-    """How far the shape reaches from its centre at radius 1 (a box's corners: 1.16; a cat's ears: 1.41)."""
+    """How far the shape reaches from its centre at radius 1 (a box's corners: 1.16; a cat's ears: 1.34)."""
     q = np.linspace(-1.6, 1.6, 321)
     qx, qy = np.meshgrid(q, q)
     inside = _sdf(shape, qx, qy, np.ones_like(qx), pixel=0.0) < 0

@@ -80,6 +80,10 @@ def test_a_hit_is_named_in_the_caption():
     hits = [s for s in drawn if s.hits]
     assert hits
     assert all(s.second and s.motion in ("left", "right") for s in hits)
+    with pytest.raises(ValueError, match="slider"):
+        world.Scene("red", "ball", "bounce", "room", second=("yellow", "cat"), hits=True)
+    with pytest.raises(ValueError, match="slider"):
+        world.Scene("red", "ball", "left", "room", hits=True)
 
 
 @pytest.mark.parametrize("sprite", list(world.SPRITES))
