@@ -117,21 +117,18 @@ def test_a_slider_hits_the_second_object_stops_and_knocks_it_on_with_a_thud():
         assert len(rendered.contacts) == 1
         hit = rendered.contacts[0]
         assert 3 <= hit <= 13  # after a clear slide, and with time left to see the knock
-        main = evaluate.colour_track(rendered.frames, "red").centres[:, 0]
+        track = evaluate.colour_track(rendered.frames, "red")
+        main = track.centres[:, 0]
         other = evaluate.colour_track(rendered.frames, "yellow").centres[:, 0]
         sign = 1 if scene.motion == "right" else -1
         assert sign * (main[hit] - main[0]) >= 3  # pixels slid
         assert np.ptp(main[hit + 1 :]) <= 0.5  # then it stands
         assert np.ptp(other[: hit - 1]) <= 0.5  # the other stands until it is hit
         assert sign * (other[-1] - other[hit - 1]) >= 0.5  # then moves on the same way
-        assert abs(other[hit] - main[hit]) <= 0.9 * 32 * 0.235 + 1  # touching when hit
+        assert abs(other[hit] - main[hit]) <= world.TOUCH * 32 * (0.15 + 0.085) + 1  # touching when hit
         onsets = evaluate.audio_onsets(rendered.audio, sample_rate=16000, fps=8, frames=16)
         assert any(abs(hit - o) <= 1 for o in onsets)
-        assert evaluate.visual_knocks(evaluate.colour_track(rendered.frames, "red")) in (
-            [hit - 1],
-            [hit],
-            [hit + 1],
-        )
+        assert evaluate.visual_knocks(track) in ([hit - 1], [hit], [hit + 1])
 
 
 def test_without_a_hit_the_objects_never_touch_and_nothing_is_heard():
