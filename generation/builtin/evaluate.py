@@ -67,6 +67,11 @@ def colour_track(frames: np.ndarray, colour: str) -> Track:
     return Track(centres, area, px=frames.shape[1] / 32)
 
 
+def _mostly_seen(track: Track) -> bool:
+    """Whether the object is there in at least half the frames (enough to judge how it moves)."""
+    return bool(np.count_nonzero(~np.isnan(track.centres[:, 0])) >= len(track.centres) // 2)
+
+
 def _fill(values: np.ndarray) -> np.ndarray:
     index = np.arange(len(values))
     known = ~np.isnan(values)
@@ -76,7 +81,7 @@ def _fill(values: np.ndarray) -> np.ndarray:
 def detect_motion(track: Track) -> str:
     """One of left, right, up, down, bounce, grow, shrink, still (or none: no such object)."""
     centres, area, px = track.centres, track.area, track.px
-    if np.count_nonzero(~np.isnan(centres[:, 0])) < len(centres) // 2:
+    if not _mostly_seen(track):
         return "none"
     x, y = _fill(centres[:, 0]), _fill(centres[:, 1])
     k = max(2, len(centres) // 4)
@@ -127,27 +132,27 @@ def visual_knocks(track: Track) -> list[int]:
     Fitting whole stretches, not frame-to-frame steps, keeps a slow slider's pixel steps (a pixel,
     then none) from reading as stops.
     """
-    centres, px = track.centres, track.px
-    if np.count_nonzero(~np.isnan(centres[:, 0])) < len(centres) // 2:
+    if not _mostly_seen(track):
         return []
-    x = _fill(centres[:, 0])
+    x = _fill(track.centres[:, 0])
     frames = np.arange(len(x), dtype=np.float64)
 
-    def slide_error(upto: int) -> tuple[float, float]:
+    def slide(upto: int) -> tuple[float, float]:
         """(squared error, slope) of a straight line through x[:upto + 1]."""
         slope, offset = np.polyfit(frames[: upto + 1], x[: upto + 1], 1)
         return float(np.sum((slope * frames[: upto + 1] + offset - x[: upto + 1]) ** 2)), float(slope)
 
-    one_slide, _ = slide_error(len(x) - 1)
-    best: tuple[float, int, float] | None = None  # (error, stop frame, slope before)
-    for stop in range(3, len(x) - 2):  # a slide of 3 steps or more, then 2 or more still
-        moving, slope = slide_error(stop)
-        still = float(np.sum((x[stop:] - x[stop:].mean()) ** 2))
-        if best is None or moving + still < best[0]:
-            best = (moving + still, stop, slope)
-    if best is None:
+    def slide_then_stand(stop: int) -> tuple[float, int, float]:
+        """(squared error, stop, slope before) of a slide up to frame `stop`, then standing still."""
+        moving, slope = slide(stop)
+        return moving + float(np.sum((x[stop:] - x[stop:].mean()) ** 2)), stop, slope
+
+    fits = [slide_then_stand(stop) for stop in range(3, len(x) - 2)]  # 3+ steps sliding, 2+ still
+    if not fits:
         return []
-    error, stop, slope = best
+    error, stop, slope = min(fits)
+    one_slide, _ = slide(len(x) - 1)
+    px = track.px
     clear = abs(slope) * stop >= 3 * px and abs(slope) * (len(x) - 1 - stop) >= 1.5 * px
     return [stop] if clear and error <= 0.25 * one_slide else []
 
@@ -236,9 +241,9 @@ def score(
             "motion": motion,
             "expected_motion": expected,
         }
-        if case.scene.motion in ("bounce", "fall") or case.scene.hits:
-            event = "knock" if case.scene.hits else "floor"
-            visual = visual_knocks(track) if case.scene.hits else visual_contacts(track)
+        event = "knock" if case.scene.hits else "floor" if case.scene.motion in ("bounce", "fall") else None
+        if event:
+            visual = visual_knocks(track) if event == "knock" else visual_contacts(track)
             onsets = audio_onsets(audio, sample_rate=sample_rate, fps=fps, frames=len(frames))
             matched, total = sync_score(visual, onsets)
             tally = sync_by_event.setdefault(event, [0, 0])

@@ -65,6 +65,7 @@ SPRITES: dict[str, tuple[str, ...]] = {
 }
 SHAPES = ("ball", "box", "triangle", "diamond", "star", "heart", *SPRITES)
 MOTIONS = ("left", "right", "up", "down", "bounce", "fall", "spin", "grow", "shrink")
+SLIDES = ("left", "right")  # the motions that can run into the second object
 SPEEDS = ("slowly", "", "quickly")
 
 
@@ -137,7 +138,7 @@ class Scene:
     hits: bool = False  # the main object slides along the floor into `second` and knocks it on
 
     def __post_init__(self) -> None:
-        if self.hits and not (self.second and self.motion in ("left", "right")):
+        if self.hits and not (self.second and self.motion in SLIDES):
             raise ValueError("only a left or right slider hits, and only a second object")
 
 
@@ -203,7 +204,7 @@ def scene_sample(
         if rng.random() < 0.3:
             others = [c for c in COLOURS if c != colour and not colour_clashes(c, background)]
             second = (others[rng.integers(len(others))], SHAPES[rng.integers(len(SHAPES))])
-        hits = second is not None and motion in ("left", "right") and rng.random() < 0.6
+        hits = second is not None and motion in SLIDES and rng.random() < 0.6
         return Scene(colour, shape, motion, background, speed, pan, second, hits)
 
 
@@ -275,14 +276,14 @@ def _bounce_track(
 
 @dataclass(frozen=True)
 class _Track:
-    """The main object at each time: centre (x, y), radius, angle; its impacts; a second object it hits."""
+    """The main object at each time: centre (x, y), radius, angle; its impacts; where the second object is."""
 
     x: np.ndarray
     y: np.ndarray
     r: np.ndarray
     angle: np.ndarray
     impacts: list[tuple[float, float, float]]  # (time, speed, radius of the body that sets the pitch)
-    second: tuple[np.ndarray, float] | None = None  # the struck object's x at each time, and its radius
+    second: tuple[np.ndarray, float] | None = None  # the second object's x at each time, and its radius
 
 
 # How far apart two bodies' centres are when they touch, as a share of their radii summed: a shape's
@@ -331,20 +332,20 @@ def _motion(scene: Scene, rng: np.random.Generator, times: np.ndarray) -> _Track
     second = None
     duration = times[-1] if n > 1 else 1.0
     m = scene.motion
-    if m in ("left", "right") and scene.hits:
+    if m in SLIDES:
         speed = k * rng.uniform(0.22, 0.28)
-        x, x2, r2, touch = _slide_into(times, rng, r, speed)
-        if m == "left":
-            x, x2 = 1 - x, 1 - x2
-        y = np.full(n, rest_y)
-        second = (x2, r2)
-        knocks.append((touch, speed, r2))  # a knock is pitched by the smaller, struck body
-    elif m in ("left", "right"):
-        speed = k * rng.uniform(0.22, 0.28)
-        travel = speed * duration
-        start = rng.uniform(r + 0.02, max(r + 0.02, 1 - r - 0.02 - travel))
-        sign = 1 if m == "right" else -1
-        x = start + speed * times if sign > 0 else (1 - start) - speed * times
+        if scene.hits:
+            x, x2, r2, touch = _slide_into(times, rng, r, speed)
+            y = np.full(n, rest_y)
+            second = (x2, r2)
+            knocks.append((touch, speed, r2))  # a knock is pitched by the smaller, struck body
+        else:
+            travel = speed * duration
+            x = rng.uniform(r + 0.02, max(r + 0.02, 1 - r - 0.02 - travel)) + speed * times
+        if m == "left":  # the same slide, mirrored
+            x = 1 - x
+            if second is not None:
+                second = (1 - second[0], second[1])
     elif m in ("up", "down"):
         speed = k * rng.uniform(0.18, 0.22)
         travel = speed * duration
@@ -383,6 +384,22 @@ def _clear_of(track: _Track, shape: str, x2: float, r2: float, shape2: str) -> b
     apart = np.abs(track.x - x2) >= reach + reach2
     above = track.y + reach <= FLOOR_Y - r2 - reach2
     return bool(np.all(apart | above))
+
+
+def _second_at_rest(track: _Track, shape: str, shape2: str, rng: np.random.Generator) -> _Track:
+    """The track with a second object resting on the floor where the main object never touches it.
+
+    Only a slider that sweeps the whole floor leaves no such place: it flies over instead.
+    """
+    r2 = float(rng.uniform(0.06, 0.085))
+    for _ in range(20):
+        spot = rng.choice([rng.uniform(0.1, 0.25), rng.uniform(0.75, 0.9)])
+        if _clear_of(track, shape, spot, r2, shape2):
+            break
+    else:
+        lowest = FLOOR_Y - r2 - _reach(shape2) * r2 - _reach(shape) * track.r.max()
+        track = replace(track, y=np.full(len(track.y), rng.uniform(0.3, lowest)))
+    return replace(track, second=(np.full(len(track.x), spot), r2))
 
 
 # --- pictures -------------------------------------------------------------------------------
@@ -572,18 +589,10 @@ def scene_render(
     mask = np.zeros((frames, size, size), np.float32)
     if scene.second:
         c2, shape2 = scene.second
-        if track.second is not None:
-            x2, r2 = track.second
-        else:  # it rests where the main object never touches it
-            r2 = rng.uniform(0.06, 0.085)
-            for _ in range(20):
-                spot = rng.choice([rng.uniform(0.1, 0.25), rng.uniform(0.75, 0.9)])
-                if _clear_of(track, scene.shape, spot, r2, shape2):
-                    break
-            else:  # only a slider that sweeps the whole floor leaves no such place: it flies over
-                lowest = FLOOR_Y - r2 - _reach(shape2) * r2 - _reach(scene.shape) * track.r.max()
-                track = replace(track, y=np.full(frames, rng.uniform(0.3, lowest)))
-            x2 = np.full(frames, spot)
+        if track.second is None:
+            track = _second_at_rest(track, scene.shape, shape2, rng)
+        assert track.second is not None
+        x2, r2 = track.second
         ones = np.ones(frames)
         mask += _paint(
             canvas,
