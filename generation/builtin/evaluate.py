@@ -201,6 +201,10 @@ def sync_score(visual: list[int], onsets: list[int]) -> tuple[int, int]:
     return matched, max(len(visual), len(onsets), 1)
 
 
+# How each kind of contact is seen: a floor hit (bounce, fall) or a knock (a slider running into something).
+CONTACT_DETECTORS = {"floor": visual_contacts, "knock": visual_knocks}
+
+
 @dataclass(frozen=True)
 class Case:
     scene: world.Scene
@@ -243,7 +247,7 @@ def score(
         }
         event = "knock" if case.scene.hits else "floor" if case.scene.motion in ("bounce", "fall") else None
         if event:
-            visual = visual_knocks(track) if event == "knock" else visual_contacts(track)
+            visual = CONTACT_DETECTORS[event](track)
             onsets = audio_onsets(audio, sample_rate=sample_rate, fps=fps, frames=len(frames))
             matched, total = sync_score(visual, onsets)
             tally = sync_by_event.setdefault(event, [0, 0])

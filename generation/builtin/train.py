@@ -52,6 +52,7 @@ class TrainConfig:
     seed: int = 0
     # Relative odds of each motion in the caption bank (1 for any not named), e.g. {"bounce": 3}.
     motion_weights: dict[str, float] = field(default_factory=dict)
+    knocks: float = world.KNOCKS  # share of the bank's sideways slides that run into a second object
     threads: int = 0  # torch threads; 0: all cores
     loader_workers: int = 1
 
@@ -74,12 +75,16 @@ class RunConfig:
 
 
 def caption_bank(
-    size: int, seed: int, encoder: TextEncoder, motion_weights: dict[str, float] | None = None
+    size: int,
+    seed: int,
+    encoder: TextEncoder,
+    motion_weights: dict[str, float] | None = None,
+    knocks: float = world.KNOCKS,
 ) -> dict[str, Any]:
-    """`size` training scenes (motions drawn by `motion_weights`) with one caption each, embedded
-    once (fp16)."""
+    """`size` training scenes (motions drawn by `motion_weights`, `knocks` of the sideways slides
+    running into a second object) with one caption each, embedded once (fp16)."""
     rng = np.random.default_rng(seed)
-    scenes = [world.scene_sample(rng, motion_weights=motion_weights) for _ in range(size)]
+    scenes = [world.scene_sample(rng, motion_weights=motion_weights, knocks=knocks) for _ in range(size)]
     captions = [world.caption(scene, rng) for scene in scenes]
     tokens, masks, pooled = [], [], []
     for start in range(0, size, 256):
@@ -259,7 +264,9 @@ def train(
     if bank_path.exists():
         bank = torch.load(bank_path, weights_only=False)
     else:
-        bank = caption_bank(tc.bank, tc.seed, TextEncoder(max_tokens=mc.text_tokens), tc.motion_weights)
+        bank = caption_bank(
+            tc.bank, tc.seed, TextEncoder(max_tokens=mc.text_tokens), tc.motion_weights, tc.knocks
+        )
         torch.save(bank, bank_path)
     clips = WorldClips(bank["scenes"], mc, tc.batch, seed=tc.seed * 1_000_003 + step)
     loader = DataLoader(

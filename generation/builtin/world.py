@@ -66,6 +66,9 @@ SPRITES: dict[str, tuple[str, ...]] = {
 SHAPES = ("ball", "box", "triangle", "diamond", "star", "heart", *SPRITES)
 MOTIONS = ("left", "right", "up", "down", "bounce", "fall", "spin", "grow", "shrink")
 SLIDES = ("left", "right")  # the motions that can run into the second object
+COMPANY = 0.3  # the share of scenes with a second object
+KNOCKS = 0.18  # the share of sideways slides that run into it (0.6 of those with company)
+SECOND_RADIUS = (0.06, 0.085)  # the second object's radius is drawn from this range
 SPEEDS = ("slowly", "", "quickly")
 
 
@@ -175,12 +178,16 @@ def scene_sample(
     held_out: bool = False,
     pans: bool = True,
     motion_weights: Mapping[str, float] | None = None,
+    knocks: float = KNOCKS,
 ) -> Scene:
     """A random scene: from the training combinations, or (held_out=True) only from HELD_OUT pairs.
 
     Training motions are equally likely unless `motion_weights` gives some relative weights
-    (e.g. {"bounce": 3}: bounces three times as often as each other motion).
+    (e.g. {"bounce": 3}: bounces three times as often as each other motion). `knocks` is the share
+    of sideways slides that run into a second object; above the usual, slides get company more often.
     """
+    if not 0 <= knocks <= 1:
+        raise ValueError(f"knocks is a share of slides, 0 to 1, not {knocks}")
     odds = motion_odds(motion_weights) if motion_weights else None  # none given: the plain draw
     while True:
         if held_out:
@@ -200,11 +207,12 @@ def scene_sample(
         shape = shapes[rng.integers(len(shapes))]
         speed = SPEEDS[rng.integers(len(SPEEDS))] if motion not in ("fall",) else ""
         pan = ("left", "right")[rng.integers(2)] if pans and rng.random() < 0.15 else ""
+        company = max(COMPANY, min(1.0, knocks * COMPANY / KNOCKS)) if motion in SLIDES else COMPANY
         second = None
-        if rng.random() < 0.3:
+        if rng.random() < company:
             others = [c for c in COLOURS if c != colour and not colour_clashes(c, background)]
             second = (others[rng.integers(len(others))], SHAPES[rng.integers(len(SHAPES))])
-        hits = second is not None and motion in SLIDES and rng.random() < 0.6
+        hits = second is not None and motion in SLIDES and rng.random() < knocks / company
         return Scene(colour, shape, motion, background, speed, pan, second, hits)
 
 
@@ -302,7 +310,7 @@ def _slide_into(
     slider to have moved a clear distance, and everything stays in the frame.
     """
     duration = float(times[-1])
-    r2 = float(rng.uniform(0.06, 0.085))
+    r2 = float(rng.uniform(*SECOND_RADIUS))
     reach = TOUCH * (r + r2)
     v2 = 1.2 * speed
     slide = v2 * 0.25  # v2 falling to 0 over 0.5 s
@@ -391,7 +399,7 @@ def _second_at_rest(track: _Track, shape: str, shape2: str, rng: np.random.Gener
 
     Only a slider that sweeps the whole floor leaves no such place: it flies over instead.
     """
-    r2 = float(rng.uniform(0.06, 0.085))
+    r2 = float(rng.uniform(*SECOND_RADIUS))
     for _ in range(20):
         spot = rng.choice([rng.uniform(0.1, 0.25), rng.uniform(0.75, 0.9)])
         if _clear_of(track, shape, spot, r2, shape2):

@@ -58,6 +58,24 @@ def test_motion_weights_change_how_often_a_motion_is_drawn_and_misspellings_are_
         TrainConfig(motion_weights={"bounce": -1})
 
 
+def test_knocks_sets_the_share_of_slides_that_run_into_a_second_object():
+    def knocking(knocks: float) -> float:
+        rng = np.random.default_rng(2)
+        slides = [
+            s
+            for s in (world.scene_sample(rng, knocks=knocks) for _ in range(4000))
+            if s.motion in world.SLIDES
+        ]
+        return sum(s.hits for s in slides) / len(slides)
+
+    assert 0.13 < knocking(world.KNOCKS) < 0.23
+    assert 0.64 < knocking(0.7) < 0.76
+    assert knocking(0.0) == 0
+    assert knocking(1.0) == 1
+    with pytest.raises(ValueError, match="share of slides"):
+        world.scene_sample(np.random.default_rng(0), knocks=1.5)
+
+
 def test_captions_vary_in_wording_and_order_but_name_the_scene():
     rng = np.random.default_rng(1)
     scene = world.Scene("red", "ball", "bounce", "room", speed="quickly", second=("yellow", "box"))
