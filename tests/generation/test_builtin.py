@@ -496,6 +496,19 @@ def test_committed_weights_are_small_and_load():
     assert pipeline.config.size == 32
 
 
+@pytest.mark.parametrize("path", sorted(TINY_CONFIG.parent.glob("*.json")), ids=lambda p: p.name)
+def test_every_recorded_recipe_loads(path):
+    """A misspelt key or motion in a committed config fails here, not hours into a run."""
+    RunConfig.load(path)
+
+
+def test_the_shipped_model_is_the_one_its_config_builds():
+    from generation.builtin.pipeline import WEIGHTS_DIR, weights_load
+
+    shipped, _, _ = weights_load(WEIGHTS_DIR)
+    assert shipped == RunConfig.load(TINY_CONFIG.parent / "finetune10.json").model
+
+
 # --- pipeline and engine ------------------------------------------------------------------------
 
 
