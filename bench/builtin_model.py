@@ -1,12 +1,13 @@
 """Built-in model benchmark → bench/results/builtin_model.json, plus sample clips and a contact sheet.
 
-    .venv/bin/python bench/builtin_model.py            (about 5 minutes on 2 cores)
+    .venv/bin/python bench/builtin_model.py            (a few minutes on 2 cores)
 
 - accuracy: 100 held-out prompts (colour x motion pairs never seen in training), one clip each,
   judged by the detectors in generation/builtin/evaluate.py: main object's colour, motion
   direction, audio onsets within ±1 frame of visual contacts (floor hits, knocks). The same for the untrained
   network (same architecture and pipeline, random weights) as the baseline, and for the world's own
-  renders of the same prompts (what the detectors score on ground truth: the ceiling).
+  renders of the same prompts (what the detectors score on ground truth: the ceiling). Then the
+  same scores on the validation prompts (evaluate.VALIDATION_SETS) and pooled over all of them.
 - speed: the engine's generate() for a 2 s clip (one window of the model) at native resolution,
   upscaled to 256², on 2 CPU threads, in a fresh process (median of 3 after a warm-up); then a 12 s
   clip (97 frames, drawn window after window); peak resident memory of that process.
@@ -34,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 SAMPLES = RESULTS / "builtin_samples"
+KEYS = ("color_acc", "motion_acc", "av_sync_acc")
+SYNC_KEYS = (*KEYS, "av_sync_by_event")
 SHOWCASE = [
     "a red ball bouncing on a blue floor",
     "a yellow star moving right quickly in a grassy field",
@@ -148,6 +151,21 @@ def main() -> None:
         cases, [(r.frames, r.audio) for r in renders], sample_rate=c.sample_rate, fps=c.fps
     )
 
+    print("… validation prompts (the sets the stages were chosen on) …", flush=True)
+    validation: dict[str, dict[str, Any]] = {}
+    all_cases, all_clips = list(cases), list(clips)
+    for seed, n in evaluate.VALIDATION_SETS:
+        set_cases = evaluate.held_out_cases(n, seed=seed)
+        set_result, set_clips = evaluate.evaluate_pipeline(trained, set_cases)
+        validation[f"--seed {seed} --prompts {n}"] = {key: set_result[key] for key in SYNC_KEYS}
+        all_cases += set_cases
+        all_clips += set_clips
+    pooled = evaluate.score(all_cases, all_clips, sample_rate=c.sample_rate, fps=c.fps)
+    validation["all held-out prompts, benchmark and validation"] = {
+        **{key: pooled[key] for key in SYNC_KEYS},
+        "clips": pooled["clips"],
+    }
+
     print("speed, in a fresh process …", flush=True)
     measured = subprocess.run(
         [sys.executable, __file__, "--speed-only", "--weights", str(args.weights)],
@@ -168,13 +186,12 @@ def main() -> None:
     contact_sheet(sheet_rows, RESULTS / "builtin_model_sheet.png")
     gif([o.frames for o in showcase], SAMPLES / "showcase.gif")
 
-    keys = ("color_acc", "motion_acc", "av_sync_acc")
     report = {
-        **{key: result[key] for key in keys},
+        **{key: result[key] for key in KEYS},
         "motion_by_prompt": result["motion_by_prompt"],
         "av_sync_by_event": result["av_sync_by_event"],
-        "baseline": {key: baseline[key] for key in keys},
-        "detectors_on_ground_truth": {key: truth[key] for key in keys},
+        "baseline": {key: baseline[key] for key in KEYS},
+        "detectors_on_ground_truth": {key: truth[key] for key in KEYS},
         "cpu_seconds_2s_clip": timing["cpu_seconds_2s_clip"],
         "peak_mem_mb": timing["peak_mem_mb"],
         "params": sum(p.numel() for p in trained.model.parameters()),
@@ -183,6 +200,7 @@ def main() -> None:
         "train_steps": sum(stage["step"] for stage in stages),
         "train_stages": stages,
         "held_out_prompts": len(cases),
+        "validation": validation,
         "speed": timing,
         "sampling": trained.sampling,
         "date": date.today().isoformat(),

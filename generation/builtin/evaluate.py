@@ -212,6 +212,11 @@ class Case:
     seed: int
 
 
+# Other draws of held-out prompts, (seed, prompts): the sets stages are chosen on, so that the
+# benchmark's own draw (seed 2026) stays unseen until a stage is picked.
+VALIDATION_SETS = ((7, 60), (8, 100), (9, 100))
+
+
 def held_out_cases(n: int = 100, seed: int = 2026) -> list[Case]:
     """n prompts from the held-out colour x motion pairs (no camera pans: motion is judged on screen)."""
     rng = np.random.default_rng(seed)
