@@ -20,7 +20,8 @@ from generation.builtin.train import RunConfig, TrainConfig, flow_loss, learning
 from generation.engines.base import Clip, GenerationCancelled, GenerationRequest
 from generation.engines.builtin_engine import BuiltinEngine, BuiltinSettings
 
-TINY_CONFIG = Path(__file__).resolve().parents[2] / "generation" / "builtin" / "configs" / "tiny.json"
+CONFIGS = Path(__file__).resolve().parents[2] / "generation" / "builtin" / "configs"
+TINY_CONFIG = CONFIGS / "tiny.json"
 
 
 @pytest.fixture(scope="module")
@@ -496,7 +497,7 @@ def test_committed_weights_are_small_and_load():
     assert pipeline.config.size == 32
 
 
-@pytest.mark.parametrize("path", sorted(TINY_CONFIG.parent.glob("*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.json")), ids=lambda p: p.name)
 def test_every_recorded_recipe_loads(path):
     """A misspelt key or motion in a committed config fails here, not hours into a run."""
     RunConfig.load(path)
@@ -506,7 +507,7 @@ def test_the_shipped_model_is_the_one_its_config_builds():
     from generation.builtin.pipeline import WEIGHTS_DIR, weights_load
 
     shipped, _, _ = weights_load(WEIGHTS_DIR)
-    assert shipped == RunConfig.load(TINY_CONFIG.parent / "finetune10.json").model
+    assert shipped == RunConfig.load(CONFIGS / "finetune10.json").model
 
 
 # --- pipeline and engine ------------------------------------------------------------------------
