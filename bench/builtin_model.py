@@ -195,7 +195,7 @@ def main() -> None:
         "cpu_seconds_2s_clip": timing["cpu_seconds_2s_clip"],
         "peak_mem_mb": timing["peak_mem_mb"],
         "params": sum(p.numel() for p in trained.model.parameters()),
-        "trained_on": info.get("trained_on"),
+        "trained_on": {"cuda": "gpu"}.get(info["trained_on"], info["trained_on"]),  # the last stage's
         "train_minutes": round(sum(stage["train_minutes"] for stage in stages), 2),
         "train_steps": sum(stage["step"] for stage in stages),
         "train_stages": stages,
