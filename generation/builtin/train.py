@@ -47,6 +47,9 @@ class TrainConfig:
     object_weight: float = 4.0  # extra loss weight on pixels covered by an object
     # Weight of a second video loss on the change from each frame to the next (see `flow_loss`).
     motion_weight: float = 0.0
+    # Extra loss weight on the frames within one of a contact (a floor hit, a knock) and on the
+    # sound there: where the thud and the stop have to agree (see `contact_weights`).
+    contact_weight: float = 0.0
     bank: int = 20_000  # captions embedded once, each rendered afresh every time it is drawn
     save_every: int = 250
     seed: int = 0
@@ -101,11 +104,11 @@ def caption_bank(
     }
 
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 class WorldClips(IterableDataset[Batch]):
-    """An endless stream of (bank index, video, audio grid, object mask) batches."""
+    """An endless stream of (bank index, video, audio grid, object mask, contact frames) batches."""
 
     def __init__(self, scenes: list[world.Scene], config: ModelConfig, batch: int, seed: int) -> None:
         self.scenes, self.config, self.batch, self.seed = scenes, config, batch, seed
@@ -129,7 +132,10 @@ class WorldClips(IterableDataset[Batch]):
                 bands=c.audio_bands,
             )
             mask = torch.from_numpy(np.stack([r.mask for r in rendered]))
-            yield torch.from_numpy(index), video, audio, mask
+            contacts = torch.zeros(len(rendered), c.frames, dtype=torch.bool)  # [B, T]
+            for row, r in enumerate(rendered):
+                contacts[row, r.contacts] = True
+            yield torch.from_numpy(index), video, audio, mask, contacts
 
 
 # --- training -------------------------------------------------------------------------------
@@ -147,6 +153,26 @@ def learning_rate(tc: TrainConfig, step: int) -> float:
     return tc.lr * min(1.0, (step + 1) / tc.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def contact_weights(
+    contacts: torch.Tensor, weight: float, bins_per_frame: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Loss weights from contact frames [B, T] (bool): per video frame [B, T] and per audio bin
+    [B, T · bins], 1 + `weight` within one frame of a contact and 1 elsewhere.
+
+    Frame f's sound is the bins whose times lie within half a frame of f / fps (bin b sits at
+    b / bins_per_frame frames), so a bin is near a contact within 1.5 frames of it.
+    """
+    frames = contacts.shape[1]
+    at = torch.arange(frames, dtype=torch.float32, device=contacts.device)
+    bins = torch.arange(frames * bins_per_frame, dtype=torch.float32, device=contacts.device) / bins_per_frame
+
+    def near(positions: torch.Tensor, reach: float) -> torch.Tensor:
+        close = (positions[:, None] - at[None, :]).abs() <= reach  # [positions, T]
+        return (close[None] & contacts[:, None, :]).any(dim=-1).float()
+
+    return 1 + weight * near(at, 1.0), 1 + weight * near(bins, 1.5)
+
+
 def flow_loss(
     model: KinoDiT,
     video: torch.Tensor,
@@ -154,10 +180,12 @@ def flow_loss(
     text: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     weight: torch.Tensor,
     shift: float = 1.0,
+    audio_weight: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Rectified flow, x_t = (1 - t)·x + t·noise: the network predicts the clean x, and the loss compares
     the velocity that implies, (x_t - x̂) / t, with the true one, noise - x. Returns the (video, audio)
-    MSE and the video's motion loss: the same error's change from each frame to the next.
+    MSE, weighted by `weight` ([B, 1, T, H, W]) and `audio_weight` ([B, T · bins], default 1), and
+    the video's motion loss: the same error's change from each frame to the next.
 
     Pixel MSE alone lets a model keep the object still for the two frames of a time slot and move it
     between slots (unsure where it is, it draws the average place twice); that staircase reads as a
@@ -179,7 +207,10 @@ def flow_loss(
     change = error_v[:, :, 1:] - error_v[:, :, :-1]
     pair_weight = torch.maximum(weight[:, :, 1:], weight[:, :, :-1])  # the object in either frame
     loss_m = (pair_weight * change**2).sum() / (pair_weight.sum() * 3)
-    return loss_v, (error_a**2).mean(), loss_m
+    if audio_weight is None:
+        audio_weight = torch.ones(audio.shape[:2], device=device)
+    loss_a = (audio_weight[..., None] * error_a**2).sum() / (audio_weight.sum() * audio.shape[2])
+    return loss_v, loss_a, loss_m
 
 
 def loss_plot(losses: list[tuple[int, float]], path: Path) -> None:
@@ -308,7 +339,7 @@ def train(
     bar = tqdm(total=tc.steps, initial=step, disable=quiet, desc="train", dynamic_ncols=True)
     began = time.monotonic() - seconds
     running = None
-    for index, video_u8, audio, mask in loader:
+    for index, video_u8, audio, mask, contacts in loader:
         if step >= (tc.stop or tc.steps) or seconds >= budget:
             break
         lr = learning_rate(tc, step)
@@ -320,9 +351,18 @@ def train(
         tokens = bank["tokens"][index].float().to(device)
         text_mask = (bank["mask"][index] & ~drop[:, None]).to(device)
         pooled = (bank["pooled"][index].float() * (~drop)[:, None]).to(device)
-        weight = (1 + tc.object_weight * mask.to(device).float()).unsqueeze(1)  # [B, 1, T, H, W]
+        frame_weight, audio_weight = contact_weights(
+            contacts.to(device), tc.contact_weight, mc.bins_per_frame
+        )
+        weight = (1 + tc.object_weight * mask.to(device).float()) * frame_weight[:, :, None, None]
         loss_v, loss_a, loss_m = flow_loss(
-            model, video, audio, (tokens, text_mask, pooled), weight, shift=tc.time_shift
+            model,
+            video,
+            audio,
+            (tokens, text_mask, pooled),
+            weight.unsqueeze(1),  # [B, 1, T, H, W]
+            shift=tc.time_shift,
+            audio_weight=audio_weight,
         )
         loss = loss_v + loss_a + tc.motion_weight * loss_m
         optimiser.zero_grad(set_to_none=True)

@@ -16,7 +16,14 @@ from generation.builtin.audio import bands_to_waveform, waveform_to_bands
 from generation.builtin.model import KinoDiT, ModelConfig, rope_angles, rope_apply, split_slots, video_noise
 from generation.builtin.pipeline import KinoPipeline
 from generation.builtin.sampler import time_shift, timesteps
-from generation.builtin.train import RunConfig, TrainConfig, flow_loss, learning_rate, train
+from generation.builtin.train import (
+    RunConfig,
+    TrainConfig,
+    contact_weights,
+    flow_loss,
+    learning_rate,
+    train,
+)
 from generation.engines.base import Clip, GenerationCancelled, GenerationRequest
 from generation.engines.builtin_engine import BuiltinEngine, BuiltinSettings
 
@@ -402,18 +409,51 @@ def test_the_motion_loss_asks_for_each_frames_motion_not_only_its_place():
     assert motion > place
 
 
-def test_training_steps_by_the_motion_loss_as_weighted(tiny_run, tmp_path):
+def test_contact_weights_cover_the_frames_and_the_sound_around_each_contact():
+    contacts = torch.zeros(2, 16, dtype=torch.bool)
+    contacts[0, 5] = True
+    frames, bins = contact_weights(contacts, 3.0, 4)
+    assert frames[0].tolist() == [1.0] * 4 + [4.0] * 3 + [1.0] * 9  # frames 4, 5 and 6
+    # Frame 5's own sound is bins 18-21 (within half a frame of its time); a frame either side, 14-26.
+    assert torch.nonzero(bins[0] == 4.0).flatten().tolist() == list(range(14, 27))
+    assert torch.equal(frames[1], torch.ones(16))  # no contact, no extra weight
+    assert torch.equal(bins[1], torch.ones(64))
+
+
+def test_the_audio_loss_weighs_each_bin_as_asked():
+    video = torch.zeros(2, 3, 4, 8, 8)
+    truth = torch.zeros(2, 16, 8)  # [B, bins, bands]
+    wrong = truth.clone()
+    wrong[:, :4] = 1.0  # the sound is off in the first 4 bins only
+    weight, text = torch.ones(2, 1, 4, 8, 8), (torch.zeros(2, 1, 4), torch.ones(2, 1, dtype=torch.bool), None)
+
+    def audio_loss(audio_weight: torch.Tensor | None) -> float:
+        torch.manual_seed(0)  # the same flow times for every call
+        _, loss_a, _ = flow_loss(Drawn(video, wrong), video, truth, text, weight, audio_weight=audio_weight)
+        return float(loss_a)
+
+    plain = audio_loss(None)
+    assert audio_loss(torch.ones(2, 16)) == pytest.approx(plain)
+    there, elsewhere = torch.ones(2, 16), torch.ones(2, 16)
+    there[:, :4], elsewhere[:, 4:] = 4.0, 4.0
+    assert audio_loss(there) > 1.5 * plain
+    assert audio_loss(elsewhere) < 0.5 * plain
+
+
+@pytest.mark.parametrize("knob", ["motion_weight", "contact_weight"])
+def test_training_steps_by_each_loss_weight_as_set(tiny_run, tmp_path, knob):
     config = RunConfig.load(TINY_CONFIG)
 
-    def one_step(motion_weight: float, name: str) -> dict[str, torch.Tensor]:
-        run = RunConfig(config.model, replace(config.train, steps=1, motion_weight=motion_weight))
-        train(run, tmp_path / name, init=tiny_run, quiet=True)
+    def one_step(value: float, name: str) -> dict[str, torch.Tensor]:
+        # Only bounces, so every batch has floor contacts for the contact weight to act on.
+        train_config = replace(config.train, steps=1, motion_weights={"bounce": 1000}, **{knob: value})
+        train(RunConfig(config.model, train_config), tmp_path / name, init=tiny_run, quiet=True)
         return torch.load(tmp_path / name / "checkpoint.pt", weights_only=False)["model"]
 
-    plain, again, moving = one_step(0.0, "plain"), one_step(0.0, "again"), one_step(10.0, "moving")
+    plain, again, weighted = one_step(0.0, "plain"), one_step(0.0, "again"), one_step(10.0, "weighted")
     name = "video_out.weight"
     assert torch.equal(plain[name], again[name])  # the same data and noise: only the loss differs
-    assert not torch.allclose(plain[name], moving[name])
+    assert not torch.allclose(plain[name], weighted[name])
 
 
 def test_training_writes_weights_a_loss_curve_and_resumes(tiny_run):
