@@ -294,3 +294,32 @@ def split_slots(
     out["audio_out.bias"] = state["audio_out.bias"].reshape(r, -1).mean(0)
     out["time_pos"] = state["time_pos"].repeat_interleave(r, dim=0)
     return out
+
+
+def grow_depth(
+    state: dict[str, torch.Tensor], old: ModelConfig, new: ModelConfig, fresh: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Weights for `new`, `old` with more blocks, from `old`'s weights: the way to give a trained
+    network more depth and go on training it.
+
+    Old block i moves to place round(i · new.depth / old.depth), so the old blocks spread evenly;
+    the places between take a new network's blocks (`fresh`, its state dict) with their adaLN-Zero
+    modulation zeroed. A zero gate makes a block the identity, so the grown network computes
+    exactly what `old` did and training starts from there (the zero init DiT gives every block).
+    """
+    if new.depth < old.depth or replace(old, depth=new.depth) != new:
+        raise ValueError(
+            f"cannot grow {old.depth} blocks into {new.depth} "
+            "(fewer, or not the same network apart from depth)"
+        )
+    places = {round(i * new.depth / old.depth): i for i in range(old.depth)}  # new place -> old block
+    out = {name: value for name, value in state.items() if not name.startswith("blocks.")}
+    for name, value in fresh.items():
+        if not name.startswith("blocks."):
+            continue
+        _, place, rest = name.split(".", 2)
+        if int(place) in places:
+            out[name] = state[f"blocks.{places[int(place)]}.{rest}"]
+        else:
+            out[name] = torch.zeros_like(value) if rest.startswith("ada.") else value
+    return out

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from generation.builtin import world
 from generation.builtin.audio import waveform_to_bands
-from generation.builtin.model import MIN_T, KinoDiT, ModelConfig, split_slots, video_noise
+from generation.builtin.model import MIN_T, KinoDiT, ModelConfig, grow_depth, split_slots, video_noise
 from generation.builtin.pipeline import SAMPLING_DEFAULTS, weights_load, weights_save
 from generation.builtin.sampler import time_shift
 from generation.builtin.text import TextEncoder
@@ -51,6 +51,10 @@ class TrainConfig:
     # sound there: where the thud and the stop have to agree (see `contact_weights`).
     contact_weight: float = 0.0
     bank: int = 20_000  # captions embedded once, each rendered afresh every time it is drawn
+    # Each rendered clip is trained on at this many (flow time, noise) draws in its step. Where
+    # the renderer, not the network, sets the pace (a GPU fed by CPU loaders), extra draws cost
+    # next to nothing and give each step more of the loss's expectation over times and noise.
+    draws: int = 1
     save_every: int = 250
     seed: int = 0
     # Relative odds of each motion in the caption bank (1 for any not named), e.g. {"bounce": 3}.
@@ -258,7 +262,8 @@ def train(
 
     A new run may start from the weights in `init` (a model folder, e.g. the shipped checkpoint):
     both the network and its EMA begin there, with a fresh optimiser and schedule. A run with
-    shorter time slots than `init` (patch_t 1 from 2) starts from them cut (`split_slots`).
+    more blocks than `init` starts from them spread out with identity blocks between
+    (`grow_depth`); one with shorter time slots (patch_t 1 from 2), from them cut (`split_slots`).
     """
     from tqdm import tqdm
 
@@ -285,6 +290,9 @@ def train(
         torch.set_rng_state(state["torch_rng"].cpu())
     elif init is not None:
         init_config, weights, info = weights_load(init)
+        if init_config.depth != mc.depth:  # go on deeper
+            grown = replace(init_config, depth=mc.depth)
+            weights, init_config = grow_depth(weights, init_config, grown, model.state_dict()), grown
         if init_config.patch_t != mc.patch_t:  # go on with finer time slots
             weights = split_slots(weights, init_config, mc)
         model.load_state_dict(weights)
@@ -339,9 +347,10 @@ def train(
     bar = tqdm(total=tc.steps, initial=step, disable=quiet, desc="train", dynamic_ncols=True)
     began = time.monotonic() - seconds
     running = None
-    for index, video_u8, audio, mask, contacts in loader:
+    for batch in loader:
         if step >= (tc.stop or tc.steps) or seconds >= budget:
             break
+        index, video_u8, audio, mask, contacts = (x.repeat_interleave(tc.draws, dim=0) for x in batch)
         lr = learning_rate(tc, step)
         for group in optimiser.param_groups:
             group["lr"] = lr

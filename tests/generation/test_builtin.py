@@ -13,7 +13,15 @@ import torch
 
 from generation.builtin import evaluate, world
 from generation.builtin.audio import bands_to_waveform, waveform_to_bands
-from generation.builtin.model import KinoDiT, ModelConfig, rope_angles, rope_apply, split_slots, video_noise
+from generation.builtin.model import (
+    KinoDiT,
+    ModelConfig,
+    grow_depth,
+    rope_angles,
+    rope_apply,
+    split_slots,
+    video_noise,
+)
 from generation.builtin.pipeline import KinoPipeline
 from generation.builtin.sampler import time_shift, timesteps
 from generation.builtin.train import (
@@ -364,6 +372,38 @@ def test_cut_slots_do_what_the_long_slots_did_on_a_clip_still_within_each_slot()
         split_slots(model.state_dict(), long, replace(short, dim=64))
 
 
+def test_a_grown_network_computes_what_the_shallow_one_did():
+    torch.manual_seed(0)
+    shallow = ModelConfig(frames=8, size=16, patch=8, dim=32, depth=2, heads=2, rope=True)
+    deep = replace(shallow, depth=5)
+    model = KinoDiT(shallow)
+    for parameter in model.parameters():  # no zero-initialised layers: every weight matters
+        torch.nn.init.normal_(parameter, std=0.1)
+    grown = KinoDiT(deep)
+    for parameter in grown.parameters():  # nor in the new network the extra blocks come from
+        torch.nn.init.normal_(parameter, std=0.1)
+    fresh = {name: value.clone() for name, value in grown.state_dict().items()}
+    grown.load_state_dict(grow_depth(model.state_dict(), shallow, deep, fresh))
+    video, audio = torch.randn(2, 3, 8, 16, 16), torch.randn(2, shallow.audio_steps, shallow.audio_bands)
+    t, text, pooled = torch.rand(2), torch.randn(2, shallow.text_tokens, 384), torch.randn(2, 384)
+    words = torch.ones(2, shallow.text_tokens, dtype=torch.bool)
+    with torch.no_grad():
+        for before, after in zip(
+            model(video, audio, t, text, words, pooled),
+            grown(video, audio, t, text, words, pooled),
+            strict=True,
+        ):
+            assert torch.allclose(before, after, atol=1e-5)
+    # The old blocks sit at 0 and 2 (of 5); the others are new and begin with a zero gate.
+    assert torch.equal(grown.blocks[2].qkv.weight, model.blocks[1].qkv.weight)
+    assert torch.equal(grown.blocks[3].mlp[0].weight, fresh["blocks.3.mlp.0.weight"])
+    assert not grown.blocks[4].ada.weight.any()
+    with pytest.raises(ValueError, match="not the same network"):
+        grow_depth(model.state_dict(), shallow, replace(deep, dim=64), fresh)
+    with pytest.raises(ValueError, match="fewer"):
+        grow_depth(grown.state_dict(), deep, shallow, model.state_dict())
+
+
 def test_video_noise_shares_the_asked_part_across_frames():
     generator = torch.Generator().manual_seed(0)
     noise = video_noise((64, 3, 4, 16, 16), 0.5, generator)
@@ -456,6 +496,28 @@ def test_training_steps_by_each_loss_weight_as_set(tiny_run, tmp_path, knob):
     assert not torch.allclose(plain[name], weighted[name])
 
 
+def test_each_clip_is_trained_on_as_many_draws_as_asked(tiny_run, tmp_path, monkeypatch):
+    from generation.builtin import train as training
+
+    seen = []
+
+    def flow_loss(model, video, audio, *args, **kwargs):
+        seen.append(video)
+        return real(model, video, audio, *args, **kwargs)
+
+    real = training.flow_loss
+    monkeypatch.setattr(training, "flow_loss", flow_loss)
+    config = RunConfig.load(TINY_CONFIG)
+    train(
+        RunConfig(config.model, replace(config.train, steps=1, draws=3)), tmp_path, init=tiny_run, quiet=True
+    )
+    (video,) = seen
+    assert video.shape[0] == 3 * config.train.batch
+    assert torch.equal(video[0::3], video[1::3])
+    assert torch.equal(video[0::3], video[2::3])
+    assert not torch.equal(video[0], video[3])  # different clips between, the same one thrice in a row
+
+
 def test_training_writes_weights_a_loss_curve_and_resumes(tiny_run):
     state = torch.load(tiny_run / "checkpoint.pt", weights_only=False)
     assert state["step"] == 6
@@ -498,18 +560,32 @@ def test_a_new_run_can_start_from_shipped_weights(tiny_run, tmp_path):
     assert (after[name] - before[name]).abs().max() < (fresh[name] - before[name]).abs().max() / 10
 
 
-def test_a_run_with_shorter_slots_starts_from_the_cut_weights(tiny_run, tmp_path):
+@pytest.mark.parametrize(
+    ("field", "value", "moved"),
+    [
+        ("patch_t", 1, {"video_in.weight": "video_in.weight"}),
+        ("depth", 4, {"blocks.2.qkv.weight": "blocks.1.qkv.weight"}),
+    ],
+)
+def test_a_run_of_another_shape_starts_from_the_weights_it_was_given(tiny_run, tmp_path, field, value, moved):
+    """Shorter slots start from the cut weights; more blocks, from the old ones spread out."""
     from safetensors.torch import load_file
 
     config = RunConfig.load(TINY_CONFIG)
-    short = replace(config.model, patch_t=1)
-    train(RunConfig(short, replace(config.train, steps=1)), tmp_path, init=tiny_run, quiet=True)
-    cut = split_slots(load_file(str(tiny_run / "model.safetensors")), config.model, short)
-    after = load_file(str(tmp_path / "model.safetensors"))
-    assert json.loads((tmp_path / "config.json").read_text())["model"]["patch_t"] == 1
-    name = "video_in.weight"
-    fresh = KinoDiT(short).state_dict()[name]
-    assert (after[name] - cut[name]).abs().max() < (fresh - cut[name]).abs().max() / 10
+    shape = replace(config.model, **{field: value})
+    train(RunConfig(shape, replace(config.train, steps=1)), tmp_path, init=tiny_run, quiet=True)
+    before, after = (
+        load_file(str(tiny_run / "model.safetensors")),
+        load_file(str(tmp_path / "model.safetensors")),
+    )
+    if field == "patch_t":
+        before = split_slots(before, config.model, shape)
+    assert json.loads((tmp_path / "config.json").read_text())["model"][field] == value
+    fresh = KinoDiT(shape).state_dict()
+    for new_name, old_name in moved.items():
+        assert (after[new_name] - before[old_name]).abs().max() < (
+            fresh[new_name] - before[old_name]
+        ).abs().max() / 10
 
 
 def test_time_shift_moves_times_toward_noise_and_keeps_the_ends():
