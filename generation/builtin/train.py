@@ -51,9 +51,10 @@ class TrainConfig:
     # sound there: where the thud and the stop have to agree (see `contact_weights`).
     contact_weight: float = 0.0
     bank: int = 20_000  # captions embedded once, each rendered afresh every time it is drawn
-    # Each rendered clip is trained on at this many (flow time, noise) draws in its step. Where
-    # the renderer, not the network, sets the pace (a GPU fed by CPU loaders), extra draws cost
-    # next to nothing and give each step more of the loss's expectation over times and noise.
+    # Each rendered clip is trained on at this many (flow time, noise) draws in its step: more of
+    # the loss's expectation over times and noise per rendered clip, for where rendering, not the
+    # network, sets the pace. The noise is drawn on the CPU, though, so it is not free: two draws
+    # halved stage 19's steps a second on the H100 (see the model card).
     draws: int = 1
     save_every: int = 250
     seed: int = 0
@@ -65,6 +66,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         world.motion_odds(self.motion_weights)  # a misspelt motion fails here, not after the bank is built
+        if self.draws < 1:
+            raise ValueError(f"draws must be 1 or more, not {self.draws}")
 
 
 @dataclass(frozen=True)

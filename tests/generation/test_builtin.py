@@ -516,6 +516,8 @@ def test_each_clip_is_trained_on_as_many_draws_as_asked(tiny_run, tmp_path, monk
     assert torch.equal(video[0::3], video[1::3])
     assert torch.equal(video[0::3], video[2::3])
     assert not torch.equal(video[0], video[3])  # different clips between, the same one thrice in a row
+    with pytest.raises(ValueError, match="draws must be 1 or more"):
+        TrainConfig(draws=0)
 
 
 def test_training_writes_weights_a_loss_curve_and_resumes(tiny_run):
