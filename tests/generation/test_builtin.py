@@ -625,7 +625,7 @@ def test_the_shipped_model_is_the_one_its_config_builds():
     from generation.builtin.pipeline import WEIGHTS_DIR, weights_load
 
     shipped, _, _ = weights_load(WEIGHTS_DIR)
-    assert shipped == RunConfig.load(CONFIGS / "finetune21.json").model
+    assert shipped == RunConfig.load(CONFIGS / "finetune22.json").model
 
 
 # --- pipeline and engine ------------------------------------------------------------------------
