@@ -29,6 +29,8 @@ from generation.builtin.sampler import time_shift
 from generation.builtin.text import TextEncoder
 from generation.engines.base import device_resolve
 
+CONFIGS_DIR = Path(__file__).resolve().parent / "configs"  # the recorded recipes
+
 
 @dataclass(frozen=True)
 class TrainConfig:
