@@ -27,6 +27,13 @@ SAMPLING_DEFAULTS = {"steps": 24, "guidance": 4.0, "shift": 1.0}
 OVERLAP_FRAMES = 4
 
 
+def device_resolve(device: str) -> str:
+    """A torch device name: as given, or for "auto" cuda when there is one, else cpu."""
+    if device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def weights_save(
     model: KinoDiT,
     folder: Path,

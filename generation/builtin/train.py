@@ -24,10 +24,9 @@ from torch.utils.data import DataLoader, IterableDataset
 from generation.builtin import world
 from generation.builtin.audio import waveform_to_bands
 from generation.builtin.model import MIN_T, KinoDiT, ModelConfig, grow_depth, split_slots, video_noise
-from generation.builtin.pipeline import SAMPLING_DEFAULTS, weights_load, weights_save
+from generation.builtin.pipeline import SAMPLING_DEFAULTS, device_resolve, weights_load, weights_save
 from generation.builtin.sampler import time_shift
 from generation.builtin.text import TextEncoder
-from generation.engines.base import device_resolve
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"  # the recorded recipes
 
