@@ -61,8 +61,19 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        unknown_keys_refuse(cls, data, "model key")
+        return cls(**data)
+
+
+def unknown_keys_refuse(config: type, data: dict[str, Any], what: str) -> None:
+    """Raise ValueError naming the keys of `data` that are no field of the dataclass `config`: a
+    misspelt knob must stop a run, not leave it on its default unseen."""
+    names = {f.name for f in fields(config)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(
+            f"unknown {what}(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(names))}"
+        )
 
 
 def video_noise(

@@ -23,7 +23,15 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from generation.builtin import world
 from generation.builtin.audio import waveform_to_bands
-from generation.builtin.model import MIN_T, KinoDiT, ModelConfig, grow_depth, split_slots, video_noise
+from generation.builtin.model import (
+    MIN_T,
+    KinoDiT,
+    ModelConfig,
+    grow_depth,
+    split_slots,
+    unknown_keys_refuse,
+    video_noise,
+)
 from generation.builtin.pipeline import SAMPLING_DEFAULTS, device_resolve, weights_load, weights_save
 from generation.builtin.sampler import time_shift
 from generation.builtin.text import TextEncoder
@@ -70,6 +78,11 @@ class TrainConfig:
         if self.draws < 1:
             raise ValueError(f"draws must be 1 or more, not {self.draws}")
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        unknown_keys_refuse(cls, data, "train key")
+        return cls(**data)
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -77,9 +90,18 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        unknown_keys_refuse(cls, data, "section")
+        return cls(ModelConfig.from_dict(data.get("model", {})), TrainConfig.from_dict(data.get("train", {})))
+
+    @classmethod
     def load(cls, path: Path) -> RunConfig:
-        data = json.loads(path.read_text())
-        return cls(ModelConfig.from_dict(data.get("model", {})), TrainConfig(**data.get("train", {})))
+        """A run config from a JSON file with "model" and "train" sections; a ValueError that names
+        the file and the key for anything it does not know."""
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from error
 
 
 # --- data -----------------------------------------------------------------------------------

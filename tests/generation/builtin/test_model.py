@@ -139,3 +139,11 @@ def test_video_noise_shares_the_asked_part_across_frames():
     # Without correlation it is plain torch.randn, draw for draw.
     plain = video_noise((3, 4, 16, 16), 0.0, torch.Generator().manual_seed(1))
     assert torch.equal(plain, torch.randn((3, 4, 16, 16), generator=torch.Generator().manual_seed(1)))
+
+
+def test_a_model_config_refuses_a_key_it_does_not_know():
+    config = ModelConfig(dim=64, depth=2)
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match=r"unknown model key.*'dept'") as refused:
+        ModelConfig.from_dict({"dim": 64, "dept": 2})
+    assert "depth" in str(refused.value)  # the message lists what it would have taken

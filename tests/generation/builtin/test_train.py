@@ -205,6 +205,26 @@ def test_every_recorded_recipe_loads(path):
     RunConfig.load(path)
 
 
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        pytest.param({"model": {"dept": 2}}, r"unknown model key.*'dept'", id="model-key"),
+        pytest.param({"train": {"learn_rate": 1e-3}}, r"unknown train key.*'learn_rate'", id="train-key"),
+        pytest.param({"trian": {"lr": 1e-3}}, r"unknown section.*'trian'", id="section"),
+        pytest.param({"train": {"motion_weights": {"bonce": 3}}}, "bonce", id="motion"),
+    ],
+)
+def test_a_recipe_with_a_key_it_does_not_know_is_refused_naming_the_key_and_the_file(tmp_path, change, named):
+    recipe = json.loads((CONFIGS_DIR / "tiny.json").read_text())
+    for section, values in change.items():
+        recipe[section] = {**recipe.get(section, {}), **values}
+    path = tmp_path / "misspelt.json"
+    path.write_text(json.dumps(recipe))
+    with pytest.raises(ValueError, match=named) as refused:
+        RunConfig.load(path)
+    assert str(path) in str(refused.value)
+
+
 def test_the_shipped_model_is_the_one_its_config_builds():
     from generation.builtin.pipeline import WEIGHTS_DIR, weights_load
 
