@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 import factory
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from accounts.models import Invite, Profile, User, WaitlistEntry
+from accounts.models import Block, Follow, Invite, Profile, User, WaitlistEntry
+from feed.models import Video
+from generation.models import Job
 
 PASSWORD = "correct-horse-battery"
 
@@ -48,6 +52,63 @@ class WaitlistEntryFactory(factory.django.DjangoModelFactory):
         model = WaitlistEntry
 
     email = factory.Sequence(lambda n: f"waiting{n}@example.com")
+
+
+class FollowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Follow
+
+    follower = factory.SubFactory(UserFactory)
+    followee = factory.SubFactory(UserFactory)
+
+
+class BlockFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Block
+
+    blocker = factory.SubFactory(UserFactory)
+    blocked = factory.SubFactory(UserFactory)
+
+
+class JobFactory(factory.django.DjangoModelFactory):
+    """A queued generation job, as `generation_enqueue` leaves it (without taking a quota unit)."""
+
+    class Meta:
+        model = Job
+
+    user = factory.SubFactory(UserFactory)
+    prompt = factory.Sequence(lambda n: f"a paper boat drifting down a gutter, take {n}")
+    duration_s = 4
+    aspect = Job.Aspect.PORTRAIT
+    quality = Job.Quality.STANDARD
+    seed = factory.Sequence(lambda n: 1000 + n)
+    tier = "standard"
+    # The quota day is a UTC date, as the service counts it.
+    quota_day = factory.LazyFunction(lambda: timezone.now().date())
+
+
+# Stand-ins that start the way the real files do: an ISO-BMFF `ftyp` box and a JPEG SOI marker.
+MP4_BYTES = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(range(256)) * 4
+POSTER_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
+
+
+class VideoFactory(factory.django.DjangoModelFactory):
+    """A draft, as a finished job leaves it: small files in storage and the job's id."""
+
+    class Meta:
+        model = Video
+
+    owner = factory.SubFactory(UserFactory)
+    source_job_id = factory.LazyFunction(uuid.uuid4)
+    prompt = factory.Sequence(lambda n: f"a paper boat drifting down a gutter, take {n}")
+    video = factory.LazyFunction(lambda: ContentFile(MP4_BYTES, name="clip.mp4"))
+    poster = factory.LazyFunction(lambda: ContentFile(POSTER_BYTES, name="poster.jpg"))
+    width = 256
+    height = 448
+    duration_ms = 4000
+    fps = 24.0
+    has_audio = True
+    engine = "tiny-ltx2"
 
 
 def signup_payload(code: str, **overrides: object) -> dict[str, object]:

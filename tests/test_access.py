@@ -1,14 +1,23 @@
 """Who may call what: every operation in the schema, called by an anonymous client and by a member.
 
 Public operations are listed here on purpose; any other operation that answers an anonymous
-caller with anything but 401 fails this test, including operations added later.
+caller with anything but 401 fails this test, including operations added later. Every operation
+whose path names an object is also called by a member who may not see that object: 404, as if
+it did not exist.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
 import pytest
 
-from tests.factories import InviteFactory, UserFactory
+from accounts.models import User
+from tests import openapi
+from tests.factories import BlockFactory, InviteFactory, JobFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +73,133 @@ def test_members_reach_only_their_own_account(auth_client):
     assert auth_client(alice).patch("/api/v1/me", {"bio": "mine"}, format="json").status_code == 200
     bob.profile.refresh_from_db()
     assert bob.profile.bio != "mine"
+
+
+# --- objects named in a path ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """An object of member A's, named in a path, with a member who may not see it and one who may."""
+
+    path_values: dict[str, str]
+    stranger: User  # must get 404, exactly as for an id that does not exist
+    allowed: User  # must not get 404: that proves the ids are real, so the stranger's 404 means something
+    unknown_values: dict[str, str]  # ids that name nothing at all
+
+
+def a_job() -> Hidden:
+    owner, stranger = UserFactory.create_batch(2)
+    job = JobFactory(user=owner)
+    return Hidden(
+        path_values={"job_id": str(job.id)},
+        stranger=stranger,
+        allowed=owner,
+        unknown_values={"job_id": str(uuid4())},
+    )
+
+
+def a_draft() -> Hidden:
+    owner, stranger = UserFactory.create_batch(2)
+    video = VideoFactory(owner=owner)
+    return Hidden(
+        path_values={"video_id": str(video.id)},
+        stranger=stranger,
+        allowed=owner,
+        unknown_values={"video_id": str(uuid4())},
+    )
+
+
+def a_member_who_blocked_the_stranger() -> Hidden:
+    # `user_get_for_viewer`: someone who blocked you does not exist for you; a bystander sees them.
+    member, stranger, bystander = UserFactory.create_batch(3)
+    BlockFactory(blocker=member, blocked=stranger)
+    return Hidden(
+        path_values={"username": member.username},
+        stranger=stranger,
+        allowed=bystander,
+        unknown_values={"username": "nobody-at-all"},
+    )
+
+
+# Keyed by an operation's path parameters, in order. A new kind of object in a path needs one here.
+BUILDERS: dict[tuple[str, ...], Callable[[], Hidden]] = {
+    ("job_id",): a_job,
+    ("video_id",): a_draft,
+    ("username",): a_member_who_blocked_the_stranger,
+}
+
+# Operations whose path names something anyone may look up.
+PUBLIC_OBJECTS = {
+    ("get", "/api/v1/invites/{code}"): "whoever holds an invite code checks it before signing up",
+}
+
+# Operations that answer a hidden object as they answer an unknown one, but not with a 404.
+SAME_AS_UNKNOWN = {
+    ("delete", "/api/v1/users/{username}/block"): (
+        "unblocking looks among the caller's own blocks and answers 204 for any name"
+    ),
+}
+
+NAMING_OPERATIONS = [
+    op for op in openapi.operations() if op.path_params and (op.method, op.path) not in PUBLIC_OBJECTS
+]
+
+
+def call(client: Any, operation: openapi.Operation, values: dict[str, str]) -> Any:
+    # A body that parses, so that only the lookup can refuse the stranger.
+    body = {"data": {}, "format": "json"} if "requestBody" in operation.spec else {}
+    return getattr(client, operation.method)(operation.url(values), **body)
+
+
+def described(response: Any) -> str:
+    return f"{response.status_code} {response.content[:300]!r}"
+
+
+def test_the_exception_lists_name_real_operations():
+    known = {(op.method, op.path) for op in openapi.operations()}
+    assert set(PUBLIC_OBJECTS) <= known, set(PUBLIC_OBJECTS) - known
+    assert set(SAME_AS_UNKNOWN) <= known, set(SAME_AS_UNKNOWN) - known
+
+
+def test_the_sweep_sees_every_kind_of_object():
+    # A schema that lost its path parameters would make the sweep below pass vacuously.
+    swept = {op.path_params for op in NAMING_OPERATIONS}
+    assert {("job_id",), ("video_id",), ("username",)} <= swept, swept
+
+
+@pytest.mark.parametrize(
+    "operation", NAMING_OPERATIONS, ids=lambda op: f"{op.method.upper()} {op.path.removeprefix('/api/v1')}"
+)
+def test_an_object_is_hidden_from_members_who_may_not_see_it(api, auth_client, operation):
+    builder = BUILDERS.get(operation.path_params)
+    if builder is None:
+        pytest.fail(
+            f"{operation.id}: no builder for path parameters {operation.path_params}. Add one to "
+            "BUILDERS in tests/test_access.py (the object, a member who may not see it, one who may), "
+            "or list the operation in PUBLIC_OBJECTS with the reason anyone may name it."
+        )
+    hidden = builder()
+
+    # Given an object of A's; when an anonymous caller, then a stranger, then someone allowed ask for it
+    anonymous = call(api, operation, hidden.path_values)
+    assert anonymous.status_code == 401, f"{operation.id} anonymous: {described(anonymous)}"
+    assert anonymous.json()["error"]["code"] == "not_authenticated"
+
+    stranger = call(auth_client(hidden.stranger), operation, hidden.path_values)
+    if (operation.method, operation.path) not in SAME_AS_UNKNOWN:
+        assert stranger.status_code == 404, f"{operation.id} stranger: {described(stranger)}"
+        error = stranger.json()["error"]
+        assert set(error) == {"code", "message", "fields"}, error
+        assert error["code"].endswith("not_found"), error
+    # As if it did not exist: the same answer, word for word, as for an id that names nothing
+    unknown = call(auth_client(hidden.stranger), operation, hidden.unknown_values)
+    assert (stranger.status_code, stranger.content) == (unknown.status_code, unknown.content), (
+        f"{operation.id}: hidden answers {described(stranger)}, unknown answers {described(unknown)}"
+    )
+
+    allowed = call(auth_client(hidden.allowed), operation, hidden.path_values)
+    assert allowed.status_code != 404, (
+        f"{operation.id}: the member allowed to see the object got {described(allowed)}, "
+        "so the builder's ids are wrong and the stranger's 404 proves nothing"
+    )

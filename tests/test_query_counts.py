@@ -1,0 +1,132 @@
+"""Every list endpoint makes as many queries for ten rows as for one (no query per row).
+
+The list endpoints are found in the schema, so a new one fails here until it has a row builder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import Invite, User
+from tests import openapi
+from tests.factories import (
+    BlockFactory,
+    FollowFactory,
+    InviteFactory,
+    JobFactory,
+    UserFactory,
+    VideoFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+# Authentication, the page, and a lookup or two; never one per row.
+MAX_QUERIES = 4
+
+
+@dataclass(frozen=True)
+class Listing:
+    path_values: dict[str, str]
+    add_rows: Callable[[int], object]  # adds that many rows that the viewer sees in the list
+
+
+def my_generations(viewer: User) -> Listing:
+    return Listing({}, lambda n: JobFactory.create_batch(n, user=viewer))
+
+
+def my_drafts(viewer: User) -> Listing:
+    return Listing({}, lambda n: VideoFactory.create_batch(n, owner=viewer))
+
+
+def my_invites(viewer: User) -> Listing:
+    # Redeemed ones, so that the name of whoever redeemed each is part of the page.
+    def add(n: int) -> None:
+        for _ in range(n):
+            InviteFactory(
+                created_by=viewer,
+                source=Invite.Source.MEMBER,
+                redeemed_by=UserFactory(),
+                redeemed_at=timezone.now(),
+            )
+
+    return Listing({}, add)
+
+
+def my_mutuals(viewer: User) -> Listing:
+    def add(n: int) -> None:
+        for friend in UserFactory.create_batch(n):
+            FollowFactory(follower=viewer, followee=friend)
+            FollowFactory(follower=friend, followee=viewer)
+
+    return Listing({}, add)
+
+
+def my_blocks(viewer: User) -> Listing:
+    return Listing({}, lambda n: BlockFactory.create_batch(n, blocker=viewer))
+
+
+def someones_followers(viewer: User) -> Listing:
+    someone = UserFactory()
+    return Listing({"username": someone.username}, lambda n: FollowFactory.create_batch(n, followee=someone))
+
+
+def whom_someone_follows(viewer: User) -> Listing:
+    someone = UserFactory()
+    return Listing({"username": someone.username}, lambda n: FollowFactory.create_batch(n, follower=someone))
+
+
+ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
+    "/api/v1/generations": my_generations,
+    "/api/v1/me/drafts": my_drafts,
+    "/api/v1/me/invites": my_invites,
+    "/api/v1/me/mutuals": my_mutuals,
+    "/api/v1/me/blocks": my_blocks,
+    "/api/v1/users/{username}/followers": someones_followers,
+    "/api/v1/users/{username}/following": whom_someone_follows,
+}
+
+LIST_OPERATIONS = [op for op in openapi.operations() if openapi.returns_a_page(op)]
+
+
+def queries_for_page(client: Any, url: str, rows: int) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    # Rows the viewer cannot see would make any count constant.
+    assert len(response.json()["results"]) == rows
+    return [query["sql"][:160] for query in captured.captured_queries]
+
+
+def test_every_list_endpoint_is_found():
+    # The detection reads the schema; if it stopped matching, the test below would check nothing.
+    assert {op.path for op in LIST_OPERATIONS} >= set(ROW_BUILDERS)
+
+
+@pytest.mark.parametrize(
+    "operation", LIST_OPERATIONS, ids=lambda op: f"{op.method.upper()} {op.path.removeprefix('/api/v1')}"
+)
+def test_a_list_makes_as_many_queries_for_ten_rows_as_for_one(auth_client, operation):
+    builder = ROW_BUILDERS.get(operation.path)
+    if builder is None:
+        pytest.fail(
+            f"{operation.id} returns a list but has no row builder: add one to ROW_BUILDERS "
+            "in tests/test_query_counts.py (rows the viewer sees in that list)."
+        )
+    viewer = UserFactory()
+    listing = builder(viewer)
+    client, url = auth_client(viewer), operation.url(listing.path_values)
+
+    listing.add_rows(1)
+    one = queries_for_page(client, url, rows=1)
+    listing.add_rows(9)
+    ten = queries_for_page(client, url, rows=10)
+
+    assert len(ten) == len(one), "\n".join(["1 row:", *one, "10 rows:", *ten])
+    assert len(ten) <= MAX_QUERIES, "\n".join(ten)
