@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -37,6 +37,7 @@ from generation.builtin.sampler import time_shift
 from generation.builtin.text import TextEncoder
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"  # the recorded recipes
+CHECKPOINT = "checkpoint.pt"  # in a run folder: everything a resumed run needs
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,195 @@ def loss_plot(losses: list[tuple[int, float]], path: Path) -> None:
     image.save(path)
 
 
+@dataclass
+class TrainState:
+    """What a run carries from one step to the next; `checkpoint.pt` keeps all of it."""
+
+    model: KinoDiT
+    ema: KinoDiT
+    optimiser: torch.optim.Optimizer
+    step: int = 0
+    seconds: float = 0.0  # training time, summed over resumes
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    # The runs behind the weights this one started from, oldest first.
+    trained_from: list[dict[str, Any]] = field(default_factory=list)
+
+
+class StepLosses(NamedTuple):
+    total: float
+    video: float
+    audio: float
+    motion: float
+
+
+def _state_new(mc: ModelConfig, tc: TrainConfig, device: str) -> TrainState:
+    """A fresh network (seeded), its EMA copy and the optimiser."""
+    torch.manual_seed(tc.seed)
+    model = KinoDiT(mc).to(device)
+    ema = KinoDiT(mc).to(device).requires_grad_(False)
+    ema.load_state_dict(model.state_dict())
+    optimiser = torch.optim.AdamW(model.parameters(), lr=tc.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    return TrainState(model, ema, optimiser)
+
+
+def _checkpoint_resume(state: TrainState, path: Path, device: str) -> None:
+    saved = torch.load(path, weights_only=False, map_location=device)
+    state.model.load_state_dict(saved["model"])
+    state.ema.load_state_dict(saved["ema"])
+    state.optimiser.load_state_dict(saved["optimiser"])
+    state.step, state.seconds, state.losses = saved["step"], saved["seconds"], saved["losses"]
+    state.trained_from = saved["trained_from"]
+    torch.set_rng_state(saved["torch_rng"].cpu())
+
+
+def _init_from(state: TrainState, init: Path) -> None:
+    """Network and EMA from the weights in `init`, grown or cut to this run's shape."""
+    mc = state.model.config
+    init_config, weights, info = weights_load(init)
+    if init_config.depth != mc.depth:  # go on deeper
+        grown = replace(init_config, depth=mc.depth)
+        weights, init_config = grow_depth(weights, init_config, grown, state.model.state_dict()), grown
+    if init_config.patch_t != mc.patch_t:  # go on with finer time slots
+        weights = split_slots(weights, init_config, mc)
+    state.model.load_state_dict(weights)
+    state.ema.load_state_dict(weights)
+    state.trained_from = training_stages(info)
+
+
+def _state_start(config: RunConfig, out: Path, init: Path | None, device: str) -> TrainState:
+    """The run's state: resumed from `out`'s checkpoint, else started from `init`, else fresh."""
+    state = _state_new(config.model, config.train, device)
+    checkpoint = out / CHECKPOINT
+    if checkpoint.exists():
+        _checkpoint_resume(state, checkpoint, device)
+    elif init is not None:
+        _init_from(state, init)
+    return state
+
+
+def _bank_load(path: Path, mc: ModelConfig, tc: TrainConfig) -> dict[str, Any]:
+    """The run's caption bank: built and embedded once, then read back on every resume."""
+    if path.exists():
+        return torch.load(path, weights_only=False)
+    encoder = TextEncoder(max_tokens=mc.text_tokens)
+    bank = caption_bank(tc.bank, tc.seed, encoder, tc.motion_weights, tc.knocks)
+    torch.save(bank, path)
+    return bank
+
+
+def _loader(bank: dict[str, Any], mc: ModelConfig, tc: TrainConfig, step: int) -> DataLoader[Batch]:
+    # The stream's seed moves with the step, so a resumed run does not see the same clips again.
+    clips = WorldClips(bank["scenes"], mc, tc.batch, seed=tc.seed * 1_000_003 + step)
+    return DataLoader(
+        clips,
+        batch_size=None,
+        num_workers=tc.loader_workers,
+        prefetch_factor=4 if tc.loader_workers else None,
+    )
+
+
+def _text_condition(
+    bank: dict[str, Any], index: torch.Tensor, uncond: float, device: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(word states, word mask, sentence embedding) of the drawn captions, a share `uncond` of
+    them blanked for classifier-free guidance."""
+    drop = torch.rand(len(index)) < uncond
+    tokens = bank["tokens"][index].float().to(device)
+    mask = (bank["mask"][index] & ~drop[:, None]).to(device)
+    pooled = (bank["pooled"][index].float() * (~drop)[:, None]).to(device)
+    return tokens, mask, pooled
+
+
+def _loss_weights(
+    mask: torch.Tensor, contacts: torch.Tensor, config: RunConfig, device: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-pixel video weights [B, 1, T, H, W] (objects and contacts weigh more) and per-bin audio
+    weights [B, T · bins]."""
+    tc = config.train
+    frame_weight, audio_weight = contact_weights(
+        contacts.to(device), tc.contact_weight, config.model.bins_per_frame
+    )
+    weight = (1 + tc.object_weight * mask.to(device).float()) * frame_weight[:, :, None, None]
+    return weight.unsqueeze(1), audio_weight
+
+
+def _ema_update(state: TrainState, ema: float) -> None:
+    # A short memory at first, so that the average does not cling to the random start.
+    decay = min(ema, (1 + state.step) / (10 + state.step))
+    with torch.no_grad():
+        for p_ema, p in zip(state.ema.parameters(), state.model.parameters(), strict=True):
+            p_ema.lerp_(p, 1 - decay)
+
+
+def _train_step(
+    state: TrainState, batch: Batch, bank: dict[str, Any], config: RunConfig, device: str
+) -> StepLosses:
+    """One optimiser step (and EMA update) on a batch, each clip repeated `draws` times."""
+    tc = config.train
+    index, video_u8, audio, mask, contacts = (x.repeat_interleave(tc.draws, dim=0) for x in batch)
+    lr = learning_rate(tc, state.step)
+    for group in state.optimiser.param_groups:
+        group["lr"] = lr
+    video = video_u8.to(device).float() / 127.5 - 1
+    audio = audio.to(device)
+    text = _text_condition(bank, index, tc.uncond, device)
+    weight, audio_weight = _loss_weights(mask, contacts, config, device)
+    loss_v, loss_a, loss_m = flow_loss(
+        state.model, video, audio, text, weight, shift=tc.time_shift, audio_weight=audio_weight
+    )
+    loss = loss_v + loss_a + tc.motion_weight * loss_m
+    state.optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(state.model.parameters(), 1.0)
+    state.optimiser.step()
+    _ema_update(state, tc.ema)
+    state.step += 1
+    return StepLosses(float(loss.detach()), float(loss_v), float(loss_a), float(loss_m))
+
+
+def _postfix(running: float, losses: StepLosses, seconds: float) -> dict[str, str]:
+    """What the progress bar shows: the running loss, the last step's parts, the minutes so far."""
+    return {
+        "loss": f"{running:.4f}",
+        "video": f"{losses.video:.3f}",
+        "audio": f"{losses.audio:.3f}",
+        "motion": f"{losses.motion:.3f}",
+        "min": f"{seconds / 60:.1f}",
+    }
+
+
+def _save(state: TrainState, out: Path, tc: TrainConfig, device: str) -> None:
+    """The checkpoint (written aside, then moved into place), the EMA weights the engine loads and
+    the loss curve."""
+    checkpoint = out / CHECKPOINT
+    torch.save(
+        {
+            "model": state.model.state_dict(),
+            "ema": state.ema.state_dict(),
+            "optimiser": state.optimiser.state_dict(),
+            "step": state.step,
+            "seconds": state.seconds,
+            "losses": state.losses,
+            "torch_rng": torch.get_rng_state(),
+            "trained_from": state.trained_from,
+        },
+        checkpoint.with_suffix(".tmp"),
+    )
+    os.replace(checkpoint.with_suffix(".tmp"), checkpoint)
+    weights_save(
+        state.ema,
+        out,
+        sampling={**SAMPLING_DEFAULTS, "shift": tc.time_shift},
+        extra={
+            "step": state.step,
+            "train_minutes": round(state.seconds / 60, 2),
+            "trained_on": torch.device(device).type,
+            "trained_from": state.trained_from,
+        },
+    )
+    loss_plot(state.losses, out / "loss.png")
+
+
 def train(
     config: RunConfig,
     out: Path,
@@ -298,139 +488,30 @@ def train(
         torch.set_num_threads(tc.threads)
     out.mkdir(parents=True, exist_ok=True)
     (out / "run.json").write_text(json.dumps({"model": mc.to_dict(), "train": asdict(tc)}, indent=2))
-    torch.manual_seed(tc.seed)
-    model = KinoDiT(mc).to(device)
-    ema = KinoDiT(mc).to(device).requires_grad_(False)
-    ema.load_state_dict(model.state_dict())
-    optimiser = torch.optim.AdamW(model.parameters(), lr=tc.lr, betas=(0.9, 0.99), weight_decay=0.0)
-    step, seconds, losses = 0, 0.0, []
-    trained_from: list[dict[str, Any]] = []  # the runs behind the weights this one started from, oldest first
-    checkpoint_path = out / "checkpoint.pt"
-    if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, weights_only=False, map_location=device)
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        optimiser.load_state_dict(state["optimiser"])
-        step, seconds, losses = state["step"], state["seconds"], state["losses"]
-        trained_from = state["trained_from"]
-        torch.set_rng_state(state["torch_rng"].cpu())
-    elif init is not None:
-        init_config, weights, info = weights_load(init)
-        if init_config.depth != mc.depth:  # go on deeper
-            grown = replace(init_config, depth=mc.depth)
-            weights, init_config = grow_depth(weights, init_config, grown, model.state_dict()), grown
-        if init_config.patch_t != mc.patch_t:  # go on with finer time slots
-            weights = split_slots(weights, init_config, mc)
-        model.load_state_dict(weights)
-        ema.load_state_dict(weights)
-        trained_from = training_stages(info)
-
-    bank_path = out / "bank.pt"
-    if bank_path.exists():
-        bank = torch.load(bank_path, weights_only=False)
-    else:
-        bank = caption_bank(
-            tc.bank, tc.seed, TextEncoder(max_tokens=mc.text_tokens), tc.motion_weights, tc.knocks
-        )
-        torch.save(bank, bank_path)
-    clips = WorldClips(bank["scenes"], mc, tc.batch, seed=tc.seed * 1_000_003 + step)
-    loader = DataLoader(
-        clips,
-        batch_size=None,
-        num_workers=tc.loader_workers,
-        prefetch_factor=4 if tc.loader_workers else None,
-    )
-
-    def save() -> None:
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "ema": ema.state_dict(),
-                "optimiser": optimiser.state_dict(),
-                "step": step,
-                "seconds": seconds,
-                "losses": losses,
-                "torch_rng": torch.get_rng_state(),
-                "trained_from": trained_from,
-            },
-            checkpoint_path.with_suffix(".tmp"),
-        )
-        os.replace(checkpoint_path.with_suffix(".tmp"), checkpoint_path)
-        weights_save(
-            ema,
-            out,
-            sampling={**SAMPLING_DEFAULTS, "shift": tc.time_shift},
-            extra={
-                "step": step,
-                "train_minutes": round(seconds / 60, 2),
-                "trained_on": torch.device(device).type,
-                "trained_from": trained_from,
-            },
-        )
-        loss_plot(losses, out / "loss.png")
-
-    budget = tc.minutes * 60
-    bar = tqdm(total=tc.steps, initial=step, disable=quiet, desc="train", dynamic_ncols=True)
-    began = time.monotonic() - seconds
+    state = _state_start(config, out, init, device)
+    bank = _bank_load(out / "bank.pt", mc, tc)
+    bar = tqdm(total=tc.steps, initial=state.step, disable=quiet, desc="train", dynamic_ncols=True)
+    began = time.monotonic() - state.seconds
     running = None
-    for batch in loader:
-        if step >= (tc.stop or tc.steps) or seconds >= budget:
+    for batch in _loader(bank, mc, tc, state.step):
+        if state.step >= (tc.stop or tc.steps) or state.seconds >= tc.minutes * 60:
             break
-        index, video_u8, audio, mask, contacts = (x.repeat_interleave(tc.draws, dim=0) for x in batch)
-        lr = learning_rate(tc, step)
-        for group in optimiser.param_groups:
-            group["lr"] = lr
-        video = video_u8.to(device).float() / 127.5 - 1
-        audio = audio.to(device)
-        drop = torch.rand(len(index)) < tc.uncond
-        tokens = bank["tokens"][index].float().to(device)
-        text_mask = (bank["mask"][index] & ~drop[:, None]).to(device)
-        pooled = (bank["pooled"][index].float() * (~drop)[:, None]).to(device)
-        frame_weight, audio_weight = contact_weights(
-            contacts.to(device), tc.contact_weight, mc.bins_per_frame
-        )
-        weight = (1 + tc.object_weight * mask.to(device).float()) * frame_weight[:, :, None, None]
-        loss_v, loss_a, loss_m = flow_loss(
-            model,
-            video,
-            audio,
-            (tokens, text_mask, pooled),
-            weight.unsqueeze(1),  # [B, 1, T, H, W]
-            shift=tc.time_shift,
-            audio_weight=audio_weight,
-        )
-        loss = loss_v + loss_a + tc.motion_weight * loss_m
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        decay = min(tc.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
-                p_ema.lerp_(p, 1 - decay)
-        step += 1
-        seconds = time.monotonic() - began
-        value = float(loss.detach())
-        losses.append((step, value))
-        running = value if running is None else 0.98 * running + 0.02 * value
+        losses = _train_step(state, batch, bank, config, device)
+        state.seconds = time.monotonic() - began
+        state.losses.append((state.step, losses.total))
+        running = losses.total if running is None else 0.98 * running + 0.02 * losses.total
         bar.update(1)
-        if step % log_every == 0:
-            bar.set_postfix(
-                loss=f"{running:.4f}",
-                video=f"{float(loss_v):.3f}",
-                audio=f"{float(loss_a):.3f}",
-                motion=f"{float(loss_m):.3f}",
-                min=f"{seconds / 60:.1f}",
-            )
-        if step % tc.save_every == 0:
-            save()
-    save()
+        if state.step % log_every == 0:
+            bar.set_postfix(_postfix(running, losses, state.seconds))
+        if state.step % tc.save_every == 0:
+            _save(state, out, tc, device)
+    _save(state, out, tc, device)
     bar.close()
     return {
-        "step": step,
-        "train_minutes": seconds / 60,
+        "step": state.step,
+        "train_minutes": state.seconds / 60,
         "loss": running,
-        "params": sum(p.numel() for p in model.parameters()),
+        "params": sum(p.numel() for p in state.model.parameters()),
     }
 
 
