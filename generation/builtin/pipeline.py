@@ -10,6 +10,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import torch
 from generation.builtin.audio import bands_to_waveform
 from generation.builtin.model import KinoDiT, ModelConfig, video_noise
 from generation.builtin.sampler import sample
-from generation.builtin.text import TextEncoder
+from generation.builtin.text import TextBatch, TextEncoder
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SAMPLING_DEFAULTS = {"steps": 24, "guidance": 4.0, "shift": 1.0}
@@ -118,43 +119,53 @@ class KinoPipeline:
         """
         c = self.config
         wanted = frames or c.frames
-        overlap = OVERLAP_FRAMES
-        windows = 1 + max(0, math.ceil((wanted - c.frames) / (c.frames - overlap)))
+        windows = window_count(wanted, c.frames)
         steps = int(steps or self.sampling["steps"])
         guidance = float(self.sampling["guidance"] if guidance is None else guidance)
         text = self.text_encoder(prompts)
-        device = next(self.model.parameters()).device
         # Per-prompt noise, so batching never changes a clip.
         generators = [torch.Generator(device="cpu").manual_seed(seed) for seed in seeds]
-
-        def window(
-            index: int, prefix: tuple[torch.Tensor, torch.Tensor] | None
-        ) -> tuple[torch.Tensor, torch.Tensor]:
-            noise_v = [video_noise((3, c.frames, c.size, c.size), c.noise_correlation, g) for g in generators]
-            noise_a = [torch.randn((c.audio_steps, c.audio_bands), generator=g) for g in generators]
-
-            def progress(done: int, _total: int) -> None:
-                if on_step is not None:
-                    on_step(index * steps + done, windows * steps)
-
-            return sample(
-                self.model,
-                text,
-                noise=(torch.stack(noise_v).to(device), torch.stack(noise_a).to(device)),
-                steps=steps,
-                guidance=guidance,
-                shift=float(self.sampling["shift"]),
-                prefix=prefix,
-                on_step=progress,
-            )
-
-        video, audio = window(0, None)
-        bins = c.bins_per_frame
+        window = partial(self._window, text, generators, steps=steps, guidance=guidance)
+        video, audio = window(prefix=None, on_step=_steps_offset(on_step, 0, windows * steps))
+        overlap, bins = OVERLAP_FRAMES, c.bins_per_frame
         for index in range(1, windows):
-            new_v, new_a = window(index, (video[:, :, -overlap:], audio[:, -overlap * bins :]))
+            new_v, new_a = window(
+                prefix=(video[:, :, -overlap:], audio[:, -overlap * bins :]),
+                on_step=_steps_offset(on_step, index * steps, windows * steps),
+            )
             video = torch.cat([video, new_v[:, :, overlap:]], dim=2)
             audio = torch.cat([audio, new_a[:, overlap * bins :]], dim=1)
-        video, audio = video[:, :, :wanted], audio[:, : wanted * bins]
+        return self._outputs(video[:, :, :wanted], audio[:, : wanted * bins], seeds)
+
+    def _window(
+        self,
+        text: TextBatch,
+        generators: list[torch.Generator],
+        *,
+        steps: int,
+        guidance: float,
+        prefix: tuple[torch.Tensor, torch.Tensor] | None,
+        on_step: Callable[[int, int], None] | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One window of the model's native length for each prompt, from its own generator's noise."""
+        c = self.config
+        device = next(self.model.parameters()).device
+        noise_v = [video_noise((3, c.frames, c.size, c.size), c.noise_correlation, g) for g in generators]
+        noise_a = [torch.randn((c.audio_steps, c.audio_bands), generator=g) for g in generators]
+        return sample(
+            self.model,
+            text,
+            noise=(torch.stack(noise_v).to(device), torch.stack(noise_a).to(device)),
+            steps=steps,
+            guidance=guidance,
+            shift=float(self.sampling["shift"]),
+            prefix=prefix,
+            on_step=on_step,
+        )
+
+    def _outputs(self, video: torch.Tensor, audio: torch.Tensor, seeds: list[int]) -> list[Output]:
+        """Clips from video [B, 3, T, H, W] in [-1, 1] and audio grids [B, T · bins, bands]."""
+        c = self.config
         frames_u8 = (
             ((video.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
         )
@@ -171,5 +182,20 @@ class KinoPipeline:
                 sample_rate=c.sample_rate,
                 fps=c.fps,
             )
-            for i in range(len(prompts))
+            for i in range(len(frames_u8))
         ]
+
+
+def window_count(frames: int, native: int) -> int:
+    """How many windows of `native` frames, each after the first adding native - OVERLAP_FRAMES,
+    it takes to make `frames`."""
+    return 1 + max(0, math.ceil((frames - native) / (native - OVERLAP_FRAMES)))
+
+
+def _steps_offset(
+    on_step: Callable[[int, int], None] | None, before: int, total: int
+) -> Callable[[int, int], None] | None:
+    """A window's step callback that reports to `on_step` counting all windows' steps."""
+    if on_step is None:
+        return None
+    return lambda done, _total: on_step(before + done, total)

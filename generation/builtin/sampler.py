@@ -20,6 +20,62 @@ def timesteps(steps: int, shift: float = 1.0) -> torch.Tensor:
     return time_shift(torch.linspace(1, 0, steps + 1), shift)
 
 
+def _conditions(text: TextBatch, guided: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(word states, mask, sentence) for one forward pass: with guidance, the prompts and then the
+    null condition, so that both branches run as one batch."""
+    if not guided:
+        return text.tokens, text.mask, text.pooled
+    null = text.null()
+    return (
+        torch.cat([text.tokens, null.tokens]),
+        torch.cat([text.mask, null.mask]),
+        torch.cat([text.pooled, null.pooled]),
+    )
+
+
+def _prefix_pin(
+    video: torch.Tensor,
+    audio: torch.Tensor,
+    t: torch.Tensor,
+    prefix: tuple[torch.Tensor, torch.Tensor] | None,
+    noise: tuple[torch.Tensor, torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The clip with its first frames put where the flow has the clean `prefix` at time t."""
+    if prefix is None:
+        return video, audio
+    (known_v, known_a), (noise_v, noise_a) = prefix, noise
+    k, ka = known_v.shape[2], known_a.shape[1]
+    return (
+        torch.cat([(1 - t) * known_v + t * noise_v[:, :, :k], video[:, :, k:]], dim=2),
+        torch.cat([(1 - t) * known_a + t * noise_a[:, :ka], audio[:, ka:]], dim=1),
+    )
+
+
+def _denoised(
+    model: KinoDiT,
+    video: torch.Tensor,
+    audio: torch.Tensor,
+    t: torch.Tensor,
+    condition: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    guidance: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The network's clean (video, audio) at time t, guided when guidance is not 1."""
+    guided = guidance != 1.0
+    v_in, a_in = (torch.cat([video, video]), torch.cat([audio, audio])) if guided else (video, audio)
+    clean_v, clean_a = model(v_in, a_in, t.expand(v_in.shape[0]), *condition)
+    if guided:  # for a fixed x_t and t, guiding the clean prediction is guiding the velocity
+        (v_c, v_u), (a_c, a_u) = clean_v.chunk(2), clean_a.chunk(2)
+        clean_v, clean_a = v_u + guidance * (v_c - v_u), a_u + guidance * (a_c - a_u)
+    return clean_v, clean_a
+
+
+def _euler_step(x: torch.Tensor, clean: torch.Tensor, t: torch.Tensor, t_next: torch.Tensor) -> torch.Tensor:
+    """x at t_next: an Euler step along the velocity (x_t - x̂) / t; the last step lands on x̂ itself."""
+    if t_next == 0:
+        return clean
+    return x + (t_next - t) / t.clamp(min=MIN_T) * (x - clean)
+
+
 @torch.inference_mode()
 def sample(
     model: KinoDiT,
@@ -40,41 +96,14 @@ def sample(
     of "Video Diffusion Models", Ho et al. 2022). The result starts with the prefix exactly.
     """
     video, audio = noise  # [B, 3, T, H, W], [B, T · bins, bands]: the starting noise, drawn by the caller
-
-    def pin(video: torch.Tensor, audio: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if prefix is None:
-            return video, audio
-        (known_v, known_a), (noise_v, noise_a) = prefix, noise
-        k, ka = known_v.shape[2], known_a.shape[1]
-        return (
-            torch.cat([(1 - t) * known_v + t * noise_v[:, :, :k], video[:, :, k:]], dim=2),
-            torch.cat([(1 - t) * known_a + t * noise_a[:, :ka], audio[:, ka:]], dim=1),
-        )
-
-    guided = guidance != 1.0
-    if guided:  # one forward pass for both branches
-        null = text.null()
-        tokens, mask, pooled = (
-            torch.cat(pair)
-            for pair in ((text.tokens, null.tokens), (text.mask, null.mask), (text.pooled, null.pooled))
-        )
-    else:
-        tokens, mask, pooled = text.tokens, text.mask, text.pooled
+    condition = _conditions(text, guided=guidance != 1.0)
     times = timesteps(steps, shift).to(video.device)
     for i in range(steps):
         t, t_next = times[i], times[i + 1]
-        video, audio = pin(video, audio, t)
-        v_in, a_in = (torch.cat([video, video]), torch.cat([audio, audio])) if guided else (video, audio)
-        clean_v, clean_a = model(v_in, a_in, t.expand(v_in.shape[0]), tokens, mask, pooled)
-        if guided:  # for a fixed x_t and t, guiding the clean prediction is guiding the velocity
-            (v_c, v_u), (a_c, a_u) = clean_v.chunk(2), clean_a.chunk(2)
-            clean_v, clean_a = v_u + guidance * (v_c - v_u), a_u + guidance * (a_c - a_u)
-        if t_next == 0:  # the last step lands on the prediction itself
-            video, audio = clean_v, clean_a
-        else:  # an Euler step along the velocity (x_t - x̂) / t
-            step = (t_next - t) / t.clamp(min=MIN_T)
-            video, audio = video + step * (video - clean_v), audio + step * (audio - clean_a)
+        video, audio = _prefix_pin(video, audio, t, prefix, noise)
+        clean_v, clean_a = _denoised(model, video, audio, t, condition, guidance)
+        video, audio = _euler_step(video, clean_v, t, t_next), _euler_step(audio, clean_a, t, t_next)
         if on_step is not None:
             on_step(i + 1, steps)
-    video, audio = pin(video, audio, times[-1])
+    video, audio = _prefix_pin(video, audio, times[-1], prefix, noise)
     return video.clamp(-1, 1), audio
