@@ -325,64 +325,101 @@ def _slide_into(
     return x, x2, r2, touch
 
 
-def _motion(scene: Scene, rng: np.random.Generator, times: np.ndarray) -> _Track:
-    """Where the main object is at each time, when it hits something, and what it hits."""
-    n = len(times)
+def _duration(times: np.ndarray) -> float:
+    return times[-1] if len(times) > 1 else 1.0
+
+
+def _slide(scene: Scene, rng: np.random.Generator, times: np.ndarray, start: _Track) -> _Track:
+    """Left or right along a straight line, or along the floor into the second object."""
+    r = float(start.r[0])
+    speed = _speed_factor(scene.speed) * rng.uniform(0.22, 0.28)
+    if scene.hits:
+        x, x2, r2, touch = _slide_into(times, rng, r, speed)
+        y = np.full(len(times), FLOOR_Y - r)
+        # A knock is pitched by the smaller, struck body.
+        track = replace(start, x=x, y=y, impacts=[(touch, speed, r2)], second=(x2, r2))
+    else:
+        travel = speed * _duration(times)
+        x = rng.uniform(r + 0.02, max(r + 0.02, 1 - r - 0.02 - travel)) + speed * times
+        track = replace(start, x=x)
+    if scene.motion == "left":  # the same slide, mirrored
+        second = None if track.second is None else (1 - track.second[0], track.second[1])
+        track = replace(track, x=1 - track.x, second=second)
+    return track
+
+
+def _rise_or_sink(scene: Scene, rng: np.random.Generator, times: np.ndarray, start: _Track) -> _Track:
+    """Straight up or down at a steady speed, staying between the top and the floor."""
+    r = float(start.r[0])
+    speed = _speed_factor(scene.speed) * rng.uniform(0.18, 0.22)
+    travel = speed * _duration(times)
+    top, bottom = r + 0.02, FLOOR_Y - r
+    begin = rng.uniform(top, max(top, bottom - travel))
+    y = begin + speed * times if scene.motion == "down" else (bottom - (begin - top)) - speed * times
+    return replace(start, y=y)
+
+
+def _bounce(scene: Scene, rng: np.random.Generator, times: np.ndarray, start: _Track) -> _Track:
+    # Dropped from near the top and slow enough for 8 fps: 7 to 9 frames from floor to floor at
+    # normal speed. (A livelier bounce, 3 to 5 frames, flickered up and down between frames.)
+    r = float(start.r[0])
     k = _speed_factor(scene.speed)
+    y, contacts = _bounce_track(times, rng.uniform(0.12, 0.2), 0.0, 3.2 * k, FLOOR_Y - r, 0.85)
+    x = start.x + rng.uniform(-0.05, 0.05) * times
+    return replace(start, x=x, y=y, impacts=[(t, v, r) for t, v in contacts])
+
+
+def _fall(scene: Scene, rng: np.random.Generator, times: np.ndarray, start: _Track) -> _Track:
+    """Dropped after a random wait; it lands with little rebound."""
+    r = float(start.r[0])
+    delay = rng.uniform(0.0, 0.7)
+    y0 = rng.uniform(r + 0.02, 0.3)
+    moving = np.clip(times - delay, 0, None)
+    y, contacts = _bounce_track(moving, y0, 0.0, 6.0, FLOOR_Y - r, 0.2)
+    return replace(start, y=y, impacts=[(t + delay, v, r) for t, v in contacts])
+
+
+def _spin(scene: Scene, rng: np.random.Generator, times: np.ndarray, start: _Track) -> _Track:
+    turn = 1 if rng.random() < 0.5 else -1
+    rate = _speed_factor(scene.speed) * rng.uniform(2.5, 4.0)  # radians a second
+    return replace(start, angle=start.angle + turn * rate * times)
+
+
+def _grow_or_shrink(scene: Scene, rng: np.random.Generator, times: np.ndarray, start: _Track) -> _Track:
+    """From small to big or back over the clip (a slow one only part of the way)."""
+    r, k, duration = float(start.r[0]), _speed_factor(scene.speed), _duration(times)
+    small, big = 0.05, 0.17
+    ramp = np.clip(times / duration * k, 0, 1) if k < 1 else times / duration
+    radius = small + (big - small) * ramp if scene.motion == "grow" else big - (big - small) * ramp
+    # On the floor it stays on the floor as it changes size, unless it would start sunk in it
+    # (a shrink from larger than its drawn size): then it floats, like one that starts in the air.
+    on_floor = start.y[0] == FLOOR_Y - r and radius[0] <= r
+    y = FLOOR_Y - radius if on_floor else np.full(len(times), rng.uniform(0.3, 0.55))
+    return replace(start, y=y, r=radius)
+
+
+_MOVERS = {
+    "left": _slide,
+    "right": _slide,
+    "up": _rise_or_sink,
+    "down": _rise_or_sink,
+    "bounce": _bounce,
+    "fall": _fall,
+    "spin": _spin,
+    "grow": _grow_or_shrink,
+    "shrink": _grow_or_shrink,
+}
+
+
+def _motion(scene: Scene, rng: np.random.Generator, times: np.ndarray) -> _Track:
+    """Where the main object is at each time, when it hits something, and what it hits: a body at
+    rest somewhere (on the floor or in the air), then moved by the scene's motion."""
+    n = len(times)
     r = float(rng.uniform(0.10, 0.15))
-    rest_y = FLOOR_Y - r
     x = np.full(n, rng.uniform(0.25, 0.75))
-    y = np.full(n, rng.choice([rng.uniform(0.3, 0.6), rest_y]))
-    radius = np.full(n, r)
-    angle = np.full(n, rng.uniform(0, 2 * math.pi))
-    contacts: list[tuple[float, float]] = []  # (time, speed) on the floor
-    knocks: list[tuple[float, float, float]] = []
-    second = None
-    duration = times[-1] if n > 1 else 1.0
-    m = scene.motion
-    if m in SLIDES:
-        speed = k * rng.uniform(0.22, 0.28)
-        if scene.hits:
-            x, x2, r2, touch = _slide_into(times, rng, r, speed)
-            y = np.full(n, rest_y)
-            second = (x2, r2)
-            knocks.append((touch, speed, r2))  # a knock is pitched by the smaller, struck body
-        else:
-            travel = speed * duration
-            x = rng.uniform(r + 0.02, max(r + 0.02, 1 - r - 0.02 - travel)) + speed * times
-        if m == "left":  # the same slide, mirrored
-            x = 1 - x
-            if second is not None:
-                second = (1 - second[0], second[1])
-    elif m in ("up", "down"):
-        speed = k * rng.uniform(0.18, 0.22)
-        travel = speed * duration
-        top, bottom = r + 0.02, rest_y
-        start = rng.uniform(top, max(top, bottom - travel))
-        y = start + speed * times if m == "down" else (bottom - (start - top)) - speed * times
-    elif m == "bounce":
-        # Dropped from near the top and slow enough for 8 fps: 7 to 9 frames from floor to floor at
-        # normal speed. (A livelier bounce, 3 to 5 frames, flickered up and down between frames.)
-        y, contacts = _bounce_track(times, rng.uniform(0.12, 0.2), 0.0, 3.2 * k, rest_y, 0.85)
-        x = x + rng.uniform(-0.05, 0.05) * times
-    elif m == "fall":
-        delay = rng.uniform(0.0, 0.7)
-        y0 = rng.uniform(r + 0.02, 0.3)
-        moving = np.clip(times - delay, 0, None)
-        y, contacts = _bounce_track(moving, y0, 0.0, 6.0, rest_y, 0.2)
-        contacts = [(t + delay, v) for t, v in contacts]
-    elif m == "spin":
-        angle = angle + (1 if rng.random() < 0.5 else -1) * k * rng.uniform(2.5, 4.0) * times
-    elif m in ("grow", "shrink"):
-        small, big = 0.05, 0.17
-        ramp = np.clip(times / duration * k, 0, 1) if k < 1 else times / duration
-        radius = small + (big - small) * ramp if m == "grow" else big - (big - small) * ramp
-        # On the floor it stays on the floor as it changes size, unless it would start sunk in it
-        # (a shrink from larger than its drawn size): then it floats, like one that starts in the air.
-        on_floor = y[0] == rest_y and radius[0] <= r
-        y = FLOOR_Y - radius if on_floor else np.full(n, rng.uniform(0.3, 0.55))
-    impacts = [(t, v, r) for t, v in contacts] + knocks  # a floor thud is pitched by the faller's size
-    return _Track(x, y, radius, angle, impacts, second)
+    y = np.full(n, rng.choice([rng.uniform(0.3, 0.6), FLOOR_Y - r]))
+    start = _Track(x, y, np.full(n, r), np.full(n, rng.uniform(0, 2 * math.pi)), impacts=[])
+    return _MOVERS[scene.motion](scene, rng, times, start)
 
 
 def _clear_of(track: _Track, shape: str, x2: float, r2: float, shape2: str) -> bool:
