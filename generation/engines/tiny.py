@@ -34,29 +34,24 @@ def _tokenizer() -> Any:
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL)
 
 
-def _ltx2_components() -> dict[str, Any]:
-    from diffusers import (
-        AutoencoderKLLTX2Audio,
-        AutoencoderKLLTX2Video,
-        FlowMatchEulerDiscreteScheduler,
-        LTX2VideoTransformer3DModel,
-    )
-    from diffusers.pipelines.ltx2 import LTX2TextConnectors
-    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+# The tiny Gemma 3 text encoder of the LTX-2 pipeline; the connectors read its layers' states.
+LTX2_TEXT = {
+    "vocab_size": len(VOCABULARY),
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "head_dim": 16,
+    "max_position_embeddings": 128,
+    "sliding_window": 64,
+}
+LTX2_AUDIO_CHANNELS, LTX2_MEL_BINS = 2, 8  # the vocoder reads the audio VAE's output: channels x mel bins
+
+
+def _ltx2_text_encoder() -> Any:
     from transformers import Gemma3Config, Gemma3ForConditionalGeneration
 
-    torch.manual_seed(0)
-    text_config = {
-        "vocab_size": len(VOCABULARY),
-        "hidden_size": 32,
-        "intermediate_size": 64,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
-        "num_key_value_heads": 1,
-        "head_dim": 16,
-        "max_position_embeddings": 128,
-        "sliding_window": 64,
-    }
     vision_config = {
         "hidden_size": 16,
         "intermediate_size": 32,
@@ -65,12 +60,15 @@ def _ltx2_components() -> dict[str, Any]:
         "image_size": 28,
         "patch_size": 14,
     }
-    text_encoder = Gemma3ForConditionalGeneration(
-        Gemma3Config(text_config=text_config, vision_config=vision_config, mm_tokens_per_image=4)
+    return Gemma3ForConditionalGeneration(
+        Gemma3Config(text_config=LTX2_TEXT, vision_config=vision_config, mm_tokens_per_image=4)
     )
-    hidden = text_config["hidden_size"]
-    torch.manual_seed(0)
-    transformer = LTX2VideoTransformer3DModel(
+
+
+def _ltx2_transformer() -> Any:
+    from diffusers import LTX2VideoTransformer3DModel
+
+    return LTX2VideoTransformer3DModel(
         in_channels=4,
         out_channels=4,
         patch_size=1,
@@ -85,13 +83,18 @@ def _ltx2_components() -> dict[str, Any]:
         audio_cross_attention_dim=8,
         num_layers=2,
         qk_norm="rms_norm_across_heads",
-        caption_channels=hidden,
+        caption_channels=LTX2_TEXT["hidden_size"],
         rope_double_precision=False,
         rope_type="split",
     )
-    connectors = LTX2TextConnectors(
-        caption_channels=hidden,
-        text_proj_in_factor=text_config["num_hidden_layers"] + 1,
+
+
+def _ltx2_connectors() -> Any:
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+
+    return LTX2TextConnectors(
+        caption_channels=LTX2_TEXT["hidden_size"],
+        text_proj_in_factor=LTX2_TEXT["num_hidden_layers"] + 1,
         video_connector_num_attention_heads=4,
         video_connector_attention_head_dim=8,
         video_connector_num_layers=1,
@@ -106,7 +109,12 @@ def _ltx2_components() -> dict[str, Any]:
         causal_temporal_positioning=False,
         rope_type="split",
     )
-    vae = AutoencoderKLLTX2Video(
+
+
+def _ltx2_vae() -> Any:
+    from diffusers import AutoencoderKLLTX2Video
+
+    return AutoencoderKLLTX2Video(
         in_channels=3,
         out_channels=3,
         latent_channels=4,
@@ -126,10 +134,14 @@ def _ltx2_components() -> dict[str, Any]:
         encoder_causal=True,
         decoder_causal=False,
     )
-    audio_channels, mel_bins = 2, 8  # the vocoder reads the audio VAE's output: channels x mel bins
-    audio_vae = AutoencoderKLLTX2Audio(
+
+
+def _ltx2_audio_vae() -> Any:
+    from diffusers import AutoencoderKLLTX2Audio
+
+    return AutoencoderKLLTX2Audio(
         base_channels=4,
-        output_channels=audio_channels,
+        output_channels=LTX2_AUDIO_CHANNELS,
         ch_mult=(1,),
         num_res_blocks=1,
         attn_resolutions=None,
@@ -143,10 +155,15 @@ def _ltx2_components() -> dict[str, Any]:
         sample_rate=16000,
         mel_hop_length=160,
         is_causal=True,
-        mel_bins=mel_bins,
+        mel_bins=LTX2_MEL_BINS,
     )
-    vocoder = LTX2Vocoder(
-        in_channels=audio_channels * mel_bins,
+
+
+def _ltx2_vocoder() -> Any:
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+
+    return LTX2Vocoder(
+        in_channels=LTX2_AUDIO_CHANNELS * LTX2_MEL_BINS,
         hidden_channels=32,
         out_channels=2,
         upsample_kernel_sizes=[4, 4],
@@ -156,6 +173,17 @@ def _ltx2_components() -> dict[str, Any]:
         leaky_relu_negative_slope=0.1,
         output_sampling_rate=16000,
     )
+
+
+def _ltx2_components() -> dict[str, Any]:
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    # Seeded before the text encoder and again before the rest, in the order the weights were first made.
+    torch.manual_seed(0)
+    text_encoder = _ltx2_text_encoder()
+    torch.manual_seed(0)
+    transformer, connectors = _ltx2_transformer(), _ltx2_connectors()
+    vae, audio_vae, vocoder = _ltx2_vae(), _ltx2_audio_vae(), _ltx2_vocoder()
     return {
         "transformer": transformer,
         "vae": vae,
@@ -168,17 +196,10 @@ def _ltx2_components() -> dict[str, Any]:
     }
 
 
-def _wan_components(vace: bool = False) -> dict[str, Any]:
-    from diffusers import (
-        AutoencoderKLWan,
-        FlowMatchEulerDiscreteScheduler,
-        WanTransformer3DModel,
-        WanVACETransformer3DModel,
-    )
+def _wan_text_encoder() -> Any:
     from transformers import UMT5Config, UMT5EncoderModel
 
-    torch.manual_seed(0)
-    text_encoder = UMT5EncoderModel(
+    return UMT5EncoderModel(
         UMT5Config(
             vocab_size=len(VOCABULARY),
             d_model=32,
@@ -190,14 +211,18 @@ def _wan_components(vace: bool = False) -> dict[str, Any]:
             dropout_rate=0.0,
         )
     )
-    torch.manual_seed(0)
+
+
+def _wan_transformer(vace: bool) -> Any:
+    from diffusers import WanTransformer3DModel, WanVACETransformer3DModel
+
     # VACE adds context blocks that read reference images (vace_in_channels = 2 x z_dim + 8 x 8 mask).
     transformer_class, extra = (
         (WanVACETransformer3DModel, {"vace_layers": [0, 1], "vace_in_channels": 96})
         if vace
         else (WanTransformer3DModel, {})
     )
-    transformer = transformer_class(
+    return transformer_class(
         patch_size=(1, 2, 2),
         num_attention_heads=2,
         attention_head_dim=12,
@@ -212,6 +237,15 @@ def _wan_components(vace: bool = False) -> dict[str, Any]:
         rope_max_seq_len=32,
         **extra,
     )
+
+
+def _wan_components(vace: bool = False) -> dict[str, Any]:
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler
+
+    torch.manual_seed(0)
+    text_encoder = _wan_text_encoder()
+    torch.manual_seed(0)
+    transformer = _wan_transformer(vace)
     torch.manual_seed(0)
     vae = AutoencoderKLWan(
         base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
