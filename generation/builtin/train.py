@@ -419,7 +419,7 @@ def _train_step(
     state.optimiser.step()
     _ema_update(state, tc.ema)
     state.step += 1
-    return StepLosses(float(loss.detach()), float(loss_v), float(loss_a), float(loss_m))
+    return StepLosses(*(float(x.detach()) for x in (loss, loss_v, loss_a, loss_m)))
 
 
 def _postfix(running: float, losses: StepLosses, seconds: float) -> dict[str, str]:
