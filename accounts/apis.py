@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -19,10 +19,10 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import selectors, services
+from accounts import errors, selectors, services
 from accounts.models import User
-from config.api import ERROR_RESPONSES, CursorPage, StrictSerializer
-from config.errors import KinoError
+from config.api import BODY_ERRORS, IMAGE_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses
+from config.errors import RATE_LIMITED, TOKEN_NOT_VALID, KinoError
 
 
 def _avatar_url(request: Request, user: User) -> str | None:
@@ -100,7 +100,7 @@ class WaitlistJoinApi(APIView):
         request=InputSerializer,
         responses={
             202: inline_serializer("WaitlistJoined", {"status": serializers.CharField()}),
-            **ERROR_RESPONSES,
+            **error_responses(BODY_ERRORS, RATE_LIMITED, public=True),
         },
         summary="Join the waitlist (same answer whether or not the address is already on it)",
     )
@@ -123,7 +123,11 @@ class InviteCheckApi(APIView):
         expires_at = serializers.DateTimeField()
 
     @extend_schema(
-        responses={200: OutputSerializer, **ERROR_RESPONSES}, summary="Is this invite code usable?"
+        responses={
+            200: OutputSerializer,
+            **error_responses(errors.INVITE_NOT_FOUND, RATE_LIMITED, public=True),
+        },
+        summary="Is this invite code usable?",
     )
     def get(self, request: Request, code: str) -> Response:
         invite = selectors.invite_get_by_code(code=code)
@@ -152,9 +156,21 @@ class SignupApi(APIView):
         request=InputSerializer,
         responses={
             201: OutputSerializer,
-            403: OpenApiResponse(description="too_young"),
-            409: OpenApiResponse(description="username_taken / email_taken"),
-            **ERROR_RESPONSES,
+            **error_responses(
+                BODY_ERRORS,
+                RATE_LIMITED,
+                errors.INVITE_INVALID,
+                errors.INVITE_USED,
+                errors.INVITE_EXPIRED,
+                errors.USERNAME_INVALID,
+                errors.USERNAME_RESERVED,
+                errors.PASSWORD_WEAK,
+                errors.BIRTHDATE_INVALID,
+                errors.TOO_YOUNG,
+                errors.USERNAME_TAKEN,
+                errors.EMAIL_TAKEN,
+                public=True,
+            ),
         },
         summary="Redeem an invite code and create an account",
     )
@@ -184,7 +200,12 @@ class TokenObtainApi(APIView):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
     @extend_schema(
-        request=InputSerializer, responses={200: TokenPairSerializer, **ERROR_RESPONSES}, summary="Log in"
+        request=InputSerializer,
+        responses={
+            200: TokenPairSerializer,
+            **error_responses(BODY_ERRORS, RATE_LIMITED, errors.INVALID_CREDENTIALS, public=True),
+        },
+        summary="Log in",
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -195,11 +216,7 @@ class TokenObtainApi(APIView):
             identifier = match or identifier
         user = authenticate(request, username=identifier.lower(), password=data.validated_data["password"])
         if user is None:
-            raise KinoError(
-                "Wrong username or password.",
-                code="invalid_credentials",
-                status_code=status.HTTP_401_UNAUTHORIZED,
-            )
+            raise KinoError(errors.INVALID_CREDENTIALS)
         return Response(_tokens(user))
 
 
@@ -210,7 +227,7 @@ class RefreshTokenInputSerializer(StrictSerializer):
 def _refresh_token_refused(
     message: str = "The refresh token is invalid, expired or already used.",
 ) -> KinoError:
-    return KinoError(message, code="token_not_valid", status_code=status.HTTP_401_UNAUTHORIZED)
+    return KinoError(TOKEN_NOT_VALID, message)
 
 
 class TokenRefreshApi(APIView):
@@ -220,7 +237,7 @@ class TokenRefreshApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: TokenPairSerializer, **ERROR_RESPONSES},
+        responses={200: TokenPairSerializer, **error_responses(BODY_ERRORS, TOKEN_NOT_VALID, public=True)},
         summary="Swap a refresh token for a new pair (the old refresh token stops working)",
     )
     def post(self, request: Request) -> Response:
@@ -243,7 +260,7 @@ class LogoutApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={204: None, **ERROR_RESPONSES},
+        responses={204: None, **error_responses(BODY_ERRORS, TOKEN_NOT_VALID, public=True)},
         summary="Log out: the refresh token is blacklisted",
     )
     def post(self, request: Request) -> Response:
@@ -267,12 +284,14 @@ class MeApi(APIView):
     class DeleteSerializer(StrictSerializer):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
-    @extend_schema(responses={200: MeSerializer, **ERROR_RESPONSES}, summary="Who am I")
+    @extend_schema(responses={200: MeSerializer, **error_responses()}, summary="Who am I")
     def get(self, request: Request) -> Response:
         return Response(_me(request, _actor(request)))
 
     @extend_schema(
-        request=UpdateSerializer, responses={200: MeSerializer, **ERROR_RESPONSES}, summary="Edit my profile"
+        request=UpdateSerializer,
+        responses={200: MeSerializer, **error_responses(BODY_ERRORS)},
+        summary="Edit my profile",
     )
     def patch(self, request: Request) -> Response:
         data = self.UpdateSerializer(data=request.data)
@@ -282,7 +301,7 @@ class MeApi(APIView):
 
     @extend_schema(
         request=DeleteSerializer,
-        responses={204: None, 403: OpenApiResponse(description="password_wrong"), **ERROR_RESPONSES},
+        responses={204: None, **error_responses(BODY_ERRORS, errors.PASSWORD_WRONG)},
         summary="Delete my account and my personal data",
     )
     def delete(self, request: Request) -> Response:
@@ -298,7 +317,7 @@ class AvatarApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={200: MeSerializer, **ERROR_RESPONSES},
+        responses={200: MeSerializer, **error_responses(BODY_ERRORS, IMAGE_ERRORS)},
         summary="Set my avatar (JPEG, PNG or WebP; re-encoded, metadata stripped)",
     )
     def put(self, request: Request) -> Response:
@@ -307,7 +326,7 @@ class AvatarApi(APIView):
         services.avatar_set(user=_actor(request), upload=data.validated_data["avatar"])
         return Response(_me(request, _actor(request)))
 
-    @extend_schema(responses={200: MeSerializer, **ERROR_RESPONSES}, summary="Remove my avatar")
+    @extend_schema(responses={200: MeSerializer, **error_responses()}, summary="Remove my avatar")
     def delete(self, request: Request) -> Response:
         services.avatar_clear(user=_actor(request))
         return Response(_me(request, _actor(request)))
@@ -329,7 +348,8 @@ class MyInvitesApi(APIView):
             return invite.redeemed_by.username if invite.redeemed_by else None
 
     @extend_schema(
-        responses={200: OutputSerializer(many=True), **ERROR_RESPONSES}, summary="The invites I can share"
+        responses={200: OutputSerializer(many=True), **error_responses(PAGE_ERRORS)},
+        summary="The invites I can share",
     )
     def get(self, request: Request) -> Response:
         paginator = CursorPage()
@@ -349,7 +369,10 @@ class UserDetailApi(APIView):
         follows_you = serializers.BooleanField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(responses={200: OutputSerializer, **ERROR_RESPONSES}, summary="A member's public profile")
+    @extend_schema(
+        responses={200: OutputSerializer, **error_responses(errors.USER_NOT_FOUND)},
+        summary="A member's public profile",
+    )
     def get(self, request: Request, username: str) -> Response:
         user = selectors.user_get_for_viewer(actor=_actor(request), username=username)
         for key, value in selectors.user_profile_stats(actor=_actor(request), user=user).items():
@@ -373,7 +396,8 @@ def _edges_page(request: Request, view: APIView, queryset: Any, side: str) -> Re
 
 class FollowersApi(APIView):
     @extend_schema(
-        responses={200: EdgeSerializer(many=True), **ERROR_RESPONSES}, summary="Who follows this member"
+        responses={200: EdgeSerializer(many=True), **error_responses(PAGE_ERRORS, errors.USER_NOT_FOUND)},
+        summary="Who follows this member",
     )
     def get(self, request: Request, username: str) -> Response:
         user = selectors.user_get_for_viewer(actor=_actor(request), username=username)
@@ -384,7 +408,8 @@ class FollowersApi(APIView):
 
 class FollowingApi(APIView):
     @extend_schema(
-        responses={200: EdgeSerializer(many=True), **ERROR_RESPONSES}, summary="Whom this member follows"
+        responses={200: EdgeSerializer(many=True), **error_responses(PAGE_ERRORS, errors.USER_NOT_FOUND)},
+        summary="Whom this member follows",
     )
     def get(self, request: Request, username: str) -> Response:
         user = selectors.user_get_for_viewer(actor=_actor(request), username=username)
@@ -395,14 +420,17 @@ class FollowingApi(APIView):
 
 class MutualsApi(APIView):
     @extend_schema(
-        responses={200: EdgeSerializer(many=True), **ERROR_RESPONSES}, summary="People I follow who follow me"
+        responses={200: EdgeSerializer(many=True), **error_responses(PAGE_ERRORS)},
+        summary="People I follow who follow me",
     )
     def get(self, request: Request) -> Response:
         return _edges_page(request, self, selectors.mutuals_of(user=_actor(request)), "followee")
 
 
 class BlocksApi(APIView):
-    @extend_schema(responses={200: EdgeSerializer(many=True), **ERROR_RESPONSES}, summary="People I blocked")
+    @extend_schema(
+        responses={200: EdgeSerializer(many=True), **error_responses(PAGE_ERRORS)}, summary="People I blocked"
+    )
     def get(self, request: Request) -> Response:
         return _edges_page(request, self, selectors.blocks_of(user=_actor(request)), "blocked")
 
@@ -413,7 +441,11 @@ class FollowApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: OutputSerializer, 201: OutputSerializer, **ERROR_RESPONSES},
+        responses={
+            200: OutputSerializer,
+            201: OutputSerializer,
+            **error_responses(errors.USER_NOT_FOUND, errors.FOLLOW_SELF),
+        },
         summary="Follow (repeating is harmless)",
     )
     def post(self, request: Request, username: str) -> Response:
@@ -423,7 +455,7 @@ class FollowApi(APIView):
             {"following": True}, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-    @extend_schema(responses={204: None, **ERROR_RESPONSES}, summary="Unfollow")
+    @extend_schema(responses={204: None, **error_responses(errors.USER_NOT_FOUND)}, summary="Unfollow")
     def delete(self, request: Request, username: str) -> Response:
         target = selectors.user_get_for_viewer(actor=_actor(request), username=username)
         services.follow_delete(actor=_actor(request), target=target)
@@ -436,7 +468,7 @@ class BlockApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: OutputSerializer, **ERROR_RESPONSES},
+        responses={200: OutputSerializer, **error_responses(errors.USER_NOT_FOUND, errors.BLOCK_SELF)},
         summary="Block: you and they stop seeing each other; follows between you end",
     )
     def post(self, request: Request, username: str) -> Response:
@@ -444,7 +476,7 @@ class BlockApi(APIView):
         services.block_create(actor=_actor(request), target=target)
         return Response({"blocked": True})
 
-    @extend_schema(responses={204: None, **ERROR_RESPONSES}, summary="Unblock")
+    @extend_schema(responses={204: None, **error_responses()}, summary="Unblock")
     def delete(self, request: Request, username: str) -> Response:
         # The person is hidden from the blocker, so look them up among the blocker's blocks.
         block = (

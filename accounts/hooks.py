@@ -1,19 +1,29 @@
-"""Extension points that apps above `accounts` plug into, so the arrow keeps pointing one way.
+"""Extension points that apps above `accounts` plug into, so the arrows keep pointing one way.
 
-`moderation` registers a username check at startup that refuses public figures'
-names; `accounts` never imports `moderation`.
+An upper app registers its function from its `AppConfig.ready`; `accounts` (and every app
+above it, which may import `accounts.public`) calls the hook without knowing who answers.
+
+- Username checks: `moderation` will refuse public figures' names; `accounts` never
+  imports `moderation`.
+- Work stops: an app below `generation` (cameos revoking consent, moderation banning a
+  member, feed removing a video) stops the queued and running jobs that depend on
+  something, without importing `generation`, which registers the stopper.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID
+
+from config.errors import ErrorCode
 
 
 @dataclass(frozen=True)
 class UsernameRefusal:
-    code: str  # stable API error code, e.g. "username_public_figure"
-    message: str
+    error: ErrorCode  # e.g. moderation's `username_public_figure`
+    message: str = ""  # the code's own message when empty
 
 
 UsernameCheck = Callable[[str], UsernameRefusal | None]
@@ -37,3 +47,39 @@ def username_checks_run(username: str) -> UsernameRefusal | None:
         if refusal is not None:
             return refusal
     return None
+
+
+# --- work stops ------------------------------------------------------------------
+
+# What the work depends on: a member (every job they asked for), a video (the jobs remixing
+# it), a cameo (the jobs casting it; its issue teaches `generation` to find those).
+StopSubject = Literal["user", "video", "cameo"]
+
+
+@dataclass(frozen=True)
+class WorkStop:
+    subject: StopSubject
+    subject_id: UUID
+    error: ErrorCode  # what the owner of a stopped job reads, e.g. `cameo_consent_revoked`
+
+
+WorkStopper = Callable[[WorkStop], int]  # returns how many pieces of work it stopped
+_work_stoppers: list[WorkStopper] = []
+
+
+def work_stopper_register(stopper: WorkStopper) -> WorkStopper:
+    if stopper not in _work_stoppers:
+        _work_stoppers.append(stopper)
+    return stopper
+
+
+def work_stopper_unregister(stopper: WorkStopper) -> None:
+    if stopper in _work_stoppers:
+        _work_stoppers.remove(stopper)
+
+
+def work_stop(stop: WorkStop) -> int:
+    """Stop all work that depends on `stop.subject`: queued work never starts, running work ends at
+    its next step. Call it inside the transaction that makes the change (the revocation, the ban):
+    the stoppers write in the same transaction, so both commit or neither does."""
+    return sum(stopper(stop) for stopper in _work_stoppers)

@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from uuid import UUID
+
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from accounts import errors
 from accounts.models import Block, Follow, Invite, User, invite_code_normalize
-from config.errors import NotFoundError
+from config.errors import KinoError
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What other apps may know of a member: enough to decide what they may do."""
+
+    user_id: UUID
+    username: str
+    is_active: bool
+    is_teen: bool
+    groups: frozenset[str]
+
+
+def member_standing(*, user_id: UUID) -> Standing | None:
+    """The member's standing now (None for a deleted account); one query."""
+    user = User.objects.filter(id=user_id).prefetch_related("groups").first()
+    if user is None:
+        return None
+    return Standing(
+        user_id=user.id,
+        username=user.username,
+        is_active=user.is_active,
+        is_teen=user.is_teen,
+        groups=frozenset(group.name for group in user.groups.all()),
+    )
 
 
 def blocked_user_ids(*, user: User) -> QuerySet:
@@ -24,7 +53,7 @@ def user_get_for_viewer(*, actor: User, username: str) -> User:
         .first()
     )
     if user is None:
-        raise NotFoundError("No such user.", code="user_not_found")
+        raise KinoError(errors.USER_NOT_FOUND)
     return user
 
 
@@ -79,5 +108,5 @@ def invites_of(*, user: User) -> QuerySet[Invite]:
 def invite_get_by_code(*, code: str) -> Invite:
     invite = Invite.objects.filter(code=invite_code_normalize(code)).first()
     if invite is None:
-        raise NotFoundError("This invite code does not exist.", code="invite_invalid")
+        raise KinoError(errors.INVITE_NOT_FOUND)
     return invite

@@ -13,15 +13,14 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework import status
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import hooks
-from accounts.images import ImageRejected, image_sanitize
+from accounts import errors, hooks
 from accounts.models import (
     Block,
     Follow,
@@ -33,8 +32,9 @@ from accounts.models import (
     invite_code_normalize,
     years_between,
 )
-from config.errors import ConflictError, KinoError, NotFoundError
+from config.errors import KinoError, field_errors, upload_refused
 from config.events import event_send_on_commit
+from mediakit.images import ImageRejected, image_sanitize
 
 logger = logging.getLogger(__name__)
 
@@ -130,32 +130,16 @@ def username_normalize(raw: str) -> str:
 
 def username_validate(username: str) -> None:
     if not USERNAME_RE.fullmatch(username):
-        raise KinoError(
-            "Usernames are 3 to 30 characters of a-z, 0-9, '_' and '.'.",
-            code="username_invalid",
-            fields={"username": [{"code": "username_invalid", "message": "Use 3-30 of a-z, 0-9, _ and ."}]},
-        )
+        raise KinoError(errors.USERNAME_INVALID, field="username")
     if username in RESERVED_USERNAMES or username.strip("._") in RESERVED_USERNAMES:
-        raise KinoError(
-            "This username is reserved.",
-            code="username_reserved",
-            fields={"username": [{"code": "username_reserved", "message": "This username is reserved."}]},
-        )
+        raise KinoError(errors.USERNAME_RESERVED, field="username")
     refusal = hooks.username_checks_run(username)
     if refusal is not None:
-        raise KinoError(
-            refusal.message,
-            code=refusal.code,
-            fields={"username": [{"code": refusal.code, "message": refusal.message}]},
-        )
+        raise KinoError(refusal.error, refusal.message, field="username")
 
 
-def _username_taken() -> ConflictError:
-    return ConflictError(
-        "This username is taken.",
-        code="username_taken",
-        fields={"username": [{"code": "username_taken", "message": "This username is taken."}]},
-    )
+def _username_taken() -> KinoError:
+    return KinoError(errors.USERNAME_TAKEN, field="username")
 
 
 # --- waitlist and invites -------------------------------------------------------
@@ -213,7 +197,7 @@ def waitlist_admit(*, entry_ids: Iterable[UUID], admitted_by: User | None) -> li
 @transaction.atomic
 def invite_batch_mint(*, created_by: User | None, count: int, ttl_days: int, note: str = "") -> InviteBatch:
     if not 1 <= count <= 10_000:
-        raise KinoError("A batch holds 1 to 10,000 invites.", code="invite_batch_size")
+        raise KinoError(errors.INVITE_BATCH_SIZE)
     batch = InviteBatch.objects.create(created_by=created_by, size=count, note=note)
     Invite.objects.bulk_create(
         [
@@ -233,30 +217,16 @@ def member_invites_grant(*, user: User, count: int | None = None) -> list[Invite
 
 
 def _invite_error(state: str) -> KinoError:
-    message = {
-        "unknown": ("invite_invalid", "This invite code does not exist."),
-        "used": ("invite_used", "This invite code has already been used."),
-        "expired": ("invite_expired", "This invite code has expired."),
-    }[state]
-    return KinoError(
-        message[1], code=message[0], fields={"invite_code": [{"code": message[0], "message": message[1]}]}
-    )
+    error = {"unknown": errors.INVITE_INVALID, "used": errors.INVITE_USED, "expired": errors.INVITE_EXPIRED}
+    return KinoError(error[state], field="invite_code")
 
 
 def _age_check(birthdate: date) -> None:
     today = timezone.localdate()
     if birthdate > today or birthdate.year < today.year - 120:
-        raise KinoError(
-            "Enter a real birthdate.",
-            code="birthdate_invalid",
-            fields={"birthdate": [{"code": "birthdate_invalid", "message": "Enter a real birthdate."}]},
-        )
+        raise KinoError(errors.BIRTHDATE_INVALID, field="birthdate")
     if years_between(birthdate, today) < settings.MINIMUM_AGE:
-        raise KinoError(
-            f"You must be at least {settings.MINIMUM_AGE} to join Kino.",
-            code="too_young",
-            status_code=status.HTTP_403_FORBIDDEN,
-        )
+        raise KinoError(errors.TOO_YOUNG, f"You must be at least {settings.MINIMUM_AGE} to join Kino.")
 
 
 def invite_redeem(
@@ -273,9 +243,7 @@ def invite_redeem(
         password_validation.validate_password(password, user=candidate)
     except DjangoValidationError as exc:
         raise KinoError(
-            "Choose a stronger password.",
-            code="password_weak",
-            fields={"password": [{"code": "password_weak", "message": m} for m in exc.messages]},
+            errors.PASSWORD_WEAK, fields=field_errors("password", errors.PASSWORD_WEAK, *exc.messages)
         ) from None
 
     with transaction.atomic():
@@ -287,11 +255,7 @@ def invite_redeem(
         if User.objects.filter(username__iexact=username).exists():
             raise _username_taken()
         if User.objects.filter(email__iexact=email).exists():
-            raise ConflictError(
-                "An account already uses this email address.",
-                code="email_taken",
-                fields={"email": [{"code": "email_taken", "message": "Already in use."}]},
-            )
+            raise KinoError(errors.EMAIL_TAKEN, field="email")
         try:
             with transaction.atomic():
                 candidate.set_password(password)
@@ -325,19 +289,17 @@ def profile_update(*, user: User, display_name: str | None = None, bio: str | No
 
 def avatar_set(*, user: User, upload: UploadedFile) -> Profile:
     try:
-        content = image_sanitize(
+        webp = image_sanitize(
             upload,
             max_bytes=settings.AVATAR_MAX_BYTES,
             max_pixels=settings.AVATAR_MAX_PIXELS,
             size=settings.AVATAR_SIZE,
         )
     except ImageRejected as exc:
-        raise KinoError(
-            exc.message, code=exc.code, fields={"avatar": [{"code": exc.code, "message": exc.message}]}
-        ) from None
+        raise upload_refused(exc, "avatar") from None
     profile = user.profile
     old = profile.avatar.name if profile.avatar else None
-    profile.avatar.save(content.name or "avatar.webp", content, save=False)
+    profile.avatar.save("avatar.webp", ContentFile(webp), save=False)
     profile.save(update_fields=["avatar", "updated_at"])
     if old:
         profile.avatar.storage.delete(old)
@@ -355,12 +317,7 @@ def avatar_clear(*, user: User) -> Profile:
 def user_delete(*, user: User, password: str) -> None:
     """Remove the account and the personal data it carries. Invites it redeemed stay used."""
     if not user.check_password(password):
-        raise KinoError(
-            "The password is wrong.",
-            code="password_wrong",
-            status_code=status.HTTP_403_FORBIDDEN,
-            fields={"password": [{"code": "password_wrong", "message": "The password is wrong."}]},
-        )
+        raise KinoError(errors.PASSWORD_WRONG, field="password")
     profile = Profile.objects.filter(user=user).first()
     avatar = profile.avatar.name if profile and profile.avatar else None
     user_id = user.id
@@ -388,9 +345,9 @@ def _is_blocked_either_way(a: User, b: User) -> bool:
 def follow_create(*, actor: User, target: User) -> tuple[Follow, bool]:
     """Follow `target`; following twice is not an error. Returns (follow, created)."""
     if actor.id == target.id:
-        raise KinoError("You cannot follow yourself.", code="follow_self")
+        raise KinoError(errors.FOLLOW_SELF)
     if _is_blocked_either_way(actor, target):
-        raise NotFoundError()
+        raise KinoError(errors.USER_NOT_FOUND)
     follow, created = Follow.objects.get_or_create(follower=actor, followee=target)
     if created:
         event_send_on_commit(
@@ -409,7 +366,7 @@ def follow_delete(*, actor: User, target: User) -> None:
 def block_create(*, actor: User, target: User) -> Block:
     """Block `target`: both stop seeing each other, and any follow between them ends."""
     if actor.id == target.id:
-        raise KinoError("You cannot block yourself.", code="block_self")
+        raise KinoError(errors.BLOCK_SELF)
     block, _ = Block.objects.get_or_create(blocker=actor, blocked=target)
     Follow.objects.filter(Q(follower=actor, followee=target) | Q(follower=target, followee=actor)).delete()
     return block

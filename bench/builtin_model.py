@@ -130,8 +130,8 @@ def main() -> None:
     from generation.builtin.model import KinoDiT
     from generation.builtin.pipeline import KinoPipeline
     from generation.builtin.train import training_stages
-    from generation.engines.base import Clip
-    from generation.media import clip_encode
+    from mediakit import Clip
+    from mediakit.encode import clip_encode
 
     cases = evaluate.held_out_cases(args.prompts)
     trained = KinoPipeline.from_pretrained(args.weights)

@@ -191,7 +191,7 @@ def bench_overhead(api: httpx.Client, runs: int) -> dict:
 
     from generation.engines import engine_load
     from generation.models import Job
-    from generation.services import _request_for
+    from generation.pipeline.stages.render import request_for
 
     settings.GENERATION_STEPS = OVERHEAD_STEPS
     engine = engine_load()
@@ -205,7 +205,7 @@ def bench_overhead(api: httpx.Client, runs: int) -> dict:
         row = job_row(job_id)
         assert row["state"] == "succeeded", row
         worker_walls.append((row["finished_at"] - row["started_at"]).total_seconds())
-        request = _request_for(Job.objects.get(id=job_id), engine)
+        request = request_for(Job.objects.get(id=job_id), engine)
         started = time.perf_counter()
         engine.generate(request, lambda done, total: None)
         direct_walls.append(time.perf_counter() - started)

@@ -20,19 +20,20 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-from config.errors import KinoError, error_body
+from config import errors
+from config.errors import ErrorCode, KinoError, error_body
 
 # Codes for DRF's own exceptions, so clients never see DRF's vocabulary change under them.
-_DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
-    (exceptions.ParseError, "malformed_request"),
-    (exceptions.NotAuthenticated, "not_authenticated"),
-    (exceptions.AuthenticationFailed, "authentication_failed"),
-    (exceptions.PermissionDenied, "permission_denied"),
-    (exceptions.NotFound, "not_found"),
-    (exceptions.MethodNotAllowed, "method_not_allowed"),
-    (exceptions.NotAcceptable, "not_acceptable"),
-    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
-    (exceptions.Throttled, "rate_limited"),
+_DRF_CODES: list[tuple[type[exceptions.APIException], ErrorCode]] = [
+    (exceptions.ParseError, errors.MALFORMED_REQUEST),
+    (exceptions.NotAuthenticated, errors.NOT_AUTHENTICATED),
+    (exceptions.AuthenticationFailed, errors.AUTHENTICATION_FAILED),
+    (exceptions.PermissionDenied, errors.PERMISSION_DENIED),
+    (exceptions.NotFound, errors.NOT_FOUND),
+    (exceptions.MethodNotAllowed, errors.METHOD_NOT_ALLOWED),
+    (exceptions.NotAcceptable, errors.NOT_ACCEPTABLE),
+    (exceptions.UnsupportedMediaType, errors.UNSUPPORTED_MEDIA_TYPE),
+    (exceptions.Throttled, errors.RATE_LIMITED),
 ]
 
 
@@ -55,17 +56,19 @@ def _shape(exc: exceptions.APIException) -> dict[str, Any]:
     if isinstance(exc, KinoError):
         return error_body(exc.code, str(exc.detail), exc.fields)
     if isinstance(exc, InvalidToken):
-        return error_body("token_not_valid", "The token is invalid or expired.")
+        return error_body(errors.TOKEN_NOT_VALID.code, errors.TOKEN_NOT_VALID.message)
     if isinstance(exc, exceptions.ValidationError):
         details = exc.get_full_details()
         if isinstance(details, list):  # a serializer-level error with no field
             return error_body(
-                "invalid_input", "The request is invalid.", {"non_field_errors": _field_errors(details)}
+                errors.INVALID_INPUT.code,
+                "The request is invalid.",
+                {"non_field_errors": _field_errors(details)},
             )
-        return error_body("invalid_input", "Some fields are invalid.", _field_errors(details))
-    for cls, code in _DRF_CODES:
+        return error_body(errors.INVALID_INPUT.code, errors.INVALID_INPUT.message, _field_errors(details))
+    for cls, error in _DRF_CODES:
         if isinstance(exc, cls):
-            return error_body(code, str(exc.detail))
+            return error_body(error.code, str(exc.detail))
     return error_body(str(exc.default_code), str(exc.detail))
 
 
@@ -84,12 +87,65 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-# The documented error answers every authenticated endpoint can give (schema only).
-ERROR_RESPONSES = {
-    400: OpenApiResponse(description="Invalid input: {error: {code, message, fields}}"),
-    401: OpenApiResponse(description="Not authenticated"),
-    404: OpenApiResponse(description="Not found"),
-}
+# --- the error answers in the OpenAPI schema ---------------------------------------------------
+
+
+class _FieldError(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class _ErrorDetail(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable and machine-readable; each operation lists its codes")
+    message = serializers.CharField(help_text="For people")
+    # DRF's metaclass takes declared fields off the class, so this does not hide Serializer.fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=_FieldError()),
+        help_text="Per input field, the problems with it",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = _ErrorDetail()
+
+
+AUTH_ERRORS = (errors.NOT_AUTHENTICATED, errors.TOKEN_NOT_VALID)
+BODY_ERRORS = (
+    errors.INVALID_INPUT,
+    errors.UNKNOWN_FIELD,
+    errors.MALFORMED_REQUEST,
+    errors.REQUEST_TOO_LARGE,
+    errors.UNSUPPORTED_MEDIA_TYPE,
+)
+PAGE_ERRORS = (errors.INVALID_CURSOR,)
+IMAGE_ERRORS = (
+    errors.IMAGE_TOO_LARGE,
+    errors.IMAGE_TOO_MANY_PIXELS,
+    errors.IMAGE_TYPE_UNSUPPORTED,
+    errors.IMAGE_INVALID,
+)
+
+
+def error_responses(*codes: ErrorCode | tuple[ErrorCode, ...], public: bool = False) -> dict[int, Any]:
+    """The schema's error answers of one operation: per status, the error body and its codes.
+
+    Authenticated operations (all but `public=True`) also answer 401 `not_authenticated`
+    and `token_not_valid`. Pass the tuples above for body and page errors.
+    """
+    flat: list[ErrorCode] = []
+    for item in (*codes, *(() if public else (AUTH_ERRORS,))):
+        flat.extend(item if isinstance(item, tuple) else (item,))
+    by_status: dict[int, list[ErrorCode]] = {}
+    for error in flat:
+        if error not in by_status.setdefault(error.status, []):
+            by_status[error.status].append(error)
+    return {
+        status: OpenApiResponse(
+            response=ErrorSerializer,
+            description="; ".join(f"`{error.code}`: {error.message}" for error in listed),
+        )
+        for status, listed in sorted(by_status.items())
+    }
 
 
 class StrictSerializer(serializers.Serializer):
@@ -101,7 +157,11 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError(
                     {
-                        name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
+                        name: [
+                            serializers.ErrorDetail(
+                                errors.UNKNOWN_FIELD.message, code=errors.UNKNOWN_FIELD.code
+                            )
+                        ]
                         for name in unknown
                     }
                 )
@@ -118,20 +178,25 @@ class CursorPage(CursorPagination):
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound as exc:
-            raise KinoError("The cursor is invalid.", code="invalid_cursor") from exc
+            raise KinoError(errors.INVALID_CURSOR) from exc
 
 
 # --- Django-level handlers: errors raised outside DRF views (404 routes, bad Host, 500) ---
+
+
+def error_response(error: ErrorCode, message: str | None = None) -> JsonResponse:
+    """The error shape for plain Django views (outside DRF's exception handler)."""
+    return JsonResponse(error_body(error.code, message or error.message), status=error.status)
 
 
 def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith(("/api/", "/healthz", "/ws"))
 
 
-def _django_handler(code: str, message: str, status_code: int, template_handler: Any) -> Any:
+def _django_handler(error: ErrorCode, template_handler: Any) -> Any:
     def handler(request: HttpRequest, exception: Exception | None = None) -> Any:
         if _wants_json(request):
-            return JsonResponse(error_body(code, message), status=status_code)
+            return error_response(error)
         if exception is None:
             return template_handler(request)
         return template_handler(request, exception)
@@ -141,12 +206,12 @@ def _django_handler(code: str, message: str, status_code: int, template_handler:
 
 @csrf_exempt  # it changes nothing; without this, a POST to a wrong path would get CSRF's HTML page
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+    return error_response(errors.NOT_FOUND, "No such endpoint.")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> Any:
     if _wants_json(request):
-        return JsonResponse(error_body("csrf_failed", "CSRF verification failed."), status=403)
+        return error_response(errors.CSRF_FAILED)
     from django.views.csrf import csrf_failure as django_csrf_failure
 
     return django_csrf_failure(request, reason)
@@ -156,12 +221,10 @@ def _defaults() -> dict[str, Any]:
     from django.views import defaults
 
     return {
-        "handler400": _django_handler("bad_request", "The request is malformed.", 400, defaults.bad_request),
-        "handler403": _django_handler("permission_denied", "Forbidden.", 403, defaults.permission_denied),
-        "handler404": _django_handler("not_found", "Not found.", 404, defaults.page_not_found),
-        "handler500": _django_handler(
-            "server_error", "Something went wrong on our side.", 500, defaults.server_error
-        ),
+        "handler400": _django_handler(errors.BAD_REQUEST, defaults.bad_request),
+        "handler403": _django_handler(errors.PERMISSION_DENIED, defaults.permission_denied),
+        "handler404": _django_handler(errors.NOT_FOUND, defaults.page_not_found),
+        "handler500": _django_handler(errors.SERVER_ERROR, defaults.server_error),
     }
 
 

@@ -10,7 +10,10 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 from django.urls import path  # noqa: E402
 
+from config.boot import boot_checks  # noqa: E402
 from config.websocket import EventsConsumer, JwtAuthMiddleware, origin_validated  # noqa: E402
+
+boot_checks()  # a misconfigured engine stops the server here, with the reason
 
 application = ProtocolTypeRouter(
     {

@@ -13,7 +13,7 @@ import os
 import time
 from typing import Any
 
-from celery import Celery, bootsteps
+from celery import Celery, bootsteps, signals
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -28,6 +28,7 @@ app.conf.task_routes = {"generation.*": {"queue": "generation"}}
 app.autodiscover_tasks()
 
 HEARTBEAT_PREFIX = "kino:worker:"
+ENGINE_PREFIX = "kino:engine:"  # which model a worker's pool loaded (written by the pipeline's load_engine)
 logger = logging.getLogger(__name__)
 
 
@@ -59,6 +60,8 @@ class Heartbeat(bootsteps.StartStopStep):
 
         self.interval = settings.WORKER_HEARTBEAT_S
         self.client = _redis()
+        with contextlib.suppress(OSError, redis_errors()):
+            self.client.delete(ENGINE_PREFIX + worker.hostname)  # a restarted worker has loaded nothing yet
         self.beat(worker)
         self.tref = worker.timer.call_repeatedly(self.interval, self.beat, (worker,), priority=10)
 
@@ -78,7 +81,7 @@ class Heartbeat(bootsteps.StartStopStep):
             self.tref.cancel()
         if self.client is not None:
             with contextlib.suppress(OSError, redis_errors()):
-                self.client.delete(HEARTBEAT_PREFIX + worker.hostname)
+                self.client.delete(HEARTBEAT_PREFIX + worker.hostname, ENGINE_PREFIX + worker.hostname)
 
 
 class Periodic(bootsteps.StartStopStep):
@@ -124,8 +127,32 @@ app.steps["worker"].add(Heartbeat)
 app.steps["worker"].add(Periodic)
 
 
+@signals.worker_init.connect
+def _boot_checks(**kwargs: Any) -> None:
+    """A worker with a misconfigured engine refuses to start, instead of failing its first job."""
+    import django
+
+    django.setup()
+    from config.boot import boot_checks
+
+    boot_checks()
+
+
 def worker_heartbeats() -> list[dict[str, Any]]:
+    """Live workers (those that beat recently), each with the engine its pool loaded, if any yet."""
     client = _redis()
     keys = list(client.scan_iter(match=HEARTBEAT_PREFIX + "*", count=100))
-    values = client.mget(keys) if keys else []
-    return [json.loads(value) for value in values if value]
+    beats = [json.loads(value) for value in (client.mget(keys) if keys else []) if value]
+    engines = client.mget([ENGINE_PREFIX + beat["hostname"] for beat in beats]) if beats else []
+    for beat, engine in zip(beats, engines, strict=True):
+        beat["engine"] = json.loads(engine) if engine else None
+    return beats
+
+
+def worker_engine_note(hostname: str, *, name: str, version: str) -> None:
+    """A worker's pool says which engine it has loaded (kept while the worker lives; /healthz shows it)."""
+    if not hostname:
+        return
+    payload = json.dumps({"name": name, "version": version})
+    with contextlib.suppress(OSError, redis_errors()):
+        _redis().set(ENGINE_PREFIX + hostname, payload, ex=24 * 3600)

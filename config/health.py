@@ -42,7 +42,12 @@ def _workers() -> dict[str, Any]:
     return {
         "count": len(beats),
         "workers": [
-            {"hostname": b["hostname"], "queues": b["queues"], "last_heartbeat_s": round(now - b["ts"], 2)}
+            {
+                "hostname": b["hostname"],
+                "queues": b["queues"],
+                "last_heartbeat_s": round(now - b["ts"], 2),
+                "engine": b["engine"],  # {name, version} once its pool has loaded one; null before
+            }
             for b in sorted(beats, key=lambda b: b["hostname"])
         ],
     }
@@ -60,4 +65,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["worker"]["error"] = "no_worker_heartbeat"
     serving = checks["database"]["ok"] and checks["redis"]["ok"]
     status = "ok" if serving and checks["worker"]["ok"] else ("degraded" if serving else "down")
-    return JsonResponse({"status": status, "checks": checks}, status=200 if serving else 503)
+    loaded = sorted(
+        {
+            f"{w['engine']['name']} {w['engine']['version']}"
+            for w in checks["worker"].get("workers", [])
+            if w["engine"]
+        }
+    )
+    body = {
+        "status": status,
+        "checks": checks,
+        "engine": {"configured": settings.GENERATION_ENGINE, "loaded": loaded},
+    }
+    return JsonResponse(body, status=200 if serving else 503)

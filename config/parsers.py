@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser, MultiPartParser
 
-from config.errors import RequestTooLarge
+from config.errors import REQUEST_TOO_LARGE, KinoError
 
 
 class _BoundedParser:
@@ -26,7 +26,7 @@ class _BoundedParser:
         except ValueError:
             raise exceptions.ParseError("Content-Length is not a number.") from None
         if length > limit:
-            raise RequestTooLarge(f"The request body must be at most {limit} bytes.")
+            raise KinoError(REQUEST_TOO_LARGE, f"The request body must be at most {limit} bytes.")
         return super().parse(stream, media_type, parser_context)  # type: ignore[misc]
 
 

@@ -172,12 +172,10 @@ WORKER_HEARTBEAT_S = env.int("WORKER_HEARTBEAT_S", default=5)
 # "diffusers" (GENERATION_MODEL_PATH: a local diffusers pipeline folder: LTX-2, Wan or Wan VACE),
 # or "tiny-ltx2" / "tiny-wan" / "tiny-wan-vace": a tiny randomly initialised pipeline built into var/models on
 # first use, whose output is noise (the tests use it to exercise the diffusers path).
+# Every generation setting is checked at boot by generation/checks.py (`manage.py check`, and
+# before uvicorn and the workers serve): a misspelt engine or a missing model folder stops them.
 GENERATION_ENGINE = env.str("GENERATION_ENGINE", default="builtin")
 GENERATION_MODEL_PATH = env.str("GENERATION_MODEL_PATH", default="")
-if GENERATION_ENGINE == "diffusers" and not GENERATION_MODEL_PATH:
-    raise ImproperlyConfigured(
-        "GENERATION_ENGINE=diffusers needs GENERATION_MODEL_PATH (a local pipeline folder)."
-    )
 _KIND = {"builtin": "builtin", "diffusers": "diffusers"}.get(GENERATION_ENGINE, "tiny")
 GENERATION_DEVICE = env.str("GENERATION_DEVICE", default="auto")
 GENERATION_DTYPE = env.str("GENERATION_DTYPE", default="auto")
@@ -199,8 +197,16 @@ GENERATION_SHORT_SIDE = env.dict(
         "diffusers": {"draft": 320, "standard": 480, "high": 704},
     }[_KIND],
 )
-GENERATION_PROMPT_MAX_CHARS = 1000
+GENERATION_PROMPT_MAX_CHARS = env.int("GENERATION_PROMPT_MAX_CHARS", default=1000)
+# Start images: their own bounds (not the avatar's); kept in their shape, the longer side at most this.
+GENERATION_START_IMAGE_MAX_BYTES = env.int("GENERATION_START_IMAGE_MAX_BYTES", default=8 * 1024 * 1024)
+GENERATION_START_IMAGE_MAX_PIXELS = env.int("GENERATION_START_IMAGE_MAX_PIXELS", default=40_000_000)
+GENERATION_START_IMAGE_SIDE = env.int("GENERATION_START_IMAGE_SIDE", default=1280)
 GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=3)
+# A stage failing transiently (storage) runs again in place up to this many times, waiting
+# GENERATION_STAGE_BACKOFF_S, then twice that, ...; the render before it is kept.
+GENERATION_STAGE_TRIES = env.int("GENERATION_STAGE_TRIES", default=4)
+GENERATION_STAGE_BACKOFF_S = env.float("GENERATION_STAGE_BACKOFF_S", default=0.5)
 # A running job's worker writes a heartbeat every GENERATION_HEARTBEAT_S; a job silent for
 # GENERATION_STALE_S is taken for lost and runs again (each worker sweeps every GENERATION_REAP_S).
 GENERATION_HEARTBEAT_S = env.float("GENERATION_HEARTBEAT_S", default=2.0)
@@ -222,7 +228,7 @@ GENERATION_TIERS = {
 }
 GENERATION_PRIORITY_GROUP = "priority"  # members of this group get the priority tier and queue
 # Functions each worker's main process calls every N seconds (housekeeping that must not wait in a queue).
-WORKER_PERIODIC = {"generation.services.jobs_reap_stale": GENERATION_REAP_S}
+WORKER_PERIODIC = {"generation.jobs.jobs_reap_stale": GENERATION_REAP_S}
 
 # --- Auth -----------------------------------------------------------------------
 

@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ERROR_RESPONSES, CursorPage
-from feed import selectors
+from config.api import PAGE_ERRORS, CursorPage, error_responses
+from feed import errors, selectors
 from feed.media import signed_url
 from feed.models import Video
 
@@ -47,7 +47,8 @@ class VideoSerializer(serializers.Serializer):
 
 class VideoDetailApi(APIView):
     @extend_schema(
-        responses={200: VideoSerializer, **ERROR_RESPONSES}, summary="A video I may see, with playable URLs"
+        responses={200: VideoSerializer, **error_responses(errors.VIDEO_NOT_FOUND)},
+        summary="A video I may see, with playable URLs",
     )
     def get(self, request: Request, video_id: UUID) -> Response:
         video = selectors.video_get_for_viewer(actor=request.user, video_id=video_id)
@@ -56,7 +57,8 @@ class VideoDetailApi(APIView):
 
 class DraftListApi(APIView):
     @extend_schema(
-        responses={200: VideoSerializer(many=True), **ERROR_RESPONSES}, summary="My drafts, newest first"
+        responses={200: VideoSerializer(many=True), **error_responses(PAGE_ERRORS)},
+        summary="My drafts, newest first",
     )
     def get(self, request: Request) -> Response:
         paginator = CursorPage()

@@ -19,13 +19,14 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
-    JsonResponse,
     StreamingHttpResponse,
 )
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from config.errors import error_body
+from config.api import error_response
+from config.errors import NOT_FOUND
+from feed import errors
 
 SALT = "kino.feed.media"
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -58,11 +59,9 @@ def media_signed(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         name = signing.loads(token, salt=SALT, max_age=settings.MEDIA_URL_TTL_S)["f"]
     except (signing.BadSignature, KeyError, TypeError):
-        return JsonResponse(
-            error_body("media_link_invalid", "This link is invalid or has expired."), status=403
-        )
+        return error_response(errors.MEDIA_LINK_INVALID)
     if not default_storage.exists(name):
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
+        return error_response(NOT_FOUND)
     size = default_storage.size(name)
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=300"}

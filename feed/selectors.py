@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
 
-from config.errors import NotFoundError
+from config.errors import KinoError
+from feed import errors
 from feed.models import Video
+
+
+@dataclass(frozen=True)
+class VideoRef:
+    """What other apps may know of a video they were allowed to name."""
+
+    video_id: UUID
+    owner_id: UUID
+    state: str
 
 
 def videos_visible_to(*, actor: Any) -> QuerySet[Video]:
@@ -19,8 +30,14 @@ def videos_visible_to(*, actor: Any) -> QuerySet[Video]:
 def video_get_for_viewer(*, actor: Any, video_id: UUID) -> Video:
     video = videos_visible_to(actor=actor).filter(id=video_id).first()
     if video is None:
-        raise NotFoundError("No such video.", code="video_not_found")
+        raise KinoError(errors.VIDEO_NOT_FOUND)
     return video
+
+
+def video_ref_for_viewer(*, viewer_id: UUID, video_id: UUID) -> VideoRef:
+    """A video `viewer_id` may see, as plain values; 404 `video_not_found` otherwise."""
+    video = video_get_for_viewer(actor=viewer_id, video_id=video_id)
+    return VideoRef(video_id=video.id, owner_id=video.owner_id, state=video.state)
 
 
 def drafts_of(*, user: Any) -> QuerySet[Video]:

@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from feed.models import Video
+from mediakit import EncodedClip
 
 logger = logging.getLogger(__name__)
 
@@ -20,23 +21,12 @@ class DraftReceipt:
     created: bool  # False when the job had already produced its draft (a retried job)
 
 
-@dataclass(frozen=True)
-class DraftMedia:
-    mp4: bytes
-    poster_jpeg: bytes
-    width: int
-    height: int
-    duration_ms: int
-    fps: float
-    has_audio: bool
-
-
 def draft_create_for_job(
     *,
     owner_id: UUID,
     job_id: UUID,
     prompt: str,
-    media: DraftMedia,
+    media: EncodedClip,
     engine: str,
     remix_of_id: UUID | None = None,
 ) -> DraftReceipt:

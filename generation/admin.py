@@ -18,6 +18,7 @@ class JobAdmin(admin.ModelAdmin):
         "id",
         "user",
         "state",
+        "stage",
         "percent_display",
         "attempts",
         "worker",
@@ -25,12 +26,13 @@ class JobAdmin(admin.ModelAdmin):
         "tier",
         "created_at",
         "run_seconds",
+        "timings_display",
     )
-    list_filter = ("state", "engine_name", "worker", "tier", "priority", "aspect", "quality")
+    list_filter = ("state", "stage", "engine_name", "worker", "tier", "priority", "aspect", "quality")
     search_fields = ("id", "user__username", "prompt")
     list_select_related = ("user",)
     date_hierarchy = "created_at"
-    readonly_fields = [field.name for field in Job._meta.fields]
+    readonly_fields = [*(field.name for field in Job._meta.fields), "timings_display"]
     actions = ["cancel", "retry"]
     change_list_template = "admin/generation/job/change_list.html"
 
@@ -40,6 +42,10 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description="Progress")
     def percent_display(self, job: Job) -> str:
         return f"{job.percent}% ({job.step}/{job.steps})" if job.steps else "-"
+
+    @admin.display(description="Stages (s)")
+    def timings_display(self, job: Job) -> str:
+        return " · ".join(f"{t['stage']} {t['seconds']:.2f}" for t in job.timings) or "-"
 
     @admin.display(description="Run (s)")
     def run_seconds(self, job: Job) -> str:
@@ -62,7 +68,11 @@ class JobAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        extra = {"engine_stats": selectors.engine_stats(), "queue_depths": selectors.queue_depths()}
+        extra = {
+            "engine_stats": selectors.engine_stats(),
+            "queue_depths": selectors.queue_depths(),
+            "stage_seconds": selectors.stage_seconds(),
+        }
         return super().changelist_view(request, extra_context={**(extra_context or {}), **extra})
 
 

@@ -6,18 +6,40 @@ import re
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ERROR_RESPONSES, CursorPage, StrictSerializer
+from config.api import BODY_ERRORS, IMAGE_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses
 from config.errors import KinoError
-from generation import selectors, services
-from generation.models import Job
+from feed.public import VIDEO_NOT_FOUND
+from generation import errors, selectors, services
+from generation.models import DURATIONS, Job
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_JOB_CODES = [
+    error.code
+    for error in (
+        errors.ACCOUNT_INACTIVE,
+        errors.STORAGE_UNAVAILABLE,
+        errors.OUT_OF_MEMORY,
+        errors.ATTEMPTS_EXHAUSTED,
+        errors.INTERNAL_ERROR,
+    )
+]
+
+
+class _StageTiming(serializers.Serializer):
+    stage = serializers.CharField()
+    seconds = serializers.FloatField()
+
+
+class _JobError(serializers.Serializer):
+    code = serializers.CharField(help_text=f"Why the job was blocked or failed: {', '.join(_JOB_CODES)}")
+    message = serializers.CharField()
 
 
 class JobSerializer(serializers.Serializer):
@@ -31,6 +53,8 @@ class JobSerializer(serializers.Serializer):
     remix_of = serializers.UUIDField(source="remix_of_id", allow_null=True)
     has_start_image = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
+    stage = serializers.CharField(help_text="The pipeline stage the latest attempt is in, or ended in")
+    timings = _StageTiming(many=True, help_text="Seconds each stage of the latest attempt took, in order")
     attempts = serializers.IntegerField()
     engine = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
@@ -48,6 +72,7 @@ class JobSerializer(serializers.Serializer):
     def get_engine(self, job: Job) -> dict[str, str] | None:
         return {"name": job.engine_name, "version": job.engine_version} if job.engine_name else None
 
+    @extend_schema_field(_JobError(allow_null=True))
     def get_error(self, job: Job) -> dict[str, str] | None:
         return {"code": job.error_code, "message": job.error_message} if job.error_code else None
 
@@ -58,8 +83,8 @@ def _actor(request: Request) -> Any:
 
 class GenerationListCreateApi(APIView):
     class InputSerializer(StrictSerializer):
-        prompt = serializers.CharField(max_length=1000, trim_whitespace=True)
-        duration_s = serializers.ChoiceField(choices=services.DURATIONS)
+        prompt = serializers.CharField(max_length=settings.GENERATION_PROMPT_MAX_CHARS, trim_whitespace=True)
+        duration_s = serializers.ChoiceField(choices=DURATIONS)
         aspect = serializers.ChoiceField(choices=Job.Aspect.choices, default=Job.Aspect.PORTRAIT)
         quality = serializers.ChoiceField(choices=Job.Quality.choices, default=Job.Quality.STANDARD)
         seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, allow_null=True)
@@ -83,22 +108,29 @@ class GenerationListCreateApi(APIView):
         responses={
             201: JobSerializer,
             200: JobSerializer,
-            429: OpenApiResponse(description="quota_exceeded"),
-            **ERROR_RESPONSES,
+            **error_responses(
+                BODY_ERRORS,
+                IMAGE_ERRORS,
+                errors.PROMPT_EMPTY,
+                errors.CAMEOS_UNAVAILABLE,
+                errors.START_IMAGE_UNSUPPORTED,
+                errors.IDEMPOTENCY_KEY_INVALID,
+                VIDEO_NOT_FOUND,
+                errors.IDEMPOTENCY_CONFLICT,
+                errors.QUOTA_EXCEEDED,
+                errors.TOO_MANY_ACTIVE,
+            ),
         },
         summary="Ask for a clip (queued; follow it by polling or on the WebSocket)",
     )
     def post(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key", "")
         if key and not IDEMPOTENCY_KEY.fullmatch(key):
-            raise KinoError(
-                "Idempotency-Key must be 1-64 of A-Z a-z 0-9 _ . : -", code="idempotency_key_invalid"
-            )
+            raise KinoError(errors.IDEMPOTENCY_KEY_INVALID)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        result = services.generation_enqueue(
-            user=_actor(request),
+        ask = services.ClipAsk(
             prompt=v["prompt"],
             duration_s=int(v["duration_s"]),
             aspect=v["aspect"],
@@ -106,16 +138,17 @@ class GenerationListCreateApi(APIView):
             seed=v.get("seed"),
             start_image=v.get("start_image"),
             remix_of_id=v.get("remix_of"),
-            cameo_handles=v.get("cameos"),
-            idempotency_key=key,
+            cameo_handles=tuple(v.get("cameos") or ()),
         )
+        result = services.generation_enqueue(user_id=_actor(request).id, ask=ask, idempotency_key=key)
         return Response(
             JobSerializer(result.job).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
     @extend_schema(
-        responses={200: JobSerializer(many=True), **ERROR_RESPONSES}, summary="My generations, newest first"
+        responses={200: JobSerializer(many=True), **error_responses(PAGE_ERRORS)},
+        summary="My generations, newest first",
     )
     def get(self, request: Request) -> Response:
         paginator = CursorPage()
@@ -125,13 +158,14 @@ class GenerationListCreateApi(APIView):
 
 class GenerationDetailApi(APIView):
     @extend_schema(
-        responses={200: JobSerializer, **ERROR_RESPONSES}, summary="One generation, with its progress"
+        responses={200: JobSerializer, **error_responses(errors.GENERATION_NOT_FOUND)},
+        summary="One generation, with its progress",
     )
     def get(self, request: Request, job_id: UUID) -> Response:
         return Response(JobSerializer(selectors.job_get_for_owner(actor=_actor(request), job_id=job_id)).data)
 
     @extend_schema(
-        responses={204: None, 409: OpenApiResponse(description="job_active"), **ERROR_RESPONSES},
+        responses={204: None, **error_responses(errors.GENERATION_NOT_FOUND, errors.JOB_ACTIVE)},
         summary="Forget a finished generation (its draft stays)",
     )
     def delete(self, request: Request, job_id: UUID) -> Response:
@@ -142,7 +176,7 @@ class GenerationDetailApi(APIView):
 class GenerationCancelApi(APIView):
     @extend_schema(
         request=None,
-        responses={200: JobSerializer, 409: OpenApiResponse(description="job_finished"), **ERROR_RESPONSES},
+        responses={200: JobSerializer, **error_responses(errors.GENERATION_NOT_FOUND, errors.JOB_FINISHED)},
         summary="Cancel: a queued job never starts; a running one stops at its next step",
     )
     def post(self, request: Request, job_id: UUID) -> Response:

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+DURATIONS = (4, 8, 12)  # the clip lengths one may ask for, in seconds (each tier caps them)
+
 
 class Job(models.Model):
     class State(models.TextChoices):
@@ -48,6 +50,20 @@ class Job(models.Model):
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     cancel_requested = models.BooleanField(default=False)
+    stop_code = models.CharField(
+        max_length=50,
+        blank=True,
+        help_text="Set when an app stopped the job from outside (consent revoked, member banned): "
+        "the running attempt ends blocked with this code at its next step.",
+    )
+    stage = models.CharField(
+        max_length=30, blank=True, help_text="The pipeline stage the latest attempt is in (or ended in)."
+    )
+    timings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Seconds each stage of the latest attempt took, in order: [{"stage", "seconds"}, ...].',
+    )
     step = models.PositiveIntegerField(default=0)
     steps = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -7,7 +7,8 @@ from uuid import UUID
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Q, QuerySet
 
-from config.errors import NotFoundError
+from config.errors import KinoError
+from generation import errors
 from generation.models import Job
 
 
@@ -18,7 +19,7 @@ def jobs_of(*, user: Any) -> QuerySet[Job]:
 def job_get_for_owner(*, actor: Any, job_id: UUID) -> Job:
     job = jobs_of(user=actor).filter(id=job_id).first()
     if job is None:
-        raise NotFoundError("No such generation.", code="generation_not_found")
+        raise KinoError(errors.GENERATION_NOT_FOUND)
     return job
 
 
@@ -52,3 +53,16 @@ def engine_stats() -> list[dict[str, Any]]:
 
 def queue_depths() -> dict[str, int]:
     return {state: Job.objects.filter(state=state).count() for state in (Job.State.QUEUED, Job.State.RUNNING)}
+
+
+def stage_seconds(*, latest: int = 500) -> list[dict[str, Any]]:
+    """Where the time goes: per stage, the mean and worst seconds over the latest finished jobs."""
+    per_stage: dict[str, list[float]] = {}
+    recent = Job.objects.filter(state__in=Job.FINISHED).exclude(timings=[]).order_by("-finished_at")
+    for timings in recent.values_list("timings", flat=True)[:latest]:
+        for timing in timings:
+            per_stage.setdefault(timing["stage"], []).append(float(timing["seconds"]))
+    return [
+        {"stage": stage, "jobs": len(values), "mean_s": sum(values) / len(values), "max_s": max(values)}
+        for stage, values in per_stage.items()
+    ]

@@ -12,10 +12,18 @@ from pathlib import Path
 import fasteners
 from django.conf import settings
 
-from generation.engines.base import Clip, Engine, GenerationCancelled, GenerationRequest, StepCallback
+from generation.engines.base import Engine, GenerationCancelled, GenerationRequest, StepCallback
 from generation.engines.families import TINY_CLASSES
 
-__all__ = ["Clip", "Engine", "GenerationCancelled", "GenerationRequest", "StepCallback", "engine_get"]
+__all__ = [
+    "Engine",
+    "GenerationCancelled",
+    "GenerationRequest",
+    "StepCallback",
+    "engine_get",
+    "engine_install",
+    "engine_load",
+]
 
 _engine: Engine | None = None
 _lock = threading.Lock()
@@ -67,8 +75,17 @@ def engine_load() -> Engine:
 
 
 def engine_get() -> Engine:
+    """This process's engine, loaded from settings on first use."""
     global _engine
     with _lock:
         if _engine is None:
             _engine = engine_load()
         return _engine
+
+
+def engine_install(engine: Engine | None) -> None:
+    """Make `engine` this process's engine (None: load from settings again on next use).
+    Tests and benchmarks inject engines this way; so could a worker warming up."""
+    global _engine
+    with _lock:
+        _engine = engine

@@ -8,9 +8,11 @@ from typing import Protocol
 
 import numpy as np
 
+from mediakit import Clip
+
 
 class GenerationCancelled(Exception):
-    """Raised from `on_step` to stop a render between two denoising steps."""
+    """Raised from `on_step` to stop a render between two denoising steps; engines let it through."""
 
 
 @dataclass(frozen=True)
@@ -25,22 +27,6 @@ class GenerationRequest:
     start_image: np.ndarray | None = field(default=None, repr=False)  # uint8 [H, W, 3]
     # uint8 [H, W, 3] each: who or what must appear (cameos), for engines that take them
     reference_images: tuple[np.ndarray, ...] = field(default=(), repr=False)
-
-
-@dataclass(frozen=True)
-class Clip:
-    frames: np.ndarray  # uint8 [T, H, W, 3]
-    fps: float
-    audio: np.ndarray | None = None  # float32 [C, N] in [-1, 1]
-    sample_rate: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.frames.dtype != np.uint8 or self.frames.ndim != 4 or self.frames.shape[-1] != 3:
-            raise ValueError(
-                f"frames must be uint8 [T, H, W, 3], got {self.frames.dtype} {self.frames.shape}"
-            )
-        if self.audio is not None and (self.audio.ndim != 2 or self.sample_rate is None):
-            raise ValueError("audio must be float32 [C, N] with a sample rate")
 
 
 def device_resolve(device: str) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from generation.engines.base import Clip, GenerationRequest, StepCallback, device_resolve
+from generation.engines.base import GenerationRequest, StepCallback, device_resolve
+from mediakit import Clip
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from generation.engines.base import Clip, GenerationRequest, StepCallback, device_resolve
+from generation.engines.base import GenerationRequest, StepCallback, device_resolve
 from generation.engines.families import FAMILIES
+from mediakit import Clip
 
 logger = logging.getLogger(__name__)
 TINY_MARKER = "KINO_TINY_RANDOM"  # written by engines/tiny.py: the weights are random, the output noise

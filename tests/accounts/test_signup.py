@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts import hooks
 from accounts.models import Invite, User
+from config.errors import ErrorCode
 from tests.factories import InviteFactory, UserFactory, signup_payload
 
 pytestmark = pytest.mark.django_db
@@ -125,10 +126,10 @@ def test_username_rules(api, username, status, code):
 
 def test_public_figure_hook_refuses_names(api):
     # Given a check registered the way `moderation` will register its public-figure registry
+    famous = ErrorCode("test_username_public_figure", "This name belongs to a public figure.")
+
     def no_famous_names(username: str) -> hooks.UsernameRefusal | None:
-        if username == "famousperson":
-            return hooks.UsernameRefusal("username_public_figure", "This name belongs to a public figure.")
-        return None
+        return hooks.UsernameRefusal(famous) if username == "famousperson" else None
 
     hooks.username_check_register(no_famous_names)
     try:
@@ -142,7 +143,7 @@ def test_public_figure_hook_refuses_names(api):
     finally:
         hooks.username_check_unregister(no_famous_names)
     assert refused.status_code == 400
-    assert refused.json()["error"]["code"] == "username_public_figure"
+    assert refused.json()["error"]["code"] == "test_username_public_figure"
     assert accepted.status_code == 201
 
 
@@ -176,7 +177,7 @@ def test_invite_check_endpoint(api):
     assert ok.status_code == 200
     assert ok.json()["status"] == "valid"
     assert unknown.status_code == 404
-    assert unknown.json()["error"]["code"] == "invite_invalid"
+    assert unknown.json()["error"]["code"] == "invite_not_found"
 
 
 def test_generated_codes_are_unguessable_and_unique():

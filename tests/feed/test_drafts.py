@@ -8,7 +8,8 @@ from uuid import uuid4
 import pytest
 from django.core import signing
 
-from feed.services import DraftMedia, draft_create_for_job
+from feed.services import draft_create_for_job
+from mediakit import EncodedClip
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +17,7 @@ MP4 = bytes(range(256)) * 40  # 10,240 bytes standing in for a clip
 
 
 def make_draft(owner):
-    media = DraftMedia(
+    media = EncodedClip(
         mp4=MP4,
         poster_jpeg=b"\xff\xd8poster",
         width=256,
@@ -97,7 +98,7 @@ def test_tampered_and_expired_links_are_refused(auth_client, client, settings):
 def test_one_draft_per_job_however_often_it_is_made(auth_client):
     owner = UserFactory()
     job_id = uuid4()
-    media = DraftMedia(mp4=MP4, poster_jpeg=b"p", width=2, height=2, duration_ms=1, fps=1.0, has_audio=False)
+    media = EncodedClip(mp4=MP4, poster_jpeg=b"p", width=2, height=2, duration_ms=1, fps=1.0, has_audio=False)
     first = draft_create_for_job(owner_id=owner.id, job_id=job_id, prompt="p", media=media, engine="e")
     again = draft_create_for_job(owner_id=owner.id, job_id=job_id, prompt="p", media=media, engine="e")
     assert (first.created, again.created, first.video_id) == (True, False, again.video_id)

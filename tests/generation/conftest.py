@@ -2,15 +2,41 @@ from __future__ import annotations
 
 import pytest
 
-from generation import engines
+from generation import engines, services
+from generation.models import Job
+from tests.factories import UserFactory
+from tests.generation.fakes import FakeEngine
+
+PROMPT = {"prompt": "a red ball bouncing on a blue floor", "duration_s": 4, "aspect": "portrait"}
 
 
 @pytest.fixture
 def fresh_engine():
-    """Forget the process's loaded engine around a test that changes engine settings."""
-    engines._engine = None
+    """The process loads its engine from settings again, around a test that changes engine settings."""
+    engines.engine_install(None)
     yield
-    engines._engine = None
+    engines.engine_install(None)
+
+
+@pytest.fixture
+def fake_engine(settings):
+    """A fast fake engine installed as this process's engine; the test may arm its hooks."""
+    settings.GENERATION_STAGE_BACKOFF_S = 0  # transient retries without waiting
+    engine = FakeEngine()
+    engines.engine_install(engine)
+    yield engine
+    engines.engine_install(None)
+
+
+@pytest.fixture
+def queued_job(db, django_capture_on_commit_callbacks):
+    """A job asked for through the service (its quota unit taken), queued and not yet dispatched."""
+    with django_capture_on_commit_callbacks(execute=False):
+        result = services.generation_enqueue(
+            user_id=UserFactory().id,
+            ask=services.ClipAsk(prompt=PROMPT["prompt"], duration_s=4, aspect="square", quality="draft"),
+        )
+    return Job.objects.get(id=result.job.id)
 
 
 @pytest.fixture
@@ -22,3 +48,32 @@ def run_on_commit(django_capture_on_commit_callbacks):
             return fn(*args, **kwargs)
 
     return call
+
+
+@pytest.fixture
+def listen():
+    """listen(user_id) starts hearing that member's WebSocket events; calling the result drains them."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from config.events import user_group
+
+    def start(user_id):
+        layer = get_channel_layer()
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(user_group(user_id), channel)
+
+        async def drain():
+            events = []
+            while True:
+                try:
+                    message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+                except TimeoutError:
+                    return events
+                events.append(message["event"])
+
+        return lambda: async_to_sync(drain)()
+
+    return start

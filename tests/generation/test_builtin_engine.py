@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from generation.builtin.train import RunConfig, train
-from generation.engines.base import Clip, GenerationCancelled, GenerationRequest
+from generation.engines.base import GenerationCancelled, GenerationRequest
 from generation.engines.builtin_engine import BuiltinEngine, BuiltinSettings
+from mediakit import Clip
 
 CONFIGS = Path(__file__).resolve().parents[2] / "generation" / "builtin" / "configs"
 TINY_CONFIG = CONFIGS / "tiny.json"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generation.engines.base import Clip, GenerationCancelled, GenerationRequest
+from generation.engines.base import GenerationCancelled, GenerationRequest
 from generation.engines.diffusers_engine import DiffusersEngine, DiffusersSettings
 from generation.engines.tiny import tiny_pipeline_save
+from mediakit import Clip
 
 
 def _tiny_engine(kind: str, folder, steps: int) -> DiffusersEngine:

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
-from config.events import user_group
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-
-def listen(user_id):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(user_group(user_id), channel)
-
-    async def drain():
-        events = []
-        while True:
-            try:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
-            except TimeoutError:
-                return events
-            events.append(message["event"])
-
-    return lambda: async_to_sync(drain)()
+STAGES_AFTER_CLAIM = ["recheck", "load_engine", "render", "encode", "draft"]
 
 
-def test_events_follow_the_job_from_queued_to_succeeded(auth_client, run_on_commit, settings, fresh_engine):
+def test_events_follow_the_job_from_queued_to_succeeded(
+    auth_client, run_on_commit, settings, fresh_engine, listen
+):
     settings.GENERATION_STEPS = 3
     user = UserFactory()
     received = listen(user.id)
@@ -42,11 +24,18 @@ def test_events_follow_the_job_from_queued_to_succeeded(auth_client, run_on_comm
         format="json",
     )
     events = received()
-    types = [e["type"] for e in events]
-    assert types == ["generation.queued", "generation.running"] + ["generation.progress"] * 3 + [
-        "generation.succeeded"
+    kinds = [(e["type"], e["data"]["stage"]) for e in events if e["type"] != "generation.progress"]
+    # "running" as soon as the job is claimed, before the model loads; then one event per stage
+    assert kinds == [
+        ("generation.queued", None),
+        ("generation.running", "claim"),
+        *[("generation.stage", stage) for stage in STAGES_AFTER_CLAIM],
+        ("generation.succeeded", "draft"),
     ]
+    progress = [e["data"] for e in events if e["type"] == "generation.progress"]
+    assert [p["percent"] for p in progress] == [33, 66, 100]
+    assert {p["stage"] for p in progress} == {"render"}
     assert {e["data"]["id"] for e in events} == {response.json()["id"]}
-    assert [e["data"]["percent"] for e in events if e["type"] == "generation.progress"] == [33, 66, 100]
+    assert [t["stage"] for t in events[-1]["data"]["timings"]] == ["claim", *STAGES_AFTER_CLAIM]
     assert events[-1]["data"]["video_id"]
     assert all(set(e) == {"type", "data", "ts"} for e in events)

@@ -6,8 +6,8 @@ import av
 import numpy as np
 import pytest
 
-from generation.engines.base import Clip
-from generation.media import clip_encode
+from mediakit import Clip
+from mediakit.encode import clip_encode
 
 
 def tone(seconds: float, rate: int = 16000) -> np.ndarray:

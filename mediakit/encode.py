@@ -11,8 +11,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from feed.services import DraftMedia
-from generation.engines.base import Clip
+from mediakit.clip import Clip, EncodedClip
 
 AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
@@ -26,7 +25,7 @@ def _upscaled(frames: np.ndarray, min_short_side: int) -> np.ndarray:
     return frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]
 
 
-def clip_encode(clip: Clip, *, min_short_side: int = 256, crf: int = 20) -> DraftMedia:
+def clip_encode(clip: Clip, *, min_short_side: int = 256, crf: int = 20) -> EncodedClip:
     frames = _upscaled(clip.frames, min_short_side)
     count, height, width, _ = frames.shape
     fps = Fraction(clip.fps).limit_denominator(1001)
@@ -66,7 +65,7 @@ def clip_encode(clip: Clip, *, min_short_side: int = 256, crf: int = 20) -> Draf
         mp4 = path.read_bytes()
     poster = io.BytesIO()
     Image.fromarray(frames[count // 2]).save(poster, format="JPEG", quality=85)
-    return DraftMedia(
+    return EncodedClip(
         mp4=mp4,
         poster_jpeg=poster.getvalue(),
         width=width,

@@ -1,0 +1,33 @@
+"""What other apps may use of `accounts`: these names and nothing else (import-linter holds it).
+
+Plain values cross this line (`Standing`, `WorkStop`), never model instances.
+"""
+
+from accounts.hooks import (
+    StopSubject,
+    UsernameCheck,
+    UsernameRefusal,
+    WorkStop,
+    WorkStopper,
+    username_check_register,
+    username_check_unregister,
+    work_stop,
+    work_stopper_register,
+    work_stopper_unregister,
+)
+from accounts.selectors import Standing, member_standing
+
+__all__ = [
+    "Standing",
+    "StopSubject",
+    "UsernameCheck",
+    "UsernameRefusal",
+    "WorkStop",
+    "WorkStopper",
+    "member_standing",
+    "username_check_register",
+    "username_check_unregister",
+    "work_stop",
+    "work_stopper_register",
+    "work_stopper_unregister",
+]

@@ -1,0 +1,134 @@
+"""Boot-time checks of the generation settings: a misconfigured engine stops the boot with a clear
+message (`manage.py check`, `migrate`, and uvicorn and the Celery workers before they serve), not the
+first job an hour later."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+from generation.engines.families import FAMILIES, TINY_CLASSES
+from generation.models import DURATIONS
+
+ENGINES = ("builtin", "diffusers", *(f"tiny-{kind}" for kind in TINY_CLASSES))
+TIERS = ("standard", "teen", "priority")
+QUALITIES = ("draft", "standard", "high")
+
+
+def _error(number: int, message: str, hint: str | None = None) -> Error:
+    return Error(message, hint=hint, id=f"kino.generation.E{number:03d}")
+
+
+@register("kino")
+def engine_settings_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    engine, path = settings.GENERATION_ENGINE, settings.GENERATION_MODEL_PATH
+    if engine not in ENGINES:
+        close = difflib.get_close_matches(engine, ENGINES, n=1)
+        hint = f"Did you mean {close[0]!r}?" if close else None
+        return [
+            _error(
+                1, f"GENERATION_ENGINE {engine!r} is not an engine; use one of {', '.join(ENGINES)}.", hint
+            )
+        ]
+    if engine == "diffusers":
+        return _diffusers_folder_problems(path)
+    if engine == "builtin" and path:
+        return _builtin_folder_problems(Path(path))
+    return []
+
+
+def _diffusers_folder_problems(path: str) -> list[CheckMessage]:
+    if not path:
+        return [
+            _error(2, "GENERATION_ENGINE=diffusers needs GENERATION_MODEL_PATH (a local pipeline folder).")
+        ]
+    index = Path(path) / "model_index.json"
+    if not index.is_file():
+        return [
+            _error(
+                3, f"GENERATION_MODEL_PATH {path!r} is not a diffusers pipeline folder (no model_index.json)."
+            )
+        ]
+    try:
+        class_name = json.loads(index.read_text()).get("_class_name")
+    except (OSError, ValueError) as exc:
+        return [_error(3, f"{index} cannot be read: {exc}")]
+    if class_name not in FAMILIES:
+        supported = ", ".join(FAMILIES)
+        return [
+            _error(
+                4,
+                f"GENERATION_MODEL_PATH holds a {class_name}, which Kino cannot run; supported: {supported}.",
+            )
+        ]
+    return []
+
+
+def _builtin_folder_problems(path: Path) -> list[CheckMessage]:
+    missing = [name for name in ("config.json", "model.safetensors") if not (path / name).is_file()]
+    if missing:
+        return [
+            _error(
+                5,
+                f"GENERATION_MODEL_PATH {str(path)!r} is not a built-in model folder "
+                f"(no {', '.join(missing)}).",
+            )
+        ]
+    return []
+
+
+@register("kino")
+def limits_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    problems = [
+        *_tier_problems(settings.GENERATION_TIERS),
+        *_short_side_problems(settings.GENERATION_SHORT_SIDE),
+    ]
+    positive = (
+        "GENERATION_STEPS",
+        "GENERATION_MAX_ATTEMPTS",
+        "GENERATION_STAGE_TRIES",
+        "GENERATION_PROMPT_MAX_CHARS",
+    )
+    problems += [
+        _error(8, f"{name} must be 1 or more, not {getattr(settings, name)!r}.")
+        for name in positive
+        if getattr(settings, name) < 1
+    ]
+    if settings.GENERATION_STALE_S <= settings.GENERATION_HEARTBEAT_S:
+        problems.append(
+            _error(9, "GENERATION_STALE_S must exceed GENERATION_HEARTBEAT_S, or live jobs look lost.")
+        )
+    return problems
+
+
+def _tier_problems(tiers: Any) -> list[CheckMessage]:
+    if not isinstance(tiers, dict) or set(tiers) != set(TIERS):
+        return [_error(6, f"GENERATION_TIERS must name exactly the tiers {', '.join(TIERS)}.")]
+    problems: list[CheckMessage] = []
+    for tier, limits in tiers.items():
+        name = f"GENERATION_TIERS[{tier!r}]"
+        for key in ("daily", "active"):
+            value = limits.get(key)
+            if not isinstance(value, int) or value < 1:
+                problems.append(
+                    _error(6, f"{name}[{key!r}] must be a whole number of 1 or more, not {value!r}.")
+                )
+        longest = limits.get("max_duration")
+        if longest not in DURATIONS:
+            problems.append(_error(6, f"{name}['max_duration'] must be one of {DURATIONS}, not {longest!r}."))
+    return problems
+
+
+def _short_side_problems(sides: Any) -> list[CheckMessage]:
+    if not isinstance(sides, dict) or set(sides) != set(QUALITIES):
+        return [_error(7, f"GENERATION_SHORT_SIDE must give a size for each of {', '.join(QUALITIES)}.")]
+    return [
+        _error(7, f"GENERATION_SHORT_SIDE[{quality!r}] must be 16 to 4096 pixels, not {side!r}.")
+        for quality, side in sides.items()
+        if not isinstance(side, int) or not 16 <= side <= 4096
+    ]

@@ -1,0 +1,163 @@
+"""Runs one attempt of a job through its stages and settles how the job ends."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db.models import F
+
+from generation import errors
+from generation.jobs import job_finish
+from generation.models import Job
+from generation.pipeline.context import PASSED, Interrupted, JobContext, Outcome, Stage, StageResult, fail
+from generation.pipeline.stages import STAGES
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExecuteOutcome:
+    state: str  # the job's state after this call
+    retry_in_s: float | None = None  # set when the job may need this worker again later
+
+
+def job_execute(*, job_id: UUID, worker: str = "", stages: Sequence[Stage] | None = None) -> ExecuteOutcome:
+    """Run one attempt of a job through `stages` (default: the pipeline, `STAGES`).
+    Safe to call any number of times, from any number of workers."""
+    ctx = JobContext(job_id=job_id, worker=worker)
+    try:
+        for stage in STAGES if stages is None else stages:
+            result = _stage_run(ctx, stage)
+            if result.outcome is not Outcome.PASSED:
+                return _conclude(ctx, result)
+        return _conclude(ctx, PASSED)
+    except Exception as exc:
+        # A bug: the job ends failed (the unit comes back, no draft), and the error goes on to Celery's log.
+        _conclude(ctx, fail(errors.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        ctx.close()
+
+
+def _stage_run(ctx: JobContext, stage: Stage) -> StageResult:
+    name = stage.__name__
+    started = time.monotonic()
+    try:
+        if ctx.job is not None:
+            ctx.advance(stage=name, timings=ctx.timings)
+            ctx.send("generation.stage")
+        result = _with_retries(ctx, stage)
+    except Interrupted as stop:
+        result = stop.result
+    ctx.timings.append({"stage": name, "seconds": round(time.monotonic() - started, 3)})
+    ctx.keep_alive()
+    return result
+
+
+def _with_retries(ctx: JobContext, stage: Stage) -> StageResult:
+    """A transient failure runs the same stage again (after backoff); what came before is kept."""
+    tries = settings.GENERATION_STAGE_TRIES
+    for attempt in range(tries):
+        result = stage(ctx)
+        if result.outcome is not Outcome.TRANSIENT:
+            return result
+        logger.warning(
+            "generation.stage_transient",
+            extra={
+                "job_id": str(ctx.job_id),
+                "stage": stage.__name__,
+                "try": attempt + 1,
+                "code": str(result.error),
+            },
+        )
+        if attempt + 1 < tries:
+            time.sleep(settings.GENERATION_STAGE_BACKOFF_S * 2**attempt)
+    assert result.error is not None
+    return fail(result.error, result.detail)
+
+
+# --- how the job ends ----------------------------------------------------------------------
+
+
+def _state_now(job_id: UUID) -> str:
+    return Job.objects.filter(id=job_id).values_list("state", flat=True).first() or "deleted"
+
+
+def _ended(
+    ctx: JobContext, state: str, result: StageResult, *, refund: bool, **fields: Any
+) -> ExecuteOutcome:
+    # A claimed attempt ends only the job it owns; before a claim, whatever attempt holds it.
+    from_states = (Job.State.RUNNING,) if ctx.job is not None else Job.ACTIVE
+    done = job_finish(
+        ctx.job_id,
+        state,
+        from_states=from_states,
+        attempt=ctx.attempt,
+        refund=refund,
+        error=result.error,
+        message=result.detail,
+        timings=ctx.timings,
+        **fields,
+    )
+    return ExecuteOutcome(done.state if done else _state_now(ctx.job_id))
+
+
+def _succeed(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
+    logger.info("generation.succeeded", extra={"job_id": str(ctx.job_id), "timings": ctx.timings})
+    return _ended(ctx, Job.State.SUCCEEDED, result, refund=False, video_id=ctx.video_id, step=F("steps"))
+
+
+def _block(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
+    return _ended(ctx, Job.State.BLOCKED, result, refund=True)
+
+
+def _fail(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
+    return _ended(ctx, Job.State.FAILED, result, refund=True)
+
+
+def _cancel(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
+    done = job_finish(
+        ctx.job_id, Job.State.CANCELLED, from_states=Job.ACTIVE, refund=True, timings=ctx.timings
+    )
+    return ExecuteOutcome(done.state if done else _state_now(ctx.job_id))
+
+
+def _requeue(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
+    """Another attempt later (the message is retried by Celery); the last one allowed fails instead."""
+    attempt = ctx.attempt or 0
+    if attempt >= settings.GENERATION_MAX_ATTEMPTS:
+        return _fail(ctx, result)
+    assert result.error is not None
+    Job.objects.filter(id=ctx.job_id, attempts=attempt, state=Job.State.RUNNING).update(
+        state=Job.State.QUEUED,
+        error_code=result.error.code,
+        error_message=(result.detail or result.error.message)[:500],
+    )
+    logger.warning("generation.requeued", extra={"job_id": str(ctx.job_id), "code": result.error.code})
+    return ExecuteOutcome(Job.State.QUEUED, retry_in_s=2.0 * attempt)
+
+
+def _step_aside(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
+    if ctx.job is not None:
+        logger.warning("generation.superseded", extra={"job_id": str(ctx.job_id), "attempt": ctx.attempt})
+    return ExecuteOutcome(_state_now(ctx.job_id), retry_in_s=result.retry_in_s)
+
+
+_CONCLUSIONS: dict[Outcome, Callable[[JobContext, StageResult], ExecuteOutcome]] = {
+    Outcome.PASSED: _succeed,
+    Outcome.BLOCK: _block,
+    Outcome.FAIL: _fail,
+    Outcome.CANCEL: _cancel,
+    Outcome.REQUEUE: _requeue,
+    Outcome.STEP_ASIDE: _step_aside,
+}
+
+
+def _conclude(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
+    return _CONCLUSIONS[result.outcome](ctx, result)
