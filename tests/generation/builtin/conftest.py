@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generation.builtin.pipeline import KinoPipeline
+from generation.builtin.pipeline import WEIGHTS_DIR, KinoPipeline
 from generation.builtin.train import CONFIGS_DIR, RunConfig, train
 
 
@@ -26,3 +26,9 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: RunConfig) -
 @pytest.fixture(scope="session")
 def tiny_pipeline(tiny_run: Path) -> KinoPipeline:
     return KinoPipeline.from_pretrained(tiny_run)
+
+
+@pytest.fixture(scope="session")
+def shipped_pipeline() -> KinoPipeline:
+    """The committed checkpoint, on the CPU."""
+    return KinoPipeline.from_pretrained(WEIGHTS_DIR)
