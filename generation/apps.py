@@ -7,6 +7,7 @@ class GenerationConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.public import work_stopper_register
+
         # Declare the checks, the codes and the worker's task (requests dispatch it by name) in every process.
         from generation import checks, errors, tasks  # noqa: F401
         from generation.jobs import jobs_stop

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
@@ -28,6 +27,9 @@ from generation.builtin.train import CONFIGS_DIR, RunConfig, train
 
 CURRICULUM = CONFIGS_DIR / "curriculum.json"
 DEVICES = ("cpu", "cuda")
+NO_TIME_BUDGET = (
+    1e9  # minutes: a stage stops at its steps, however long they take (finite, so run.json stays JSON)
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class Stage:
     def run_config(self) -> RunConfig:
         """The stage's recipe, stopped at its step and with no time budget."""
         config = RunConfig.load(self.config)
-        return RunConfig(config.model, replace(config.train, stop=self.steps, minutes=math.inf))
+        return RunConfig(config.model, replace(config.train, stop=self.steps, minutes=NO_TIME_BUDGET))
 
 
 def _stage_from_dict(data: dict[str, Any], folder: Path, earlier: list[str]) -> Stage:

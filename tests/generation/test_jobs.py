@@ -161,6 +161,28 @@ def test_a_clip_can_start_from_an_image(auth_client, run_on_commit):
     job = client.get(f"/api/v1/generations/{created.json()['id']}").json()
     assert job["state"] == "succeeded", job
     assert job["has_start_image"]
+    from PIL import Image
+
+    with Job.objects.get().start_image.open("rb") as stored:
+        assert Image.open(stored).size == (64, 96)  # kept in its own shape, not cropped like an avatar
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "code"),
+    [
+        pytest.param("GENERATION_START_IMAGE_MAX_BYTES", 100, "image_too_large", id="bytes"),
+        pytest.param("GENERATION_START_IMAGE_MAX_PIXELS", 64 * 95, "image_too_many_pixels", id="pixels"),
+    ],
+)
+def test_start_images_have_their_own_limits(auth_client, settings, limit, value, code):
+    setattr(settings, limit, value)
+    settings.AVATAR_MAX_BYTES, settings.AVATAR_MAX_PIXELS = 1, 1  # the avatar's limits play no part
+    response = auth_client(UserFactory()).post(
+        "/api/v1/generations", {**PROMPT, "start_image": _png()}, format="multipart"
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (400, code)
+    assert response.json()["error"]["fields"]["start_image"][0]["code"] == code
+    assert not Job.objects.exists()
 
 
 def test_a_start_image_the_engine_cannot_use_is_refused_up_front(auth_client, settings):

@@ -67,10 +67,17 @@ def test_prompt_to_playable_draft_over_the_network(transactional_db, tmp_path):
 
         events = asyncio.run(follow())
         types = [e["type"] for e in events]
-        assert types[0] == "generation.queued"
+        assert types[:2] == ["generation.queued", "generation.running"]
         assert "generation.progress" in types
+        stages = [e["data"]["stage"] for e in events if e["type"] == "generation.stage"]
+        assert stages == ["recheck", "load_engine", "render", "encode", "draft"]
         job = api.get(f"/generations/{events[-1]['data']['id']}").json()
-        assert job["state"] == "succeeded"
+        assert (job["state"], job["stage"]) == ("succeeded", "draft")
+        assert [t["stage"] for t in job["timings"]] == ["claim", *stages]
+        # The worker says which engine its pool loaded; /healthz shows it next to the configured one
+        engine = httpx.get(f"{stack.base}/healthz").json()["engine"]
+        assert engine["configured"] == "tiny-ltx2"
+        assert engine["loaded"] == [f"{job['engine']['name']} {job['engine']['version']}"]
         video = api.get(f"/videos/{job['video_id']}").json()
         head = httpx.get(video["video_url"], headers={"Range": "bytes=0-1023"})
         assert (head.status_code, len(head.content)) == (206, 1024)
