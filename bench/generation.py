@@ -1,6 +1,7 @@
 """Generation benchmarks → bench/results/generation.json.
 
-    .venv/bin/python bench/generation.py            (about 6 minutes on 2 cores)
+    .venv/bin/python bench/generation.py            (about 6 minutes on 2 cores; and the GPU phase on CUDA)
+    python3 bench/generation.py --gpu-only          (the GPU phase alone: about 3 minutes on an H200)
 
 Real processes on the embedded PostgreSQL and Redis, in a database of its own (kino_bench):
 uvicorn serves the API, Celery workers render with the tiny LTX-2 engine.
@@ -10,11 +11,16 @@ uvicorn serves the API, Celery workers render with the tiny LTX-2 engine.
   calling the same engine directly in this process, same request, in the same run; jobs of ≥ 5 s;
 - chaos: 20 jobs on 2 workers; 5 times, a worker's whole process group is SIGKILLed mid-render (a lost
   host) and started again; counts lost jobs and duplicate drafts, and the time from each kill until the
-  killed job runs again elsewhere.
+  killed job runs again elsewhere;
+- gpu (where a CUDA device is): a Wan 1.3B-config pipeline at random weights through DiffusersEngine against
+  the bare pipeline call, seconds per clip and peak memory; bench/generation_gpu.py says what is real, what
+  is reduced, and how to run it on the device machine. `--gpu-only` runs it alone and updates only the
+  `gpu` key; `--gpu-only --scale tiny --device cpu` runs the same code at tiny sizes and writes nothing.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -284,7 +290,7 @@ def bench_chaos(
     }
 
 
-def main() -> None:
+def cpu_phases() -> dict:
     env = setup_environment()
     log = ROOT / "var" / "bench-generation.log"
     log.write_text("")
@@ -325,6 +331,65 @@ def main() -> None:
     finally:
         for process in [web, *workers]:
             stop(process)
+    return {"dispatch": dispatch, "overhead": overhead, "chaos": chaos}
+
+
+def results_read() -> dict:
+    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+
+
+def results_write(result: dict) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def gpu_phase() -> dict:
+    """The `gpu` and `gpu_note` keys: measured now where CUDA is, else the last GPU run's, kept."""
+    import torch
+
+    if torch.cuda.is_available():
+        from bench.generation_gpu import bench_gpu
+
+        return {"gpu": bench_gpu("cuda", "1.3b"), "gpu_note": None}
+    earlier = results_read().get("gpu")
+    if earlier:
+        note = f"no CUDA device was found in this run; gpu is the GPU run of {earlier.get('date')}"
+        return {"gpu": earlier, "gpu_note": note}
+    return {
+        "gpu": None,
+        "gpu_note": "no CUDA device was found: run python3 bench/generation.py --gpu-only on one",
+    }
+
+
+def gpu_only(device: str, scale: str) -> None:
+    """The GPU phase alone; only the 1.3b scale on a CUDA device updates the results file's `gpu` key."""
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("no CUDA device found (for a try on CPU: --scale tiny --device cpu)")
+    from bench.generation_gpu import bench_gpu
+
+    gpu = bench_gpu(device, scale)
+    print(json.dumps(gpu, indent=2))
+    if scale != "1.3b" or not device.startswith("cuda"):
+        print(f"not written: {RESULTS.relative_to(ROOT)} keeps the 1.3b scale on a CUDA device under gpu")
+        return
+    results_write({**results_read(), "gpu": gpu, "gpu_note": None})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--gpu-only", action="store_true", help="run only the GPU phase; update only gpu")
+    parser.add_argument("--scale", choices=["1.3b", "tiny"], help="with --gpu-only (default 1.3b)")
+    parser.add_argument("--device", help="with --gpu-only: cuda (default), cuda:N or cpu")
+    args = parser.parse_args(argv)
+    if args.gpu_only:
+        gpu_only(args.device or "cuda", args.scale or "1.3b")
+        return
+    if args.scale or args.device:
+        parser.error("--scale and --device go with --gpu-only (the full run uses 1.3b on cuda where it is)")
+    phases = cpu_phases()
+    dispatch, overhead = phases["dispatch"], phases["overhead"]
     result = {
         "what": __doc__.split("\n\n")[2].strip(),
         "engine": "tiny-ltx2 (random weights) on CPU",
@@ -333,14 +398,12 @@ def main() -> None:
         "dispatch": dispatch,
         "overhead_ratio": overhead["overhead_ratio"],
         "overhead": overhead,
-        "chaos": chaos,
-        "gpu": None,
-        "gpu_note": "no GPU was lent to this session; see the issue note",
+        "chaos": phases["chaos"],
+        **gpu_phase(),
         "cores": os.cpu_count(),
         "date": date.today().isoformat(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    results_write(result)
     print(json.dumps(result, indent=2))
 
 
