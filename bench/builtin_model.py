@@ -109,49 +109,11 @@ def gif(rows: list[np.ndarray], path: Path, scale: int = 4, fps: float = 8.0) ->
     images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--weights", type=Path, default=ROOT / "generation" / "builtin" / "weights")
-    parser.add_argument("--prompts", type=int, default=100)
-    parser.add_argument("--speed-only", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.speed_only:
-        print(json.dumps(speed(args.weights)))
-        return
+def validation_figures(trained: Any, cases: list[Any], clips: list[Any]) -> dict[str, dict[str, Any]]:
+    """The validation sets the stages were chosen on, each, and every held-out prompt pooled."""
+    from generation.builtin import evaluate
 
-    import torch
-
-    torch.set_num_threads(2)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from generation.builtin import evaluate, world
-    from generation.builtin.model import KinoDiT
-    from generation.builtin.pipeline import KinoPipeline
-    from generation.builtin.train import training_stages
-    from mediakit import Clip
-    from mediakit.encode import clip_encode
-
-    cases = evaluate.held_out_cases(args.prompts)
-    trained = KinoPipeline.from_pretrained(args.weights)
-    info = json.loads((args.weights / "config.json").read_text())
-    stages = training_stages(info)
-
-    print("held-out prompts, trained model …", flush=True)
-    result, clips = evaluate.evaluate_pipeline(trained, cases)
-    print("… untrained baseline …", flush=True)
-    torch.manual_seed(0)
-    untrained = KinoPipeline(KinoDiT(trained.config), trained.text_encoder, trained.sampling)
-    baseline, _ = evaluate.evaluate_pipeline(untrained, cases)
-    print("… detectors on the world's own renders …", flush=True)
-    rng, c = np.random.default_rng(0), trained.config
-    renders = [world.scene_render(case.scene, rng, frames=c.frames, size=c.size, fps=c.fps) for case in cases]
-    truth = evaluate.score(
-        cases, [(r.frames, r.audio) for r in renders], sample_rate=c.sample_rate, fps=c.fps
-    )
-
-    print("… validation prompts (the sets the stages were chosen on) …", flush=True)
+    c = trained.config
     validation: dict[str, dict[str, Any]] = {}
     all_cases, all_clips = list(cases), list(clips)
     for seed, n in evaluate.VALIDATION_SETS:
@@ -165,16 +127,24 @@ def main() -> None:
         **{key: pooled[key] for key in SYNC_KEYS},
         "clips": pooled["clips"],
     }
+    return validation
 
-    print("speed, in a fresh process …", flush=True)
+
+def speed_in_a_fresh_process(weights: Path) -> dict[str, Any]:
     measured = subprocess.run(
-        [sys.executable, __file__, "--speed-only", "--weights", str(args.weights)],
+        [sys.executable, __file__, "--speed-only", "--weights", str(weights)],
         check=True,
         capture_output=True,
         text=True,
         env={**os.environ, "OMP_NUM_THREADS": "2"},
     )
-    timing = json.loads(measured.stdout.strip().splitlines()[-1])
+    return json.loads(measured.stdout.strip().splitlines()[-1])
+
+
+def samples_write(trained: Any, cases: list[Any], clips: list[Any]) -> None:
+    """The showcase clips as MP4s and a GIF, and a contact sheet with held-out prompts."""
+    from mediakit import Clip
+    from mediakit.encode import clip_encode
 
     SAMPLES.mkdir(parents=True, exist_ok=True)
     showcase = trained.batch(SHOWCASE, seeds=list(range(len(SHOWCASE))))
@@ -186,7 +156,37 @@ def main() -> None:
     contact_sheet(sheet_rows, RESULTS / "builtin_model_sheet.png")
     gif([o.frames for o in showcase], SAMPLES / "showcase.gif")
 
-    report = {
+
+def evaluations(trained: Any, cases: list[Any]) -> dict[str, Any]:
+    """The trained model and an untrained baseline on the held-out prompts, and the detectors on
+    the world's own renders of them (what a perfect model would score)."""
+    import torch
+
+    from generation.builtin import evaluate, world
+    from generation.builtin.model import KinoDiT
+    from generation.builtin.pipeline import KinoPipeline
+
+    print("held-out prompts, trained model …", flush=True)
+    result, clips = evaluate.evaluate_pipeline(trained, cases)
+    print("… untrained baseline …", flush=True)
+    torch.manual_seed(0)
+    untrained = KinoPipeline(KinoDiT(trained.config), trained.text_encoder, trained.sampling)
+    baseline, _ = evaluate.evaluate_pipeline(untrained, cases)
+    print("… detectors on the world's own renders …", flush=True)
+    rng, c = np.random.default_rng(0), trained.config
+    renders = [world.scene_render(case.scene, rng, frames=c.frames, size=c.size, fps=c.fps) for case in cases]
+    truth = evaluate.score(
+        cases, [(r.frames, r.audio) for r in renders], sample_rate=c.sample_rate, fps=c.fps
+    )
+    return {"result": result, "clips": clips, "baseline": baseline, "truth": truth}
+
+
+def report_of(trained: Any, info: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
+    from generation.builtin.train import training_stages
+
+    result, baseline, truth, timing = (measured[k] for k in ("result", "baseline", "truth", "timing"))
+    stages = training_stages(info)
+    return {
         **{key: result[key] for key in KEYS},
         "motion_by_prompt": result["motion_by_prompt"],
         "av_sync_by_event": result["av_sync_by_event"],
@@ -199,18 +199,46 @@ def main() -> None:
         "train_minutes": round(sum(stage["train_minutes"] for stage in stages), 2),
         "train_steps": sum(stage["step"] for stage in stages),
         "train_stages": stages,
-        "held_out_prompts": len(cases),
-        "validation": validation,
+        "held_out_prompts": measured["prompts"],
+        "validation": measured["validation"],
         "speed": timing,
         "sampling": trained.sampling,
         "date": date.today().isoformat(),
         "machine": f"{os.cpu_count()} CPU cores, torch threads 2",
         "command": ".venv/bin/python bench/builtin_model.py",
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--weights", type=Path, default=ROOT / "generation" / "builtin" / "weights")
+    parser.add_argument("--prompts", type=int, default=100)
+    parser.add_argument("--speed-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.speed_only:
+        print(json.dumps(speed(args.weights)))
+        return
+
+    import torch
+
+    from generation.builtin import evaluate
+    from generation.builtin.pipeline import KinoPipeline
+
+    torch.set_num_threads(2)
+    cases = evaluate.held_out_cases(args.prompts)
+    trained = KinoPipeline.from_pretrained(args.weights)
+    info = json.loads((args.weights / "config.json").read_text())
+    measured = evaluations(trained, cases)
+    print("… validation prompts (the sets the stages were chosen on) …", flush=True)
+    measured["validation"] = validation_figures(trained, cases, measured["clips"])
+    print("speed, in a fresh process …", flush=True)
+    measured["timing"] = speed_in_a_fresh_process(args.weights)
+    measured["prompts"] = len(cases)
+    samples_write(trained, cases, measured["clips"])
+    report = report_of(trained, info, measured)
     (RESULTS / "builtin_model.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "builtin_model_rows.json").write_text(
-        json.dumps({"trained": result["rows"], "baseline": baseline["rows"]}, indent=1) + "\n"
-    )
+    rows = {"trained": measured["result"]["rows"], "baseline": measured["baseline"]["rows"]}
+    (RESULTS / "builtin_model_rows.json").write_text(json.dumps(rows, indent=1) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "speed"}, indent=2))
 
 

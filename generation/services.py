@@ -171,6 +171,7 @@ def generation_retry(*, job: Job) -> bool:
         stage="",
         timings=[],
         cancel_requested=False,
+        stop_code="",
         error_code="",
         error_message="",
         started_at=None,

@@ -27,4 +27,6 @@ def test_each_error_status_names_its_codes_and_the_error_body(operation: Operati
         assert codes, (operation.id, status, answer["description"])
         for code in codes:
             assert code in declared, f"{operation.id} documents an undeclared code {code}"
-            assert str(declared[code].status) == status, f"{operation.id}: {code} is a {declared[code].status}"
+            assert str(declared[code].status) == status, (
+                f"{operation.id}: {code} is a {declared[code].status}"
+            )

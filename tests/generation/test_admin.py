@@ -23,6 +23,8 @@ def test_staff_see_engine_stats_and_can_cancel_and_retry(
     assert page.status_code == 200
     assert b"Avg run (s)" in page.content
     assert b"tiny random weights" in page.content  # the engine row of the succeeded job
+    assert b"Stage (latest 500 finished jobs)" in page.content  # where the time goes, per stage
+    assert b"<td>render</td>" in page.content
 
     client.post("/admin/generation/job/", {"action": "cancel", "_selected_action": [queued_id]})
     assert Job.objects.get(id=queued_id).state == "cancelled"
