@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
 
+from django.db import connection
+
 from config.errors import ErrorCode
 
 
@@ -51,9 +53,9 @@ def username_checks_run(username: str) -> UsernameRefusal | None:
 
 # --- work stops ------------------------------------------------------------------
 
-# What the work depends on: a member (every job they asked for), a video (the jobs remixing
-# it), a cameo (the jobs casting it; its issue teaches `generation` to find those).
-StopSubject = Literal["user", "video", "cameo"]
+# What the work depends on: a member (every job they asked for) or a video (the jobs remixing
+# it). The cameos issue adds "cameo" (the jobs casting it) and teaches `generation` to find them.
+StopSubject = Literal["user", "video"]
 
 
 @dataclass(frozen=True)
@@ -82,4 +84,6 @@ def work_stop(stop: WorkStop) -> int:
     """Stop all work that depends on `stop.subject`: queued work never starts, running work ends at
     its next step. Call it inside the transaction that makes the change (the revocation, the ban):
     the stoppers write in the same transaction, so both commit or neither does."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("work_stop belongs inside the transaction that makes the change")
     return sum(stopper(stop) for stopper in _work_stoppers)

@@ -24,7 +24,7 @@ class Standing:
 
 
 def member_standing(*, user_id: UUID) -> Standing | None:
-    """The member's standing now (None for a deleted account); one query."""
+    """The member's standing now (None for a deleted account); two queries (the row, its groups)."""
     user = User.objects.filter(id=user_id).prefetch_related("groups").first()
     if user is None:
         return None

@@ -49,7 +49,7 @@ def _field_errors(detail: Any) -> Any:
             converted = _field_errors(item)
             flat.extend(converted if isinstance(converted, list) else [converted])
         return flat
-    return [{"code": "invalid", "message": str(detail)}]
+    return [{"code": errors.INVALID.code, "message": str(detail)}]
 
 
 def _shape(exc: exceptions.APIException) -> dict[str, Any]:

@@ -9,6 +9,7 @@ vocabulary whether a request was refused or a job was blocked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from rest_framework import exceptions
 
 _CODES: dict[str, ErrorCode] = {}
+CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,49}")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class ErrorCode:
     status: int = 400  # the HTTP status of a request refused with it
 
     def __post_init__(self) -> None:
+        if not CODE_PATTERN.fullmatch(self.code):
+            raise ValueError(f"error code {self.code!r} is not 1-50 of a-z, 0-9 and _ (jobs store it in 50)")
         known = _CODES.setdefault(self.code, self)
         if known != self:
             raise ValueError(f"error code {self.code!r} is declared twice, differently: {known} and {self}")
@@ -99,6 +103,8 @@ REQUEST_TOO_LARGE = ErrorCode("request_too_large", "The request body is too larg
 UNSUPPORTED_MEDIA_TYPE = ErrorCode("unsupported_media_type", "Unsupported media type.", 415)
 RATE_LIMITED = ErrorCode("rate_limited", "Too many requests: slow down.", 429)
 SERVER_ERROR = ErrorCode("server_error", "Something went wrong on our side.", 500)
+INVALID = ErrorCode("invalid", "This value is invalid.")  # a field problem DRF gave no code for
+UNKNOWN_MESSAGE = ErrorCode("unknown_message", "The server does not understand this message.")  # WebSocket
 
 # Uploads (mediakit's guards name these codes).
 IMAGE_TOO_LARGE = ErrorCode("image_too_large", "The image is too large.")

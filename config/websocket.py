@@ -22,6 +22,7 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from config.errors import UNKNOWN_MESSAGE
 from config.events import event_envelope, user_group
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_json(
             event_envelope(
-                "error", {"code": "unknown_message", "message": 'Only {"type": "ping"} is understood.'}
+                "error", {"code": UNKNOWN_MESSAGE.code, "message": 'Only {"type": "ping"} is understood.'}
             )
         )
 

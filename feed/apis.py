@@ -45,13 +45,19 @@ class VideoSerializer(serializers.Serializer):
         return int(settings.MEDIA_URL_TTL_S)
 
 
+def _viewer_id(request: Request) -> UUID:
+    """The authenticated member's id (the default permission, IsAuthenticated, has made sure of one)."""
+    assert request.user.id is not None
+    return request.user.id
+
+
 class VideoDetailApi(APIView):
     @extend_schema(
         responses={200: VideoSerializer, **error_responses(errors.VIDEO_NOT_FOUND)},
         summary="A video I may see, with playable URLs",
     )
     def get(self, request: Request, video_id: UUID) -> Response:
-        video = selectors.video_get_for_viewer(actor=request.user, video_id=video_id)
+        video = selectors.video_get_for_viewer(viewer_id=_viewer_id(request), video_id=video_id)
         return Response(VideoSerializer(video).data)
 
 
@@ -62,6 +68,6 @@ class DraftListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         paginator = CursorPage()
-        drafts: Any = selectors.drafts_of(user=request.user)
+        drafts: Any = selectors.drafts_of(owner_id=_viewer_id(request))
         page: list[Video] = paginator.paginate_queryset(drafts, request, view=self) or []
         return paginator.get_paginated_response(VideoSerializer(page, many=True).data)

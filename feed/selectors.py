@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
@@ -22,13 +21,13 @@ class VideoRef:
     state: str
 
 
-def videos_visible_to(*, actor: Any) -> QuerySet[Video]:
+def videos_visible_to(*, viewer_id: UUID) -> QuerySet[Video]:
     """Drafts are seen only by their owner (cameo owners join in with the cameos issue)."""
-    return Video.objects.filter(owner=actor).exclude(state=Video.State.REMOVED)
+    return Video.objects.filter(owner_id=viewer_id).exclude(state=Video.State.REMOVED)
 
 
-def video_get_for_viewer(*, actor: Any, video_id: UUID) -> Video:
-    video = videos_visible_to(actor=actor).filter(id=video_id).first()
+def video_get_for_viewer(*, viewer_id: UUID, video_id: UUID) -> Video:
+    video = videos_visible_to(viewer_id=viewer_id).filter(id=video_id).first()
     if video is None:
         raise KinoError(errors.VIDEO_NOT_FOUND)
     return video
@@ -36,9 +35,9 @@ def video_get_for_viewer(*, actor: Any, video_id: UUID) -> Video:
 
 def video_ref_for_viewer(*, viewer_id: UUID, video_id: UUID) -> VideoRef:
     """A video `viewer_id` may see, as plain values; 404 `video_not_found` otherwise."""
-    video = video_get_for_viewer(actor=viewer_id, video_id=video_id)
+    video = video_get_for_viewer(viewer_id=viewer_id, video_id=video_id)
     return VideoRef(video_id=video.id, owner_id=video.owner_id, state=video.state)
 
 
-def drafts_of(*, user: Any) -> QuerySet[Video]:
-    return Video.objects.filter(owner=user, state=Video.State.DRAFT)
+def drafts_of(*, owner_id: UUID) -> QuerySet[Video]:
+    return Video.objects.filter(owner_id=owner_id, state=Video.State.DRAFT)

@@ -112,6 +112,7 @@ class GenerationListCreateApi(APIView):
                 BODY_ERRORS,
                 IMAGE_ERRORS,
                 errors.PROMPT_EMPTY,
+                errors.PROMPT_TOO_LONG,
                 errors.CAMEOS_UNAVAILABLE,
                 errors.START_IMAGE_UNSUPPORTED,
                 errors.IDEMPOTENCY_KEY_INVALID,
@@ -152,7 +153,10 @@ class GenerationListCreateApi(APIView):
     )
     def get(self, request: Request) -> Response:
         paginator = CursorPage()
-        page = paginator.paginate_queryset(selectors.jobs_of(user=_actor(request)), request, view=self) or []
+        page = (
+            paginator.paginate_queryset(selectors.jobs_of(owner_id=_actor(request).id), request, view=self)
+            or []
+        )
         return paginator.get_paginated_response(JobSerializer(page, many=True).data)
 
 
@@ -162,14 +166,18 @@ class GenerationDetailApi(APIView):
         summary="One generation, with its progress",
     )
     def get(self, request: Request, job_id: UUID) -> Response:
-        return Response(JobSerializer(selectors.job_get_for_owner(actor=_actor(request), job_id=job_id)).data)
+        return Response(
+            JobSerializer(selectors.job_get_for_owner(owner_id=_actor(request).id, job_id=job_id)).data
+        )
 
     @extend_schema(
         responses={204: None, **error_responses(errors.GENERATION_NOT_FOUND, errors.JOB_ACTIVE)},
         summary="Forget a finished generation (its draft stays)",
     )
     def delete(self, request: Request, job_id: UUID) -> Response:
-        services.generation_delete(job=selectors.job_get_for_owner(actor=_actor(request), job_id=job_id))
+        services.generation_delete(
+            job=selectors.job_get_for_owner(owner_id=_actor(request).id, job_id=job_id)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -181,6 +189,6 @@ class GenerationCancelApi(APIView):
     )
     def post(self, request: Request, job_id: UUID) -> Response:
         job = services.generation_cancel(
-            job=selectors.job_get_for_owner(actor=_actor(request), job_id=job_id)
+            job=selectors.job_get_for_owner(owner_id=_actor(request).id, job_id=job_id)
         )
         return Response(JobSerializer(job).data)

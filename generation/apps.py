@@ -6,10 +6,15 @@ class GenerationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
         from accounts.public import work_stopper_register
 
-        # Declare the checks, the codes and the worker's task (requests dispatch it by name) in every process.
-        from generation import checks, errors, tasks  # noqa: F401
+        # Declare the checks and the worker's task (dispatched by name) in every process, and every
+        # app's error codes: a running job may be stopped with any app's code.
+        from generation import checks, tasks  # noqa: F401
+
+        autodiscover_modules("errors")
         from generation.jobs import jobs_stop
 
         # Apps below generation stop its jobs through accounts' hook, never by importing it.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from generation.models import DURATIONS
 ENGINES = ("builtin", "diffusers", *(f"tiny-{kind}" for kind in TINY_CLASSES))
 TIERS = ("standard", "teen", "priority")
 QUALITIES = ("draft", "standard", "high")
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 def _error(number: int, message: str, hint: str | None = None) -> Error:
@@ -84,25 +87,48 @@ def _builtin_folder_problems(path: Path) -> list[CheckMessage]:
 
 @register("kino")
 def limits_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    problems = [
+    return [
         *_tier_problems(settings.GENERATION_TIERS),
         *_short_side_problems(settings.GENERATION_SHORT_SIDE),
+        *_number_problems(),
+        *_device_problems(settings.GENERATION_DEVICE, settings.GENERATION_DTYPE),
     ]
-    positive = (
-        "GENERATION_STEPS",
-        "GENERATION_MAX_ATTEMPTS",
-        "GENERATION_STAGE_TRIES",
-        "GENERATION_PROMPT_MAX_CHARS",
-    )
+
+
+def _number_problems() -> list[CheckMessage]:
+    at_least_one = ("STEPS", "MAX_ATTEMPTS", "STAGE_TRIES", "PROMPT_MAX_CHARS", "START_IMAGE_SIDE")
+    above_zero = ("FPS", "HEARTBEAT_S", "REAP_S", "STALE_S")
+    problems: list[CheckMessage] = [
+        _error(8, f"GENERATION_{name} must be 1 or more, not {getattr(settings, 'GENERATION_' + name)!r}.")
+        for name in at_least_one
+        if getattr(settings, f"GENERATION_{name}") < 1
+    ]
     problems += [
-        _error(8, f"{name} must be 1 or more, not {getattr(settings, name)!r}.")
-        for name in positive
-        if getattr(settings, name) < 1
+        _error(8, f"GENERATION_{name} must be above 0, not {getattr(settings, 'GENERATION_' + name)!r}.")
+        for name in above_zero
+        if getattr(settings, f"GENERATION_{name}") <= 0
     ]
+    if settings.GENERATION_STAGE_BACKOFF_S < 0:
+        problems.append(_error(8, "GENERATION_STAGE_BACKOFF_S must be 0 or more."))
     if settings.GENERATION_STALE_S <= settings.GENERATION_HEARTBEAT_S:
         problems.append(
             _error(9, "GENERATION_STALE_S must exceed GENERATION_HEARTBEAT_S, or live jobs look lost.")
         )
+    if settings.GENERATION_START_IMAGE_MAX_BYTES >= settings.API_MAX_UPLOAD_BYTES:
+        problems.append(
+            _error(
+                10, "GENERATION_START_IMAGE_MAX_BYTES must be below API_MAX_UPLOAD_BYTES (the whole body)."
+            )
+        )
+    return problems
+
+
+def _device_problems(device: str, dtype: str) -> list[CheckMessage]:
+    problems: list[CheckMessage] = []
+    if not DEVICE.fullmatch(device):
+        problems.append(_error(11, f"GENERATION_DEVICE {device!r} is not auto, cpu, cuda, cuda:N or mps."))
+    if dtype not in DTYPES:
+        problems.append(_error(11, f"GENERATION_DTYPE {dtype!r} is not one of {', '.join(DTYPES)}."))
     return problems
 
 

@@ -9,6 +9,7 @@ from config.errors import ErrorCode
 
 # Asking for a clip
 PROMPT_EMPTY = ErrorCode("prompt_empty", "Describe the clip you want.")
+PROMPT_TOO_LONG = ErrorCode("prompt_too_long", "The prompt is too long.")
 CAMEOS_UNAVAILABLE = ErrorCode("cameos_unavailable", "Cameos are not available yet.")
 START_IMAGE_UNSUPPORTED = ErrorCode(
     "start_image_unsupported", "This server's video model cannot start from an image."
@@ -27,6 +28,7 @@ JOB_ACTIVE = ErrorCode("job_active", "Cancel the job before deleting it.", 409)
 
 # How a job can end other than with a draft: blocked (policy) ...
 ACCOUNT_INACTIVE = ErrorCode("account_inactive", "The account was deactivated.", 403)
+WORK_STOPPED = ErrorCode("work_stopped", "This generation was stopped.", 403)
 # ... or failed (the system); the quota unit comes back either way.
 STORAGE_UNAVAILABLE = ErrorCode(
     "storage_unavailable", "Storage was unavailable; the clip was not saved.", 503

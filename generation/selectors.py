@@ -12,12 +12,12 @@ from generation import errors
 from generation.models import Job
 
 
-def jobs_of(*, user: Any) -> QuerySet[Job]:
-    return Job.objects.filter(user=user)
+def jobs_of(*, owner_id: UUID) -> QuerySet[Job]:
+    return Job.objects.filter(user_id=owner_id)
 
 
-def job_get_for_owner(*, actor: Any, job_id: UUID) -> Job:
-    job = jobs_of(user=actor).filter(id=job_id).first()
+def job_get_for_owner(*, owner_id: UUID, job_id: UUID) -> Job:
+    job = jobs_of(owner_id=owner_id).filter(id=job_id).first()
     if job is None:
         raise KinoError(errors.GENERATION_NOT_FOUND)
     return job

@@ -17,7 +17,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -73,15 +73,16 @@ def generation_enqueue(*, user_id: UUID, ask: ClipAsk, idempotency_key: str = ""
     tier = user_tier(user_id)
     start_image = _start_image_checked(ask.start_image) if ask.start_image is not None else None
     with transaction.atomic():
-        if idempotency_key:
-            earlier = Job.objects.filter(user_id=user_id, idempotency_key=idempotency_key).first()
-            if earlier is not None:
-                return EnqueueResult(job=earlier, created=False)
+        earlier = _earlier_job(user_id, idempotency_key)
+        if earlier is not None:
+            return EnqueueResult(job=earlier, created=False)
         usage = _quota_take(user_id, tier)
+        # The usage row's lock serializes this member's requests: a repeat that raced us finds our job now.
+        earlier = _earlier_job(user_id, idempotency_key)
+        if earlier is not None:
+            return EnqueueResult(job=earlier, created=False)
         job = _job_new(user_id, ask, tier, idempotency_key, usage.day)
-        if start_image is not None:
-            job.start_image.save("start.webp", start_image, save=False)
-        job.save()
+        _job_insert(job, start_image)
         DailyUsage.objects.filter(pk=usage.pk).update(used=F("used") + 1)
         # The "queued" event goes out before the job is dispatched, so a fast worker's events follow it.
         event_send_on_commit(user_id=user_id, event_type="generation.queued", data=job_event_data(job))
@@ -90,9 +91,31 @@ def generation_enqueue(*, user_id: UUID, ask: ClipAsk, idempotency_key: str = ""
     return EnqueueResult(job=job, created=True)
 
 
+def _earlier_job(user_id: UUID, idempotency_key: str) -> Job | None:
+    if not idempotency_key:
+        return None
+    return Job.objects.filter(user_id=user_id, idempotency_key=idempotency_key).first()
+
+
+def _job_insert(job: Job, start_image: ContentFile | None) -> None:
+    if start_image is not None:
+        job.start_image.save("start.webp", start_image, save=False)
+    try:
+        with transaction.atomic():
+            job.save()
+    except IntegrityError:
+        # The same key from a request that began on another day's quota row (around midnight).
+        if job.start_image:
+            job.start_image.delete(save=False)
+        raise KinoError(errors.IDEMPOTENCY_CONFLICT) from None
+
+
 def _ask_check(user_id: UUID, ask: ClipAsk) -> None:
     if not ask.prompt.strip():
         raise KinoError(errors.PROMPT_EMPTY, field="prompt")
+    if len(ask.prompt.strip()) > settings.GENERATION_PROMPT_MAX_CHARS:
+        message = f"The prompt is longer than {settings.GENERATION_PROMPT_MAX_CHARS} characters."
+        raise KinoError(errors.PROMPT_TOO_LONG, message, field="prompt")
     if ask.cameo_handles:
         # Cameos (consented likenesses) arrive with their own issue; until then no handle can resolve.
         raise KinoError(errors.CAMEOS_UNAVAILABLE, field="cameos")
@@ -170,8 +193,7 @@ def generation_retry(*, job: Job) -> bool:
         step=0,
         stage="",
         timings=[],
-        cancel_requested=False,
-        stop_code="",
+        cancel_requested=False,  # a stop from another app stays: the job ends blocked again
         error_code="",
         error_message="",
         started_at=None,

@@ -12,7 +12,13 @@ from pathlib import Path
 import fasteners
 from django.conf import settings
 
-from generation.engines.base import Engine, GenerationCancelled, GenerationRequest, StepCallback
+from generation.engines.base import (
+    Engine,
+    GenerationCancelled,
+    GenerationRequest,
+    StepCallback,
+    out_of_memory_errors,
+)
 from generation.engines.families import TINY_CLASSES
 
 __all__ = [
@@ -23,6 +29,7 @@ __all__ = [
     "engine_get",
     "engine_install",
     "engine_load",
+    "out_of_memory_errors",
 ]
 
 _engine: Engine | None = None

@@ -38,6 +38,13 @@ def device_resolve(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def out_of_memory_errors() -> tuple[type[BaseException], ...]:
+    """What running out of (GPU) memory raises: the machine's trouble, not the job's."""
+    import torch
+
+    return (torch.cuda.OutOfMemoryError, MemoryError)
+
+
 StepCallback = Callable[[int, int], None]  # (steps done, steps in all); may raise GenerationCancelled
 
 

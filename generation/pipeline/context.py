@@ -4,6 +4,8 @@ A stage is `def name(ctx: JobContext) -> StageResult`. It reads what earlier sta
 in the context, adds its own part, and says how the job goes on:
 
 - `PASSED`: on to the next stage;
+- `SUCCEEDED`: the job is done (only the last stage, `draft`, says this: it makes the draft and
+  marks the job succeeded in one transaction, so nothing can come between them);
 - `block(code)`: policy says no; the job ends `blocked` with the code, the unit comes back;
 - `transient(code)`: try this stage again in place, with backoff (nothing before it is redone);
   after GENERATION_STAGE_TRIES the job ends `failed` with the code;
@@ -19,6 +21,8 @@ nothing after it runs, so no clip reaches a draft unless every stage passed.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,18 +31,23 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from redis import RedisError
 
 from config.errors import ErrorCode, error_code_get
 from config.events import event_send
+from generation import errors
 from generation.engines import Engine, GenerationCancelled, GenerationRequest
 from generation.jobs import job_event_data
 from generation.models import Job
 from generation.pipeline.heartbeat import Heartbeat
 from mediakit import Clip, EncodedClip
 
+logger = logging.getLogger(__name__)
+
 
 class Outcome(StrEnum):
     PASSED = "passed"
+    SUCCEEDED = "succeeded"
     BLOCK = "block"
     TRANSIENT = "transient"
     FAIL = "fail"
@@ -56,6 +65,7 @@ class StageResult:
 
 
 PASSED = StageResult(Outcome.PASSED)
+SUCCEEDED = StageResult(Outcome.SUCCEEDED)
 CANCEL = StageResult(Outcome.CANCEL)
 
 
@@ -79,6 +89,16 @@ def step_aside(retry_in_s: float | None = None) -> StageResult:
     return StageResult(Outcome.STEP_ASIDE, retry_in_s=retry_in_s)
 
 
+def stop_error(code: str) -> ErrorCode:
+    """The code a lower app stopped a job with (every app's codes are declared in every process,
+    see GenerationConfig.ready); an undeclared one still blocks the job, as a generic stop."""
+    try:
+        return error_code_get(code)
+    except KeyError:
+        logger.error("generation.stop_code_undeclared", extra={"code": code})
+        return errors.WORK_STOPPED
+
+
 class Interrupted(GenerationCancelled):
     """Ends the current stage with `result`; engines let it through their step callbacks."""
 
@@ -100,6 +120,8 @@ class JobContext:
     encoded: EncodedClip | None = None
     video_id: UUID | None = None  # the draft
     timings: list[dict[str, Any]] = field(default_factory=list)  # [{"stage", "seconds"}], in order
+    stage: str = ""  # the stage running now, and since when (time.monotonic)
+    stage_started: float = 0.0
     heartbeat: Heartbeat | None = None
 
     @property
@@ -134,12 +156,21 @@ class JobContext:
         if row is None or row["attempts"] != self.attempt or row["state"] != Job.State.RUNNING:
             return step_aside()
         if row["stop_code"]:
-            return block(error_code_get(row["stop_code"]))
+            return block(stop_error(row["stop_code"]))
         return CANCEL
 
+    def timings_now(self) -> list[dict[str, Any]]:
+        """The stages done, and the one running now so far."""
+        running = {"stage": self.stage, "seconds": round(time.monotonic() - self.stage_started, 3)}
+        return [*self.timings, running]
+
     def send(self, event_type: str) -> None:
+        """Tell the owner's devices; best effort: a channel layer hiccup never fails a job."""
         job = self.claimed
-        event_send(user_id=job.user_id, event_type=event_type, data=job_event_data(job))
+        try:
+            event_send(user_id=job.user_id, event_type=event_type, data=job_event_data(job))
+        except (OSError, RedisError):
+            logger.warning("generation.event_lost", extra={"job_id": str(job.id), "type": event_type})
 
     def on_step(self, step: int, steps: int) -> None:
         """The engine's step callback: progress, heartbeat, and the place a cancel or a stop takes effect."""

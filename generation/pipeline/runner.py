@@ -10,15 +10,15 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import F
 
 from generation import errors
 from generation.jobs import job_finish
 from generation.models import Job
-from generation.pipeline.context import PASSED, Interrupted, JobContext, Outcome, Stage, StageResult, fail
+from generation.pipeline.context import Interrupted, JobContext, Outcome, Stage, StageResult, fail
 from generation.pipeline.stages import STAGES
 
 logger = logging.getLogger(__name__)
+STAGE_NAME_MAX = Job._meta.get_field("stage").max_length or 30
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,12 @@ def job_execute(*, job_id: UUID, worker: str = "", stages: Sequence[Stage] | Non
     Safe to call any number of times, from any number of workers."""
     ctx = JobContext(job_id=job_id, worker=worker)
     try:
-        for stage in STAGES if stages is None else stages:
+        for stage in _checked(STAGES if stages is None else stages):
             result = _stage_run(ctx, stage)
             if result.outcome is not Outcome.PASSED:
                 return _conclude(ctx, result)
-        return _conclude(ctx, PASSED)
+        # Every stage passed, yet none made the draft and finished the job: fail closed.
+        return _conclude(ctx, fail(errors.INTERNAL_ERROR, "The pipeline ended without a draft."))
     except Exception as exc:
         # A bug: the job ends failed (the unit comes back, no draft), and the error goes on to Celery's log.
         _conclude(ctx, fail(errors.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"))
@@ -45,17 +46,23 @@ def job_execute(*, job_id: UUID, worker: str = "", stages: Sequence[Stage] | Non
         ctx.close()
 
 
+def _checked(stages: Sequence[Stage]) -> Sequence[Stage]:
+    too_long = [stage.__name__ for stage in stages if len(stage.__name__) > STAGE_NAME_MAX]
+    if too_long:
+        raise ValueError(f"stage names longer than {STAGE_NAME_MAX} characters: {too_long}")
+    return stages
+
+
 def _stage_run(ctx: JobContext, stage: Stage) -> StageResult:
-    name = stage.__name__
-    started = time.monotonic()
+    ctx.stage, ctx.stage_started = stage.__name__, time.monotonic()
     try:
         if ctx.job is not None:
-            ctx.advance(stage=name, timings=ctx.timings)
+            ctx.advance(stage=ctx.stage, timings=ctx.timings)
             ctx.send("generation.stage")
         result = _with_retries(ctx, stage)
     except Interrupted as stop:
         result = stop.result
-    ctx.timings.append({"stage": name, "seconds": round(time.monotonic() - started, 3)})
+    ctx.timings = ctx.timings_now()
     ctx.keep_alive()
     return result
 
@@ -89,28 +96,19 @@ def _state_now(job_id: UUID) -> str:
     return Job.objects.filter(id=job_id).values_list("state", flat=True).first() or "deleted"
 
 
-def _ended(
-    ctx: JobContext, state: str, result: StageResult, *, refund: bool, **fields: Any
-) -> ExecuteOutcome:
-    # A claimed attempt ends only the job it owns; before a claim, whatever attempt holds it.
-    from_states = (Job.State.RUNNING,) if ctx.job is not None else Job.ACTIVE
-    done = job_finish(
-        ctx.job_id,
-        state,
-        from_states=from_states,
-        attempt=ctx.attempt,
-        refund=refund,
-        error=result.error,
-        message=result.detail,
-        timings=ctx.timings,
-        **fields,
-    )
+def _ended(ctx: JobContext, state: str, result: StageResult, *, refund: bool) -> ExecuteOutcome:
+    # A claimed attempt ends only the job it owns (and records its timings); before a claim,
+    # whatever attempt holds it, its record untouched.
+    owned: dict[str, Any] = {"from_states": Job.ACTIVE}
+    if ctx.job is not None:
+        owned = {"from_states": (Job.State.RUNNING,), "attempt": ctx.attempt, "timings": ctx.timings}
+    done = job_finish(ctx.job_id, state, refund=refund, error=result.error, message=result.detail, **owned)
     return ExecuteOutcome(done.state if done else _state_now(ctx.job_id))
 
 
-def _succeed(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
+def _succeeded(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
     logger.info("generation.succeeded", extra={"job_id": str(ctx.job_id), "timings": ctx.timings})
-    return _ended(ctx, Job.State.SUCCEEDED, result, refund=False, video_id=ctx.video_id, step=F("steps"))
+    return ExecuteOutcome(_state_now(ctx.job_id))
 
 
 def _block(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
@@ -122,10 +120,7 @@ def _fail(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
 
 
 def _cancel(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
-    done = job_finish(
-        ctx.job_id, Job.State.CANCELLED, from_states=Job.ACTIVE, refund=True, timings=ctx.timings
-    )
-    return ExecuteOutcome(done.state if done else _state_now(ctx.job_id))
+    return _ended(ctx, Job.State.CANCELLED, result, refund=True)
 
 
 def _requeue(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
@@ -134,11 +129,13 @@ def _requeue(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
     if attempt >= settings.GENERATION_MAX_ATTEMPTS:
         return _fail(ctx, result)
     assert result.error is not None
-    Job.objects.filter(id=ctx.job_id, attempts=attempt, state=Job.State.RUNNING).update(
-        state=Job.State.QUEUED,
-        error_code=result.error.code,
-        error_message=(result.detail or result.error.message)[:500],
+    message = (result.detail or result.error.message)[:500]
+    requeued = Job.objects.filter(id=ctx.job_id, attempts=attempt, state=Job.State.RUNNING).update(
+        state=Job.State.QUEUED, error_code=result.error.code, error_message=message, timings=ctx.timings
     )
+    if requeued:
+        ctx.job = Job.objects.get(id=ctx.job_id)
+        ctx.send("generation.queued")  # with its attempts: the client knows it waits again
     logger.warning("generation.requeued", extra={"job_id": str(ctx.job_id), "code": result.error.code})
     return ExecuteOutcome(Job.State.QUEUED, retry_in_s=2.0 * attempt)
 
@@ -150,7 +147,7 @@ def _step_aside(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
 
 
 _CONCLUSIONS: dict[Outcome, Callable[[JobContext, StageResult], ExecuteOutcome]] = {
-    Outcome.PASSED: _succeed,
+    Outcome.SUCCEEDED: _succeeded,
     Outcome.BLOCK: _block,
     Outcome.FAIL: _fail,
     Outcome.CANCEL: _cancel,

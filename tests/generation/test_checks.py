@@ -104,10 +104,19 @@ def test_other_limits_are_checked(settings):
     settings.GENERATION_STEPS = 0
     settings.GENERATION_SHORT_SIDE = {"draft": 8, "standard": 256, "high": 384}
     settings.GENERATION_STALE_S = 1.0
+    settings.GENERATION_FPS = 0
+    settings.GENERATION_STAGE_BACKOFF_S = -1
+    settings.GENERATION_START_IMAGE_MAX_BYTES = settings.API_MAX_UPLOAD_BYTES
+    settings.GENERATION_DEVICE, settings.GENERATION_DTYPE = "gpu", "fp8"
     problems = " ".join(kino_errors())
     assert "GENERATION_STEPS must be 1 or more" in problems
     assert "GENERATION_SHORT_SIDE['draft']" in problems
     assert "GENERATION_STALE_S must exceed" in problems
+    assert "GENERATION_FPS must be above 0" in problems
+    assert "GENERATION_STAGE_BACKOFF_S must be 0 or more" in problems
+    assert "GENERATION_START_IMAGE_MAX_BYTES must be below API_MAX_UPLOAD_BYTES" in problems
+    assert "GENERATION_DEVICE 'gpu'" in problems
+    assert "GENERATION_DTYPE 'fp8'" in problems
 
 
 @pytest.mark.django_db

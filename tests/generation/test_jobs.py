@@ -73,6 +73,14 @@ def test_bad_requests_are_4xx_and_cost_nothing(auth_client, change, field, code)
     assert not DailyUsage.objects.filter(used__gt=0).exists()
 
 
+def test_the_prompt_limit_is_the_setting_s(auth_client, settings):
+    settings.GENERATION_PROMPT_MAX_CHARS = 10
+    response = auth_client(UserFactory()).post("/api/v1/generations", PROMPT, format="json")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "prompt_too_long")
+    assert response.json()["error"]["fields"]["prompt"][0]["code"] == "prompt_too_long"
+    assert not Job.objects.exists()
+
+
 def test_cameos_and_unknown_remix_parents_are_refused(auth_client):
     client = auth_client(UserFactory())
     cameo = client.post("/api/v1/generations", {**PROMPT, "cameos": ["friend"]}, format="json")

@@ -181,6 +181,49 @@ def test_a_stop_that_lands_after_the_render_still_keeps_the_clip_from_its_draft(
     assert not Video.objects.exists()
 
 
+def test_a_pipeline_that_never_makes_its_draft_fails_closed(queued_job, fake_engine):
+    without_draft = tuple(stage for stage in STAGES if stage.__name__ != "draft")
+    assert job_execute(job_id=queued_job.id, stages=without_draft).state == "failed"
+    job = Job.objects.get(id=queued_job.id)
+    assert (job.error_code, job.error_message) == ("internal_error", "The pipeline ended without a draft.")
+    assert not Video.objects.exists()
+
+
+def test_a_stop_after_the_job_is_done_stops_nothing(queued_job, fake_engine):
+    assert job_execute(job_id=queued_job.id).state == "succeeded"
+    assert fake_lower_app.member_ban(user_id=queued_job.user_id) == 0
+    job = Job.objects.get(id=queued_job.id)
+    assert (job.state, job.stop_code) == ("succeeded", "")
+    assert Video.objects.filter(id=job.video_id).exists()
+
+
+@pytest.mark.usefixtures("transactional_db")  # no test-wide transaction around it
+def test_work_stops_belong_inside_the_transaction_that_makes_the_change():
+    from accounts.public import WorkStop, work_stop
+    from tests.factories import JobFactory
+
+    job = JobFactory()
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        work_stop(WorkStop(subject="user", subject_id=job.user_id, error=PUBLIC_FIGURE))
+    assert Job.objects.get(id=job.id).state == "queued"
+
+
+def test_a_broken_channel_layer_loses_events_not_jobs(queued_job, fake_engine, settings):
+    layer = settings.CHANNEL_LAYERS["default"]
+    settings.CHANNEL_LAYERS = {
+        "default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [{"address": "redis://127.0.0.1:1/0"}]}}
+    }
+    assert job_execute(job_id=queued_job.id).state == "succeeded"
+
+
+def test_a_stage_name_too_long_for_the_job_row_is_refused(queued_job, fake_engine):
+    def screen_every_frame_for_public_figures_and_minors(ctx):
+        return PASSED
+
+    with pytest.raises(ValueError, match="stage names longer than 30"):
+        job_execute(job_id=queued_job.id, stages=with_stage(screen_every_frame_for_public_figures_and_minors))
+
+
 def test_the_fake_lower_app_does_not_import_generation():
     tree = ast.parse(inspect.getsource(fake_lower_app))
     imported = [
@@ -196,7 +239,7 @@ def test_work_stops_by_an_unknown_subject_are_refused_loudly(queued_job):
     from accounts.public import WorkStop
 
     with pytest.raises(ValueError, match="cameo"):
-        jobs.jobs_stop(WorkStop(subject="cameo", subject_id=queued_job.id, error=PUBLIC_FIGURE))
+        jobs.jobs_stop(WorkStop(subject="cameo", subject_id=queued_job.id, error=PUBLIC_FIGURE))  # type: ignore[arg-type]
 
 
 def test_cancel_while_running_stops_within_one_step(
@@ -273,10 +316,13 @@ def test_a_job_that_keeps_killing_workers_ends_failed(queued_job, fake_engine):
     assert used_units(queued_job) == 0
 
 
-def test_out_of_memory_goes_back_to_the_queue_then_fails(queued_job, fake_engine):
+def test_out_of_memory_goes_back_to_the_queue_then_fails(queued_job, fake_engine, listen):
     fake_engine.error = torch.cuda.OutOfMemoryError("CUDA out of memory")
+    heard = listen(queued_job.user_id)
     first = job_execute(job_id=queued_job.id)
     assert (first.state, first.retry_in_s is not None) == ("queued", True)
+    requeued = heard()[-1]  # the client hears the job wait again, with its attempts
+    assert (requeued["type"], requeued["data"]["attempts"]) == ("generation.queued", 1)
     job_execute(job_id=queued_job.id)
     assert job_execute(job_id=queued_job.id).state == "failed"
     job = Job.objects.get(id=queued_job.id)

@@ -9,10 +9,18 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.errors import error_code_get
 from generation import errors
 from generation.models import Job
-from generation.pipeline.context import CANCEL, PASSED, JobContext, StageResult, block, fail, step_aside
+from generation.pipeline.context import (
+    CANCEL,
+    PASSED,
+    JobContext,
+    StageResult,
+    block,
+    fail,
+    step_aside,
+    stop_error,
+)
 
 
 def claim(ctx: JobContext) -> StageResult:
@@ -50,7 +58,7 @@ def _unclaimable(job_id: UUID) -> StageResult:
     if job.cancel_requested:
         return CANCEL
     if job.stop_code:
-        return block(error_code_get(job.stop_code))
+        return block(stop_error(job.stop_code))
     if job.attempts >= settings.GENERATION_MAX_ATTEMPTS:
         return fail(
             errors.ATTEMPTS_EXHAUSTED, f"Gave up after {job.attempts} attempts (the worker kept dying)."

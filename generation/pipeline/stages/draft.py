@@ -1,13 +1,18 @@
-"""draft: the point of no return. The draft is made with the job's row locked, so a cancel or a
-stop from another app that lands first wins, and one that lands later finds the job done."""
+"""draft: the point of no return. With the job's row locked, the draft is made and the job marked
+succeeded in one transaction: a cancel or a stop from another app lands either before (and wins:
+no draft) or after (and finds the job done; a revoked consent then concerns the draft, which its
+issue lets the owner remove). Nothing can come between the draft and the job's success."""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
 
 from feed.public import draft_create_for_job
 from generation import errors
-from generation.pipeline.context import PASSED, Interrupted, JobContext, StageResult, transient
+from generation.jobs import job_finish
+from generation.models import Job
+from generation.pipeline.context import SUCCEEDED, Interrupted, JobContext, StageResult, transient
 
 
 def draft(ctx: JobContext) -> StageResult:
@@ -26,7 +31,17 @@ def draft(ctx: JobContext) -> StageResult:
                 engine=ctx.engine.name[:200],
                 remix_of_id=job.remix_of_id,
             )
-    except OSError as exc:  # storage: disk, network, S3
+            ctx.video_id = receipt.video_id
+            job_finish(
+                job.id,
+                Job.State.SUCCEEDED,
+                from_states=(Job.State.RUNNING,),
+                attempt=job.attempts,
+                refund=False,
+                video_id=receipt.video_id,
+                step=F("steps"),
+                timings=ctx.timings_now(),
+            )
+    except OSError as exc:  # storage: disk, network, S3 (nothing was committed)
         return transient(errors.STORAGE_UNAVAILABLE, str(exc))
-    ctx.video_id = receipt.video_id
-    return PASSED
+    return SUCCEEDED

@@ -6,21 +6,24 @@ import numpy as np
 from django.conf import settings
 
 from generation import errors
-from generation.engines import Engine, GenerationRequest
+from generation.engines import Engine, GenerationRequest, out_of_memory_errors
 from generation.models import Job
-from generation.pipeline.context import PASSED, JobContext, StageResult, requeue
+from generation.pipeline.context import PASSED, JobContext, StageResult, requeue, transient
 
 ASPECT_RATIOS = {"portrait": (9, 16), "landscape": (16, 9), "square": (1, 1)}
 
 
 def render(ctx: JobContext) -> StageResult:
     assert ctx.engine is not None
-    ctx.request = request_for(ctx.claimed, ctx.engine)
+    try:
+        ctx.request = request_for(ctx.claimed, ctx.engine)
+    except OSError as exc:  # the start image's storage
+        return transient(errors.STORAGE_UNAVAILABLE, str(exc))
     size = {"width": ctx.request.width, "height": ctx.request.height, "num_frames": ctx.request.num_frames}
     ctx.advance(steps=ctx.engine.steps, **size)
     try:
         ctx.clip = ctx.engine.generate(ctx.request, ctx.on_step)
-    except _out_of_memory_errors() as exc:
+    except out_of_memory_errors() as exc:
         return requeue(errors.OUT_OF_MEMORY, str(exc))
     return PASSED
 
@@ -50,9 +53,3 @@ def _start_image(job: Job, width: int, height: int) -> np.ndarray | None:
 
     with job.start_image.open("rb") as handle:
         return np.asarray(ImageOps.fit(Image.open(handle).convert("RGB"), (width, height)))
-
-
-def _out_of_memory_errors() -> tuple[type[BaseException], ...]:
-    import torch
-
-    return (torch.cuda.OutOfMemoryError, MemoryError)
