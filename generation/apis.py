@@ -49,6 +49,10 @@ class JobSerializer(serializers.Serializer):
     duration_s = serializers.IntegerField()
     aspect = serializers.CharField()
     quality = serializers.CharField()
+    width = serializers.IntegerField(
+        help_text="The clip's width in pixels, in the asked aspect; 0 until the render"
+    )
+    height = serializers.IntegerField(help_text="The clip's height in pixels; 0 until the render")
     seed = serializers.IntegerField()
     remix_of = serializers.UUIDField(source="remix_of_id", allow_null=True)
     has_start_image = serializers.SerializerMethodField()
