@@ -90,6 +90,9 @@ BACKGROUNDS: dict[str, Background] = {
     "gray": Background((125, 125, 125), (85, 85, 85), ("in a gray room", "in a plain gray room"), "hum"),
 }
 FLOOR_Y = 0.82  # the floor's top edge
+# A background repeats across the screen every quarter width (two floor tiles, one sky mark) and
+# does not change down the sky or down the floor: frame.py continues scenes beyond the square by it.
+BACKGROUND_REPEAT = 0.25
 SAMPLE_RATE = 16000
 
 # (colour, motion) pairs never shown in training: the held-out prompts are drawn from these only.
@@ -548,9 +551,10 @@ def _background(scene: Scene, camera_x: np.ndarray, h: int, w: int) -> np.ndarra
     py = (np.arange(h) + 0.5) / h
     world_x = (np.arange(w) + 0.5)[None, :] / w + camera_x[:, None]  # [T, W]
     sky, floor = np.array(bg.sky, dtype=np.float32), np.array(bg.floor, dtype=np.float32)
-    tiles = (np.floor(world_x / 0.125) % 2)[:, None, :, None]  # floor tiles show a pan
+    tiles = (np.floor(world_x / (BACKGROUND_REPEAT / 2)) % 2)[:, None, :, None]  # floor tiles show a pan
     floor_px = floor * (0.9 + 0.1 * tiles)
-    marks = ((world_x % 0.25) < 0.06)[:, None, :, None] & ((py > 0.12) & (py < 0.18))[None, :, None, None]
+    band = (py > 0.12) & (py < 0.18)
+    marks = ((world_x % BACKGROUND_REPEAT) < 0.06)[:, None, :, None] & band[None, :, None, None]
     sky_px = np.where(marks, sky * 0.85 + 20, sky)
     is_floor = (py >= FLOOR_Y)[None, :, None, None]
     canvas = np.where(is_floor, floor_px, np.broadcast_to(sky_px, (t, h, w, 3)))

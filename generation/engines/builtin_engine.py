@@ -1,18 +1,22 @@
 """The built-in engine: Kino's own joint audio-video model (generation/builtin), small enough for a CPU.
 
-It makes square clips of its native size (32 x 32 at 8 fps for the shipped checkpoint), upscaled
-to the requested short side, with a mono soundtrack. The model's window is 2 s; longer clips are
-drawn window after window, each going on from the end of the one before.
+The model draws square clips of its native size (32 x 32 at 8 fps for the shipped checkpoint) with
+a mono soundtrack; the engine delivers the asked aspect: the short side a whole multiple of the
+native size, the long side in the asked proportion (even), the model's square scaled up in the
+middle and its scene continued around it, more sky and floor for portrait, the sky and floor
+going on left and right for landscape (`generation.builtin.frame.frames_fit`); the object and its
+motion stay inside the square. The model's window is 2 s; longer clips are drawn window after
+window, each going on from the end of the one before.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from generation.builtin.frame import frames_fit
 from generation.engines.base import GenerationRequest, StepCallback, device_resolve
 from mediakit import Clip
 
@@ -48,14 +52,14 @@ class BuiltinEngine:
         self.guidance = settings.guidance
 
     def fit(self, width: int, height: int, num_frames: int) -> tuple[int, int, int]:
-        """Square, a whole multiple of the native size nearest the short side; the frames asked for."""
+        """The asked aspect: the short side the whole multiple of the native size nearest the asked
+        one, the long side in the asked proportion to it, rounded to even; the frames asked for."""
         native = self.pipeline.config.size
-        side = native * max(1, round(min(width, height) / native))
-        return side, side, num_frames
+        short = native * max(1, round(min(width, height) / native))
+        long = max(short, math.floor(max(width, height) * short / max(1, min(width, height)) / 2 + 0.5) * 2)
+        return (long, short, num_frames) if width > height else (short, long, num_frames)
 
     def generate(self, request: GenerationRequest, on_step: StepCallback) -> Clip:
-        from PIL import Image
-
         if request.start_image is not None or request.reference_images:
             raise ValueError(f"{self.name} takes neither a start image nor reference images")
 
@@ -67,13 +71,6 @@ class BuiltinEngine:
             frames=request.num_frames,
             on_step=on_step,
         )
-        side, _, _ = self.fit(request.width, request.height, request.num_frames)
-        frames = out.frames
-        if side != frames.shape[1]:
-            frames = np.stack(
-                [
-                    np.asarray(Image.fromarray(f).resize((side, side), Image.Resampling.BICUBIC))
-                    for f in frames
-                ]
-            )
+        width, height, _ = self.fit(request.width, request.height, request.num_frames)
+        frames = frames_fit(out.frames, width, height)
         return Clip(frames=frames, fps=out.fps, audio=out.audio[None], sample_rate=out.sample_rate)
