@@ -7,14 +7,18 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
 
-from accounts import services
+from accounts import lockout, services
 from accounts.models import Block, Follow, Invite, InviteBatch, Profile, User, WaitlistEntry
 
 
@@ -30,8 +34,39 @@ class ProfileInline(admin.StackedInline):
     fields = ("display_name", "bio", "avatar")
 
 
+class LockoutAuthenticationForm(AdminAuthenticationForm):
+    """The admin's login, under the same lockout as the API's (per address and per account)."""
+
+    def clean(self) -> dict[str, Any]:
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        username = self.data.get("username", "")
+        locked = lockout.login_lockout(address=address, username=username)
+        if locked is not None:
+            raise forms.ValidationError(
+                f"Too many failed logins. Try again in {locked.retry_after_s // 60 + 1} minutes.",
+                code="login_locked",
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            lockout.login_failed(address=address, username=username)
+            raise
+        lockout.login_succeeded(username=username)
+        return cleaned
+
+
+admin.site.login_form = LockoutAuthenticationForm
+
+# What only a superuser may touch: anything that grants power or a way into someone's account.
+POWER_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions", "password")
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Superusers manage accounts. Other staff may see members and, with `deactivate_user`, deactivate
+    those who are not staff; they can never change an account, a password or anyone's powers. The
+    server enforces it (permissions per object, read-only fields, the password view refused)."""
+
     inlines = [ProfileInline]
     list_display = ("username", "email", "age_band", "invited_by", "is_active", "is_staff", "created_at")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
@@ -47,9 +82,51 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
     )
+    actions = ["deactivate"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).select_related("invite_redeemed__created_by")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_readonly_fields(request, obj)
+        return fields if _staff(request).is_superuser else (*fields, *POWER_FIELDS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return _staff(request).is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and _may_manage(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and _may_manage(request, obj)
+
+    def has_deactivate_permission(self, request: HttpRequest) -> bool:
+        return _staff(request).has_perm("accounts.deactivate_user")
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        if not _staff(request).is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        if change and not _staff(request).is_superuser:  # never trust the form alone with power fields
+            before = User.objects.get(pk=obj.pk)
+            for field in ("is_staff", "is_superuser", "password"):
+                setattr(obj, field, getattr(before, field))
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        super().save_model(request, obj, form, change)
+        Profile.objects.get_or_create(user=obj)  # "Add user" makes a member with a profile too
+        if deactivating:
+            services.member_deactivate(user=obj)
+
+    @admin.action(description="Deactivate selected members (not staff)", permissions=["deactivate"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        members = queryset.filter(is_staff=False, is_superuser=False, is_active=True)
+        count = 0
+        for member in members:
+            services.member_deactivate(user=member)
+            count += 1
+        self.message_user(request, f"Deactivated {count} members; staff are never deactivated here.")
 
     @admin.display(description="Invited by")
     def invited_by(self, user: User) -> str:
@@ -57,6 +134,29 @@ class UserAdmin(DjangoUserAdmin):
         if invite is None:
             return "—"
         return invite.created_by.username if invite.created_by else f"({invite.get_source_display()})"
+
+
+def _may_manage(request: HttpRequest, obj: Any) -> bool:
+    """Only a superuser may change a staff member's or a superuser's account (their own included)."""
+    staff = _staff(request)
+    return staff.is_superuser or obj is None or not (obj.is_staff or obj.is_superuser)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """Groups carry permissions: only superusers may make or change them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return _staff(request).is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _staff(request).is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _staff(request).is_superuser
 
 
 @admin.register(WaitlistEntry)
@@ -67,7 +167,7 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
     readonly_fields = ("email", "created_at", "admitted_at", "invite")
     actions = ["admit"]
 
-    @admin.action(description="Admit selected: send each an invite by email")
+    @admin.action(description="Admit selected: send each an invite by email", permissions=["change"])
     def admit(self, request: HttpRequest, queryset: QuerySet[WaitlistEntry]) -> None:
         invites = services.waitlist_admit(
             entry_ids=queryset.values_list("id", flat=True), admitted_by=_staff(request)
@@ -113,7 +213,7 @@ class InviteAdmin(admin.ModelAdmin):
     def status_display(self, invite: Invite) -> str:
         return invite.status
 
-    @admin.action(description="Expire selected now")
+    @admin.action(description="Expire selected now", permissions=["change"])
     def expire_now(self, request: HttpRequest, queryset: QuerySet[Invite]) -> None:
         count = queryset.filter(redeemed_at__isnull=True).update(expires_at=timezone.now())
         self.message_user(request, f"Expired {count} invites.", messages.SUCCESS)

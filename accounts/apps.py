@@ -6,4 +6,9 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts import errors  # noqa: F401  (declare the app's error codes in every process)
+        from django.db.models.signals import post_migrate
+
+        from accounts import checks, errors  # noqa: F401  (declare the checks and the error codes)
+        from accounts.roles import moderators_group_sync
+
+        post_migrate.connect(moderators_group_sync, dispatch_uid="accounts.moderators_group_sync")

@@ -5,6 +5,7 @@ above it, which may import `accounts.public`) calls the hook without knowing who
 
 - Username checks: `moderation` will refuse public figures' names; `accounts` never
   imports `moderation`.
+- Member files: apps that store files for a member name them when the member is deleted.
 - Work stops: an app below `generation` (cameos revoking consent, moderation banning a
   member, feed removing a video) stops the queued and running jobs that depend on
   something, without importing `generation`, which registers the stopper.
@@ -49,6 +50,24 @@ def username_checks_run(username: str) -> UsernameRefusal | None:
         if refusal is not None:
             return refusal
     return None
+
+
+# --- a member's files ---------------------------------------------------------------
+
+# Every app that stores files for a member names them (storage names) when the member is
+# deleted; accounts deletes them all once the deletion commits.
+MemberFiles = Callable[[UUID], list[str]]
+_member_files: list[MemberFiles] = []
+
+
+def member_files_register(files: MemberFiles) -> MemberFiles:
+    if files not in _member_files:
+        _member_files.append(files)
+    return files
+
+
+def member_files_collect(user_id: UUID) -> list[str]:
+    return [name for files in _member_files for name in files(user_id)]
 
 
 # --- work stops ------------------------------------------------------------------

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -25,8 +27,21 @@ def years_between(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+class UserManager(DjangoUserManager["User"]):
+    """Every member has a profile, however they were made (signup, `createsuperuser`, a script)."""
+
+    # Both create_user and create_superuser come through here (Django's private hook; stubs omit it).
+    def _create_user(self, username: str, email: str | None, password: str | None, **extra: Any) -> User:
+        with transaction.atomic():
+            user = super()._create_user(username, email, password, **extra)  # type: ignore[misc]
+            Profile.objects.get_or_create(user=user)
+        return user
+
+
 class User(AbstractUser):
     """A member (or staff). Usernames are stored lowercase; birthdate decides the age band."""
+
+    objects: ClassVar[UserManager] = UserManager()
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     username = models.CharField(max_length=30, unique=True)
@@ -39,6 +54,7 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("deactivate_user", "Can deactivate members (not staff)")]
         constraints = [
             models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
             models.UniqueConstraint(

@@ -3,12 +3,14 @@
 Plain values cross this line (`Standing`, `WorkStop`), never model instances.
 """
 
+from accounts.errors import ACCOUNT_INACTIVE
 from accounts.hooks import (
     StopSubject,
     UsernameCheck,
     UsernameRefusal,
     WorkStop,
     WorkStopper,
+    member_files_register,
     username_check_register,
     username_check_unregister,
     work_stop,
@@ -18,12 +20,14 @@ from accounts.hooks import (
 from accounts.selectors import Standing, member_standing
 
 __all__ = [
+    "ACCOUNT_INACTIVE",
     "Standing",
     "StopSubject",
     "UsernameCheck",
     "UsernameRefusal",
     "WorkStop",
     "WorkStopper",
+    "member_files_register",
     "member_standing",
     "username_check_register",
     "username_check_unregister",

@@ -12,13 +12,20 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import ValidationError as DrfValidationError
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import errors, hooks
 from accounts.models import (
@@ -32,8 +39,8 @@ from accounts.models import (
     invite_code_normalize,
     years_between,
 )
-from config.errors import KinoError, field_errors, upload_refused
-from config.events import event_send_on_commit
+from config.errors import TOKEN_NOT_VALID, KinoError, field_errors, upload_refused
+from config.events import event_send_on_commit, sockets_close_on_commit
 from mediakit.images import ImageRejected, image_sanitize
 
 logger = logging.getLogger(__name__)
@@ -314,25 +321,86 @@ def avatar_clear(*, user: User) -> Profile:
     return profile
 
 
+def _tokens_revoke(user: User) -> None:
+    tokens = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in tokens], ignore_conflicts=True)
+
+
+def _member_lock(user_id: UUID) -> User | None:
+    """The member's row, locked: token issuance, deactivation and deletion of one member serialize on it."""
+    return User.objects.select_for_update().filter(id=user_id).first()
+
+
+def tokens_issue(*, user_id: UUID) -> dict[str, str]:
+    """An access and a refresh token for an active member. A deletion or deactivation in flight either
+    commits first (then this is `invalid_credentials`) or waits for these tokens (then revokes them)."""
+    with transaction.atomic():
+        user = _member_lock(user_id)
+        if user is None or not user.is_active:
+            raise KinoError(errors.INVALID_CREDENTIALS)
+        refresh = RefreshToken.for_user(user)
+        return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def tokens_refresh(*, refresh: str) -> dict[str, str]:
+    """A new pair for a refresh token of an active member; the old one stops working. Every dead
+    token (expired, used, revoked, of a deactivated or deleted member) is the same 401."""
+    with transaction.atomic():
+        try:
+            user_id = RefreshToken(refresh).payload.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])  # type: ignore[arg-type]
+            user = _member_lock(user_id) if user_id else None
+            if user is None or not user.is_active:
+                raise KinoError(TOKEN_NOT_VALID)
+            rotated = TokenRefreshSerializer(data={"refresh": refresh})
+            rotated.is_valid(raise_exception=True)
+        except (TokenError, AuthenticationFailed, DrfValidationError, ValueError):
+            raise KinoError(TOKEN_NOT_VALID) from None
+        return dict(rotated.validated_data)
+
+
+@transaction.atomic
+def member_deactivate(*, user: User) -> None:
+    """Deactivate a member: their tokens die, their queued and running jobs stop, their sockets close."""
+    locked = _member_lock(user.id)
+    if locked is None or not locked.is_active:
+        return
+    User.objects.filter(id=user.id).update(is_active=False)
+    user.is_active = False
+    _tokens_revoke(locked)
+    hooks.work_stop(hooks.WorkStop(subject="user", subject_id=user.id, error=errors.ACCOUNT_INACTIVE))
+    sockets_close_on_commit(user_id=user.id, reason="account_inactive")
+    logger.info("user.deactivated", extra={"user_id": str(user.id)})
+
+
 def user_delete(*, user: User, password: str) -> None:
-    """Remove the account and the personal data it carries. Invites it redeemed stay used."""
+    """Remove the account, the personal data it carries and every file stored for it (once the deletion
+    commits; links to them answer 404 from then on). Invites it redeemed stay used."""
     if not user.check_password(password):
         raise KinoError(errors.PASSWORD_WRONG, field="password")
-    profile = Profile.objects.filter(user=user).first()
-    avatar = profile.avatar.name if profile and profile.avatar else None
     user_id = user.id
     with transaction.atomic():
-        tokens = OutstandingToken.objects.filter(user=user)
-        BlacklistedToken.objects.bulk_create(
-            [BlacklistedToken(token=t) for t in tokens.exclude(blacklistedtoken__isnull=False)],
-            ignore_conflicts=True,
-        )
-        WaitlistEntry.objects.filter(email__iexact=user.email).delete()
-        Invite.objects.filter(created_by=user, redeemed_at__isnull=True).delete()
-        user.delete()
-    if avatar and profile is not None:
-        transaction.on_commit(lambda: profile.avatar.storage.delete(avatar))
-    logger.info("user.deleted", extra={"user_id": str(user_id)})
+        locked = _member_lock(user_id)
+        if locked is None:
+            return
+        profile = Profile.objects.filter(user=locked).first()
+        files = hooks.member_files_collect(user_id)
+        if profile is not None and profile.avatar.name:
+            files.append(profile.avatar.name)
+        _tokens_revoke(locked)
+        WaitlistEntry.objects.filter(email__iexact=locked.email).delete()
+        Invite.objects.filter(created_by=locked, redeemed_at__isnull=True).delete()
+        locked.delete()
+        sockets_close_on_commit(user_id=user_id, reason="account_deleted")
+        transaction.on_commit(partial(_files_delete, files))
+    logger.info("user.deleted", extra={"user_id": str(user_id), "files": len(files)})
+
+
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("user.file_not_deleted", extra={"file": name}, exc_info=True)
 
 
 # --- follows and blocks -----------------------------------------------------------
@@ -342,14 +410,26 @@ def _is_blocked_either_way(a: User, b: User) -> bool:
     return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
 
 
+def _pair_lock(a: User, b: User) -> None:
+    """Follows and blocks of one pair serialize on both members' rows, locked in id order (no deadlock):
+    no follow can outlive a block that raced it."""
+    pair = User.objects.select_for_update().filter(id__in=[a.id, b.id]).order_by("id")
+    list(pair.values_list("id", flat=True))
+
+
+@transaction.atomic
 def follow_create(*, actor: User, target: User) -> tuple[Follow, bool]:
-    """Follow `target`; following twice is not an error. Returns (follow, created)."""
+    """Follow `target`; following twice is not an error. Returns (follow, created).
+
+    The followed member hears of it once per FOLLOW_NOTIFY_WINDOW_S: unfollowing and following
+    again does not notify again."""
     if actor.id == target.id:
         raise KinoError(errors.FOLLOW_SELF)
+    _pair_lock(actor, target)
     if _is_blocked_either_way(actor, target):
         raise KinoError(errors.USER_NOT_FOUND)
     follow, created = Follow.objects.get_or_create(follower=actor, followee=target)
-    if created:
+    if created and cache.add(f"follow-notified:{actor.id}:{target.id}", 1, settings.FOLLOW_NOTIFY_WINDOW_S):
         event_send_on_commit(
             user_id=target.id,
             event_type="follow.created",
@@ -367,6 +447,7 @@ def block_create(*, actor: User, target: User) -> Block:
     """Block `target`: both stop seeing each other, and any follow between them ends."""
     if actor.id == target.id:
         raise KinoError(errors.BLOCK_SELF)
+    _pair_lock(actor, target)
     block, _ = Block.objects.get_or_create(blocker=actor, blocked=target)
     Follow.objects.filter(Q(follower=actor, followee=target) | Q(follower=target, followee=actor)).delete()
     return block

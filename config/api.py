@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -182,6 +183,14 @@ class CursorPage(CursorPagination):
 
 
 # --- Django-level handlers: errors raised outside DRF views (404 routes, bad Host, 500) ---
+
+
+def site_url(request: HttpRequest) -> str:
+    """Where links should point: SITE_URL in production; in development the host the client used
+    (a phone on the LAN gets links it can open, not 127.0.0.1)."""
+    if settings.PRODUCTION:
+        return str(settings.SITE_URL)
+    return request.build_absolute_uri("/").rstrip("/")
 
 
 def error_response(error: ErrorCode, message: str | None = None) -> JsonResponse:

@@ -38,6 +38,19 @@ def var_dir() -> Path:
     return path
 
 
+def secret_read_or_create(name: str) -> str:
+    """A random key of this installation, made on first use under var/ (mode 0600) and kept."""
+    import secrets
+
+    path = var_dir() / name
+    with fasteners.InterProcessLock(str(path) + ".lock"):
+        if not path.exists():
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(64))
+        return path.read_text().strip()
+
+
 def redis_port() -> int:
     return int(os.environ.get("KINO_REDIS_PORT", "6390"))
 

@@ -35,6 +35,18 @@ def event_send(*, user_id: UUID | str, event_type: str, data: dict[str, Any]) ->
     logger.debug("event.sent", extra={"user_id": str(user_id), "event_type": event_type})
 
 
+def sockets_close_on_commit(*, user_id: UUID | str, reason: str) -> None:
+    """Once the transaction commits, every socket of the user gets `session.closed` and closes with
+    4403 (the account was deactivated or deleted); a broken layer is logged, never raised."""
+
+    def close() -> None:
+        layer = get_channel_layer()
+        assert layer is not None, "CHANNEL_LAYERS is not configured"
+        async_to_sync(layer.group_send)(user_group(user_id), {"type": "kino.close", "reason": reason})
+
+    transaction.on_commit(close, robust=True)
+
+
 def event_send_on_commit(*, user_id: UUID | str, event_type: str, data: dict[str, Any]) -> None:
     """Send once the surrounding transaction commits; a broken layer is logged, never raised."""
     transaction.on_commit(lambda: event_send(user_id=user_id, event_type=event_type, data=data), robust=True)

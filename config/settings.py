@@ -38,8 +38,12 @@ def _required_in_production(name: str, dev_default: str) -> str:
     return dev_default
 
 
-SECRET_KEY = _required_in_production(
-    "SECRET_KEY", "dev-only-insecure-key-7c1f0b9e4a2d8e6f5b3a1c9d7e5f3a1b9c7d5e3f1a9b7c5d"
+# Outside production each installation makes its own random keys on first start (var/, mode 0600)
+# and keeps them: no two installations share a key that signs sessions, tokens or media links.
+SECRET_KEY = _required_in_production("SECRET_KEY", "") or embedded.secret_read_or_create("secret_key")
+# JWTs have a key of their own: leaking one signer does not forge the other's signatures.
+JWT_SIGNING_KEY = _required_in_production("JWT_SIGNING_KEY", "") or embedded.secret_read_or_create(
+    "jwt_signing_key"
 )
 DEBUG = env.bool("DEBUG", default=not PRODUCTION and KINO_ENV != "test")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
@@ -240,14 +244,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Failed logins (API and admin) per client address and per account: after LOGIN_MAX_FAILURES in
+# LOGIN_WINDOW_S that address or account is locked for LOGIN_LOCKOUT_S, doubled for each lockout
+# it already had that day; the right password is refused meanwhile (accounts/lockout.py).
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=10)
+LOGIN_WINDOW_S = env.int("LOGIN_WINDOW_S", default=15 * 60)
+LOGIN_LOCKOUT_S = env.int("LOGIN_LOCKOUT_S", default=15 * 60)
 
-SIMPLE_JWT = {
+SIMPLE_JWT: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "SIGNING_KEY": JWT_SIGNING_KEY,
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
 }
@@ -255,6 +265,8 @@ SIMPLE_JWT = {
 # --- The beta -------------------------------------------------------------------
 
 INVITES_PER_MEMBER = env.int("INVITES_PER_MEMBER", default=4)
+# Unfollow-then-follow within this window does not notify the followed member again.
+FOLLOW_NOTIFY_WINDOW_S = env.int("FOLLOW_NOTIFY_WINDOW_S", default=3600)
 INVITE_TTL_DAYS = env.int("INVITE_TTL_DAYS", default=14)
 MINIMUM_AGE = 13
 ADULT_AGE = 18

@@ -27,6 +27,7 @@ from config.events import event_envelope, user_group
 
 logger = logging.getLogger(__name__)
 CLOSE_TOKEN_EXPIRED = 4401
+CLOSE_ACCOUNT_CLOSED = 4403  # deactivated, deleted or banned: refreshing will not help
 
 
 def _token_from_scope(scope: dict[str, Any]) -> str | None:
@@ -125,3 +126,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def kino_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
+
+    async def kino_close(self, message: dict[str, Any]) -> None:
+        await self.send_json(event_envelope("session.closed", {"reason": message["reason"]}))
+        await self.close(code=CLOSE_ACCOUNT_CLOSED)

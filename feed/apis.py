@@ -36,10 +36,10 @@ class VideoSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def get_video_url(self, video: Video) -> str:
-        return signed_url(video.video.name or "")
+        return signed_url(self.context["request"], video, "video")
 
     def get_poster_url(self, video: Video) -> str:
-        return signed_url(video.poster.name or "")
+        return signed_url(self.context["request"], video, "poster")
 
     def get_urls_expire_in_s(self, video: Video) -> int:
         return int(settings.MEDIA_URL_TTL_S)
@@ -58,7 +58,7 @@ class VideoDetailApi(APIView):
     )
     def get(self, request: Request, video_id: UUID) -> Response:
         video = selectors.video_get_for_viewer(viewer_id=_viewer_id(request), video_id=video_id)
-        return Response(VideoSerializer(video).data)
+        return Response(VideoSerializer(video, context={"request": request}).data)
 
 
 class DraftListApi(APIView):
@@ -70,4 +70,6 @@ class DraftListApi(APIView):
         paginator = CursorPage()
         drafts: Any = selectors.drafts_of(owner_id=_viewer_id(request))
         page: list[Video] = paginator.paginate_queryset(drafts, request, view=self) or []
-        return paginator.get_paginated_response(VideoSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            VideoSerializer(page, many=True, context={"request": request}).data
+        )

@@ -6,4 +6,8 @@ class FeedConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from accounts.public import member_files_register
         from feed import errors  # noqa: F401  (declare the app's error codes in every process)
+        from feed.selectors import member_video_files
+
+        member_files_register(member_video_files)  # a deleted member's videos leave the storage

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import re
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.core import signing
@@ -24,20 +25,27 @@ from django.http import (
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from config.api import error_response
+from config.api import error_response, site_url
 from config.errors import NOT_FOUND
 from feed import errors
+from feed.models import Video
 
 SALT = "kino.feed.media"
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
 
 
-def signed_url(name: str) -> str:
+PARTS = ("video", "poster")
+
+
+def signed_url(request: HttpRequest, video: Video, part: str) -> str:
+    """A short-lived link to one part of a video. The token names the video and the part, not a
+    storage path; the server serves it only while a live video still owns that file."""
+    name = getattr(video, part).name
     if not isinstance(default_storage, FileSystemStorage):
         return default_storage.url(name)  # presigned by the storage backend
-    token = signing.dumps({"f": name}, salt=SALT, compress=True)
-    return settings.SITE_URL + reverse("media-signed", kwargs={"token": token})
+    token = signing.dumps({"v": str(video.id), "p": part}, salt=SALT)
+    return site_url(request) + reverse("media-signed", kwargs={"token": token})
 
 
 def _file_chunks(handle: Any, start: int, length: int) -> Any:
@@ -54,14 +62,36 @@ def _file_chunks(handle: Any, start: int, length: int) -> Any:
         handle.close()
 
 
+def _file_of(token: str) -> str | None:
+    """The storage name a valid token still reaches, or None (expired, tampered, or the video gone)."""
+    try:
+        claim = signing.loads(token, salt=SALT, max_age=settings.MEDIA_URL_TTL_S)
+        video_id, part = UUID(claim["v"]), claim["p"]
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise _LinkInvalid from None
+    if part not in PARTS:
+        raise _LinkInvalid
+    video = Video.objects.exclude(state=Video.State.REMOVED).filter(id=video_id).first()
+    name = getattr(video, part).name if video is not None else None
+    return name if name and default_storage.exists(name) else None
+
+
+class _LinkInvalid(Exception):
+    pass
+
+
 @require_http_methods(["GET", "HEAD"])
 def media_signed(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
-        name = signing.loads(token, salt=SALT, max_age=settings.MEDIA_URL_TTL_S)["f"]
-    except (signing.BadSignature, KeyError, TypeError):
+        name = _file_of(token)
+    except _LinkInvalid:
         return error_response(errors.MEDIA_LINK_INVALID)
-    if not default_storage.exists(name):
+    if name is None:
         return error_response(NOT_FOUND)
+    return _ranged_file(request, name)
+
+
+def _ranged_file(request: HttpRequest, name: str) -> HttpResponseBase:
     size = default_storage.size(name)
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=300"}

@@ -39,5 +39,11 @@ def video_ref_for_viewer(*, viewer_id: UUID, video_id: UUID) -> VideoRef:
     return VideoRef(video_id=video.id, owner_id=video.owner_id, state=video.state)
 
 
+def member_video_files(owner_id: UUID) -> list[str]:
+    """Every file stored for the member's videos (their MP4s and posters)."""
+    names = Video.objects.filter(owner_id=owner_id).values_list("video", "poster")
+    return [name for pair in names for name in pair if name]
+
+
 def drafts_of(*, owner_id: UUID) -> QuerySet[Video]:
     return Video.objects.filter(owner_id=owner_id, state=Video.State.DRAFT)

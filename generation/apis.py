@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.public import ACCOUNT_INACTIVE
 from config.api import BODY_ERRORS, IMAGE_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses
 from config.errors import KinoError
 from feed.public import VIDEO_NOT_FOUND
@@ -23,7 +24,7 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _JOB_CODES = [
     error.code
     for error in (
-        errors.ACCOUNT_INACTIVE,
+        ACCOUNT_INACTIVE,
         errors.STORAGE_UNAVAILABLE,
         errors.OUT_OF_MEMORY,
         errors.ATTEMPTS_EXHAUSTED,

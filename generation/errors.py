@@ -27,7 +27,6 @@ JOB_FINISHED = ErrorCode("job_finished", "The job has already finished.", 409)
 JOB_ACTIVE = ErrorCode("job_active", "Cancel the job before deleting it.", 409)
 
 # How a job can end other than with a draft: blocked (policy) ...
-ACCOUNT_INACTIVE = ErrorCode("account_inactive", "The account was deactivated.", 403)
 WORK_STOPPED = ErrorCode("work_stopped", "This generation was stopped.", 403)
 # ... or failed (the system); the quota unit comes back either way.
 STORAGE_UNAVAILABLE = ErrorCode(

@@ -23,6 +23,11 @@ def job_get_for_owner(*, owner_id: UUID, job_id: UUID) -> Job:
     return job
 
 
+def member_start_images(owner_id: UUID) -> list[str]:
+    """The start images stored for the member's jobs."""
+    return [name for name in jobs_of(owner_id=owner_id).values_list("start_image", flat=True) if name]
+
+
 def engine_stats() -> list[dict[str, Any]]:
     """Per engine: jobs by state, and how long successful runs took (start to finish)."""
     run_time = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())

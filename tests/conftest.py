@@ -79,3 +79,32 @@ def live_stack(transactional_db: None, tmp_path: Any) -> Any:
     stack = LiveStack(tmp_path / "mail").start()
     yield stack
     stack.stop()
+
+
+@pytest.fixture
+def listen():
+    """listen(user_id) starts hearing that member's WebSocket events; calling the result drains them."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from config.events import user_group
+
+    def start(user_id):
+        layer = get_channel_layer()
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(user_group(user_id), channel)
+
+        async def drain():
+            events = []
+            while True:
+                try:
+                    message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+                except TimeoutError:
+                    return events
+                events.append(message["event"])
+
+        return lambda: async_to_sync(drain)()
+
+    return start

@@ -54,6 +54,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         KINO_ENV="production",
         DJANGO_SETTINGS_MODULE="config.settings",
         SECRET_KEY="p" * 20 + "r0duct10n-s3cr3t-k3y-w1th-3n0ugh-3ntr0py-!@#$%^&*()",
+        JWT_SIGNING_KEY="j" * 20 + "jwt-s1gn1ng-k3y-0f-1ts-0wn-w1th-3n0ugh-3ntr0py-!@#$%",
         ALLOWED_HOSTS="kino.example.com",
         SITE_URL="https://kino.example.com",
         EMAIL_URL="smtp+tls://mailer:secret@smtp.example.com:587",
@@ -72,13 +73,48 @@ def test_production_settings_pass_the_deploy_check_with_zero_warnings():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "EMAIL_URL"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "JWT_SIGNING_KEY", "ALLOWED_HOSTS", "SITE_URL", "EMAIL_URL"]
+)
 def test_production_refuses_to_boot_without_its_secrets(missing):
     env = production_env()
     env.pop(missing)
     result = run([sys.executable, "manage.py", "check"], env)
     assert result.returncode != 0
     assert f"{missing} is not set" in result.stderr
+
+
+def test_a_short_jwt_signing_key_fails_the_deploy_check():
+    result = run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        production_env(JWT_SIGNING_KEY="abc"),
+    )
+    assert result.returncode != 0
+    assert "JWT_SIGNING_KEY must be at least 50 characters" in result.stderr + result.stdout
+
+
+def test_each_installation_makes_its_own_keys_and_keeps_them(tmp_path):
+    def keys(var: Path) -> list[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KINO_")}
+        env.update(KINO_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="config.settings")
+        code = "from django.conf import settings as s; print(s.SECRET_KEY); print(s.JWT_SIGNING_KEY)"
+        shell = subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {code}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return shell.stdout.split()
+
+    first, second = keys(tmp_path / "one"), keys(tmp_path / "two")
+    assert first != second
+    assert len(set(first)) == 2  # the JWT key is not the secret key
+    assert all(len(key) >= 50 for key in first)
+    assert keys(tmp_path / "one") == first  # kept across restarts
+    assert oct((tmp_path / "one" / "secret_key").stat().st_mode & 0o777) == "0o600"
 
 
 def test_import_contracts_hold():

@@ -119,3 +119,23 @@ async def test_an_idle_socket_still_hears_events_later():
     await sync_to_async(event_send)(user_id=user.id, event_type="test.late", data={})
     assert (await communicator.receive_json_from(timeout=5))["type"] == "test.late"
     await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("action", "reason"), [("deactivate", "account_inactive"), ("delete", "account_deleted")]
+)
+async def test_deactivation_and_deletion_close_the_members_sockets(action, reason):
+    from accounts import services
+    from tests.factories import PASSWORD
+
+    user = await sync_to_async(UserFactory)()
+    communicator, connected = await connect(f"?token={await token_for(user)}")
+    assert connected
+    await communicator.receive_json_from(timeout=5)
+    if action == "deactivate":
+        await sync_to_async(services.member_deactivate)(user=user)
+    else:
+        await sync_to_async(services.user_delete)(user=user, password=PASSWORD)
+    closed = await communicator.receive_json_from(timeout=5)
+    assert (closed["type"], closed["data"]["reason"]) == ("session.closed", reason)
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}

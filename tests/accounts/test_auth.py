@@ -81,3 +81,27 @@ def test_no_token_is_401(api):
     response = api.get("/api/v1/me")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "dev-only-insecure-key-7c1f0b9e4a2d8e6f5b3a1c9d7e5f3a1b9c7d5e3f1a9b7c5d",  # the old shared constant
+        "secret_key_of_this_installation",
+    ],
+    ids=["old-shared-constant", "the-secret-key-not-the-jwt-key"],
+)
+def test_a_token_forged_with_another_key_is_refused(api, settings, key):
+    import time
+
+    import jwt
+
+    user = UserFactory()
+    if key == "secret_key_of_this_installation":
+        key = settings.SECRET_KEY
+    claims = {"token_type": "access", "exp": int(time.time()) + 600, "jti": "x" * 32, "user_id": str(user.id)}
+    forged = jwt.encode(claims, key, algorithm="HS256")
+    response = api.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {forged}")
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "token_not_valid")
+    real = api.post("/api/v1/auth/token", {"username": user.username, "password": PASSWORD}, format="json")
+    assert api.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {real.json()['access']}").status_code == 200

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import services
 from accounts.models import Follow, Profile, User
+from accounts.roles import MODERATORS, moderators_group_sync
 
 DEMO_PASSWORD = "kino-demo-pass"  # noqa: S105 (demo accounts on a local database, printed on purpose)
 STAFF = [("admin", "Kino Admin", True), ("moderator", "Mo Derator", False)]
@@ -43,8 +44,8 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _seed(self) -> None:
-        moderators, _ = Group.objects.get_or_create(name="moderators")
-        moderators.permissions.set(Permission.objects.filter(content_type__app_label__in=["accounts"]))
+        moderators_group_sync()
+        moderators = Group.objects.get(name=MODERATORS)
         for username, name, superuser in STAFF:
             user = User.objects.create_user(
                 username=username,
@@ -54,7 +55,7 @@ class Command(BaseCommand):
                 is_superuser=superuser,
                 birthdate=date(1985, 6, 1),
             )
-            Profile.objects.create(user=user, display_name=name)
+            Profile.objects.filter(user=user).update(display_name=name)  # the manager made it
             if not superuser:
                 user.groups.add(moderators)
         members = []
@@ -62,7 +63,7 @@ class Command(BaseCommand):
             user = User.objects.create_user(
                 username=username, email=f"{username}@kino.local", password=DEMO_PASSWORD, birthdate=born
             )
-            Profile.objects.create(user=user, display_name=name, bio=f"Hi, I'm {name.split()[0]}.")
+            Profile.objects.filter(user=user).update(display_name=name, bio=f"Hi, I'm {name.split()[0]}.")
             services.member_invites_grant(user=user)
             members.append(user)
         alice, bob, carol, _tess = members

@@ -1,0 +1,42 @@
+"""Staff roles as permission sets, kept in step on every migrate (post_migrate).
+
+Moderators get exactly what their work needs and nothing that grants power: they see members
+and may deactivate members who are not staff, admit the waitlist, expire and mint invites, see
+and cancel or retry jobs, and see videos. They cannot change any account, any password, any
+group or any permission (accounts/admin.py holds that even if someone widens this set).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MODERATORS = "moderators"
+MODERATOR_PERMISSIONS = (
+    "accounts.view_user",
+    "accounts.deactivate_user",
+    "accounts.view_profile",
+    "accounts.view_waitlistentry",
+    "accounts.change_waitlistentry",
+    "accounts.view_invite",
+    "accounts.change_invite",
+    "accounts.view_invitebatch",
+    "accounts.view_follow",
+    "accounts.view_block",
+    "generation.view_job",
+    "generation.change_job",
+    "generation.view_dailyusage",
+    "feed.view_video",
+)
+
+
+def moderators_group_sync(**kwargs: Any) -> None:
+    """The moderators group holds exactly MODERATOR_PERMISSIONS (those that exist yet)."""
+    from django.contrib.auth.models import Group, Permission
+    from django.db.models import Q
+
+    wanted = Q(pk__in=[])
+    for name in MODERATOR_PERMISSIONS:
+        app_label, codename = name.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    group, _ = Group.objects.get_or_create(name=MODERATORS)
+    group.permissions.set(Permission.objects.filter(wanted))
