@@ -22,6 +22,7 @@ from accounts import errors, lockout, selectors, services
 from accounts.models import User
 from config.api import BODY_ERRORS, IMAGE_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses
 from config.errors import RATE_LIMITED, TOKEN_NOT_VALID, KinoError
+from config.openapi import PAGE_PARAMETERS, page_of
 
 
 def _avatar_url(request: Request, user: User) -> str | None:
@@ -342,7 +343,8 @@ class MyInvitesApi(APIView):
             return invite.redeemed_by.username if invite.redeemed_by else None
 
     @extend_schema(
-        responses={200: OutputSerializer(many=True), **error_responses(PAGE_ERRORS)},
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(OutputSerializer, "InvitePage"), **error_responses(PAGE_ERRORS)},
         summary="The invites I can share",
     )
     def get(self, request: Request) -> Response:
@@ -390,7 +392,8 @@ def _edges_page(request: Request, view: APIView, queryset: Any, side: str) -> Re
 
 class FollowersApi(APIView):
     @extend_schema(
-        responses={200: EdgeSerializer(many=True), **error_responses(PAGE_ERRORS, errors.USER_NOT_FOUND)},
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(EdgeSerializer), **error_responses(PAGE_ERRORS, errors.USER_NOT_FOUND)},
         summary="Who follows this member",
     )
     def get(self, request: Request, username: str) -> Response:
@@ -402,7 +405,8 @@ class FollowersApi(APIView):
 
 class FollowingApi(APIView):
     @extend_schema(
-        responses={200: EdgeSerializer(many=True), **error_responses(PAGE_ERRORS, errors.USER_NOT_FOUND)},
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(EdgeSerializer), **error_responses(PAGE_ERRORS, errors.USER_NOT_FOUND)},
         summary="Whom this member follows",
     )
     def get(self, request: Request, username: str) -> Response:
@@ -414,7 +418,8 @@ class FollowingApi(APIView):
 
 class MutualsApi(APIView):
     @extend_schema(
-        responses={200: EdgeSerializer(many=True), **error_responses(PAGE_ERRORS)},
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(EdgeSerializer), **error_responses(PAGE_ERRORS)},
         summary="People I follow who follow me",
     )
     def get(self, request: Request) -> Response:
@@ -423,7 +428,9 @@ class MutualsApi(APIView):
 
 class BlocksApi(APIView):
     @extend_schema(
-        responses={200: EdgeSerializer(many=True), **error_responses(PAGE_ERRORS)}, summary="People I blocked"
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(EdgeSerializer), **error_responses(PAGE_ERRORS)},
+        summary="People I blocked",
     )
     def get(self, request: Request) -> Response:
         return _edges_page(request, self, selectors.blocks_of(user=_actor(request)), "blocked")

@@ -150,23 +150,60 @@ def error_responses(*codes: ErrorCode | tuple[ErrorCode, ...], public: bool = Fa
 
 
 class StrictSerializer(serializers.Serializer):
-    """An input serializer that refuses fields it does not know, instead of dropping them silently."""
+    """An input serializer that refuses fields it does not know, instead of dropping them silently,
+    and text of the wrong JSON type (DRF's CharField would store `0` as "0", its UUIDField would read
+    `5` as a UUID). Errors of list items are reported under the list's own name, so `fields` always
+    maps an input name to a list of {"code", "message"}."""
+
+    TEXT_FIELDS = (serializers.CharField, serializers.UUIDField)
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        name: [
-                            serializers.ErrorDetail(
-                                errors.UNKNOWN_FIELD.message, code=errors.UNKNOWN_FIELD.code
-                            )
-                        ]
-                        for name in unknown
-                    }
-                )
-        return super().to_internal_value(data)
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            message, code = errors.UNKNOWN_FIELD.message, errors.UNKNOWN_FIELD.code
+            raise serializers.ValidationError(
+                {name: [serializers.ErrorDetail(message, code=code)] for name in unknown}
+            )
+        wrong_type = {
+            name: [serializers.ErrorDetail("Not a valid string.", code=errors.INVALID.code)]
+            for name, field in self.fields.items()
+            if name in data and not field.read_only and not self._text_typed(field, data[name])
+        }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **wrong_type}) from None  # type: ignore[dict-item]
+        if wrong_type:
+            raise serializers.ValidationError(wrong_type)
+        return value
+
+    @classmethod
+    def _text_typed(cls, field: serializers.Field, value: Any) -> bool:
+        """False for a value of a text field (or a list of them) that is not text (None is the
+        field's own business: allow_null)."""
+        if isinstance(field, serializers.ListField) and isinstance(value, list):
+            return all(cls._text_typed(field.child, item) for item in value)
+        return value is None or not isinstance(field, cls.TEXT_FIELDS) or isinstance(value, str)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        try:
+            return super().run_validation(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, Mapping):
+                raise
+            flat = {name: self._leaves(problems) for name, problems in exc.detail.items()}
+            raise serializers.ValidationError(flat) from None
+
+    @classmethod
+    def _leaves(cls, detail: Any) -> list[Any]:
+        """Every error under one input, however deep (a list item's errors come as {index: [...]})."""
+        if isinstance(detail, Mapping):
+            return [leaf for value in detail.values() for leaf in cls._leaves(value)]
+        if isinstance(detail, list):
+            return [leaf for value in detail for leaf in cls._leaves(value)]
+        return [detail]
 
 
 class CursorPage(CursorPagination):

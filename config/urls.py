@@ -6,6 +6,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api import HANDLERS, api_not_found
+from config.asyncapi import asyncapi_view
 from config.health import healthz
 from feed.media import media_signed
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("beta/", include("accounts.web_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/asyncapi/", asyncapi_view, name="asyncapi"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("generation.urls")),

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import PAGE_ERRORS, CursorPage, error_responses
+from config.openapi import PAGE_PARAMETERS, page_of
 from feed import errors, selectors
 from feed.media import signed_url
 from feed.models import Video
@@ -63,7 +64,8 @@ class VideoDetailApi(APIView):
 
 class DraftListApi(APIView):
     @extend_schema(
-        responses={200: VideoSerializer(many=True), **error_responses(PAGE_ERRORS)},
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(VideoSerializer), **error_responses(PAGE_ERRORS)},
         summary="My drafts, newest first",
     )
     def get(self, request: Request) -> Response:

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.public import ACCOUNT_INACTIVE
 from config.api import BODY_ERRORS, IMAGE_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses
 from config.errors import KinoError
+from config.openapi import PAGE_PARAMETERS, page_of
 from feed.public import VIDEO_NOT_FOUND
 from generation import errors, selectors, services
 from generation.models import DURATIONS, Job
@@ -41,6 +42,18 @@ class _StageTiming(serializers.Serializer):
 class _JobError(serializers.Serializer):
     code = serializers.CharField(help_text=f"Why the job was blocked or failed: {', '.join(_JOB_CODES)}")
     message = serializers.CharField()
+
+
+class _Progress(serializers.Serializer):
+    step = serializers.IntegerField(help_text="Denoising steps done in this attempt")
+    steps = serializers.IntegerField(help_text="Denoising steps in all (0 until the render starts)")
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+    eta_s = serializers.FloatField(allow_null=True, help_text="Seconds left, while the render runs")
+
+
+class _Engine(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.CharField()
 
 
 class JobSerializer(serializers.Serializer):
@@ -71,9 +84,11 @@ class JobSerializer(serializers.Serializer):
     def get_has_start_image(self, job: Job) -> bool:
         return bool(job.start_image)
 
+    @extend_schema_field(_Progress())
     def get_progress(self, job: Job) -> dict[str, Any]:
         return {"step": job.step, "steps": job.steps, "percent": job.percent, "eta_s": job.eta_s}
 
+    @extend_schema_field(_Engine(allow_null=True, help_text="The engine that made it, once one ran"))
     def get_engine(self, job: Job) -> dict[str, str] | None:
         return {"name": job.engine_name, "version": job.engine_version} if job.engine_name else None
 
@@ -87,20 +102,22 @@ def _actor(request: Request) -> Any:
 
 
 class GenerationListCreateApi(APIView):
-    class InputSerializer(StrictSerializer):
+    class InputSerializer(StrictSerializer):  # JSON bodies, which cannot carry a start image
         prompt = serializers.CharField(max_length=settings.GENERATION_PROMPT_MAX_CHARS, trim_whitespace=True)
         duration_s = serializers.ChoiceField(choices=DURATIONS)
         aspect = serializers.ChoiceField(choices=Job.Aspect.choices, default=Job.Aspect.PORTRAIT)
         quality = serializers.ChoiceField(choices=Job.Quality.choices, default=Job.Quality.STANDARD)
         seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, allow_null=True)
-        start_image = serializers.FileField(required=False, allow_empty_file=False, max_length=255)
         remix_of = serializers.UUIDField(required=False, allow_null=True)
         cameos = serializers.ListField(
             child=serializers.CharField(max_length=30), max_length=2, required=False
         )
 
+    class UploadSerializer(InputSerializer):  # multipart bodies: the same, and a start image
+        start_image = serializers.FileField(required=False, allow_empty_file=False, max_length=255)
+
     @extend_schema(
-        request={"application/json": InputSerializer, "multipart/form-data": InputSerializer},
+        request={"application/json": InputSerializer, "multipart/form-data": UploadSerializer},
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -133,7 +150,8 @@ class GenerationListCreateApi(APIView):
         key = request.headers.get("Idempotency-Key", "")
         if key and not IDEMPOTENCY_KEY.fullmatch(key):
             raise KinoError(errors.IDEMPOTENCY_KEY_INVALID)
-        data = self.InputSerializer(data=request.data)
+        multipart = request.content_type.startswith("multipart/")
+        data = (self.UploadSerializer if multipart else self.InputSerializer)(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         ask = services.ClipAsk(
@@ -153,7 +171,8 @@ class GenerationListCreateApi(APIView):
         )
 
     @extend_schema(
-        responses={200: JobSerializer(many=True), **error_responses(PAGE_ERRORS)},
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(JobSerializer), **error_responses(PAGE_ERRORS)},
         summary="My generations, newest first",
     )
     def get(self, request: Request) -> Response:
