@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
@@ -212,11 +213,23 @@ class CursorPage(CursorPagination):
     page_size_query_param = "limit"
     ordering = ("-created_at", "-id")
 
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        self.position_field = queryset.model._meta.get_field(self.ordering[0].lstrip("-"))
+        return super().paginate_queryset(queryset, request, view)
+
     def decode_cursor(self, request: Any) -> Any:
+        """Refused as `invalid_cursor`: a cursor that does not decode, and one that decodes to a position
+        its ordering field cannot take (made by hand), which would otherwise fail in the database."""
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except exceptions.NotFound as exc:
             raise KinoError(errors.INVALID_CURSOR) from exc
+        if cursor is not None and cursor.position is not None:
+            try:
+                self.position_field.get_prep_value(self.position_field.to_python(cursor.position))
+            except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
+                raise KinoError(errors.INVALID_CURSOR) from exc
+        return cursor
 
 
 # --- Django-level handlers: errors raised outside DRF views (404 routes, bad Host, 500) ---
@@ -235,13 +248,13 @@ def error_response(error: ErrorCode, message: str | None = None) -> JsonResponse
     return JsonResponse(error_body(error.code, message or error.message), status=error.status)
 
 
-def _wants_json(request: HttpRequest) -> bool:
+def wants_json(request: HttpRequest) -> bool:
     return request.path.startswith(("/api/", "/healthz", "/ws"))
 
 
 def _django_handler(error: ErrorCode, template_handler: Any) -> Any:
     def handler(request: HttpRequest, exception: Exception | None = None) -> Any:
-        if _wants_json(request):
+        if wants_json(request):
             return error_response(error)
         if exception is None:
             return template_handler(request)
@@ -256,7 +269,7 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> Any:
-    if _wants_json(request):
+    if wants_json(request):
         return error_response(errors.CSRF_FAILED)
     from django.views.csrf import csrf_failure as django_csrf_failure
 

@@ -31,7 +31,39 @@ class _BoundedParser:
 
 
 class BoundedJSONParser(_BoundedParser, JSONParser):
+    """Also refuses JSON nested deeper than MAX_DEPTH and strings (keys too) that are not valid
+    Unicode (lone surrogates): both would crash whatever reads or echoes them later."""
+
     limit_setting = "API_MAX_JSON_BYTES"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("The JSON is nested too deeply.") from None
+        _json_checked(data)
+        return data
+
+
+MAX_DEPTH = 32
+
+
+def _json_checked(data: Any) -> None:
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise exceptions.ParseError(f"The JSON is nested deeper than {MAX_DEPTH} levels.")
+        if isinstance(value, dict):
+            pending.extend((key, depth) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise exceptions.ParseError("The JSON holds text that is not valid Unicode.") from None
 
 
 class BoundedMultiPartParser(_BoundedParser, MultiPartParser):

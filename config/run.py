@@ -31,7 +31,10 @@ def _start(args: list[str]) -> subprocess.Popen:
 
 
 def server_command(host: str, port: int | str, *, workers: int = 1) -> list[str]:
-    """The ASGI server: API, admin, beta pages and the WebSocket."""
+    """The ASGI server: API, admin, beta pages and the WebSocket.
+
+    h11, whose header buffer is bounded (REQUEST_MAX_HEADER_BYTES); proxy headers are never
+    believed by the server itself (the app believes those of TRUSTED_PROXIES only)."""
     return [
         sys.executable,
         "-m",
@@ -45,6 +48,11 @@ def server_command(host: str, port: int | str, *, workers: int = 1) -> list[str]
         str(workers),
         "--lifespan",
         "off",
+        "--http",
+        "h11",
+        "--h11-max-incomplete-event-size",
+        os.environ.get("REQUEST_MAX_HEADER_BYTES", str(64 * 1024)),
+        "--no-proxy-headers",
     ]
 
 
@@ -98,31 +106,89 @@ def _wait_healthy(url: str, timeout_s: float) -> bool:
     return False
 
 
-def main() -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = os.environ.get("PORT", "8000")
-    os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
+class Child:
+    """A process `make run` keeps alive: started again with backoff (1 s, doubling to 30 s) when it
+    dies unasked; the backoff resets once it has lived a minute."""
 
+    def __init__(self, name: str, command: list[str]) -> None:
+        self.name, self.command = name, command
+        self.process = _start(command)
+        self.started = time.monotonic()
+        self.backoff_s = 1.0
+        self.restart_at: float | None = None
+
+    def tend(self) -> None:
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                print(f"  restarting the {self.name}", flush=True)
+                self.process, self.started, self.restart_at = _start(self.command), now, None
+            return
+        code = self.process.poll()
+        if code is None:
+            return
+        if now - self.started > 60:
+            self.backoff_s = 1.0
+        print(
+            f"  the {self.name} stopped (exit {code}); starting it again in {self.backoff_s:.0f} s",
+            flush=True,
+        )
+        self.restart_at = now + self.backoff_s
+        self.backoff_s = min(30.0, self.backoff_s * 2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, deadline: float) -> None:
+        try:
+            self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _banner(host: str, port: str) -> str:
+    base = f"http://{host}:{port}"
+    return (
+        f"\nKino is up.\n"
+        f"  API        {base}/api/v1/   (docs: {base}/api/docs/, schema: {base}/api/schema/)\n"
+        f"  WebSocket  ws://{host}:{port}/ws/  (Authorization: Bearer <access token>)\n"
+        f"  Admin      {base}/admin/\n"
+        f"  Beta       {base}/beta/\n"
+        f"  Health     {base}/healthz\n"
+        f"  Mail       {embedded.var_dir() / 'mail'} (invites sent by the admin land here)\n"
+        f"  Generation {_engine_line()}\n"
+        f"Press Ctrl-C to stop.\n"
+    )
+
+
+def _prepare(host: str, port: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
     started = embedded.services_start()
     os.environ.update(started)
     for name, url in started.items():
         print(f"  embedded {name.split('_')[0].lower():9} {url}")
-
     _manage("migrate", "--noinput", "-v", "0")
     _manage("seed_demo")
 
+
+def main() -> int:
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    _prepare(host, port)
     children = [
-        _start(server_command(host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))),
-        _start(
+        Child("web server", server_command(host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))),
+        Child(
+            "worker",
             worker_command(
                 concurrency=int(os.environ.get("WORKER_CONCURRENCY", "2")),
                 hostname=f"kino@{os.uname().nodename}",
                 loglevel="INFO",
-            )
+            ),
         ),
     ]
-
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -131,40 +197,23 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-
-    base = f"http://{host}:{port}"
-    if _wait_healthy(f"{base}/healthz", 60):
-        print(
-            f"\nKino is up.\n"
-            f"  API        {base}/api/v1/   (docs: {base}/api/docs/, schema: {base}/api/schema/)\n"
-            f"  WebSocket  ws://{host}:{port}/ws/?token=<access token>\n"
-            f"  Admin      {base}/admin/\n"
-            f"  Beta       {base}/beta/\n"
-            f"  Health     {base}/healthz\n"
-            f"  Mail       {embedded.var_dir() / 'mail'} (invites sent by the admin land here)\n"
-            f"  Generation {_engine_line()}\n"
-            f"Press Ctrl-C to stop.\n",
-            flush=True,
-        )
+    if _wait_healthy(f"http://{host}:{port}/healthz", 60):
+        print(_banner(host, port), flush=True)
     try:
-        while not stopping and all(child.poll() is None for child in children):
+        while not stopping:
+            for child in children:
+                child.tend()
             time.sleep(0.3)
     finally:
         print("\nStopping…", flush=True)
         for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+            child.stop()
         deadline = time.monotonic() + STOP_GRACE_S
         for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            child.wait(deadline)
     # The embedded databases stop at exit, once no other process uses them.
     print("Stopped.", flush=True)
-    failed = [child.returncode for child in children if child.returncode not in (0, -signal.SIGTERM)]
-    return 0 if stopping or not failed else 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded
@@ -80,6 +81,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.MalformedRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -216,6 +220,9 @@ GENERATION_STAGE_BACKOFF_S = env.float("GENERATION_STAGE_BACKOFF_S", default=0.5
 GENERATION_HEARTBEAT_S = env.float("GENERATION_HEARTBEAT_S", default=2.0)
 GENERATION_STALE_S = env.float("GENERATION_STALE_S", default=10.0)
 GENERATION_REAP_S = env.float("GENERATION_REAP_S", default=5.0)
+# A job still queued this long after its task went to the broker is dispatched again (a lost message,
+# a failed dispatch); the same sweep runs every GENERATION_REAP_S.
+GENERATION_REDISPATCH_S = env.float("GENERATION_REDISPATCH_S", default=300.0)
 # Quota tiers: generations per UTC day, jobs queued-or-running at once, longest clip (seconds).
 GENERATION_TIERS = {
     "standard": {
@@ -232,7 +239,10 @@ GENERATION_TIERS = {
 }
 GENERATION_PRIORITY_GROUP = "priority"  # members of this group get the priority tier and queue
 # Functions each worker's main process calls every N seconds (housekeeping that must not wait in a queue).
-WORKER_PERIODIC = {"generation.jobs.jobs_reap_stale": GENERATION_REAP_S}
+WORKER_PERIODIC = {
+    "generation.jobs.jobs_reap_stale": GENERATION_REAP_S,
+    "generation.jobs.jobs_redispatch_lost": GENERATION_REAP_S,
+}
 
 # --- Auth -----------------------------------------------------------------------
 
@@ -276,7 +286,7 @@ AVATAR_SIZE = 512
 
 # --- API ------------------------------------------------------------------------
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -289,7 +299,9 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "invite_check": env.str("THROTTLE_INVITE_CHECK", default="30/min"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # The client's address is the connection's: proxies are handled once, in the ASGI app
+    # (TRUSTED_PROXIES), so DRF must never read X-Forwarded-For itself.
+    "NUM_PROXIES": 0,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -308,6 +320,20 @@ SPECTACULAR_SETTINGS = {
 }
 API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=256 * 1024)
 API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=8 * 1024 * 1024)
+# The largest body any request may carry (uploads plus multipart overhead): bigger ones get 413
+# from the ASGI app before Django reads them (config/limits.py).
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=API_MAX_UPLOAD_BYTES + 64 * 1024)
+# Headers: the server refuses a request whose headers pass this many bytes (config/run.py).
+REQUEST_MAX_HEADER_BYTES = env.int("REQUEST_MAX_HEADER_BYTES", default=64 * 1024)
+# The proxies (load balancers) whose X-Forwarded-For and X-Forwarded-Proto are believed: their
+# addresses or networks, comma-separated, or "none" when clients connect straight to Kino.
+# Required in production: behind an unnamed proxy every client shares the proxy's address (one
+# throttle bucket) and looks like plain HTTP; trusting everyone lets any client pick its address.
+TRUSTED_PROXIES = [
+    host
+    for host in _required_in_production("TRUSTED_PROXIES", "none").split(",")
+    if host.strip() not in ("", "none")
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -360,6 +386,26 @@ USE_TZ = True
 # --- Security -------------------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Every page (admin, beta pages, API docs) runs only Kino's own scripts, loads only from Kino,
+# and may not be framed. Styles may be inline: the admin and the beta pages use style attributes,
+# which nonces cannot cover, and injected CSS cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Browser features no Kino page uses (config.middleware.PermissionsPolicyMiddleware).
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
@@ -368,8 +414,6 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-    if env.bool("BEHIND_TLS_PROXY", default=True):
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

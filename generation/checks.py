@@ -97,7 +97,7 @@ def limits_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 def _number_problems() -> list[CheckMessage]:
     at_least_one = ("STEPS", "MAX_ATTEMPTS", "STAGE_TRIES", "PROMPT_MAX_CHARS", "START_IMAGE_SIDE")
-    above_zero = ("FPS", "HEARTBEAT_S", "REAP_S", "STALE_S")
+    above_zero = ("FPS", "HEARTBEAT_S", "REAP_S", "STALE_S", "REDISPATCH_S")
     problems: list[CheckMessage] = [
         _error(8, f"GENERATION_{name} must be 1 or more, not {getattr(settings, 'GENERATION_' + name)!r}.")
         for name in at_least_one

@@ -18,10 +18,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError
+from redis import RedisError
 
 from accounts.public import WorkStop
 from config.errors import ErrorCode
-from config.events import event_send_on_commit
+from config.events import event_send, event_send_on_commit
 from generation.models import DailyUsage, Job
 
 logger = logging.getLogger(__name__)
@@ -45,9 +47,23 @@ def job_event_data(job: Job) -> dict[str, Any]:
     }
 
 
+def job_event_send(job: Job, event_type: str) -> None:
+    """Tell the owner's devices now; best effort: a channel-layer hiccup loses an event, never a job."""
+    try:
+        event_send(user_id=job.user_id, event_type=event_type, data=job_event_data(job))
+    except (OSError, RedisError):
+        logger.warning("generation.event_lost", extra={"job_id": str(job.id), "type": event_type})
+
+
 def job_dispatch(*, job_id: UUID, priority: bool = False) -> None:
+    """Hand the job's task to the broker. A broker that fails is logged, never raised: the request
+    that made the job has committed, and `jobs_redispatch_lost` sends the task again later."""
     queue = "generation.priority" if priority else "generation"
-    current_app.tasks[RUN_TASK].apply_async(kwargs={"job_id": str(job_id)}, queue=queue)
+    Job.objects.filter(id=job_id).update(dispatched_at=timezone.now())
+    try:
+        current_app.tasks[RUN_TASK].apply_async(kwargs={"job_id": str(job_id)}, queue=queue)
+    except (OSError, OperationalError, RedisError):
+        logger.warning("generation.dispatch_failed", extra={"job_id": str(job_id)}, exc_info=True)
 
 
 def _refund(job: Job) -> None:
@@ -120,6 +136,23 @@ def jobs_stop(stop: WorkStop) -> int:
 # --- housekeeping, every worker's main process (settings.WORKER_PERIODIC) ------------------
 
 
+def jobs_redispatch_lost() -> int:
+    """Send again the tasks of jobs queued for longer than GENERATION_REDISPATCH_S since their last
+    dispatch (a message lost by the broker, a dispatch that failed). Safe: a job is claimed by one
+    conditional UPDATE, so an extra message finds it taken and steps aside."""
+    lost = timezone.now() - timedelta(seconds=settings.GENERATION_REDISPATCH_S)
+    candidates = Job.objects.filter(state=Job.State.QUEUED, dispatched_at__lt=lost)
+    sent = 0
+    for job_id, dispatched_at, priority in candidates.values_list("id", "dispatched_at", "priority")[:100]:
+        # One sweeper wins the job: the others find dispatched_at moved on.
+        if candidates.filter(id=job_id, dispatched_at=dispatched_at).update(dispatched_at=timezone.now()):
+            job_dispatch(job_id=job_id, priority=priority)
+            sent += 1
+    if sent:
+        logger.warning("generation.redispatched", extra={"count": sent})
+    return sent
+
+
 def jobs_reap_stale() -> int:
     """Queue again the running jobs whose worker went silent (a lost host)."""
     stale = timezone.now() - timedelta(seconds=settings.GENERATION_STALE_S)
@@ -128,6 +161,7 @@ def jobs_reap_stale() -> int:
     for job_id in candidates.values_list("id", flat=True)[:100]:
         # Back to queued first: of several workers sweeping at once, one re-dispatches it.
         if candidates.filter(id=job_id).update(state=Job.State.QUEUED):
+            job_event_send(Job.objects.get(id=job_id), "generation.queued")  # it waits again: say so
             job_dispatch(job_id=job_id, priority=True)  # it already waited its turn once
             reaped += 1
     if reaped:

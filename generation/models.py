@@ -85,6 +85,11 @@ class Job(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life from its worker.")
+    dispatched_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its task was last handed to the broker (a lost one is sent again).",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

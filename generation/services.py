@@ -86,7 +86,7 @@ def generation_enqueue(*, user_id: UUID, ask: ClipAsk, idempotency_key: str = ""
         DailyUsage.objects.filter(pk=usage.pk).update(used=F("used") + 1)
         # The "queued" event goes out before the job is dispatched, so a fast worker's events follow it.
         event_send_on_commit(user_id=user_id, event_type="generation.queued", data=job_event_data(job))
-        transaction.on_commit(partial(job_dispatch, job_id=job.id, priority=job.priority))
+        transaction.on_commit(partial(job_dispatch, job_id=job.id, priority=job.priority), robust=True)
     logger.info("generation.enqueued", extra={"job_id": str(job.id), "tier": tier})
     return EnqueueResult(job=job, created=True)
 
@@ -201,7 +201,7 @@ def generation_retry(*, job: Job) -> bool:
         heartbeat_at=None,
     )
     if retried:
-        transaction.on_commit(partial(job_dispatch, job_id=job.id, priority=job.priority))
+        transaction.on_commit(partial(job_dispatch, job_id=job.id, priority=job.priority), robust=True)
     return bool(retried)
 
 

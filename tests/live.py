@@ -25,7 +25,13 @@ def free_port() -> int:
 
 class LiveStack:
     def __init__(
-        self, mail_dir: Path, web_workers: int = 2, *, worker: bool = True, env: dict[str, str] | None = None
+        self,
+        mail_dir: Path,
+        web_workers: int = 2,
+        *,
+        worker: bool = True,
+        env: dict[str, str] | None = None,
+        server_env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -35,6 +41,7 @@ class LiveStack:
         self.processes: list[subprocess.Popen] = []
         self.with_worker = worker
         self.extra_env = env or {}
+        self.server_env = server_env or {}  # for the web server only (the worker keeps `env`)
         self.log = mail_dir.parent / "stack.log"
 
     def env(self) -> dict[str, str]:
@@ -70,7 +77,7 @@ class LiveStack:
         }
         server = server_command("127.0.0.1", self.port, workers=self.web_workers)
         worker = worker_command(concurrency=1, hostname=f"live{self.port}@%h", loglevel="WARNING")
-        self.processes = [subprocess.Popen(server, **common)]
+        self.processes = [subprocess.Popen(server, **{**common, "env": {**self.env(), **self.server_env}})]
         if self.with_worker:
             self.processes.append(
                 subprocess.Popen([*worker, "--without-mingle", "--without-gossip"], **common)

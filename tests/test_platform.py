@@ -55,6 +55,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.settings",
         SECRET_KEY="p" * 20 + "r0duct10n-s3cr3t-k3y-w1th-3n0ugh-3ntr0py-!@#$%^&*()",
         JWT_SIGNING_KEY="j" * 20 + "jwt-s1gn1ng-k3y-0f-1ts-0wn-w1th-3n0ugh-3ntr0py-!@#$%",
+        TRUSTED_PROXIES="10.0.0.0/8",
         ALLOWED_HOSTS="kino.example.com",
         SITE_URL="https://kino.example.com",
         EMAIL_URL="smtp+tls://mailer:secret@smtp.example.com:587",

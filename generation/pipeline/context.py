@@ -31,13 +31,11 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from redis import RedisError
 
 from config.errors import ErrorCode, error_code_get
-from config.events import event_send
 from generation import errors
 from generation.engines import Engine, GenerationCancelled, GenerationRequest
-from generation.jobs import job_event_data
+from generation.jobs import job_event_send
 from generation.models import Job
 from generation.pipeline.heartbeat import Heartbeat
 from mediakit import Clip, EncodedClip
@@ -165,12 +163,7 @@ class JobContext:
         return [*self.timings, running]
 
     def send(self, event_type: str) -> None:
-        """Tell the owner's devices; best effort: a channel layer hiccup never fails a job."""
-        job = self.claimed
-        try:
-            event_send(user_id=job.user_id, event_type=event_type, data=job_event_data(job))
-        except (OSError, RedisError):
-            logger.warning("generation.event_lost", extra={"job_id": str(job.id), "type": event_type})
+        job_event_send(self.claimed, event_type)
 
     def on_step(self, step: int, steps: int) -> None:
         """The engine's step callback: progress, heartbeat, and the place a cancel or a stop takes effect."""

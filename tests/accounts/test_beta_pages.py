@@ -123,3 +123,50 @@ def test_dead_invites_say_why(phone, live_server, make, expected):
     invite = make()
     phone.goto(f"{live_server.url}/beta/invite/{invite.display_code}/")
     assert expected in phone.inner_text("#problem")
+
+
+def csp_violations(page) -> list[str]:
+    """Collect the page's CSP violations (console reports and securitypolicyviolation events)."""
+    found: list[str] = []
+    page.on(
+        "console", lambda message: "Content Security Policy" in message.text and found.append(message.text)
+    )
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/beta/",
+        "/beta/invite/",
+        "/admin/login/",
+        "/admin/",
+        "/admin/accounts/user/",
+        "/admin/generation/job/",
+        "/api/docs/",
+    ],
+)
+def test_every_page_sends_its_policies_and_breaks_none(browser, live_server, path):
+    UserFactory(username="boss", is_staff=True, is_superuser=True)
+    context = browser.new_context()
+    page = context.new_page()
+    violations = csp_violations(page)
+    if path.startswith("/admin/") and path != "/admin/login/":
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("#id_username", "boss")
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+    response = page.goto(f"{live_server.url}{path}")
+    if path == "/api/docs/":
+        page.wait_for_selector(".swagger-ui .info", timeout=15000)  # the docs rendered under the policy
+    page.wait_for_load_state("networkidle")
+    headers = response.headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "camera=()" in headers["permissions-policy"]
+    assert violations == []
+    assert page.evaluate("window.__csp") == []
+    context.close()

@@ -23,11 +23,13 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.slow
 
 
-def start_stack(tmp_path, **env):
+def start_stack(tmp_path, server_env=None, **env):
     from tests.live import LiveStack
 
     (tmp_path / "mail").mkdir()
-    return LiveStack(tmp_path / "mail", env={k: str(v) for k, v in env.items()}).start()
+    return LiveStack(
+        tmp_path / "mail", env={k: str(v) for k, v in env.items()}, server_env=server_env
+    ).start()
 
 
 def wait_for(predicate, timeout_s=120, every_s=0.3):
@@ -105,5 +107,28 @@ def test_worker_killed_mid_render_loses_nothing_and_duplicates_nothing(transacti
         assert job.state == "succeeded", (job.error_code, job.error_message)
         assert job.attempts == 2
         assert Video.objects.filter(source_job_id=job_id).count() == 1
+    finally:
+        stack.stop()
+
+
+def test_a_job_whose_dispatch_failed_still_finishes(transactional_db, tmp_path):
+    # The web server's broker is unreachable: the request must still answer 201 (the job committed),
+    # and a worker's sweep sends the lost task again.
+    stack = start_stack(
+        tmp_path,
+        server_env={"CELERY_BROKER_URL": "redis://127.0.0.1:1/0"},
+        GENERATION_REDISPATCH_S=2,
+        GENERATION_REAP_S=1,
+    )
+    try:
+        user = UserFactory()
+        token = str(RefreshToken.for_user(user).access_token)
+        api = httpx.Client(
+            base_url=stack.base + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        created = api.post("/generations", json={"prompt": "a lost message", "duration_s": 4})
+        assert created.status_code == 201, created.text
+        job = wait_for(lambda: Job.objects.filter(id=created.json()["id"], state__in=Job.FINISHED).first())
+        assert job.state == "succeeded", (job.error_code, job.error_message)
     finally:
         stack.stop()

@@ -330,13 +330,23 @@ def test_out_of_memory_goes_back_to_the_queue_then_fails(queued_job, fake_engine
     assert used_units(job) == 0
 
 
-def test_the_reaper_queues_silent_jobs_again_and_a_worker_finishes_them(
-    queued_job, fake_engine, django_capture_on_commit_callbacks
-):
+def test_the_reaper_queues_silent_jobs_again_and_a_worker_finishes_them(queued_job, fake_engine, listen):
     Job.objects.filter(id=queued_job.id).update(
         state="running", attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=1)
     )
+    heard = listen(queued_job.user_id)
     assert jobs.jobs_reap_stale() == 1  # dispatched again (tasks run eagerly in tests)
     assert jobs.jobs_reap_stale() == 0
     job = Job.objects.get(id=queued_job.id)
     assert (job.state, job.attempts) == ("succeeded", 2)
+    events = [(e["type"], e["data"]["attempts"]) for e in heard()]
+    assert events[:2] == [("generation.queued", 1), ("generation.running", 2)]  # the client is told
+
+
+def test_a_job_queued_too_long_since_its_dispatch_is_sent_again(queued_job, fake_engine, settings):
+    settings.GENERATION_REDISPATCH_S = 60
+    Job.objects.filter(id=queued_job.id).update(dispatched_at=timezone.now() - timedelta(seconds=30))
+    assert jobs.jobs_redispatch_lost() == 0  # not yet
+    Job.objects.filter(id=queued_job.id).update(dispatched_at=timezone.now() - timedelta(minutes=5))
+    assert jobs.jobs_redispatch_lost() == 1  # its message was lost: sent again (run eagerly here)
+    assert Job.objects.get(id=queued_job.id).state == "succeeded"
