@@ -61,8 +61,8 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def returns_a_page(operation: Operation) -> bool:
-    """A GET whose 200 is a list: a paginated object with `results`, or (as drf-spectacular
-    describes a plain APIView's list today) a bare array."""
+    """A GET whose 200 is a cursor page (an object with `results`), or a bare array should a list
+    ever be declared without its page (tests/test_api_fuzz.py's conformance checks would fail it)."""
     if operation.method != "get":
         return False
     body = operation.spec.get("responses", {}).get("200", {}).get("content", {})
