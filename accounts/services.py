@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -326,9 +327,13 @@ def _tokens_revoke(user: User) -> None:
     BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in tokens], ignore_conflicts=True)
 
 
-def _member_lock(user_id: UUID) -> User | None:
-    """The member's row, locked: token issuance, deactivation and deletion of one member serialize on it."""
-    return User.objects.select_for_update().filter(id=user_id).first()
+def _member_lock(user_id: Any) -> User | None:
+    """The member's row, locked: token issuance, deactivation and deletion of one member serialize on it.
+    None for an id that names no member (a token's claim may hold anything its signer put there)."""
+    try:
+        return User.objects.select_for_update().filter(id=user_id).first()
+    except (DjangoValidationError, ValueError, TypeError):
+        return None
 
 
 def tokens_issue(*, user_id: UUID) -> dict[str, str]:

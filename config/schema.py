@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
@@ -66,3 +67,10 @@ class KinoAutoSchema(AutoSchema):
                 requirements.append(requirement)
         # [{}] alone means "no authentication": say nothing rather than list an empty alternative.
         return [] if requirements == [{}] else requirements
+
+
+
+class KinoJWTScheme(SimpleJWTScheme):
+    """Kino's JWT authentication (accounts.authentication) is simplejwt's: the same `jwtAuth` scheme."""
+
+    target_class = "accounts.authentication.JWTAuthentication"

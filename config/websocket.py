@@ -19,6 +19,7 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -49,7 +50,10 @@ def _user_for_token(raw: str) -> tuple[Any, float | None]:
     except TokenError:
         return AnonymousUser(), None
     user_id = token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])
-    user = get_user_model().objects.filter(id=user_id, is_active=True).first()
+    try:
+        user = get_user_model().objects.filter(id=user_id, is_active=True).first()
+    except (DjangoValidationError, ValueError, TypeError):  # a signed claim that is not an id
+        user = None
     return (user, float(token["exp"])) if user else (AnonymousUser(), None)
 
 

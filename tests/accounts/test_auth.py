@@ -105,3 +105,18 @@ def test_a_token_forged_with_another_key_is_refused(api, settings, key):
     assert (response.status_code, response.json()["error"]["code"]) == (401, "token_not_valid")
     real = api.post("/api/v1/auth/token", {"username": user.username, "password": PASSWORD}, format="json")
     assert api.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {real.json()['access']}").status_code == 200
+
+
+def test_a_validly_signed_token_that_names_no_member_is_a_401(api, settings):
+    import time
+
+    import jwt
+
+    key = settings.SIMPLE_JWT["SIGNING_KEY"]
+    claims = {"exp": int(time.time()) + 600, "jti": "y" * 32, "user_id": "not-a-uuid"}
+    access = jwt.encode({**claims, "token_type": "access"}, key, algorithm="HS256")
+    refresh = jwt.encode({**claims, "token_type": "refresh"}, key, algorithm="HS256")
+    me = api.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert (me.status_code, me.json()["error"]["code"]) == (401, "token_not_valid")
+    renewed = api.post("/api/v1/auth/token/refresh", {"refresh": refresh}, format="json")
+    assert (renewed.status_code, renewed.json()["error"]["code"]) == (401, "token_not_valid")
