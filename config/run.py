@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -163,9 +164,20 @@ def _banner(host: str, port: str) -> str:
     )
 
 
+def _lan_hosts() -> str:
+    """This machine's names and addresses, so a phone on the LAN reaches a `make run` bound to 0.0.0.0."""
+    import psutil
+
+    nics = psutil.net_if_addrs().values()
+    addresses = {a.address for nic in nics for a in nic if a.family == socket.AF_INET} - {"127.0.0.1"}
+    return ",".join(["localhost", "127.0.0.1", "[::1]", socket.gethostname(), *sorted(addresses)])
+
+
 def _prepare(host: str, port: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
+    if host == "0.0.0.0":  # noqa: S104 (asked for by the user: serve the LAN)
+        os.environ.setdefault("ALLOWED_HOSTS", _lan_hosts())
     started = embedded.services_start()
     os.environ.update(started)
     for name, url in started.items():

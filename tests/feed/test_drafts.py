@@ -102,3 +102,16 @@ def test_one_draft_per_job_however_often_it_is_made(auth_client):
     first = draft_create_for_job(owner_id=owner.id, job_id=job_id, prompt="p", media=media, engine="e")
     again = draft_create_for_job(owner_id=owner.id, job_id=job_id, prompt="p", media=media, engine="e")
     assert (first.created, again.created, first.video_id) == (True, False, again.video_id)
+
+
+def test_media_links_use_the_clients_host_in_development_and_site_url_in_production(auth_client, settings):
+    settings.ALLOWED_HOSTS = ["192.168.1.20", "testserver"]
+    owner = UserFactory()
+    receipt = make_draft(owner)
+    from_the_lan = auth_client(owner).get(f"/api/v1/videos/{receipt.video_id}", HTTP_HOST="192.168.1.20:8000")
+    assert from_the_lan.json()["video_url"].startswith("http://192.168.1.20:8000/media/signed/")
+    settings.PRODUCTION, settings.SITE_URL = True, "https://kino.example.com"
+    behind_a_proxy = auth_client(owner).get(
+        f"/api/v1/videos/{receipt.video_id}", HTTP_HOST="192.168.1.20:8000"
+    )
+    assert behind_a_proxy.json()["video_url"].startswith("https://kino.example.com/media/signed/")
