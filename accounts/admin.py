@@ -32,6 +32,7 @@ class ProfileInline(admin.StackedInline):
     model = Profile
     can_delete = False
     fields = ("display_name", "bio", "avatar")
+    readonly_fields = ("avatar",)  # avatars come only through the upload guard (PUT /me/avatar)
 
 
 class LockoutAuthenticationForm(AdminAuthenticationForm):
@@ -57,8 +58,10 @@ class LockoutAuthenticationForm(AdminAuthenticationForm):
 
 admin.site.login_form = LockoutAuthenticationForm
 
-# What only a superuser may touch: anything that grants power or a way into someone's account.
-POWER_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions", "password")
+# What only a superuser may touch: anything that grants power. (The password field stays Django's
+# masked, read-only one for everyone: made a plain read-only field it would print the hash, and its
+# form is refused to non-superusers in user_change_password.)
+POWER_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
 @admin.register(User)
@@ -118,6 +121,13 @@ class UserAdmin(DjangoUserAdmin):
         Profile.objects.get_or_create(user=obj)  # "Add user" makes a member with a profile too
         if deactivating:
             services.member_deactivate(user=obj)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.member_delete(user=obj)  # files, tokens and sockets go too, as with DELETE /me
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            services.member_delete(user=user)
 
     @admin.action(description="Deactivate selected members (not staff)", permissions=["deactivate"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -271,8 +281,19 @@ class InviteBatchAdmin(admin.ModelAdmin):
         return batch.invites.filter(redeemed_at__isnull=False).count()
 
 
+class ReadOnlyEdgeAdmin(admin.ModelAdmin):
+    """The social graph is the members': staff see it, and only the services (which keep follows and
+    blocks apart under a lock) change it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Follow)
-class FollowAdmin(admin.ModelAdmin):
+class FollowAdmin(ReadOnlyEdgeAdmin):
     list_display = ("follower", "followee", "created_at")
     search_fields = ("follower__username", "followee__username")
     raw_id_fields = ("follower", "followee")
@@ -280,7 +301,7 @@ class FollowAdmin(admin.ModelAdmin):
 
 
 @admin.register(Block)
-class BlockAdmin(admin.ModelAdmin):
+class BlockAdmin(ReadOnlyEdgeAdmin):
     list_display = ("blocker", "blocked", "created_at")
     search_fields = ("blocker__username", "blocked__username")
     raw_id_fields = ("blocker", "blocked")

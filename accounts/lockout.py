@@ -9,6 +9,7 @@ in the cache (Redis), so every server process sees the same ones. Every lockout 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import time
 from dataclasses import dataclass
@@ -31,8 +32,17 @@ def _account(username: str) -> str:
     return hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
 
 
+def _address(address: str) -> str:
+    """IPv6 clients are counted per /64: one customer holds a whole /64 and could rotate within it."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+
+
 def _keys(address: str, username: str) -> list[tuple[str, str]]:
-    keys = [("address", address)] if address else []
+    keys = [("address", _address(address))] if address else []
     if username:
         keys.append(("account", _account(username)))
     return keys

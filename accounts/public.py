@@ -18,6 +18,7 @@ from accounts.hooks import (
     work_stopper_unregister,
 )
 from accounts.selectors import Standing, member_standing
+from accounts.services import member_hold
 
 __all__ = [
     "ACCOUNT_INACTIVE",
@@ -28,6 +29,7 @@ __all__ = [
     "WorkStop",
     "WorkStopper",
     "member_files_register",
+    "member_hold",
     "member_standing",
     "username_check_register",
     "username_check_unregister",

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
@@ -282,7 +282,7 @@ def invite_redeem(
 
 
 def profile_update(*, user: User, display_name: str | None = None, bio: str | None = None) -> Profile:
-    profile = user.profile
+    profile, _ = Profile.objects.get_or_create(user=user)
     fields = []
     if display_name is not None:
         profile.display_name = display_name.strip()
@@ -296,6 +296,8 @@ def profile_update(*, user: User, display_name: str | None = None, bio: str | No
 
 
 def avatar_set(*, user: User, upload: UploadedFile) -> Profile:
+    """Under the member's lock: two uploads at once keep one file each way, and a deletion in flight
+    either waits for this one (and removes it) or has happened (the new file is removed)."""
     try:
         webp = image_sanitize(
             upload,
@@ -305,17 +307,24 @@ def avatar_set(*, user: User, upload: UploadedFile) -> Profile:
         )
     except ImageRejected as exc:
         raise upload_refused(exc, "avatar") from None
-    profile = user.profile
-    old = profile.avatar.name if profile.avatar else None
-    profile.avatar.save("avatar.webp", ContentFile(webp), save=False)
-    profile.save(update_fields=["avatar", "updated_at"])
-    if old:
-        profile.avatar.storage.delete(old)
+    with transaction.atomic():
+        if _member_lock(user.id) is None:
+            raise KinoError(TOKEN_NOT_VALID)
+        profile, _ = Profile.objects.get_or_create(user=user)
+        old = profile.avatar.name or None
+        profile.avatar.save("avatar.webp", ContentFile(webp), save=False)
+        new = profile.avatar.name
+        transaction.on_commit(partial(_files_delete, [old] if old else []), robust=True)
+        try:
+            profile.save(update_fields=["avatar", "updated_at"])
+        except DatabaseError:
+            _files_delete([new] if new else [])
+            raise
     return profile
 
 
 def avatar_clear(*, user: User) -> Profile:
-    profile = user.profile
+    profile, _ = Profile.objects.get_or_create(user=user)
     if profile.avatar:
         profile.avatar.delete(save=False)
         profile.save(update_fields=["avatar", "updated_at"])
@@ -334,6 +343,19 @@ def _member_lock(user_id: Any) -> User | None:
         return User.objects.select_for_update().filter(id=user_id).first()
     except (DjangoValidationError, ValueError, TypeError):
         return None
+
+
+def member_hold(*, user_id: UUID) -> bool:
+    """Hold the member's row (FOR SHARE) for the rest of the caller's transaction, before it writes
+    anything of theirs (rows, files): a deletion waits for it and then sees what it wrote, or has
+    already happened (False: write nothing). Taken in the same order as deletion's lock, so the
+    two never deadlock."""
+    table = connection.ops.quote_name(User._meta.db_table)
+    with connection.cursor() as cursor:
+        # FOR KEY SHARE: what a foreign key's check takes anyway; it waits only for a deletion (or an
+        # update of the member's own row), and many writers may hold it at once.
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [user_id])  # noqa: S608
+        return cursor.fetchone() is not None
 
 
 def tokens_issue(*, user_id: UUID) -> dict[str, str]:
@@ -367,8 +389,9 @@ def tokens_refresh(*, refresh: str) -> dict[str, str]:
 def member_deactivate(*, user: User) -> None:
     """Deactivate a member: their tokens die, their queued and running jobs stop, their sockets close."""
     locked = _member_lock(user.id)
-    if locked is None or not locked.is_active:
+    if locked is None:
         return
+    # No early return for an inactive row: the admin's change form saves is_active=False first.
     User.objects.filter(id=user.id).update(is_active=False)
     user.is_active = False
     _tokens_revoke(locked)
@@ -378,33 +401,46 @@ def member_deactivate(*, user: User) -> None:
 
 
 def user_delete(*, user: User, password: str) -> None:
-    """Remove the account, the personal data it carries and every file stored for it (once the deletion
-    commits; links to them answer 404 from then on). Invites it redeemed stay used."""
+    """DELETE /me: the member, with their password, removes their account (see member_delete)."""
     if not user.check_password(password):
         raise KinoError(errors.PASSWORD_WRONG, field="password")
+    member_delete(user=user)
+
+
+def member_delete(*, user: User) -> None:
+    """Remove the account, the personal data it carries and every file stored for it (once the deletion
+    commits; links to them answer 404 from then on). Invites it redeemed stay used."""
     user_id = user.id
     with transaction.atomic():
         locked = _member_lock(user_id)
         if locked is None:
             return
-        profile = Profile.objects.filter(user=locked).first()
-        files = hooks.member_files_collect(user_id)
-        if profile is not None and profile.avatar.name:
-            files.append(profile.avatar.name)
+        files = _member_files(locked)
         _tokens_revoke(locked)
         WaitlistEntry.objects.filter(email__iexact=locked.email).delete()
-        Invite.objects.filter(created_by=locked, redeemed_at__isnull=True).delete()
+        # Locked, then deleted by id and still unredeemed: a redemption in flight keeps its invite.
+        unused = Invite.objects.select_for_update().filter(created_by=locked, redeemed_at__isnull=True)
+        unused_ids = list(unused.values_list("id", flat=True))
+        Invite.objects.filter(id__in=unused_ids, redeemed_at__isnull=True).delete()
         locked.delete()
         sockets_close_on_commit(user_id=user_id, reason="account_deleted")
-        transaction.on_commit(partial(_files_delete, files))
+        transaction.on_commit(partial(_files_delete, files), robust=True)
     logger.info("user.deleted", extra={"user_id": str(user_id), "files": len(files)})
+
+
+def _member_files(user: User) -> list[str]:
+    files = hooks.member_files_collect(user.id)
+    profile = Profile.objects.filter(user=user).first()
+    if profile is not None and profile.avatar.name:
+        files.append(profile.avatar.name)
+    return files
 
 
 def _files_delete(names: list[str]) -> None:
     for name in names:
         try:
             default_storage.delete(name)
-        except OSError:
+        except Exception:  # any storage's error (OSError, S3's ClientError): log it, go on
             logger.warning("user.file_not_deleted", extra={"file": name}, exc_info=True)
 
 

@@ -44,11 +44,17 @@ def secret_read_or_create(name: str) -> str:
 
     path = var_dir() / name
     with fasteners.InterProcessLock(str(path) + ".lock"):
-        if not path.exists():
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        key = path.read_text().strip() if path.exists() else ""
+        if len(key) < 50:  # missing, or cut short by a crash: never run on an empty key
+            key = secrets.token_urlsafe(64)
+            draft = path.with_suffix(".new")
+            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(descriptor, "w") as handle:
-                handle.write(secrets.token_urlsafe(64))
-        return path.read_text().strip()
+                handle.write(key)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(draft, path)  # whole or not at all
+        return key
 
 
 def redis_port() -> int:

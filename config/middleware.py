@@ -39,14 +39,19 @@ class MalformedRequestMiddleware:
         return page(error.message, content_type="text/plain; charset=utf-8")
 
 
+# The text encodings a form may come in. Others are refused rather than trusted: bytes-to-bytes
+# codecs (zlib), `undefined` and `punycode` raise while Django decodes the form.
+TEXT_CHARSETS = ("utf-8", "utf-16", "utf-32", "ascii", "latin-1", "iso8859-", "cp125", "cp437", "cp850")
+
+
 def _text_charset(charset: str | None) -> bool:
     if not charset:
         return True
     try:
-        # CodecInfo marks bytes-to-bytes codecs (zlib, base64, rot13) as not text encodings.
-        return bool(getattr(codecs.lookup(charset), "_is_text_encoding", True))
+        name = codecs.lookup(charset).name
     except LookupError:
         return False
+    return name.startswith(TEXT_CHARSETS)
 
 
 class PermissionsPolicyMiddleware:

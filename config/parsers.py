@@ -12,7 +12,8 @@ from config.errors import REQUEST_TOO_LARGE, KinoError
 
 class _BoundedParser:
     """Refuses a body over `limit_setting` bytes before reading it (DRF streams JSON and multipart
-    without looking at Django's DATA_UPLOAD_MAX_MEMORY_SIZE). Bodies without a length are refused too."""
+    without looking at Django's DATA_UPLOAD_MAX_MEMORY_SIZE). A chunked body (no length) is bounded by
+    the ASGI app's limit instead (config.limits.BodyLimit, REQUEST_MAX_BYTES)."""
 
     limit_setting = "API_MAX_JSON_BYTES"
 

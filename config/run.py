@@ -8,6 +8,7 @@ queues. Ctrl-C (or SIGTERM) stops the server and worker, then the databases.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -54,6 +55,8 @@ def server_command(host: str, port: int | str, *, workers: int = 1) -> list[str]
         "--h11-max-incomplete-event-size",
         os.environ.get("REQUEST_MAX_HEADER_BYTES", str(64 * 1024)),
         "--no-proxy-headers",
+        "--ws-max-size",
+        "65536",  # a client sends pings, never more: a WebSocket message over 64 KiB closes the socket
     ]
 
 
@@ -123,6 +126,8 @@ class Child:
         if self.restart_at is not None:
             if now >= self.restart_at:
                 print(f"  restarting the {self.name}", flush=True)
+                with contextlib.suppress(ProcessLookupError):  # its orphans (other web workers) too
+                    os.killpg(self.process.pid, signal.SIGKILL)
                 self.process, self.started, self.restart_at = _start(self.command), now, None
             return
         code = self.process.poll()
@@ -183,7 +188,10 @@ def _prepare(host: str, port: str) -> None:
     for name, url in started.items():
         print(f"  embedded {name.split('_')[0].lower():9} {url}")
     _manage("migrate", "--noinput", "-v", "0")
-    _manage("seed_demo")
+    if host in ("127.0.0.1", "localhost", "::1"):
+        _manage("seed_demo")
+    else:  # others can reach it: the demo accounts (a superuser among them) get a password of their own
+        _manage("seed_demo", f"--password={embedded.secret_read_or_create('demo_password')[:20]}")
 
 
 def main() -> int:

@@ -69,7 +69,6 @@ class KinoAutoSchema(AutoSchema):
         return [] if requirements == [{}] else requirements
 
 
-
 class KinoJWTScheme(SimpleJWTScheme):
     """Kino's JWT authentication (accounts.authentication) is simplejwt's: the same `jwtAuth` scheme."""
 

@@ -7,6 +7,7 @@ everywhere). Production refuses to boot without its secrets.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -325,15 +326,27 @@ API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=8 * 1024 * 1024)
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=API_MAX_UPLOAD_BYTES + 64 * 1024)
 # Headers: the server refuses a request whose headers pass this many bytes (config/run.py).
 REQUEST_MAX_HEADER_BYTES = env.int("REQUEST_MAX_HEADER_BYTES", default=64 * 1024)
+
+
 # The proxies (load balancers) whose X-Forwarded-For and X-Forwarded-Proto are believed: their
 # addresses or networks, comma-separated, or "none" when clients connect straight to Kino.
 # Required in production: behind an unnamed proxy every client shares the proxy's address (one
 # throttle bucket) and looks like plain HTTP; trusting everyone lets any client pick its address.
-TRUSTED_PROXIES = [
-    host
-    for host in _required_in_production("TRUSTED_PROXIES", "none").split(",")
-    if host.strip() not in ("", "none")
-]
+def _proxies(raw: str) -> list[str]:
+    hosts = [host.strip() for host in raw.split(",") if host.strip() not in ("", "none")]
+    for host in hosts:
+        try:
+            ipaddress.ip_network(host, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES: {host!r} is not an address or a network (a list like "
+                "'10.0.0.5,10.1.0.0/16', or 'none'). '*' is refused: it would let every client "
+                "choose its own address."
+            ) from None
+    return hosts
+
+
+TRUSTED_PROXIES = _proxies(_required_in_production("TRUSTED_PROXIES", "none"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -57,6 +57,11 @@ def _user_for_token(raw: str) -> tuple[Any, float | None]:
     return (user, float(token["exp"])) if user else (AnonymousUser(), None)
 
 
+@database_sync_to_async
+def _still_active(user_id: Any) -> bool:
+    return get_user_model().objects.filter(id=user_id, is_active=True).exists()
+
+
 class JwtAuthMiddleware:
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -93,6 +98,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = user_group(user.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        if not await _still_active(user.id):  # deactivated between the handshake and joining the group
+            await self.close(code=CLOSE_ACCOUNT_CLOSED)
+            return
         await self.accept()
         await self.send_json(event_envelope("session.ready", {"user_id": str(user.id)}))
         # The socket lives no longer than its token: the client refreshes and reconnects.

@@ -53,14 +53,16 @@ class JobAdmin(admin.ModelAdmin):
             return f"{(job.finished_at - job.started_at).total_seconds():.1f}"
         return "-"
 
-    @admin.action(description="Cancel selected (queued stop at once, running at the next step)")
+    @admin.action(
+        description="Cancel selected (queued stop at once, running at the next step)", permissions=["change"]
+    )
     def cancel(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         jobs = list(queryset.filter(state__in=Job.ACTIVE))
         for job in jobs:
             services.generation_cancel(job=job)
         self.message_user(request, f"Cancel requested for {len(jobs)} jobs.", messages.SUCCESS)
 
-    @admin.action(description="Retry selected failed or cancelled jobs")
+    @admin.action(description="Retry selected failed or cancelled jobs", permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         count = sum(services.generation_retry(job=job) for job in queryset)
         self.message_user(request, f"Queued {count} jobs again.", messages.SUCCESS)

@@ -141,7 +141,10 @@ def jobs_redispatch_lost() -> int:
     dispatch (a message lost by the broker, a dispatch that failed). Safe: a job is claimed by one
     conditional UPDATE, so an extra message finds it taken and steps aside."""
     lost = timezone.now() - timedelta(seconds=settings.GENERATION_REDISPATCH_S)
-    candidates = Job.objects.filter(state=Job.State.QUEUED, dispatched_at__lt=lost)
+    # Never dispatched at all (made before dispatched_at existed, or its process died before the
+    # commit's dispatch ran): judged by its age.
+    never = Q(dispatched_at__isnull=True, created_at__lt=lost)
+    candidates = Job.objects.filter(Q(dispatched_at__lt=lost) | never, state=Job.State.QUEUED)
     sent = 0
     for job_id, dispatched_at, priority in candidates.values_list("id", "dispatched_at", "priority")[:100]:
         # One sweeper wins the job: the others find dispatched_at moved on.

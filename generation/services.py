@@ -21,8 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.public import member_standing
-from config.errors import KinoError, upload_refused
+from accounts.public import member_hold, member_standing
+from config.errors import TOKEN_NOT_VALID, KinoError, upload_refused
 from config.events import event_send_on_commit
 from feed.public import video_ref_for_viewer
 from generation import errors
@@ -73,6 +73,8 @@ def generation_enqueue(*, user_id: UUID, ask: ClipAsk, idempotency_key: str = ""
     tier = user_tier(user_id)
     start_image = _start_image_checked(ask.start_image) if ask.start_image is not None else None
     with transaction.atomic():
+        if not member_hold(user_id=user_id):  # deleted while asking: nothing of theirs may be written
+            raise KinoError(TOKEN_NOT_VALID)
         earlier = _earlier_job(user_id, idempotency_key)
         if earlier is not None:
             return EnqueueResult(job=earlier, created=False)

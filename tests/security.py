@@ -258,7 +258,7 @@ WIRE_CASES = [
 ]
 IMAGE_CASES = ("broken-exif", "truncated", "zeroed", "bad-chunk", "polyglot")
 IMAGE_TARGETS = (("avatar", "/api/v1/me/avatar", "put"), ("start_image", "/api/v1/generations", "post"))
-CHARSETS = ("zlib", "base64", "no-such-charset")
+CHARSETS = ("zlib", "base64", "no-such-charset", "undefined", "punycode", "rot13")
 CHARSET_PATHS = ("/beta/", "/admin/login/", "/api/v1/waitlist")
 
 

@@ -265,3 +265,11 @@ def test_healthz_is_503_when_redis_is_down(client, settings):
     assert response.status_code == 503
     assert response.json()["status"] == "down"
     assert response.json()["checks"]["redis"]["ok"] is False
+
+
+@pytest.mark.parametrize("proxies", ["*", "10.0.0.1, lb.example.com", "10.0.0.999"])
+def test_trusted_proxies_must_be_addresses_or_networks(proxies):
+    result = run([sys.executable, "manage.py", "check"], production_env(TRUSTED_PROXIES=proxies))
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr
+    assert "is not an address or a network" in result.stderr

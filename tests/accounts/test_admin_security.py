@@ -172,3 +172,83 @@ def test_every_way_of_making_a_user_makes_a_profile(client, auth_client):
     ]
     assert all(Profile.objects.filter(user=user).exists() for user in made)
     assert auth_client(made[0]).patch("/api/v1/me", {"bio": "hello"}, format="json").status_code == 200
+
+
+def test_no_staff_page_shows_a_password_hash(client, moderator):
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    for viewer in (moderator, boss):
+        page = logged_in(client, viewer).get(f"/admin/accounts/user/{boss.id}/change/")
+        assert page.status_code == 200
+        assert boss.password.split("$")[-1].encode() not in page.content  # the hash itself
+        assert boss.password.split("$")[2].encode() not in page.content  # nor its salt
+
+
+def test_deactivating_in_the_change_form_ends_tokens_and_jobs(client, django_capture_on_commit_callbacks):
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from tests.factories import JobFactory
+
+    boss, member = UserFactory(is_staff=True, is_superuser=True), UserFactory()
+    RefreshToken.for_user(member)
+    job = JobFactory(user=member)
+    client = logged_in(client, boss)
+    page = client.get(f"/admin/accounts/user/{member.id}/change/")
+    form = {
+        "csrfmiddlewaretoken": csrf_of(page),
+        "username": member.username,
+        "email": member.email,
+        "birthdate": "1994-05-06",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "profile-TOTAL_FORMS": "1",
+        "profile-INITIAL_FORMS": "1",
+        "profile-0-user": str(member.id),
+        "profile-0-display_name": "x",
+        "profile-0-bio": "",
+    }  # is_active left unticked
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = client.post(f"/admin/accounts/user/{member.id}/change/", form)
+    assert saved.status_code == 302, saved.content[:2000]
+    member.refresh_from_db()
+    job.refresh_from_db()
+    assert not member.is_active
+    assert BlacklistedToken.objects.filter(token__user=member).exists()
+    assert (job.state, job.error_code) == ("blocked", "account_inactive")
+
+
+def test_deleting_a_member_in_the_admin_removes_their_files(client, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    from tests.factories import VideoFactory
+
+    boss, member = UserFactory(is_staff=True, is_superuser=True), UserFactory()
+    video = VideoFactory(owner=member)
+    files = [video.video.name, video.poster.name]
+    client = logged_in(client, boss)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/admin/accounts/user/{member.id}/delete/", {"post": "yes"})
+    assert not User.objects.filter(id=member.id).exists()
+    assert not [name for name in files if default_storage.exists(name)]
+
+
+def test_staff_cannot_make_follows_in_the_admin(client):
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    assert logged_in(client, boss).get("/admin/accounts/follow/add/").status_code == 403
+
+
+def test_an_ipv6_client_is_counted_per_64(api):
+    for i in range(10):
+        api.post(
+            "/api/v1/auth/token",
+            {"username": f"nobody{i}", "password": "nope"},
+            format="json",
+            REMOTE_ADDR=f"2001:db8:1:2::{i + 1}",  # ten addresses of one /64
+        )
+    other = api.post(
+        "/api/v1/auth/token",
+        {"username": "x", "password": "y"},
+        format="json",
+        REMOTE_ADDR="2001:db8:1:2::99",
+    )
+    assert other.status_code == 429

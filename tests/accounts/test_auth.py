@@ -120,3 +120,18 @@ def test_a_validly_signed_token_that_names_no_member_is_a_401(api, settings):
     assert (me.status_code, me.json()["error"]["code"]) == (401, "token_not_valid")
     renewed = api.post("/api/v1/auth/token/refresh", {"refresh": refresh}, format="json")
     assert (renewed.status_code, renewed.json()["error"]["code"]) == (401, "token_not_valid")
+
+
+def test_an_access_token_of_a_deactivated_or_deleted_member_says_nothing_of_why(api):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accounts import services
+
+    gone, inactive = UserFactory(), UserFactory()
+    tokens = {who: str(RefreshToken.for_user(who).access_token) for who in (gone, inactive)}
+    services.member_deactivate(user=inactive)
+    services.member_delete(user=gone)
+    answers = [api.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}") for token in tokens.values()]
+    assert [(a.status_code, a.json()["error"]) for a in answers] == [
+        (401, {"code": "token_not_valid", "message": "The token is invalid or expired.", "fields": {}})
+    ] * 2

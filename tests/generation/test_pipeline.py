@@ -350,3 +350,12 @@ def test_a_job_queued_too_long_since_its_dispatch_is_sent_again(queued_job, fake
     Job.objects.filter(id=queued_job.id).update(dispatched_at=timezone.now() - timedelta(minutes=5))
     assert jobs.jobs_redispatch_lost() == 1  # its message was lost: sent again (run eagerly here)
     assert Job.objects.get(id=queued_job.id).state == "succeeded"
+
+
+def test_a_job_never_dispatched_is_found_by_its_age(queued_job, fake_engine, settings):
+    settings.GENERATION_REDISPATCH_S = 60
+    Job.objects.filter(id=queued_job.id).update(
+        dispatched_at=None, created_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert jobs.jobs_redispatch_lost() == 1
+    assert Job.objects.get(id=queued_job.id).state == "succeeded"

@@ -26,10 +26,21 @@ MEMBERS = [
 class Command(BaseCommand):
     help = "Create demo accounts in an empty database and print the logins (does nothing else otherwise)."
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--password",
+            default=DEMO_PASSWORD,
+            help="the demo accounts' password; given, it also replaces the public one on accounts that "
+            "still have it (make run passes a random one when it serves more than this machine)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        password = options["password"]
         if not User.objects.exists():
-            self._seed()
-        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+            self._seed(password)
+        elif password != DEMO_PASSWORD:
+            self._replace_public_password(password)
+        self.stdout.write(f"Demo logins (password for all: {password}):")
         for user in User.objects.filter(
             username__in=[s[0] for s in STAFF] + [m[0] for m in MEMBERS]
         ).order_by("-is_superuser", "-is_staff", "username"):
@@ -42,15 +53,22 @@ class Command(BaseCommand):
             shown = ", ".join("-".join(c[i : i + 4] for i in range(0, 16, 4)) for c in codes)
             self.stdout.write(f"  {user.username:10} {role:15} {('invites: ' + shown) if shown else ''}")
 
+    @staticmethod
+    def _replace_public_password(password: str) -> None:
+        for user in User.objects.filter(username__in=[s[0] for s in STAFF] + [m[0] for m in MEMBERS]):
+            if user.check_password(DEMO_PASSWORD):
+                user.set_password(password)
+                user.save(update_fields=["password"])
+
     @transaction.atomic
-    def _seed(self) -> None:
+    def _seed(self, password: str) -> None:
         moderators_group_sync()
         moderators = Group.objects.get(name=MODERATORS)
         for username, name, superuser in STAFF:
             user = User.objects.create_user(
                 username=username,
                 email=f"{username}@kino.local",
-                password=DEMO_PASSWORD,
+                password=password,
                 is_staff=True,
                 is_superuser=superuser,
                 birthdate=date(1985, 6, 1),
@@ -61,7 +79,7 @@ class Command(BaseCommand):
         members = []
         for username, name, born in MEMBERS:
             user = User.objects.create_user(
-                username=username, email=f"{username}@kino.local", password=DEMO_PASSWORD, birthdate=born
+                username=username, email=f"{username}@kino.local", password=password, birthdate=born
             )
             Profile.objects.filter(user=user).update(display_name=name, bio=f"Hi, I'm {name.split()[0]}.")
             services.member_invites_grant(user=user)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F
 
+from accounts.public import member_hold
 from feed.public import draft_create_for_job
 from generation import errors
 from generation.jobs import job_finish
@@ -21,6 +22,10 @@ def draft(ctx: JobContext) -> StageResult:
     assert ctx.engine is not None
     try:
         with transaction.atomic():
+            # The member first, then the job: the order a deletion locks them in (no deadlock), and a
+            # deletion either waits for this draft (and removes its files) or has happened.
+            if not member_hold(user_id=job.user_id):
+                raise Interrupted(ctx.interruption())
             if ctx.unhindered().select_for_update().values_list("id", flat=True).first() is None:
                 raise Interrupted(ctx.interruption())
             receipt = draft_create_for_job(
