@@ -160,3 +160,47 @@ def test_concurrent_redemptions_of_one_code_make_exactly_one_account(live_stack)
     invite.refresh_from_db()
     assert invite.redeemed_by.username.startswith("racer")
     assert Invite.objects.filter(redeemed_by__username__startswith="racer").count() == 1
+
+
+def test_a_member_makes_a_clip_stage_by_stage_then_leaves_and_nothing_of_them_stays(live_stack):
+    # Given a member logged in over the network, listening on the WebSocket with the header
+    live_user(username="maker")
+    api = httpx.Client(base_url=live_stack.base + "/api/v1", timeout=30)
+    token = api.post("/auth/token", json={"username": "maker", "password": PASSWORD}).json()["access"]
+    auth = {"Authorization": f"Bearer {token}"}
+
+    async def make_then_leave() -> tuple[list[dict], dict, dict]:
+        async with websockets.connect(live_stack.ws, additional_headers=auth) as ws:
+            await next_event(ws, "session.ready")
+            # 1. A clip, followed stage by stage until its draft is made
+            asked = await asyncio.to_thread(
+                api.post, "/generations", json={"prompt": "a red ball", "duration_s": 4}, headers=auth
+            )
+            assert asked.status_code == 201, asked.text
+            events: list[dict] = []
+            async with asyncio.timeout(120):
+                while not events or events[-1]["type"] != "generation.succeeded":
+                    events.append(json.loads(await ws.recv()))
+            job = (
+                await asyncio.to_thread(api.get, f"/generations/{asked.json()['id']}", headers=auth)
+            ).json()
+            video = (await asyncio.to_thread(api.get, f"/videos/{job['video_id']}", headers=auth)).json()
+            # 2. The member deletes their account: this very socket is told, and closed
+            gone = await asyncio.to_thread(
+                api.request, "DELETE", "/me", json={"password": PASSWORD}, headers=auth
+            )
+            assert gone.status_code == 204
+            closed = await next_event(ws, "session.closed")
+            with pytest.raises(websockets.ConnectionClosed) as ended:
+                await ws.recv()
+            assert ended.value.rcvd.code == 4403
+            return events, video, closed
+
+    events, video, closed = asyncio.run(make_then_leave())
+    stages = [e["data"]["stage"] for e in events if e["type"] in ("generation.running", "generation.stage")]
+    assert stages == ["claim", "recheck", "load_engine", "render", "encode", "draft"]
+    assert closed["data"]["reason"] == "account_deleted"
+    # 3. Nothing of theirs stays reachable: the old signed link, the token, the account
+    assert httpx.get(video["video_url"], timeout=10).status_code == 404
+    assert api.get("/me", headers=auth).status_code == 401
+    assert not User.objects.filter(username="maker").exists()
