@@ -11,6 +11,15 @@ from functools import cache
 from typing import Any
 
 METHODS = ("get", "post", "put", "patch", "delete")
+# The operations anyone may call without a token (every other one answers 401 to them).
+PUBLIC = {
+    ("post", "/api/v1/waitlist"),
+    ("get", "/api/v1/invites/{code}"),
+    ("post", "/api/v1/auth/signup"),
+    ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/auth/token/refresh"),
+    ("post", "/api/v1/auth/logout"),
+}
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ from accounts.roles import MODERATORS, moderators_group_sync
 from feed.models import Video
 from generation.models import Job
 from tests.factories import PASSWORD, BlockFactory, InviteFactory, JobFactory, UserFactory, VideoFactory
+from tests.openapi import METHODS, PUBLIC
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCHEMA_HEADERS = {"Accept": "application/vnd.oai.openapi+json"}
@@ -478,15 +479,6 @@ def _forged_token_controls(http: httpx.Client, ws: str, tally: Tally) -> None:
 
 # --- the authorization matrix -----------------------------------------------------------------------
 
-METHODS = ("get", "post", "put", "patch", "delete")
-PUBLIC = {
-    ("post", "/api/v1/waitlist"),
-    ("get", "/api/v1/invites/{code}"),
-    ("post", "/api/v1/auth/signup"),
-    ("post", "/api/v1/auth/token"),
-    ("post", "/api/v1/auth/token/refresh"),
-    ("post", "/api/v1/auth/logout"),
-}
 # Path parameters that name an object only its owner may see.
 PRIVATE_PARAMS = {"job_id", "video_id"}
 # Operations that answer a hidden object exactly as they answer one that does not exist, not with a 404.
@@ -1068,7 +1060,7 @@ def _fuzz_operation(
             return
         tally.cases += 1
         status = response.status_code
-        if status >= 500 or (status >= 400 and not _requests_error_shaped(response)):
+        if status >= 500 or (status >= 400 and not error_shaped(response)):
             tally.server_errors += status >= 500
             tally.flag(
                 f"fuzz {case.method} {case.formatted_path} -> {status} {response.content[:300]!r}\n"
@@ -1076,15 +1068,6 @@ def _fuzz_operation(
             )
 
     send()
-
-
-def _requests_error_shaped(response: Any) -> bool:
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    error = body.get("error") if isinstance(body, dict) else None
-    return set(body) == {"error"} and isinstance(error, dict) and set(error) == {"code", "message", "fields"}
 
 
 # --- the whole battery ------------------------------------------------------------------------------
