@@ -72,9 +72,10 @@ def member_files_collect(user_id: UUID) -> list[str]:
 
 # --- work stops ------------------------------------------------------------------
 
-# What the work depends on: a member (every job they asked for) or a video (the jobs remixing
-# it). The cameos issue adds "cameo" (the jobs casting it) and teaches `generation` to find them.
-StopSubject = Literal["user", "video"]
+# What the work depends on: a member (every job they asked for). The cameos issue adds "cameo"
+# (the jobs casting it), the feed issue "video" (the jobs remixing it), each teaching generation
+# to find them.
+StopSubject = Literal["user"]
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,6 @@ def work_stopper_register(stopper: WorkStopper) -> WorkStopper:
     if stopper not in _work_stoppers:
         _work_stoppers.append(stopper)
     return stopper
-
-
-def work_stopper_unregister(stopper: WorkStopper) -> None:
-    if stopper in _work_stoppers:
-        _work_stoppers.remove(stopper)
 
 
 def work_stop(stop: WorkStop) -> int:

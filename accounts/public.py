@@ -15,7 +15,6 @@ from accounts.hooks import (
     username_check_unregister,
     work_stop,
     work_stopper_register,
-    work_stopper_unregister,
 )
 from accounts.selectors import Standing, member_standing
 from accounts.services import member_hold
@@ -35,5 +34,4 @@ __all__ = [
     "username_check_unregister",
     "work_stop",
     "work_stopper_register",
-    "work_stopper_unregister",
 ]

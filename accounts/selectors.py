@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 
 from accounts import errors
 from accounts.models import Block, Follow, Invite, User, invite_code_normalize
@@ -24,8 +25,9 @@ class Standing:
 
 
 def member_standing(*, user_id: UUID) -> Standing | None:
-    """The member's standing now (None for a deleted account); two queries (the row, its groups)."""
-    user = User.objects.filter(id=user_id).prefetch_related("groups").first()
+    """The member's standing now (None for a deleted account), in one query."""
+    named = ArrayAgg("groups__name", filter=Q(groups__isnull=False), default=Value([]))
+    user = User.objects.filter(id=user_id).annotate(group_names=named).first()
     if user is None:
         return None
     return Standing(
@@ -33,7 +35,7 @@ def member_standing(*, user_id: UUID) -> Standing | None:
         username=user.username,
         is_active=user.is_active,
         is_teen=user.is_teen,
-        groups=frozenset(group.name for group in user.groups.all()),
+        groups=frozenset(user.group_names),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -27,11 +28,14 @@ def event_envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": event_type, "data": data, "ts": datetime.now(tz=UTC).isoformat()}
 
 
-def event_send(*, user_id: UUID | str, event_type: str, data: dict[str, Any]) -> None:
+def _group_send(user_id: UUID | str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     assert layer is not None, "CHANNEL_LAYERS is not configured"
-    message = {"type": "kino.event", "event": event_envelope(event_type, data)}
     async_to_sync(layer.group_send)(user_group(user_id), message)
+
+
+def event_send(*, user_id: UUID | str, event_type: str, data: dict[str, Any]) -> None:
+    _group_send(user_id, {"type": "kino.event", "event": event_envelope(event_type, data)})
     logger.debug("event.sent", extra={"user_id": str(user_id), "event_type": event_type})
 
 
@@ -39,12 +43,9 @@ def sockets_close_on_commit(*, user_id: UUID | str, reason: str) -> None:
     """Once the transaction commits, every socket of the user gets `session.closed` and closes with
     4403 (the account was deactivated or deleted); a broken layer is logged, never raised."""
 
-    def close() -> None:
-        layer = get_channel_layer()
-        assert layer is not None, "CHANNEL_LAYERS is not configured"
-        async_to_sync(layer.group_send)(user_group(user_id), {"type": "kino.close", "reason": reason})
-
-    transaction.on_commit(close, robust=True)
+    transaction.on_commit(
+        partial(_group_send, user_id, {"type": "kino.close", "reason": reason}), robust=True
+    )
 
 
 def event_send_on_commit(*, user_id: UUID | str, event_type: str, data: dict[str, Any]) -> None:

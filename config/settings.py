@@ -324,8 +324,8 @@ API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=8 * 1024 * 1024)
 # The largest body any request may carry (uploads plus multipart overhead): bigger ones get 413
 # from the ASGI app before Django reads them (config/limits.py).
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=API_MAX_UPLOAD_BYTES + 64 * 1024)
-# Headers: the server refuses a request whose headers pass this many bytes (config/run.py).
-REQUEST_MAX_HEADER_BYTES = env.int("REQUEST_MAX_HEADER_BYTES", default=64 * 1024)
+# Headers: the server refuses a request whose headers pass REQUEST_MAX_HEADER_BYTES (64 KiB), an
+# option of uvicorn's that config/run.py reads from the environment.
 
 
 # The proxies (load balancers) whose X-Forwarded-For and X-Forwarded-Proto are believed: their

@@ -58,8 +58,13 @@ def job_event_send(job: Job, event_type: str) -> None:
 def job_dispatch(*, job_id: UUID, priority: bool = False) -> None:
     """Hand the job's task to the broker. A broker that fails is logged, never raised: the request
     that made the job has committed, and `jobs_redispatch_lost` sends the task again later."""
-    queue = "generation.priority" if priority else "generation"
     Job.objects.filter(id=job_id).update(dispatched_at=timezone.now())
+    _task_send(job_id, priority)
+
+
+def _task_send(job_id: UUID, priority: bool) -> None:
+    """The broker's half of a dispatch (the sweeps have already stamped `dispatched_at`)."""
+    queue = "generation.priority" if priority else "generation"
     try:
         current_app.tasks[RUN_TASK].apply_async(kwargs={"job_id": str(job_id)}, queue=queue)
     except (OSError, OperationalError, RedisError):
@@ -109,7 +114,6 @@ def job_finish(
 
 _STOP_FILTERS: dict[str, Callable[[UUID], Q]] = {
     "user": lambda user_id: Q(user_id=user_id),
-    "video": lambda video_id: Q(remix_of_id=video_id),
 }
 
 
@@ -149,7 +153,7 @@ def jobs_redispatch_lost() -> int:
     for job_id, dispatched_at, priority in candidates.values_list("id", "dispatched_at", "priority")[:100]:
         # One sweeper wins the job: the others find dispatched_at moved on.
         if candidates.filter(id=job_id, dispatched_at=dispatched_at).update(dispatched_at=timezone.now()):
-            job_dispatch(job_id=job_id, priority=priority)
+            _task_send(job_id, priority)
             sent += 1
     if sent:
         logger.warning("generation.redispatched", extra={"count": sent})
@@ -163,9 +167,9 @@ def jobs_reap_stale() -> int:
     reaped = 0
     for job_id in candidates.values_list("id", flat=True)[:100]:
         # Back to queued first: of several workers sweeping at once, one re-dispatches it.
-        if candidates.filter(id=job_id).update(state=Job.State.QUEUED):
+        if candidates.filter(id=job_id).update(state=Job.State.QUEUED, dispatched_at=timezone.now()):
             job_event_send(Job.objects.get(id=job_id), "generation.queued")  # it waits again: say so
-            job_dispatch(job_id=job_id, priority=True)  # it already waited its turn once
+            _task_send(job_id, priority=True)  # it already waited its turn once
             reaped += 1
     if reaped:
         logger.warning("generation.reaped", extra={"count": reaped})

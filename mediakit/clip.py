@@ -22,10 +22,6 @@ class Clip:
         if self.audio is not None and (self.audio.ndim != 2 or self.sample_rate is None):
             raise ValueError("audio must be float32 [C, N] with a sample rate")
 
-    @property
-    def duration_s(self) -> float:
-        return len(self.frames) / self.fps
-
 
 @dataclass(frozen=True)
 class EncodedClip:

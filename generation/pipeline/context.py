@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from config.errors import ErrorCode, error_code_get
 from generation import errors
-from generation.engines import Engine, GenerationCancelled, GenerationRequest
+from generation.engines import Engine, GenerationCancelled
 from generation.jobs import job_event_send
 from generation.models import Job
 from generation.pipeline.heartbeat import Heartbeat
@@ -113,10 +113,8 @@ class JobContext:
     worker: str = ""
     job: Job | None = None  # the row, once claimed (kept in step with what this attempt wrote)
     engine: Engine | None = None
-    request: GenerationRequest | None = None
     clip: Clip | None = None
     encoded: EncodedClip | None = None
-    video_id: UUID | None = None  # the draft
     timings: list[dict[str, Any]] = field(default_factory=list)  # [{"stage", "seconds"}], in order
     stage: str = ""  # the stage running now, and since when (time.monotonic)
     stage_started: float = 0.0

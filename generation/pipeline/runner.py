@@ -96,38 +96,27 @@ def _state_now(job_id: UUID) -> str:
     return Job.objects.filter(id=job_id).values_list("state", flat=True).first() or "deleted"
 
 
-def _ended(ctx: JobContext, state: str, result: StageResult, *, refund: bool) -> ExecuteOutcome:
-    # A claimed attempt ends only the job it owns (and records its timings); before a claim,
-    # whatever attempt holds it, its record untouched.
+def _ended(ctx: JobContext, state: str, result: StageResult) -> ExecuteOutcome:
+    """The job ends without a draft (blocked, failed or cancelled): its quota unit comes back.
+    A claimed attempt ends only the job it owns (and records its timings); before a claim,
+    whatever attempt holds it, its record untouched."""
     owned: dict[str, Any] = {"from_states": Job.ACTIVE}
     if ctx.job is not None:
         owned = {"from_states": (Job.State.RUNNING,), "attempt": ctx.attempt, "timings": ctx.timings}
-    done = job_finish(ctx.job_id, state, refund=refund, error=result.error, message=result.detail, **owned)
+    done = job_finish(ctx.job_id, state, refund=True, error=result.error, message=result.detail, **owned)
     return ExecuteOutcome(done.state if done else _state_now(ctx.job_id))
 
 
 def _succeeded(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
     logger.info("generation.succeeded", extra={"job_id": str(ctx.job_id), "timings": ctx.timings})
-    return ExecuteOutcome(_state_now(ctx.job_id))
-
-
-def _block(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
-    return _ended(ctx, Job.State.BLOCKED, result, refund=True)
-
-
-def _fail(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
-    return _ended(ctx, Job.State.FAILED, result, refund=True)
-
-
-def _cancel(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
-    return _ended(ctx, Job.State.CANCELLED, result, refund=True)
+    return ExecuteOutcome(ctx.claimed.state)  # the draft stage left the finished row in the context
 
 
 def _requeue(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
     """Another attempt later (the message is retried by Celery); the last one allowed fails instead."""
     attempt = ctx.attempt or 0
     if attempt >= settings.GENERATION_MAX_ATTEMPTS:
-        return _fail(ctx, result)
+        return _ended(ctx, Job.State.FAILED, result)
     assert result.error is not None
     message = (result.detail or result.error.message)[:500]
     requeued = Job.objects.filter(id=ctx.job_id, attempts=attempt, state=Job.State.RUNNING).update(
@@ -146,15 +135,19 @@ def _step_aside(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
     return ExecuteOutcome(_state_now(ctx.job_id), retry_in_s=result.retry_in_s)
 
 
+_ENDINGS = {
+    Outcome.BLOCK: Job.State.BLOCKED,
+    Outcome.FAIL: Job.State.FAILED,
+    Outcome.CANCEL: Job.State.CANCELLED,
+}
 _CONCLUSIONS: dict[Outcome, Callable[[JobContext, StageResult], ExecuteOutcome]] = {
     Outcome.SUCCEEDED: _succeeded,
-    Outcome.BLOCK: _block,
-    Outcome.FAIL: _fail,
-    Outcome.CANCEL: _cancel,
     Outcome.REQUEUE: _requeue,
     Outcome.STEP_ASIDE: _step_aside,
 }
 
 
 def _conclude(ctx: JobContext, result: StageResult) -> ExecuteOutcome:
+    if result.outcome in _ENDINGS:
+        return _ended(ctx, _ENDINGS[result.outcome], result)
     return _CONCLUSIONS[result.outcome](ctx, result)

@@ -36,8 +36,7 @@ def draft(ctx: JobContext) -> StageResult:
                 engine=ctx.engine.name[:200],
                 remix_of_id=job.remix_of_id,
             )
-            ctx.video_id = receipt.video_id
-            job_finish(
+            finished = job_finish(
                 job.id,
                 Job.State.SUCCEEDED,
                 from_states=(Job.State.RUNNING,),
@@ -47,6 +46,8 @@ def draft(ctx: JobContext) -> StageResult:
                 step=F("steps"),
                 timings=ctx.timings_now(),
             )
+            assert finished is not None, "the job's row is locked and this attempt's"
+            ctx.job = finished
     except OSError as exc:  # storage: disk, network, S3 (nothing was committed)
         return transient(errors.STORAGE_UNAVAILABLE, str(exc))
     return SUCCEEDED

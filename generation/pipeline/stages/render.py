@@ -16,13 +16,13 @@ ASPECT_RATIOS = {"portrait": (9, 16), "landscape": (16, 9), "square": (1, 1)}
 def render(ctx: JobContext) -> StageResult:
     assert ctx.engine is not None
     try:
-        ctx.request = request_for(ctx.claimed, ctx.engine)
+        request = request_for(ctx.claimed, ctx.engine)
     except OSError as exc:  # the start image's storage
         return transient(errors.STORAGE_UNAVAILABLE, str(exc))
-    size = {"width": ctx.request.width, "height": ctx.request.height, "num_frames": ctx.request.num_frames}
+    size = {"width": request.width, "height": request.height, "num_frames": request.num_frames}
     ctx.advance(steps=ctx.engine.steps, **size)
     try:
-        ctx.clip = ctx.engine.generate(ctx.request, ctx.on_step)
+        ctx.clip = ctx.engine.generate(request, ctx.on_step)
     except out_of_memory_errors() as exc:
         return requeue(errors.OUT_OF_MEMORY, str(exc))
     return PASSED
