@@ -6,6 +6,9 @@ above it, which may import `accounts.public`) calls the hook without knowing who
 - Username checks: `moderation` will refuse public figures' names; `accounts` never
   imports `moderation`.
 - Member files: apps that store files for a member name them when the member is deleted.
+- Follows: `feed` stores a "followed" notification for each new follow.
+- Export parts: each app adds its part of a member's data export (accounts: the profile, the
+  avatar, follows and blocks; feed: videos, comments, likes, notifications; later cameos).
 - Work stops: an app below `generation` (cameos revoking consent, moderation banning a
   member, feed removing a video) stops the queued and running jobs that depend on
   something, without importing `generation`, which registers the stopper.
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from django.db import connection
@@ -102,3 +105,51 @@ def work_stop(stop: WorkStop) -> int:
     if not connection.in_atomic_block:
         raise RuntimeError("work_stop belongs inside the transaction that makes the change")
     return sum(stopper(stop) for stopper in _work_stoppers)
+
+
+# --- follows ---------------------------------------------------------------------
+
+# Called inside the transaction that creates a follow (follower_id, followee_id), once per
+# FOLLOW_NOTIFY_WINDOW_S for one pair.
+FollowListener = Callable[[UUID, UUID], None]
+_follow_listeners: list[FollowListener] = []
+
+
+def follow_listener_register(listener: FollowListener) -> FollowListener:
+    if listener not in _follow_listeners:
+        _follow_listeners.append(listener)
+    return listener
+
+
+def follow_listeners_run(follower_id: UUID, followee_id: UUID) -> None:
+    for listener in _follow_listeners:
+        listener(follower_id, followee_id)
+
+
+# --- data export ------------------------------------------------------------------
+
+
+class ExportSink(Protocol):
+    """Where an export part writes: files inside the member's zip."""
+
+    def write_json(self, name: str, value: Any) -> None: ...
+
+    def write_file(self, name: str, storage_name: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ExportPart:
+    name: str  # the part's folder in the zip, e.g. "profile", "videos"
+    write: Callable[[UUID, ExportSink], None]  # writes everything of the member's it owns
+
+
+_export_parts: dict[str, ExportPart] = {}
+
+
+def export_part_register(part: ExportPart) -> ExportPart:
+    _export_parts[part.name] = part
+    return part
+
+
+def export_parts() -> list[ExportPart]:
+    return list(_export_parts.values())

@@ -1,34 +1,61 @@
 """What other apps may use of `accounts`: these names and nothing else (import-linter holds it).
 
-Plain values cross this line (`Standing`, `WorkStop`), never model instances.
+Plain values cross this line (`Standing`, `WorkStop`), never model instances. Two exceptions, for
+reads that must stay one query: `block_partner_ids` is a subquery of ids to filter by, and
+`MemberSerializer` is the one shape of a member in every API (fed a user reached through a
+foreign key, `select_related("owner__profile")`).
 """
 
-from accounts.errors import ACCOUNT_INACTIVE
+from accounts.apis import UserSummarySerializer as MemberSerializer
+from accounts.errors import ACCOUNT_INACTIVE, USER_NOT_FOUND
 from accounts.hooks import (
+    ExportPart,
+    ExportSink,
+    FollowListener,
     StopSubject,
     UsernameCheck,
     UsernameRefusal,
     WorkStop,
     WorkStopper,
+    export_part_register,
+    export_parts,
+    follow_listener_register,
     member_files_register,
     username_check_register,
     username_check_unregister,
     work_stop,
     work_stopper_register,
 )
-from accounts.selectors import Standing, member_standing
+from accounts.selectors import (
+    Standing,
+    block_partner_ids,
+    blocked_either_way,
+    member_ids_by_username,
+    member_standing,
+)
 from accounts.services import member_hold
 
 __all__ = [
     "ACCOUNT_INACTIVE",
+    "USER_NOT_FOUND",
+    "ExportPart",
+    "ExportSink",
+    "FollowListener",
+    "MemberSerializer",
     "Standing",
     "StopSubject",
     "UsernameCheck",
     "UsernameRefusal",
     "WorkStop",
     "WorkStopper",
+    "block_partner_ids",
+    "blocked_either_way",
+    "export_part_register",
+    "export_parts",
+    "follow_listener_register",
     "member_files_register",
     "member_hold",
+    "member_ids_by_username",
     "member_standing",
     "username_check_register",
     "username_check_unregister",

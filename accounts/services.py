@@ -471,6 +471,7 @@ def follow_create(*, actor: User, target: User) -> tuple[Follow, bool]:
         raise KinoError(errors.USER_NOT_FOUND)
     follow, created = Follow.objects.get_or_create(follower=actor, followee=target)
     if created and cache.add(f"follow-notified:{actor.id}:{target.id}", 1, settings.FOLLOW_NOTIFY_WINDOW_S):
+        hooks.follow_listeners_run(actor.id, target.id)
         event_send_on_commit(
             user_id=target.id,
             event_type="follow.created",

@@ -285,6 +285,16 @@ AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
 AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=4096 * 4096)
 AVATAR_SIZE = 512
 
+# --- The feed -------------------------------------------------------------------
+
+# Likes, remixes and follows of one target within this window fold into one notification group.
+FEED_NOTIFICATION_GROUP_WINDOW_S = env.int("FEED_NOTIFICATION_GROUP_WINDOW_S", default=24 * 3600)
+# Client view events (POST /api/v1/events) older than this are pruned by a periodic task.
+FEED_EVENTS_RETENTION_DAYS = env.int("FEED_EVENTS_RETENTION_DAYS", default=90)
+FEED_EVENTS_MAX_BATCH = 500
+# A data export's download link lives this long; the zip is deleted after it.
+FEED_EXPORT_TTL_S = env.int("FEED_EXPORT_TTL_S", default=24 * 3600)
+
 # --- API ------------------------------------------------------------------------
 
 REST_FRAMEWORK: dict[str, Any] = {

@@ -6,8 +6,10 @@ class FeedConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts.public import member_files_register
+        from accounts.public import follow_listener_register, member_files_register
         from feed import errors  # noqa: F401  (declare the app's error codes in every process)
+        from feed.notifications import follow_notify
         from feed.selectors import member_video_files
 
         member_files_register(member_video_files)  # a deleted member's videos leave the storage
+        follow_listener_register(follow_notify)  # a new follower is a (grouped) notification

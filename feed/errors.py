@@ -4,3 +4,9 @@ from config.errors import ErrorCode
 
 VIDEO_NOT_FOUND = ErrorCode("video_not_found", "No such video.", 404)
 MEDIA_LINK_INVALID = ErrorCode("media_link_invalid", "This link is invalid or has expired.", 403)
+REMIX_OF_DRAFT = ErrorCode("remix_of_draft", "Only posts can be remixed, not drafts.", 400)
+REMIX_NOT_ALLOWED = ErrorCode("remix_not_allowed", "Its creator does not allow remixes of this post.", 403)
+VIDEO_NOT_DRAFT = ErrorCode(
+    "video_not_draft", "Only a draft can be posted; this video is already posted.", 409
+)
+VIDEO_NOT_POSTED = ErrorCode("video_not_posted", "This video is not posted.", 409)

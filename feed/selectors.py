@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
+from accounts.public import block_partner_ids
 from config.errors import KinoError
 from feed import errors
-from feed.models import Video
+from feed.models import Like, Video, VideoCameo
+
+State = Video.State
 
 
 @dataclass(frozen=True)
@@ -21,13 +24,56 @@ class VideoRef:
     state: str
 
 
+def _cast_in(viewer_id: UUID) -> Exists:
+    return Exists(VideoCameo.objects.filter(video_id=OuterRef("id"), cameo_owner_id=viewer_id))
+
+
 def videos_visible_to(*, viewer_id: UUID) -> QuerySet[Video]:
-    """Drafts are seen only by their owner (cameo owners join in with the cameos issue)."""
-    return Video.objects.filter(owner_id=viewer_id).exclude(state=Video.State.REMOVED)
+    """Posts of active members the viewer has not blocked (nor been blocked by), the viewer's own
+    drafts, and drafts the viewer is cast in as a cameo. Removed and deleted videos are tombstones:
+    never visible here (lineage shows them as such)."""
+    posted = Q(state=State.POSTED, owner__is_active=True) & ~Q(
+        owner_id__in=block_partner_ids(user_id=viewer_id)
+    )
+    own = Q(owner_id=viewer_id, state__in=[State.DRAFT, State.POSTED])
+    cast = Q(state=State.DRAFT) & _cast_in(viewer_id)
+    return Video.objects.filter(posted | own | cast)
+
+
+def posts_visible_to(*, viewer_id: UUID) -> QuerySet[Video]:
+    """Posts only (no drafts): what profiles, lineage and share counts list."""
+    return Video.objects.filter(state=State.POSTED, owner__is_active=True).exclude(
+        owner_id__in=block_partner_ids(user_id=viewer_id)
+    )
+
+
+def video_cards(videos: QuerySet[Video], *, viewer_id: UUID) -> QuerySet[Video]:
+    """What a video card shows, in the same query as the videos: the creator and their profile, the
+    counters, whether the viewer liked it, and the parent's creator (remix attribution; blank when
+    the parent is gone, hidden from the viewer, or not a post any more)."""
+    parent = posts_visible_to(viewer_id=viewer_id).filter(id=OuterRef("remix_of_id"))
+    return videos.select_related("owner__profile", "stats").annotate(
+        liked_by_me=Exists(Like.objects.filter(video_id=OuterRef("id"), user_id=viewer_id)),
+        remix_of_username=Subquery(parent.values("owner__username")[:1]),
+    )
 
 
 def video_get_for_viewer(*, viewer_id: UUID, video_id: UUID) -> Video:
-    video = videos_visible_to(viewer_id=viewer_id).filter(id=video_id).first()
+    video = (
+        video_cards(videos_visible_to(viewer_id=viewer_id), viewer_id=viewer_id).filter(id=video_id).first()
+    )
+    if video is None:
+        raise KinoError(errors.VIDEO_NOT_FOUND)
+    return video
+
+
+def video_get_for_owner(*, owner_id: UUID, video_id: UUID, for_update: bool = False) -> Video:
+    """One of the owner's own videos that is not a tombstone (404 otherwise, as for anyone else's);
+    with `for_update`, its row locked for the rest of the transaction."""
+    videos = Video.objects.filter(owner_id=owner_id, state__in=[State.DRAFT, State.POSTED])
+    if for_update:
+        videos = videos.select_for_update(of=("self",))
+    video = videos.filter(id=video_id).first()
     if video is None:
         raise KinoError(errors.VIDEO_NOT_FOUND)
     return video
@@ -39,6 +85,19 @@ def video_ref_for_viewer(*, viewer_id: UUID, video_id: UUID) -> VideoRef:
     return VideoRef(video_id=video.id, owner_id=video.owner_id, state=video.state)
 
 
+def video_ref_for_remix(*, viewer_id: UUID, video_id: UUID) -> VideoRef:
+    """A post `viewer_id` may remix: visible (404 otherwise), posted (not a draft) and with remixing
+    allowed by its owner. Errors name the field `remix_of`."""
+    video = videos_visible_to(viewer_id=viewer_id).filter(id=video_id).first()
+    if video is None:
+        raise KinoError(errors.VIDEO_NOT_FOUND, field="remix_of")
+    if video.state != State.POSTED:
+        raise KinoError(errors.REMIX_OF_DRAFT, field="remix_of")
+    if not video.remix_allowed:
+        raise KinoError(errors.REMIX_NOT_ALLOWED, field="remix_of")
+    return VideoRef(video_id=video.id, owner_id=video.owner_id, state=video.state)
+
+
 def member_video_files(owner_id: UUID) -> list[str]:
     """Every file stored for the member's videos (their MP4s and posters)."""
     names = Video.objects.filter(owner_id=owner_id).values_list("video", "poster")
@@ -46,4 +105,4 @@ def member_video_files(owner_id: UUID) -> list[str]:
 
 
 def drafts_of(*, owner_id: UUID) -> QuerySet[Video]:
-    return Video.objects.filter(owner_id=owner_id, state=Video.State.DRAFT)
+    return Video.objects.filter(owner_id=owner_id, state=State.DRAFT)

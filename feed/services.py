@@ -1,24 +1,51 @@
-"""Writes of the feed app."""
+"""Writes of the feed app: drafts, posts and their lifecycle."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from uuid import UUID
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
-from feed.models import Video
+from config.errors import KinoError
+from feed import errors, selectors
+from feed.mentions import mentions_record
+from feed.models import Mention, NotificationGroup, Video, VideoStats
+from feed.notifications import notification_send
 from mediakit import EncodedClip
+from moderation.public import TextKind, text_check
 
 logger = logging.getLogger(__name__)
+State = Video.State
+
+
+def text_require(text: str, *, kind: TextKind, field: str) -> None:
+    """Refuse `text` (400, under `field`) when the text policy does not allow it."""
+    verdict = text_check(text, kind=kind)
+    if not verdict.allowed:
+        assert verdict.error is not None
+        raise KinoError(verdict.error, field=field)
 
 
 @dataclass(frozen=True)
 class DraftReceipt:
     video_id: UUID
     created: bool  # False when the job had already produced its draft (a retried job)
+
+
+def _lineage_of(parent_id: UUID | None) -> list[UUID]:
+    """The ancestors of a remix of `parent_id`, root first. A parent gone with its owner's account
+    still names itself, so the chain reads as far as it can."""
+    if parent_id is None:
+        return []
+    parent = Video.objects.filter(id=parent_id).values_list("lineage", flat=True).first()
+    return [*(parent or []), parent_id]
 
 
 def draft_create_for_job(
@@ -34,10 +61,12 @@ def draft_create_for_job(
     existing = Video.objects.filter(source_job_id=job_id).values_list("id", flat=True).first()
     if existing is not None:
         return DraftReceipt(video_id=existing, created=False)
+    lineage = _lineage_of(remix_of_id)
     video = Video(
         owner_id=owner_id,
         source_job_id=job_id,
         prompt=prompt,
+        size_bytes=len(media.mp4),
         width=media.width,
         height=media.height,
         duration_ms=media.duration_ms,
@@ -45,12 +74,15 @@ def draft_create_for_job(
         has_audio=media.has_audio,
         engine=engine,
         remix_of_id=remix_of_id,
+        lineage=lineage,
+        depth=len(lineage),
     )
     video.video.save("clip.mp4", ContentFile(media.mp4), save=False)
     video.poster.save("poster.jpg", ContentFile(media.poster_jpeg), save=False)
     try:
         with transaction.atomic():
             video.save()
+            VideoStats.objects.create(video=video)
     except IntegrityError:
         # Another attempt of the same job won the race; keep its draft, drop our files.
         video.video.delete(save=False)
@@ -59,3 +91,102 @@ def draft_create_for_job(
         return DraftReceipt(video_id=winner, created=False)
     logger.info("draft.created", extra={"video_id": str(video.id), "job_id": str(job_id)})
     return DraftReceipt(video_id=video.id, created=True)
+
+
+# --- posts ------------------------------------------------------------------------
+
+
+def _remix_counts_add(video: Video, delta: int) -> None:
+    """A remix entering (+1) or leaving (-1) the public: its parent's direct count and every
+    ancestor's descendant count, one UPDATE each (rows locked in index order: no deadlock)."""
+    if not video.lineage:
+        return
+    VideoStats.objects.filter(video_id=video.lineage[-1]).update(remixes=F("remixes") + delta)
+    VideoStats.objects.filter(video_id__in=video.lineage).update(descendants=F("descendants") + delta)
+
+
+def _remix_notify(video: Video, parent_id: UUID) -> None:
+    parent = (
+        Video.objects.filter(id=parent_id, state=State.POSTED)
+        .values_list("owner_id", flat=True)
+        .first()
+    )
+    if parent is not None:
+        notification_send(
+            recipient_id=parent,
+            type=NotificationGroup.Type.REMIXED,
+            actor_id=video.owner_id,
+            target_kind="video",
+            target_id=parent_id,
+            data={"remix_id": str(video.id)},
+        )
+
+
+@transaction.atomic
+def video_post(*, owner_id: UUID, video_id: UUID, caption: str = "", remix_allowed: bool = True) -> Video:
+    """A draft becomes a post: visible to everyone who is not blocked, remixable unless turned off."""
+    video = selectors.video_get_for_owner(owner_id=owner_id, video_id=video_id, for_update=True)
+    if video.state != State.DRAFT:
+        raise KinoError(errors.VIDEO_NOT_DRAFT)
+    text_require(caption, kind="caption", field="caption")
+    video.state, video.caption, video.remix_allowed = State.POSTED, caption, remix_allowed
+    video.posted_at = timezone.now()
+    video.save(update_fields=["state", "caption", "remix_allowed", "posted_at", "updated_at"])
+    _remix_counts_add(video, +1)
+    mentions_record(author_id=owner_id, text=caption, video=video)
+    if video.remix_of_id is not None:
+        _remix_notify(video, video.remix_of_id)
+    logger.info("video.posted", extra={"video_id": str(video.id)})
+    return video
+
+
+@transaction.atomic
+def video_update(
+    *, owner_id: UUID, video_id: UUID, caption: str | None = None, remix_allowed: bool | None = None
+) -> Video:
+    """Edit a draft's or a post's caption (mentions follow the new text) or whether it may be remixed."""
+    video = selectors.video_get_for_owner(owner_id=owner_id, video_id=video_id, for_update=True)
+    if caption is not None:
+        text_require(caption, kind="caption", field="caption")
+        video.caption = caption
+        mentions_record(author_id=owner_id, text=caption, video=video)
+    if remix_allowed is not None:
+        video.remix_allowed = remix_allowed
+    video.save(update_fields=["caption", "remix_allowed", "updated_at"])
+    return video
+
+
+@transaction.atomic
+def video_unpost(*, owner_id: UUID, video_id: UUID) -> Video:
+    """A post goes back to its owner's drafts; its remixes stay, showing it as unavailable."""
+    video = selectors.video_get_for_owner(owner_id=owner_id, video_id=video_id, for_update=True)
+    if video.state != State.POSTED:
+        raise KinoError(errors.VIDEO_NOT_POSTED)
+    video.state = State.DRAFT
+    video.save(update_fields=["state", "updated_at"])
+    _remix_counts_add(video, -1)
+    return video
+
+
+@transaction.atomic
+def video_delete(*, owner_id: UUID, video_id: UUID) -> None:
+    """Delete a draft or a post: its files go (once this commits) and its text with them; the row
+    stays as a tombstone, so a remix chain through it still reads."""
+    video = selectors.video_get_for_owner(owner_id=owner_id, video_id=video_id, for_update=True)
+    if video.state == State.POSTED:
+        _remix_counts_add(video, -1)
+    files = [name for name in (video.video.name, video.poster.name) if name]
+    video.state, video.caption, video.prompt = State.DELETED, "", ""
+    video.video, video.poster = "", ""
+    video.save(update_fields=["state", "caption", "prompt", "video", "poster", "updated_at"])
+    Mention.objects.filter(video=video).delete()
+    transaction.on_commit(partial(_files_delete, files), robust=True)
+    logger.info("video.deleted", extra={"video_id": str(video.id)})
+
+
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:  # any storage's error (OSError, S3's ClientError): log it, go on
+            logger.warning("video.file_not_deleted", extra={"file": name}, exc_info=True)

@@ -17,7 +17,7 @@ from accounts.public import ACCOUNT_INACTIVE
 from config.api import BODY_ERRORS, IMAGE_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses
 from config.errors import KinoError
 from config.openapi import PAGE_PARAMETERS, page_of
-from feed.public import VIDEO_NOT_FOUND
+from feed.public import REMIX_NOT_ALLOWED, REMIX_OF_DRAFT, VIDEO_NOT_FOUND
 from generation import errors, selectors, services
 from generation.models import DURATIONS, Job
 
@@ -139,6 +139,8 @@ class GenerationListCreateApi(APIView):
                 errors.START_IMAGE_UNSUPPORTED,
                 errors.IDEMPOTENCY_KEY_INVALID,
                 VIDEO_NOT_FOUND,
+                REMIX_OF_DRAFT,
+                REMIX_NOT_ALLOWED,
                 errors.IDEMPOTENCY_CONFLICT,
                 errors.QUOTA_EXCEEDED,
                 errors.TOO_MANY_ACTIVE,

@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.public import member_hold, member_standing
 from config.errors import TOKEN_NOT_VALID, KinoError, upload_refused
 from config.events import event_send_on_commit
-from feed.public import video_ref_for_viewer
+from feed.public import video_ref_for_remix
 from generation import errors
 from generation.engines.families import engine_accepts_start_image
 from generation.jobs import job_dispatch, job_event_data, job_finish
@@ -122,7 +122,7 @@ def _ask_check(user_id: UUID, ask: ClipAsk) -> None:
         # Cameos (consented likenesses) arrive with their own issue; until then no handle can resolve.
         raise KinoError(errors.CAMEOS_UNAVAILABLE, field="cameos")
     if ask.remix_of_id is not None:
-        video_ref_for_viewer(viewer_id=user_id, video_id=ask.remix_of_id)  # 404 unless visible
+        video_ref_for_remix(viewer_id=user_id, video_id=ask.remix_of_id)  # a visible post that allows it
     if ask.start_image is not None and not engine_accepts_start_image():
         raise KinoError(errors.START_IMAGE_UNSUPPORTED, field="start_image")
 

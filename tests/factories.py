@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts.models import Block, Follow, Invite, Profile, User, WaitlistEntry
-from feed.models import Video
+from feed.models import Video, VideoStats
 from generation.models import Job
 
 PASSWORD = "correct-horse-battery"
@@ -109,6 +109,26 @@ class VideoFactory(factory.django.DjangoModelFactory):
     fps = 24.0
     has_audio = True
     engine = "tiny-ltx2"
+    stats = factory.RelatedFactory("tests.factories.VideoStatsFactory", factory_related_name="video")
+
+
+class VideoStatsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VideoStats
+
+
+class PostFactory(VideoFactory):
+    """A posted video. For a remix, pass `parent=<post>`: its lineage follows the parent's."""
+
+    class Params:
+        parent = None
+
+    state = Video.State.POSTED
+    posted_at = factory.LazyFunction(timezone.now)
+    caption = factory.Sequence(lambda n: f"caption {n}")
+    remix_of_id = factory.LazyAttribute(lambda v: v.parent.id if v.parent else None)
+    lineage = factory.LazyAttribute(lambda v: [*v.parent.lineage, v.parent.id] if v.parent else [])
+    depth = factory.LazyAttribute(lambda v: len(v.lineage))
 
 
 def signup_payload(code: str, **overrides: object) -> dict[str, object]:

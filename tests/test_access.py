@@ -22,7 +22,6 @@ from tests.factories import BlockFactory, InviteFactory, JobFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-
 def operations(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     for path, item in schema["paths"].items():

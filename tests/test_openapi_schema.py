@@ -108,13 +108,19 @@ def descriptions(node: Any) -> list[str]:
 
 def docstrings() -> set[str]:
     """The first line of every docstring of a class the API's modules define (nested ones too)."""
+    import importlib
+    import pkgutil
+
     import accounts.apis
     import config.schema
     import feed.apis
     import generation.apis
 
+    feed_modules = [
+        importlib.import_module(f"feed.apis.{info.name}") for info in pkgutil.iter_modules(feed.apis.__path__)
+    ]
     found: set[str] = set()
-    for module in (accounts.apis, generation.apis, feed.apis, config_api, config.schema):
+    for module in (accounts.apis, generation.apis, *feed_modules, config_api, config.schema):
         pending: list[Any] = [module]
         while pending:
             for value in vars(pending.pop()).values():

@@ -1,4 +1,4 @@
-"""HTTP API of the feed app (drafts, for now)."""
+"""Videos: one video, my drafts; posting, editing, unposting and deleting."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -75,3 +76,9 @@ class DraftListApi(APIView):
         return paginator.get_paginated_response(
             VideoSerializer(page, many=True, context={"request": request}).data
         )
+
+
+urlpatterns = [
+    path("videos/<uuid:video_id>", VideoDetailApi.as_view(), name="video-detail"),
+    path("me/drafts", DraftListApi.as_view(), name="me-drafts"),
+]
