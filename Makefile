@@ -25,7 +25,8 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-# The beta pages are tested in headless Chromium from Debian; install it when we can.
+# The beta pages and the share page (it plays H.264, which Debian's build does) are tested in
+# headless Chromium from Debian; install it when we can.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \

@@ -9,6 +9,7 @@ from config.api import HANDLERS, api_not_found
 from config.asyncapi import asyncapi_view
 from config.health import healthz
 from feed.media import media_signed
+from feed.share import share_media, share_page
 
 admin.site.site_header = "Kino moderation"
 admin.site.site_title = "Kino admin"
@@ -26,6 +27,9 @@ urlpatterns = [
     path("api/v1/", include("generation.urls")),
     path("api/v1/", include("feed.urls")),
     path("media/signed/<str:token>", media_signed, name="media-signed"),
+    # A post's public page and its media, for anyone with the link (no login).
+    path("v/<uuid:video_id>", share_page, name="share"),
+    path("v/<uuid:video_id>/<str:name>", share_media, name="share-media"),
     # Unknown API paths answer in the API's error shape, also with DEBUG on.
     re_path(r"^api/", api_not_found),
 ]
