@@ -10,3 +10,8 @@ VIDEO_NOT_DRAFT = ErrorCode(
     "video_not_draft", "Only a draft can be posted; this video is already posted.", 409
 )
 VIDEO_NOT_POSTED = ErrorCode("video_not_posted", "This video is not posted.", 409)
+COMMENT_NOT_FOUND = ErrorCode("comment_not_found", "No such comment.", 404)
+COMMENT_EDIT_DENIED = ErrorCode("comment_edit_denied", "Only its author may edit a comment.", 403)
+COMMENT_DELETE_DENIED = ErrorCode(
+    "comment_delete_denied", "Only its author or the owner of the post may delete a comment.", 403
+)

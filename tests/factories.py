@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts.models import Block, Follow, Invite, Profile, User, WaitlistEntry
-from feed.models import Video, VideoStats
+from feed.models import Comment, Like, Mention, Video, VideoStats
 from generation.models import Job
 
 PASSWORD = "correct-horse-battery"
@@ -129,6 +129,39 @@ class PostFactory(VideoFactory):
     remix_of_id = factory.LazyAttribute(lambda v: v.parent.id if v.parent else None)
     lineage = factory.LazyAttribute(lambda v: [*v.parent.lineage, v.parent.id] if v.parent else [])
     depth = factory.LazyAttribute(lambda v: len(v.lineage))
+
+
+class LikeFactory(factory.django.DjangoModelFactory):
+    """A like stored as a row (the counter is the service's business: it stays as it was)."""
+
+    class Meta:
+        model = Like
+
+    user = factory.SubFactory(UserFactory)
+    video = factory.SubFactory(PostFactory)
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    """A comment stored as a row (no counter, no notification). Pass `parent=<comment>` for a reply
+    (it goes on the parent's video) and `mentions=[<user>, ...]` for the members it links."""
+
+    class Meta:
+        model = Comment
+        skip_postgeneration_save = True
+
+    parent = None
+    video = factory.Maybe(
+        "parent",
+        yes_declaration=factory.SelfAttribute("parent.video"),
+        no_declaration=factory.SubFactory(PostFactory),
+    )
+    author = factory.SubFactory(UserFactory)
+    body = factory.Sequence(lambda n: f"comment {n}")
+
+    @factory.post_generation
+    def mentions(obj, create, extracted, **kwargs):
+        for user in extracted or ():
+            Mention.objects.create(comment=obj, user=user, written_as=user.username)
 
 
 def signup_payload(code: str, **overrides: object) -> dict[str, object]:

@@ -17,7 +17,14 @@ import pytest
 
 from accounts.models import User
 from tests import openapi
-from tests.factories import BlockFactory, InviteFactory, JobFactory, UserFactory, VideoFactory
+from tests.factories import (
+    BlockFactory,
+    CommentFactory,
+    InviteFactory,
+    JobFactory,
+    UserFactory,
+    VideoFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +43,7 @@ def concrete(path: str) -> str:
         .replace("{code}", "ABCD-ABCD-ABCD-ABCD")
         .replace("{job_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{video_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+        .replace("{comment_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
     )
 
 
@@ -110,10 +118,24 @@ def a_member_who_blocked_the_stranger() -> Hidden:
     )
 
 
+def a_comment_on_a_post_whose_owner_blocked_the_stranger() -> Hidden:
+    # The post, and so every comment on it, does not exist for the stranger; the comment's author
+    # reaches it (reads its replies, replies, edits, deletes).
+    comment, stranger = CommentFactory(), UserFactory()
+    BlockFactory(blocker=comment.video.owner, blocked=stranger)
+    return Hidden(
+        path_values={"comment_id": str(comment.id)},
+        stranger=stranger,
+        allowed=comment.author,
+        unknown_values={"comment_id": str(uuid4())},
+    )
+
+
 # Keyed by an operation's path parameters, in order. A new kind of object in a path needs one here.
 BUILDERS: dict[tuple[str, ...], Callable[[], Hidden]] = {
     ("job_id",): a_job,
     ("video_id",): a_draft,
+    ("comment_id",): a_comment_on_a_post_whose_owner_blocked_the_stranger,
     ("username",): a_member_who_blocked_the_stranger,
 }
 

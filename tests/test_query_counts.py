@@ -18,9 +18,12 @@ from accounts.models import Invite, User
 from tests import openapi
 from tests.factories import (
     BlockFactory,
+    CommentFactory,
     FollowFactory,
     InviteFactory,
     JobFactory,
+    LikeFactory,
+    PostFactory,
     UserFactory,
     VideoFactory,
 )
@@ -82,9 +85,36 @@ def whom_someone_follows(viewer: User) -> Listing:
     return Listing({"username": someone.username}, lambda n: FollowFactory.create_batch(n, follower=someone))
 
 
+def likers_of_a_post(viewer: User) -> Listing:
+    post = PostFactory()
+    return Listing({"video_id": str(post.id)}, lambda n: LikeFactory.create_batch(n, video=post))
+
+
+def comments_on_a_post(viewer: User) -> Listing:
+    # Each with a reply (the previews) and a mention (the links), by members with profiles.
+    post = PostFactory()
+
+    def add(n: int) -> None:
+        for top in CommentFactory.create_batch(n, video=post, mentions=[UserFactory()]):
+            CommentFactory(parent=top, mentions=[UserFactory()])
+
+    return Listing({"video_id": str(post.id)}, add)
+
+
+def replies_in_a_thread(viewer: User) -> Listing:
+    top = CommentFactory()
+    return Listing(
+        {"comment_id": str(top.id)},
+        lambda n: [CommentFactory(parent=top, mentions=[UserFactory()]) for _ in range(n)],
+    )
+
+
 ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
     "/api/v1/generations": my_generations,
     "/api/v1/me/drafts": my_drafts,
+    "/api/v1/videos/{video_id}/likes": likers_of_a_post,
+    "/api/v1/videos/{video_id}/comments": comments_on_a_post,
+    "/api/v1/comments/{comment_id}/replies": replies_in_a_thread,
     "/api/v1/me/invites": my_invites,
     "/api/v1/me/mutuals": my_mutuals,
     "/api/v1/me/blocks": my_blocks,
