@@ -12,3 +12,6 @@ class AccountsConfig(AppConfig):
         from accounts.roles import moderators_group_sync
 
         post_migrate.connect(moderators_group_sync, dispatch_uid="accounts.moderators_group_sync")
+        from accounts.export import export_parts_register
+
+        export_parts_register()  # the profile, avatar, follows and blocks in a member's data export

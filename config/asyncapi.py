@@ -29,6 +29,7 @@ SCHEMAS = "#/components/schemas/"
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "blocked")
 GENERATION_STAGES = ("claim", "recheck", "load_engine", "render", "encode", "draft")
 CLOSE_REASONS = ("account_inactive", "account_deleted")
+EXPORT_STATES = ("queued", "running", "succeeded", "failed")  # feed.models.DataExport.State
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,16 @@ SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
         },
         description="A generation job's progress (the `data` of every generation.* event)",
     ),
+    "DataExport": _object(
+        {
+            "id": {**_UUID, "description": "The export, as in GET /api/v1/me/export/{export_id}"},
+            "state": {"type": "string", "enum": list(EXPORT_STATES)},
+            "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+            "error_code": {"type": ["string", "null"], "description": "Why it failed: an API error code"},
+        },
+        description="A data export's progress (the `data` of every export.* event); the download link "
+        "is in GET /api/v1/me/export/{export_id} once it succeeded",
+    ),
 }
 
 
@@ -96,6 +107,11 @@ def _generation(state: str, sent: str, job_state: str | None = None) -> Event:
     in_state = {"properties": {"state": {"const": job_state or state}}}
     data = {"allOf": [{"$ref": SCHEMAS + "GenerationJob"}, in_state]}
     return Event(f"generation.{state}", sent, data)
+
+
+def _export(what: str, sent: str, export_state: str | None = None) -> Event:
+    in_state = {"properties": {"state": {"const": export_state or what}}}
+    return Event(f"export.{what}", sent, {"allOf": [{"$ref": SCHEMAS + "DataExport"}, in_state]})
 
 
 EVENTS: tuple[Event, ...] = (
@@ -129,6 +145,9 @@ EVENTS: tuple[Event, ...] = (
     _generation("failed", "The job failed (`error_code`); its quota unit is given back"),
     _generation("cancelled", "The owner cancelled the job"),
     _generation("blocked", "The job was refused or stopped (`error_code`); its quota unit is given back"),
+    _export("progress", "The export started (0) or one more part of it is in the zip (`percent`)", "running"),
+    _export("succeeded", "The zip is made: its download link is in GET /api/v1/me/export/{export_id}"),
+    _export("failed", "The export failed (`error_code`); no zip was kept, start another"),
 )
 
 CLIENT_MESSAGES: dict[str, dict[str, Any]] = {

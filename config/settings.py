@@ -243,6 +243,7 @@ GENERATION_PRIORITY_GROUP = "priority"  # members of this group get the priority
 WORKER_PERIODIC = {
     "generation.jobs.jobs_reap_stale": GENERATION_REAP_S,
     "generation.jobs.jobs_redispatch_lost": GENERATION_REAP_S,
+    "feed.export.exports_sweep": 300,  # expired export zips go; exports whose worker was lost fail
 }
 
 # --- Auth -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from config.api import HANDLERS, api_not_found
 from config.asyncapi import asyncapi_view
 from config.health import healthz
+from feed.export import export_signed
 from feed.media import media_signed
 from feed.share import share_media, share_page
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/v1/", include("generation.urls")),
     path("api/v1/", include("feed.urls")),
     path("media/signed/<str:token>", media_signed, name="media-signed"),
+    path("exports/signed/<str:token>", export_signed, name="export-signed"),
     # A post's public page and its media, for anyone with the link (no login).
     path("v/<uuid:video_id>", share_page, name="share"),
     path("v/<uuid:video_id>/<str:name>", share_media, name="share-media"),

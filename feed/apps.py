@@ -13,3 +13,6 @@ class FeedConfig(AppConfig):
 
         member_files_register(member_video_files)  # a deleted member's videos leave the storage
         follow_listener_register(follow_notify)  # a new follower is a (grouped) notification
+        from feed import export, tasks  # noqa: F401  (tasks: every process knows feed.export_build)
+
+        export.export_hooks_register()  # feed's parts of a data export; exports' zips go with the member

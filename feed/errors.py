@@ -15,3 +15,12 @@ COMMENT_EDIT_DENIED = ErrorCode("comment_edit_denied", "Only its author may edit
 COMMENT_DELETE_DENIED = ErrorCode(
     "comment_delete_denied", "Only its author or the owner of the post may delete a comment.", 403
 )
+EXPORT_NOT_FOUND = ErrorCode("export_not_found", "No such export.", 404)
+EXPORT_IN_PROGRESS = ErrorCode(
+    "export_in_progress", "An export of your data is already being made; wait for it to finish.", 409
+)
+# Recorded on a failed export (`DataExport.error_code`); never a request's answer.
+EXPORT_FAILED = ErrorCode("export_failed", "The export could not be made; start another.", 500)
+EXPORT_INTERRUPTED = ErrorCode(
+    "export_interrupted", "The export stopped before it finished (its worker was lost); start another.", 500
+)

@@ -1,7 +1,9 @@
+from feed.apis import export as export_apis
 from feed.apis import reactions as reaction_apis
 from feed.apis import videos
 
 urlpatterns = [
+    *export_apis.urlpatterns,
     *videos.urlpatterns,
     *reaction_apis.urlpatterns,
 ]

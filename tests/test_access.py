@@ -16,6 +16,7 @@ from uuid import uuid4
 import pytest
 
 from accounts.models import User
+from feed.models import DataExport
 from tests import openapi
 from tests.factories import (
     BlockFactory,
@@ -43,6 +44,7 @@ def concrete(path: str) -> str:
         .replace("{code}", "ABCD-ABCD-ABCD-ABCD")
         .replace("{job_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{video_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+        .replace("{export_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{comment_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
     )
 
@@ -131,9 +133,14 @@ def a_comment_on_a_post_whose_owner_blocked_the_stranger() -> Hidden:
     )
 
 
+def an_export() -> Hidden:
+    return owned("export_id", lambda owner: DataExport.objects.create(user=owner))
+
+
 # Keyed by an operation's path parameters, in order. A new kind of object in a path needs one here.
 BUILDERS: dict[tuple[str, ...], Callable[[], Hidden]] = {
     ("job_id",): a_job,
+    ("export_id",): an_export,
     ("video_id",): a_draft,
     ("comment_id",): a_comment_on_a_post_whose_owner_blocked_the_stranger,
     ("username",): a_member_who_blocked_the_stranger,
