@@ -3,7 +3,7 @@
 Plain values cross this line (`Standing`, `WorkStop`), never model instances. Two exceptions, for
 reads that must stay one query: `block_partner_ids` is a subquery of ids to filter by, and
 `MemberSerializer` is the one shape of a member in every API (fed a user reached through a
-foreign key, `select_related("owner__profile")`).
+foreign key, `select_related("owner__profile")`, or the users `members_for_viewer` hands over).
 """
 
 from accounts.apis import UserSummarySerializer as MemberSerializer
@@ -32,6 +32,7 @@ from accounts.selectors import (
     blocked_either_way,
     member_ids_by_username,
     member_standing,
+    members_for_viewer,
 )
 from accounts.services import member_hold
 
@@ -57,6 +58,7 @@ __all__ = [
     "member_hold",
     "member_ids_by_username",
     "member_standing",
+    "members_for_viewer",
     "username_check_register",
     "username_check_unregister",
     "work_stop",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -73,6 +74,17 @@ def member_ids_by_username(*, usernames: list[str], viewer_id: UUID) -> dict[str
         .values_list("username", "id")
     )
     return dict(members)
+
+
+def members_for_viewer(*, user_ids: Iterable[UUID], viewer_id: UUID) -> dict[UUID, User]:
+    """Active members by id, with their profiles, leaving out anyone blocked either way with the
+    viewer: one query for all the member cards of a page (`MemberSerializer` takes the values)."""
+    members = (
+        User.objects.filter(id__in=set(user_ids), is_active=True)
+        .exclude(id__in=block_partner_ids(user_id=viewer_id))
+        .select_related("profile")
+    )
+    return {member.id: member for member in members}
 
 
 def user_get_for_viewer(*, actor: User, username: str) -> User:

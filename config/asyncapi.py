@@ -29,6 +29,19 @@ SCHEMAS = "#/components/schemas/"
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "blocked")
 GENERATION_STAGES = ("claim", "recheck", "load_engine", "render", "encode", "draft")
 CLOSE_REASONS = ("account_inactive", "account_deleted")
+# Notification types as feed names them (tests/test_asyncapi.py checks them against NotificationGroup.Type).
+NOTIFICATION_TYPES = (
+    "liked",
+    "commented",
+    "replied",
+    "mentioned",
+    "followed",
+    "remixed",
+    "cameo_used",
+    "cameo_requested",
+    "generation_finished",
+    "moderation",
+)
 EXPORT_STATES = ("queued", "running", "succeeded", "failed")  # feed.models.DataExport.State
 
 
@@ -136,6 +149,26 @@ EVENTS: tuple[Event, ...] = (
         "follow.created",
         "Someone followed the member (at most once an hour per follower)",
         _object({"follower": _object({"id": _UUID, "username": {"type": "string"}})}),
+    ),
+    Event(
+        "notification.created",
+        "A notification for a type the member has on push: a new one, or one more actor in a group "
+        "(`id` names the group of GET /api/v1/notifications; `count` is its count now)",
+        _object(
+            {
+                "id": _UUID,
+                "type": {"type": "string", "enum": list(NOTIFICATION_TYPES)},
+                "count": {"type": "integer", "minimum": 1},
+                "target": _nullable(
+                    _object(
+                        {"kind": {"type": "string"}, "id": _nullable(_UUID)},
+                        description='What it is about ("video", "comment", "user"); null for nothing',
+                    )
+                ),
+                "actor_id": {**_nullable(_UUID), "description": "Who did it; null for the system's own"},
+                "data": {"type": "object", "description": "Type-specific details, as in the REST list"},
+            }
+        ),
     ),
     _generation("queued", "A job was asked for, or goes back to the queue after a transient error"),
     _generation("running", "A worker claimed the job (before the model loads)"),

@@ -24,3 +24,4 @@ EXPORT_FAILED = ErrorCode("export_failed", "The export could not be made; start 
 EXPORT_INTERRUPTED = ErrorCode(
     "export_interrupted", "The export stopped before it finished (its worker was lost); start another.", 500
 )
+NOTIFICATION_NOT_FOUND = ErrorCode("notification_not_found", "No such notification.", 404)

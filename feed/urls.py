@@ -1,8 +1,10 @@
 from feed.apis import export as export_apis
+from feed.apis import notifications as notification_apis
 from feed.apis import reactions as reaction_apis
 from feed.apis import videos
 
 urlpatterns = [
+    *notification_apis.urlpatterns,
     *export_apis.urlpatterns,
     *videos.urlpatterns,
     *reaction_apis.urlpatterns,

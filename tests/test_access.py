@@ -16,7 +16,8 @@ from uuid import uuid4
 import pytest
 
 from accounts.models import User
-from feed.models import DataExport
+from feed.models import DataExport, NotificationGroup
+from feed.notifications import notification_send
 from tests import openapi
 from tests.factories import (
     BlockFactory,
@@ -46,6 +47,7 @@ def concrete(path: str) -> str:
         .replace("{video_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{export_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{comment_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+        .replace("{group_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
     )
 
 
@@ -133,6 +135,20 @@ def a_comment_on_a_post_whose_owner_blocked_the_stranger() -> Hidden:
     )
 
 
+def a_notification() -> Hidden:
+    def followed(owner: User) -> NotificationGroup:
+        group_id = notification_send(
+            recipient_id=owner.id,
+            type="followed",
+            actor_id=UserFactory().id,
+            target_kind="user",
+            target_id=owner.id,
+        )
+        return NotificationGroup.objects.get(id=group_id)
+
+    return owned("group_id", followed)
+
+
 def an_export() -> Hidden:
     return owned("export_id", lambda owner: DataExport.objects.create(user=owner))
 
@@ -144,6 +160,7 @@ BUILDERS: dict[tuple[str, ...], Callable[[], Hidden]] = {
     ("video_id",): a_draft,
     ("comment_id",): a_comment_on_a_post_whose_owner_blocked_the_stranger,
     ("username",): a_member_who_blocked_the_stranger,
+    ("group_id",): a_notification,
 }
 
 # Operations whose path names something anyone may look up.

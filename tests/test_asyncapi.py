@@ -144,6 +144,12 @@ def test_states_stages_and_close_reasons_are_generations_and_accounts():
     assert {f"generation.{state}" for state in Job.State.values} <= {e.type for e in asyncapi.EVENTS}
 
 
+def test_notification_types_are_feeds():
+    from feed.models import NotificationGroup
+
+    assert tuple(NotificationGroup.Type.values) == asyncapi.NOTIFICATION_TYPES
+
+
 def test_a_wrong_envelope_is_caught():
     doc = document()
     ready = {"type": "session.ready", "data": {"user_id": "not-a-uuid"}, "ts": "2026-01-01T00:00:00+00:00"}
@@ -198,6 +204,7 @@ def test_a_generations_events_match_the_document(
         "generation.succeeded",
         "generation.cancelled",
         "generation.failed",
+        "notification.created",  # generation_finished, for the clip that was made
     }
 
 
@@ -259,6 +266,7 @@ async def test_a_sockets_events_match_the_document():
         "session.ready",
         "pong",
         "error",
+        "notification.created",
         "follow.created",
         "generation.blocked",
         "session.closed",

@@ -15,6 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Invite, User
+from feed.models import Notification, NotificationGroup
+from feed.notifications import notification_send
 from tests import openapi
 from tests.factories import (
     BlockFactory,
@@ -85,6 +87,32 @@ def whom_someone_follows(viewer: User) -> Listing:
     return Listing({"username": someone.username}, lambda n: FollowFactory.create_batch(n, follower=someone))
 
 
+def my_notifications(viewer: User) -> Listing:
+    # Likes of different posts: one group each, with its liker and its post's summary on the page.
+    def add(n: int) -> None:
+        for liker in UserFactory.create_batch(n):
+            post = PostFactory(owner=viewer)
+            notification_send(
+                recipient_id=viewer.id,
+                type="liked",
+                actor_id=liker.id,
+                target_kind="video",
+                target_id=post.id,
+            )
+
+    return Listing({}, add)
+
+
+def actors_of_my_notification(viewer: User) -> Listing:
+    group = NotificationGroup.objects.create(recipient=viewer, type="liked", group_key="likes-of-a-post")
+    return Listing(
+        {"group_id": str(group.id)},
+        lambda n: [
+            Notification.objects.create(group=group, actor=liker) for liker in UserFactory.create_batch(n)
+        ],
+    )
+
+
 def likers_of_a_post(viewer: User) -> Listing:
     post = PostFactory()
     return Listing({"video_id": str(post.id)}, lambda n: LikeFactory.create_batch(n, video=post))
@@ -115,6 +143,8 @@ ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
     "/api/v1/videos/{video_id}/likes": likers_of_a_post,
     "/api/v1/videos/{video_id}/comments": comments_on_a_post,
     "/api/v1/comments/{comment_id}/replies": replies_in_a_thread,
+    "/api/v1/notifications": my_notifications,
+    "/api/v1/notifications/{group_id}/actors": actors_of_my_notification,
     "/api/v1/me/invites": my_invites,
     "/api/v1/me/mutuals": my_mutuals,
     "/api/v1/me/blocks": my_blocks,

@@ -64,4 +64,4 @@ def test_unfollowing_and_following_again_notifies_once(listen, django_capture_on
         with django_capture_on_commit_callbacks(execute=True):
             services.follow_create(actor=fan, target=star)
         services.follow_delete(actor=fan, target=star)
-    assert [event["type"] for event in heard()] == ["follow.created"]
+    assert [event["type"] for event in heard()] == ["notification.created", "follow.created"]

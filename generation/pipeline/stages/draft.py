@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import F
 
 from accounts.public import member_hold
-from feed.public import draft_create_for_job
+from feed.public import draft_create_for_job, notification_send
 from generation import errors
 from generation.jobs import job_finish
 from generation.models import Job
@@ -48,6 +48,14 @@ def draft(ctx: JobContext) -> StageResult:
             )
             assert finished is not None, "the job's row is locked and this attempt's"
             ctx.job = finished
+            if receipt.created:  # a draft another attempt made was notified by that attempt
+                notification_send(
+                    recipient_id=job.user_id,
+                    type="generation_finished",
+                    target_kind="video",
+                    target_id=receipt.video_id,
+                    data={"job_id": str(job.id)},
+                )
     except OSError as exc:  # storage: disk, network, S3 (nothing was committed)
         return transient(errors.STORAGE_UNAVAILABLE, str(exc))
     return SUCCEEDED
