@@ -243,6 +243,7 @@ GENERATION_PRIORITY_GROUP = "priority"  # members of this group get the priority
 WORKER_PERIODIC = {
     "generation.jobs.jobs_reap_stale": GENERATION_REAP_S,
     "generation.jobs.jobs_redispatch_lost": GENERATION_REAP_S,
+    "feed.events.view_events_prune": 3600,  # view events past FEED_EVENTS_RETENTION_DAYS, hourly
     "feed.export.exports_sweep": 300,  # expired export zips go; exports whose worker was lost fail
 }
 
@@ -293,6 +294,9 @@ FEED_NOTIFICATION_GROUP_WINDOW_S = env.int("FEED_NOTIFICATION_GROUP_WINDOW_S", d
 # Client view events (POST /api/v1/events) older than this are pruned by a periodic task.
 FEED_EVENTS_RETENTION_DAYS = env.int("FEED_EVENTS_RETENTION_DAYS", default=90)
 FEED_EVENTS_MAX_BATCH = 500
+# Per member and video, at most one view, one share and this window's length of watch time count
+# toward a video's counters per window (replayed events cannot inflate them).
+FEED_EVENTS_COUNT_WINDOW_S = env.int("FEED_EVENTS_COUNT_WINDOW_S", default=30 * 60)
 # A data export's download link lives this long; the zip is deleted after it.
 FEED_EXPORT_TTL_S = env.int("FEED_EXPORT_TTL_S", default=24 * 3600)
 

@@ -25,3 +25,6 @@ EXPORT_INTERRUPTED = ErrorCode(
     "export_interrupted", "The export stopped before it finished (its worker was lost); start another.", 500
 )
 NOTIFICATION_NOT_FOUND = ErrorCode("notification_not_found", "No such notification.", 404)
+EVENTS_BATCH_TOO_LARGE = ErrorCode(
+    "events_batch_too_large", "This batch holds too many events: send the rest in another.", 400
+)

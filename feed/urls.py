@@ -1,9 +1,11 @@
+from feed.apis import events as event_apis
 from feed.apis import export as export_apis
 from feed.apis import notifications as notification_apis
 from feed.apis import reactions as reaction_apis
 from feed.apis import videos
 
 urlpatterns = [
+    *event_apis.urlpatterns,
     *notification_apis.urlpatterns,
     *export_apis.urlpatterns,
     *videos.urlpatterns,

@@ -147,22 +147,26 @@ def test_each_operation_names_its_security_once_and_public_ones_none():
     assert schema()["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
 
 
-def text_properties(body: dict[str, Any]) -> list[tuple[str, Any]]:
-    """(name, a non-text value in the right container) for each string or list-of-strings field."""
-    found = []
+def text_properties(body: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    """(name, a non-text value in the right container, the field its error comes under) for each
+    string or list-of-strings field, and each such field of the objects in a list (`events[0].id`)."""
+    found: list[tuple[str, Any, str]] = []
     for name, prop in body["properties"].items():
         if prop.get("type") == "string" and prop.get("format") != "binary":
-            found += [(name, 0), (name, True), (name, ["text"])]
+            found += [(name, 0, name), (name, True, name), (name, ["text"], name)]
         elif prop.get("type") == "array" and prop["items"].get("type") == "string":
-            found += [(name, [0]), (name, [False])]
+            found += [(name, [0], name), (name, [False], name)]
+        elif prop.get("type") == "array" and "properties" in resolve(prop["items"]):
+            for item_name, value, field in text_properties(resolve(prop["items"])):
+                found.append((name, [{item_name: value}], f"{name}[0].{field}"))
     return found
 
 
 JSON_TEXT_CASES = [
-    pytest.param(op, name, value, id=f"{op.id} {name}={value!r}")
+    pytest.param(op, name, value, field, id=f"{op.id} {name}={value!r}")
     for op, media_type, body in request_bodies()
     if media_type == "application/json"
-    for name, value in text_properties(body)
+    for name, value, field in text_properties(body)
 ]
 
 
@@ -172,14 +176,16 @@ def test_the_text_cases_cover_every_json_body():
     }
 
 
-@pytest.mark.parametrize(("operation", "name", "value"), JSON_TEXT_CASES)
-def test_a_text_field_refuses_what_is_not_text(auth_client, operation: Operation, name: str, value: Any):
+@pytest.mark.parametrize(("operation", "name", "value", "field"), JSON_TEXT_CASES)
+def test_a_text_field_refuses_what_is_not_text(
+    auth_client, operation: Operation, name: str, value: Any, field: str
+):
     from tests.factories import UserFactory
 
     client = auth_client(UserFactory())
     response = getattr(client, operation.method)(operation.path, {name: value}, format="json")
     assert response.status_code == 400, response.content[:300]
-    assert "invalid" in {problem["code"] for problem in response.json()["error"]["fields"][name]}
+    assert "invalid" in {problem["code"] for problem in response.json()["error"]["fields"][field]}
 
 
 def test_patch_me_with_a_number_for_bio_is_refused_and_stores_nothing(auth_client):
