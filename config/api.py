@@ -8,6 +8,7 @@ where `fields` maps an input field to a list of {"code", "message"}.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -216,6 +217,24 @@ class CursorPage(CursorPagination):
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         self.position_field = queryset.model._meta.get_field(self.ordering[0].lstrip("-"))
         return super().paginate_queryset(queryset, request, view)
+
+    def encode_cursor(self, cursor: Cursor) -> str:
+        """DRF marks the next page after a first page whose rows all share one position (any first page
+        of one row) by an offset from the top of the list, so rows that arrive before the next fetch
+        would bring the page's rows back. Mark it instead by a position a hair before the page's own:
+        the rows from that position on, less this page."""
+        if cursor.position is None and cursor.offset and not cursor.reverse and self.page:
+            position: Any = self._position_before(self.page[0])  # a string, as DRF keeps them (stubs: int)
+            cursor = Cursor(offset=cursor.offset, reverse=False, position=position)
+        return super().encode_cursor(cursor)
+
+    def _position_before(self, item: Any) -> str | None:
+        order = self.ordering[0]
+        value = getattr(item, order.lstrip("-"))
+        step: Any = timedelta(microseconds=1) if isinstance(value, datetime) else 1
+        if not isinstance(value, datetime | int):
+            return None  # DRF's offset, for orderings with no smallest step
+        return str(value + step if order.startswith("-") else value - step)
 
     def decode_cursor(self, request: Any) -> Any:
         """Refused as `invalid_cursor`: a cursor that does not decode, and one that decodes to a position

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
 LISTS = {
     "/api/v1/generations",
     "/api/v1/me/drafts",
+    "/api/v1/videos/{video_id}/ancestors",
+    "/api/v1/videos/{video_id}/remixes",
     "/api/v1/me/invites",
     "/api/v1/me/mutuals",
     "/api/v1/me/blocks",

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Invite, User
-from feed.models import Notification, NotificationGroup
+from feed.models import Notification, NotificationGroup, Video
 from feed.notifications import notification_send
 from tests import openapi
 from tests.factories import (
@@ -137,9 +137,28 @@ def replies_in_a_thread(viewer: User) -> Listing:
     )
 
 
+def ancestors_of_a_remix(viewer: User) -> Listing:
+    # Each new row becomes the oldest ancestor (the new root) of the same remix.
+    remix = PostFactory()
+
+    def add(n: int) -> None:
+        roots = [post.id for post in PostFactory.create_batch(n)]
+        path = [*roots, *Video.objects.values_list("lineage", flat=True).get(id=remix.id)]
+        Video.objects.filter(id=remix.id).update(lineage=path, depth=len(path))
+
+    return Listing({"video_id": str(remix.id)}, add)
+
+
+def remixes_of_a_post(viewer: User) -> Listing:
+    original = PostFactory()
+    return Listing({"video_id": str(original.id)}, lambda n: PostFactory.create_batch(n, parent=original))
+
+
 ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
     "/api/v1/generations": my_generations,
     "/api/v1/me/drafts": my_drafts,
+    "/api/v1/videos/{video_id}/ancestors": ancestors_of_a_remix,
+    "/api/v1/videos/{video_id}/remixes": remixes_of_a_post,
     "/api/v1/videos/{video_id}/likes": likers_of_a_post,
     "/api/v1/videos/{video_id}/comments": comments_on_a_post,
     "/api/v1/comments/{comment_id}/replies": replies_in_a_thread,
