@@ -2,7 +2,7 @@
 
 Moderators get exactly what their work needs and nothing that grants power: they see members
 and may deactivate members who are not staff, admit the waitlist, expire and mint invites, see
-and cancel or retry jobs, and see videos. They cannot change any account, any password, any
+and cancel or retry jobs, and see and take down videos. They cannot change any account, any password, any
 group or any permission (accounts/admin.py holds that even if someone widens this set).
 """
 
@@ -26,6 +26,7 @@ MODERATOR_PERMISSIONS = (
     "generation.change_job",
     "generation.view_dailyusage",
     "feed.view_video",
+    "feed.change_video",  # the takedown action only: a video's own form stays read-only (feed/admin.py)
 )
 
 

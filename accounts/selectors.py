@@ -87,6 +87,20 @@ def members_for_viewer(*, user_ids: Iterable[UUID], viewer_id: UUID) -> dict[UUI
     return {member.id: member for member in members}
 
 
+def member_id_for_viewer(*, viewer_id: UUID, username: str) -> UUID:
+    """The id of the member named `username`, as `user_get_for_viewer` finds them (404
+    `user_not_found` for an unknown, deactivated or blocked-either-way name), for other apps' lists."""
+    member_id = (
+        User.objects.filter(username=username.strip().lower(), is_active=True)
+        .exclude(id__in=block_partner_ids(user_id=viewer_id))
+        .values_list("id", flat=True)
+        .first()
+    )
+    if member_id is None:
+        raise KinoError(errors.USER_NOT_FOUND)
+    return member_id
+
+
 def user_get_for_viewer(*, actor: User, username: str) -> User:
     """A member `actor` may see, or 404: unknown, deactivated and blocked (either way) look the same."""
     user = (

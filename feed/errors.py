@@ -28,3 +28,4 @@ NOTIFICATION_NOT_FOUND = ErrorCode("notification_not_found", "No such notificati
 EVENTS_BATCH_TOO_LARGE = ErrorCode(
     "events_batch_too_large", "This batch holds too many events: send the rest in another.", 400
 )
+NOTHING_TO_CHANGE = ErrorCode("nothing_to_change", "Send a caption, remix_allowed or both.", 400)

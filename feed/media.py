@@ -2,13 +2,16 @@
 
 With local storage, URLs point at /media/signed/<token>, where the token names one file and
 expires after MEDIA_URL_TTL_S. With S3-compatible storage, the storage's own presigned URLs
-are used instead (django-storages, `querystring_auth`).
+are used instead (django-storages, `querystring_auth`). A download link is the same link with a
+flag in the token (S3: a `response-content-disposition` in the presigned query): the file comes as
+an attachment, to be saved rather than played.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import re
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -41,10 +44,33 @@ PARTS = ("video", "poster")
 def signed_url(request: HttpRequest, video: Video, part: str) -> str:
     """A short-lived link to one part of a video. The token names the video and the part, not a
     storage path; the server serves it only while a live video still owns that file."""
-    name = getattr(video, part).name
     if not isinstance(default_storage, FileSystemStorage):
-        return default_storage.url(name)  # presigned by the storage backend
+        return default_storage.url(getattr(video, part).name)  # presigned by the storage backend
+    return site_url(request) + signed_path(video, part)
+
+
+def signed_path(video: Video, part: str) -> str:
+    """The site-relative signed link of local storage (what the admin's page plays)."""
+    if not isinstance(default_storage, FileSystemStorage):
+        return default_storage.url(getattr(video, part).name)
     token = signing.dumps({"v": str(video.id), "p": part}, salt=SALT)
+    return reverse("media-signed", kwargs={"token": token})
+
+
+def download_filename(video_id: UUID) -> str:
+    return f"kino-{video_id}.mp4"
+
+
+def download_url(request: HttpRequest, video: Video) -> str:
+    """A short-lived link that serves the video's MP4 as an attachment (`Content-Disposition`)."""
+    disposition = f'attachment; filename="{download_filename(video.id)}"'
+    if not isinstance(default_storage, FileSystemStorage):
+        # django-storages' S3 storage signs these response headers into the presigned URL.
+        url: str = default_storage.url(  # type: ignore[call-arg]
+            video.video.name, parameters={"ResponseContentDisposition": disposition}
+        )
+        return url
+    token = signing.dumps({"v": str(video.id), "p": "video", "d": 1}, salt=SALT)
     return site_url(request) + reverse("media-signed", kwargs={"token": token})
 
 
@@ -62,17 +88,30 @@ def _file_chunks(handle: Any, start: int, length: int) -> Any:
         handle.close()
 
 
-def _file_of(token: str) -> str | None:
-    """The storage name a valid token still reaches, or None (expired, tampered, or the video gone)."""
+@dataclass(frozen=True)
+class _Claim:
+    video_id: UUID
+    part: str
+    download: bool  # served as an attachment
+
+
+def _claim_of(token: str) -> _Claim:
     try:
         claim = signing.loads(token, salt=SALT, max_age=settings.MEDIA_URL_TTL_S)
-        video_id, part = UUID(claim["v"]), claim["p"]
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        parsed = _Claim(video_id=UUID(claim["v"]), part=claim["p"], download=claim.get("d") == 1)
+    except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError):
         raise _LinkInvalid from None
-    if part not in PARTS:
+    if parsed.part not in PARTS:
         raise _LinkInvalid
-    video = Video.objects.exclude(state=Video.State.REMOVED).filter(id=video_id).first()
-    name = getattr(video, part).name if video is not None else None
+    return parsed
+
+
+def _file_of(claim: _Claim) -> str | None:
+    """The storage name a valid claim still reaches, or None: only a draft or a post owns its files
+    (a removed or deleted video is a tombstone, whatever is left in storage)."""
+    live = (Video.State.DRAFT, Video.State.POSTED)
+    video = Video.objects.filter(id=claim.video_id, state__in=live).first()
+    name = getattr(video, claim.part).name if video is not None else None
     return name if name and default_storage.exists(name) else None
 
 
@@ -83,12 +122,16 @@ class _LinkInvalid(Exception):
 @require_http_methods(["GET", "HEAD"])
 def media_signed(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
-        name = _file_of(token)
+        claim = _claim_of(token)
     except _LinkInvalid:
         return error_response(errors.MEDIA_LINK_INVALID)
+    name = _file_of(claim)
     if name is None:
         return error_response(NOT_FOUND)
-    return _ranged_file(request, name)
+    response = _ranged_file(request, name)
+    if claim.download:
+        response["Content-Disposition"] = f'attachment; filename="{download_filename(claim.video_id)}"'
+    return response
 
 
 def _ranged_file(request: HttpRequest, name: str) -> HttpResponseBase:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.contrib.postgres.aggregates import JSONBAgg
+from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, JSONObject
 
-from accounts.public import block_partner_ids
+from accounts.public import block_partner_ids, member_id_for_viewer
 from config.errors import KinoError
 from feed import errors
-from feed.models import Like, Video, VideoCameo
+from feed.models import Like, Mention, Video, VideoCameo
 
 State = Video.State
 
@@ -47,14 +49,34 @@ def posts_visible_to(*, viewer_id: UUID) -> QuerySet[Video]:
     )
 
 
+def _mentions_of_card(viewer_id: UUID) -> Coalesce:
+    """The caption's mentions as one JSON list per video, [{written_as, user: {id, username}}] by name, read
+    in the card's own query (a page of cards stays one query). Linked by id, so the username is the
+    member's current one; members deactivated or blocked either way with the viewer are left out."""
+    mentions = (
+        Mention.objects.filter(video_id=OuterRef("id"), user__is_active=True)
+        .exclude(user_id__in=block_partner_ids(user_id=viewer_id))
+        .values("video_id")
+        .annotate(
+            items=JSONBAgg(
+                JSONObject(written_as="written_as", user=JSONObject(id="user_id", username="user__username")),
+                order_by=("written_as", "id"),
+            )
+        )
+        .values("items")
+    )
+    return Coalesce(Subquery(mentions), Value([], output_field=JSONField()))
+
+
 def video_cards(videos: QuerySet[Video], *, viewer_id: UUID) -> QuerySet[Video]:
     """What a video card shows, in the same query as the videos: the creator and their profile, the
-    counters, whether the viewer liked it, and the parent's creator (remix attribution; blank when
-    the parent is gone, hidden from the viewer, or not a post any more)."""
+    counters, whether the viewer liked it, the caption's mentions, and the parent's creator (remix
+    attribution; blank when the parent is gone, hidden from the viewer, or not a post any more)."""
     parent = posts_visible_to(viewer_id=viewer_id).filter(id=OuterRef("remix_of_id"))
     return videos.select_related("owner__profile", "stats").annotate(
         liked_by_me=Exists(Like.objects.filter(video_id=OuterRef("id"), user_id=viewer_id)),
         remix_of_username=Subquery(parent.values("owner__username")[:1]),
+        mention_list=_mentions_of_card(viewer_id),
     )
 
 
@@ -105,4 +127,39 @@ def member_video_files(owner_id: UUID) -> list[str]:
 
 
 def drafts_of(*, owner_id: UUID) -> QuerySet[Video]:
-    return Video.objects.filter(owner_id=owner_id, state=State.DRAFT)
+    """The owner's drafts as cards (newest first, as `CursorPage` orders them)."""
+    return video_cards(Video.objects.filter(owner_id=owner_id, state=State.DRAFT), viewer_id=owner_id)
+
+
+def video_get_for_download(*, viewer_id: UUID, video_id: UUID) -> Video:
+    """A video the viewer may download: their own (draft or post), or a post they may see. Someone who
+    sees a draft only because they are cast in it may not take its file away (409 `video_not_posted`)."""
+    video = videos_visible_to(viewer_id=viewer_id).filter(id=video_id).first()
+    if video is None:
+        raise KinoError(errors.VIDEO_NOT_FOUND)
+    if video.owner_id != viewer_id and video.state != State.POSTED:
+        raise KinoError(errors.VIDEO_NOT_POSTED)
+    return video
+
+
+# --- profiles: a member's posts, their remixes, the posts they appear in -------------------------
+
+
+def profile_posts(*, viewer_id: UUID, username: str) -> QuerySet[Video]:
+    """The member's posts as the viewer may see them (404 `user_not_found` for a member hidden from
+    the viewer: unknown, deactivated, blocked either way). Drafts, removed and deleted videos never
+    show, not even on one's own profile."""
+    member_id = member_id_for_viewer(viewer_id=viewer_id, username=username)
+    return video_cards(posts_visible_to(viewer_id=viewer_id).filter(owner_id=member_id), viewer_id=viewer_id)
+
+
+def profile_remixes(*, viewer_id: UUID, username: str) -> QuerySet[Video]:
+    """The member's posts that are remixes of another post."""
+    return profile_posts(viewer_id=viewer_id, username=username).filter(remix_of_id__isnull=False)
+
+
+def profile_cameos(*, viewer_id: UUID, username: str) -> QuerySet[Video]:
+    """Posts, by anyone the viewer may see, that the member appears in as a cameo."""
+    member_id = member_id_for_viewer(viewer_id=viewer_id, username=username)
+    cast = Exists(VideoCameo.objects.filter(video_id=OuterRef("id"), cameo_owner_id=member_id))
+    return video_cards(posts_visible_to(viewer_id=viewer_id).filter(cast), viewer_id=viewer_id)

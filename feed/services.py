@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from config.errors import KinoError
@@ -98,19 +99,19 @@ def draft_create_for_job(
 
 def _remix_counts_add(video: Video, delta: int) -> None:
     """A remix entering (+1) or leaving (-1) the public: its parent's direct count and every
-    ancestor's descendant count, one UPDATE each (rows locked in index order: no deadlock)."""
+    ancestor's descendant count, one UPDATE each (rows locked in index order: no deadlock).
+    Floored at 0: the columns are unsigned, and a counter that drifted (rows written around these
+    services) must not turn an unpost into a 500."""
     if not video.lineage:
         return
-    VideoStats.objects.filter(video_id=video.lineage[-1]).update(remixes=F("remixes") + delta)
-    VideoStats.objects.filter(video_id__in=video.lineage).update(descendants=F("descendants") + delta)
+    VideoStats.objects.filter(video_id=video.lineage[-1]).update(remixes=Greatest(F("remixes") + delta, 0))
+    VideoStats.objects.filter(video_id__in=video.lineage).update(
+        descendants=Greatest(F("descendants") + delta, 0)
+    )
 
 
 def _remix_notify(video: Video, parent_id: UUID) -> None:
-    parent = (
-        Video.objects.filter(id=parent_id, state=State.POSTED)
-        .values_list("owner_id", flat=True)
-        .first()
-    )
+    parent = Video.objects.filter(id=parent_id, state=State.POSTED).values_list("owner_id", flat=True).first()
     if parent is not None:
         notification_send(
             recipient_id=parent,
@@ -123,17 +124,24 @@ def _remix_notify(video: Video, parent_id: UUID) -> None:
 
 
 @transaction.atomic
-def video_post(*, owner_id: UUID, video_id: UUID, caption: str = "", remix_allowed: bool = True) -> Video:
-    """A draft becomes a post: visible to everyone who is not blocked, remixable unless turned off."""
+def video_post(
+    *, owner_id: UUID, video_id: UUID, caption: str | None = None, remix_allowed: bool | None = None
+) -> Video:
+    """A draft becomes a post: visible to everyone who is not blocked, remixable unless turned off.
+    A caption or `remix_allowed` left out keeps the draft's own (a new draft: no caption, remixable).
+    Mentions are resolved and notified here, when the caption becomes public."""
     video = selectors.video_get_for_owner(owner_id=owner_id, video_id=video_id, for_update=True)
     if video.state != State.DRAFT:
         raise KinoError(errors.VIDEO_NOT_DRAFT)
-    text_require(caption, kind="caption", field="caption")
-    video.state, video.caption, video.remix_allowed = State.POSTED, caption, remix_allowed
-    video.posted_at = timezone.now()
+    if caption is not None:
+        text_require(caption, kind="caption", field="caption")
+        video.caption = caption
+    if remix_allowed is not None:
+        video.remix_allowed = remix_allowed
+    video.state, video.posted_at = State.POSTED, timezone.now()
     video.save(update_fields=["state", "caption", "remix_allowed", "posted_at", "updated_at"])
     _remix_counts_add(video, +1)
-    mentions_record(author_id=owner_id, text=caption, video=video)
+    mentions_record(author_id=owner_id, text=video.caption, video=video)
     if video.remix_of_id is not None:
         _remix_notify(video, video.remix_of_id)
     logger.info("video.posted", extra={"video_id": str(video.id)})
@@ -144,12 +152,18 @@ def video_post(*, owner_id: UUID, video_id: UUID, caption: str = "", remix_allow
 def video_update(
     *, owner_id: UUID, video_id: UUID, caption: str | None = None, remix_allowed: bool | None = None
 ) -> Video:
-    """Edit a draft's or a post's caption (mentions follow the new text) or whether it may be remixed."""
+    """Edit a draft's or a post's caption or whether it may be remixed (400 `nothing_to_change` for
+    neither, checked after the lookup so a stranger's empty edit is the same 404 as any other). A
+    post's mentions follow the new text; a draft's wait until it is posted: nobody is told of a
+    mention in a video they cannot see."""
     video = selectors.video_get_for_owner(owner_id=owner_id, video_id=video_id, for_update=True)
+    if caption is None and remix_allowed is None:
+        raise KinoError(errors.NOTHING_TO_CHANGE)
     if caption is not None:
         text_require(caption, kind="caption", field="caption")
         video.caption = caption
-        mentions_record(author_id=owner_id, text=caption, video=video)
+        if video.state == State.POSTED:
+            mentions_record(author_id=owner_id, text=caption, video=video)
     if remix_allowed is not None:
         video.remix_allowed = remix_allowed
     video.save(update_fields=["caption", "remix_allowed", "updated_at"])
@@ -182,6 +196,34 @@ def video_delete(*, owner_id: UUID, video_id: UUID) -> None:
     Mention.objects.filter(video=video).delete()
     transaction.on_commit(partial(_files_delete, files), robust=True)
     logger.info("video.deleted", extra={"video_id": str(video.id)})
+
+
+@transaction.atomic
+def video_remove(*, video_id: UUID, by_id: UUID | None, reason: str) -> bool:
+    """A moderator's takedown: the video becomes a removed tombstone (hidden everywhere, its media
+    links dead, its owner's edits 404) and leaves the remix counts of its ancestors. Its files stay
+    for review and appeal. False when it was already removed or deleted (nothing changes)."""
+    video = (
+        Video.objects.select_for_update(of=("self",))
+        .filter(id=video_id, state__in=[State.DRAFT, State.POSTED])
+        .first()
+    )
+    if video is None:
+        return False
+    if video.state == State.POSTED:
+        _remix_counts_add(video, -1)
+    video.state, video.removed_at = State.REMOVED, timezone.now()
+    video.removed_by_id, video.removed_reason = by_id, reason[:500]
+    video.save(update_fields=["state", "removed_at", "removed_by", "removed_reason", "updated_at"])
+    logger.info("video.removed", extra={"video_id": str(video.id), "by": str(by_id)})
+    return True
+
+
+def video_download(*, viewer_id: UUID, video_id: UUID) -> Video:
+    """A download the viewer may make (their own video, or a post they may see), counted."""
+    video = selectors.video_get_for_download(viewer_id=viewer_id, video_id=video_id)
+    VideoStats.objects.filter(video_id=video.id).update(downloads=F("downloads") + 1)
+    return video
 
 
 def _files_delete(names: list[str]) -> None:

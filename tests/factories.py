@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts.models import Block, Follow, Invite, Profile, User, WaitlistEntry
-from feed.models import Comment, Like, Mention, Video, VideoStats
+from feed.models import Comment, Like, Mention, Video, VideoCameo, VideoStats
 from generation.models import Job
 
 PASSWORD = "correct-horse-battery"
@@ -129,6 +129,17 @@ class PostFactory(VideoFactory):
     remix_of_id = factory.LazyAttribute(lambda v: v.parent.id if v.parent else None)
     lineage = factory.LazyAttribute(lambda v: [*v.parent.lineage, v.parent.id] if v.parent else [])
     depth = factory.LazyAttribute(lambda v: len(v.lineage))
+
+
+class VideoCameoFactory(factory.django.DjangoModelFactory):
+    """A cameo cast in a video (the cameos issue fills these; its owner sees the drafts)."""
+
+    class Meta:
+        model = VideoCameo
+
+    video = factory.SubFactory(PostFactory)
+    cameo_id = factory.LazyFunction(uuid.uuid4)
+    cameo_owner = factory.SubFactory(UserFactory)
 
 
 class LikeFactory(factory.django.DjangoModelFactory):

@@ -24,6 +24,7 @@ from tests.factories import (
     CommentFactory,
     InviteFactory,
     JobFactory,
+    PostFactory,
     UserFactory,
     VideoFactory,
 )
@@ -108,6 +109,18 @@ def a_job() -> Hidden:
 
 def a_draft() -> Hidden:
     return owned("video_id", lambda owner: VideoFactory(owner=owner))
+
+
+def a_post_whose_owner_blocked_the_stranger() -> Hidden:
+    # A post is everyone's but those blocked either way; its owner is allowed (also to edit it).
+    post, stranger = PostFactory(), UserFactory()
+    BlockFactory(blocker=post.owner, blocked=stranger)
+    return Hidden(
+        path_values={"video_id": str(post.id)},
+        stranger=stranger,
+        allowed=post.owner,
+        unknown_values={"video_id": str(uuid4())},
+    )
 
 
 def a_member_who_blocked_the_stranger() -> Hidden:
@@ -213,8 +226,25 @@ def test_an_object_is_hidden_from_members_who_may_not_see_it(api, auth_client, o
             "BUILDERS in tests/test_access.py (the object, a member who may not see it, one who may), "
             "or list the operation in PUBLIC_OBJECTS with the reason anyone may name it."
         )
-    hidden = builder()
+    assert_hidden(api, auth_client, operation, builder())
 
+
+# More objects of a kind already in BUILDERS, each swept over the same operations.
+MORE_BUILDERS: dict[tuple[str, ...], Callable[[], Hidden]] = {
+    ("video_id",): a_post_whose_owner_blocked_the_stranger,
+}
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [op for op in NAMING_OPERATIONS if op.path_params in MORE_BUILDERS],
+    ids=lambda op: f"{op.method.upper()} {op.path.removeprefix('/api/v1')}",
+)
+def test_a_post_is_hidden_from_members_its_owner_blocked(api, auth_client, operation):
+    assert_hidden(api, auth_client, operation, MORE_BUILDERS[operation.path_params]())
+
+
+def assert_hidden(api: Any, auth_client: Any, operation: openapi.Operation, hidden: Hidden) -> None:
     # Given an object of A's; when an anonymous caller, then a stranger, then someone allowed ask for it
     anonymous = call(api, operation, hidden.path_values)
     assert anonymous.status_code == 401, f"{operation.id} anonymous: {described(anonymous)}"

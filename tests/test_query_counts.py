@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Invite, User
-from feed.models import Notification, NotificationGroup, Video
+from feed.models import Mention, Notification, NotificationGroup, Video
 from feed.notifications import notification_send
 from tests import openapi
 from tests.factories import (
@@ -27,6 +27,7 @@ from tests.factories import (
     LikeFactory,
     PostFactory,
     UserFactory,
+    VideoCameoFactory,
     VideoFactory,
 )
 
@@ -154,7 +155,23 @@ def remixes_of_a_post(viewer: User) -> Listing:
     return Listing({"video_id": str(original.id)}, lambda n: PostFactory.create_batch(n, parent=original))
 
 
+def posts_on_a_profile(viewer: User) -> Listing:
+    # Remixes of a post, each mentioning someone (the card's links) and cast with a cameo of the
+    # member: one row set fills every tab of the profile.
+    someone, original = UserFactory(), PostFactory()
+
+    def add(n: int) -> None:
+        for post in PostFactory.create_batch(n, owner=someone, parent=original):
+            Mention.objects.create(video=post, user=UserFactory(), written_as="friend")
+            VideoCameoFactory(video=post, cameo_owner=someone)
+
+    return Listing({"username": someone.username}, add)
+
+
 ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
+    "/api/v1/users/{username}/posts": posts_on_a_profile,
+    "/api/v1/users/{username}/remixes": posts_on_a_profile,
+    "/api/v1/users/{username}/cameos": posts_on_a_profile,
     "/api/v1/generations": my_generations,
     "/api/v1/me/drafts": my_drafts,
     "/api/v1/videos/{video_id}/ancestors": ancestors_of_a_remix,

@@ -8,9 +8,10 @@ from uuid import uuid4
 import pytest
 from django.core import signing
 
+from feed.models import Video
 from feed.services import draft_create_for_job
 from mediakit import EncodedClip
-from tests.factories import UserFactory
+from tests.factories import PostFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 MP4 = bytes(range(256)) * 40  # 10,240 bytes standing in for a clip
@@ -77,8 +78,6 @@ def test_other_people_cannot_see_a_draft(auth_client, client):
     assert (response.status_code, response.json()["error"]["code"]) == (404, "video_not_found")
     assert auth_client(stranger).get("/api/v1/me/drafts").json()["results"] == []
     # The file is not reachable by its storage path either
-    from feed.models import Video
-
     name = Video.objects.get(id=receipt.video_id).video.name
     assert client.get(f"/media/{name}").status_code == 404
 
@@ -115,3 +114,19 @@ def test_media_links_use_the_clients_host_in_development_and_site_url_in_product
         f"/api/v1/videos/{receipt.video_id}", HTTP_HOST="192.168.1.20:8000"
     )
     assert behind_a_proxy.json()["video_url"].startswith("https://kino.example.com/media/signed/")
+
+
+def test_my_drafts_list_only_my_drafts_as_cards(auth_client):
+    # Given a draft, a post, a deleted draft of mine and someone else's draft
+    me = UserFactory(username="maker")
+    older, newer = VideoFactory(owner=me), VideoFactory(owner=me)
+    PostFactory(owner=me)
+    VideoFactory(owner=me, state=Video.State.DELETED)
+    VideoFactory()
+
+    # When I list my drafts, then only my two drafts, newest first, each a full card
+    drafts = auth_client(me).get("/api/v1/me/drafts").json()["results"]
+    assert [d["id"] for d in drafts] == [str(newer.id), str(older.id)]
+    assert {d["state"] for d in drafts} == {"draft"}
+    assert drafts[0]["creator"]["username"] == "maker"
+    assert (drafts[0]["posted_at"], drafts[0]["mentions"], drafts[0]["stats"]["likes"]) == (None, [], 0)
