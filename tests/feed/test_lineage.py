@@ -16,7 +16,7 @@ from accounts.services import member_deactivate, member_delete
 from feed import lineage
 from feed.models import Video, VideoStats
 from feed.selectors import posts_visible_to
-from feed.services import draft_create_for_job, video_delete, video_post, video_unpost
+from feed.services import draft_create_for_job, video_delete, video_post, video_remove, video_unpost
 from mediakit import EncodedClip
 from tests.factories import BlockFactory, PostFactory, UserFactory, VideoFactory
 
@@ -209,7 +209,7 @@ def test_a_tombstone_without_posted_remixes_is_left_out_of_the_remixes(auth_clie
     root = post(alice)
     deleted, removed, kept = (post(bob, remix_of=root) for _ in range(3))
     video_delete(owner_id=bob.id, video_id=deleted)
-    Video.objects.filter(id=removed).update(state=Video.State.REMOVED, removed_at=timezone.now())
+    video_remove(video_id=removed, by_id=None, reason="spam")
 
     # Then the root's remixes list only the post that is still there
     page = get(auth_client(alice), f"/api/v1/videos/{root}/remixes")
@@ -231,7 +231,7 @@ def test_a_middle_node_that_is_gone_reads_as_a_tombstone(auth_client, fate, reas
     alice, bob, carol, viewer = UserFactory.create_batch(4)
     root, middle, leaf = chain(alice, bob, carol)
     if fate == "removed":
-        Video.objects.filter(id=middle).update(state=Video.State.REMOVED, removed_at=timezone.now())
+        video_remove(video_id=middle, by_id=None, reason="spam")
     elif fate == "unposted":
         video_unpost(owner_id=bob.id, video_id=middle)
     elif fate == "account-deleted":

@@ -68,7 +68,12 @@ def drafts_list(viewer: User) -> tuple[str, Adder]:
     return "/api/v1/me/drafts", lambda offsets: add_videos(viewer, offsets, posted=False)
 
 
-LISTS = {"remixes": remixes_list, "drafts": drafts_list}
+def profile_list(viewer: User) -> tuple[str, Adder]:
+    member = UserFactory()
+    return f"/api/v1/users/{member.username}/posts", lambda offsets: add_videos(member, offsets)
+
+
+LISTS = {"remixes": remixes_list, "drafts": drafts_list, "profile-posts": profile_list}
 
 rows = st.lists(st.integers(min_value=0, max_value=6), min_size=0, max_size=30)  # few distinct times
 arrivals = st.lists(st.integers(min_value=0, max_value=4), min_size=0, max_size=12)
