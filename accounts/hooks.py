@@ -73,6 +73,24 @@ def member_files_collect(user_id: UUID) -> list[str]:
     return [name for files in _member_files for name in files(user_id)]
 
 
+# Called inside a member's deletion, their row locked, just before it goes: an app takes the member's
+# part out of what stays (feed: counters of other people's posts) and deletes rows that name the
+# member without a foreign key.
+MemberLeaving = Callable[[UUID], None]
+_member_leaving: list[MemberLeaving] = []
+
+
+def member_leaving_register(leaving: MemberLeaving) -> MemberLeaving:
+    if leaving not in _member_leaving:
+        _member_leaving.append(leaving)
+    return leaving
+
+
+def member_leaving_run(user_id: UUID) -> None:
+    for leaving in _member_leaving:
+        leaving(user_id)
+
+
 # --- work stops ------------------------------------------------------------------
 
 # What the work depends on: a member (every job they asked for). The cameos issue adds "cameo"

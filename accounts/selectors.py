@@ -76,17 +76,6 @@ def member_ids_by_username(*, usernames: list[str], viewer_id: UUID) -> dict[str
     return dict(members)
 
 
-def members_for_viewer(*, user_ids: Iterable[UUID], viewer_id: UUID) -> dict[UUID, User]:
-    """Active members by id, with their profiles, leaving out anyone blocked either way with the
-    viewer: one query for all the member cards of a page (`MemberSerializer` takes the values)."""
-    members = (
-        User.objects.filter(id__in=set(user_ids), is_active=True)
-        .exclude(id__in=block_partner_ids(user_id=viewer_id))
-        .select_related("profile")
-    )
-    return {member.id: member for member in members}
-
-
 def member_id_for_viewer(*, viewer_id: UUID, username: str) -> UUID:
     """The id of the member named `username`, as `user_get_for_viewer` finds them (404
     `user_not_found` for an unknown, deactivated or blocked-either-way name), for other apps' lists."""
@@ -99,6 +88,17 @@ def member_id_for_viewer(*, viewer_id: UUID, username: str) -> UUID:
     if member_id is None:
         raise KinoError(errors.USER_NOT_FOUND)
     return member_id
+
+
+def members_for_viewer(*, user_ids: Iterable[UUID], viewer_id: UUID) -> dict[UUID, User]:
+    """Active members by id, with their profiles, leaving out anyone blocked either way with the
+    viewer: one query for all the member cards of a page (`MemberSerializer` takes the values)."""
+    members = (
+        User.objects.filter(id__in=set(user_ids), is_active=True)
+        .exclude(id__in=block_partner_ids(user_id=viewer_id))
+        .select_related("profile")
+    )
+    return {member.id: member for member in members}
 
 
 def user_get_for_viewer(*, actor: User, username: str) -> User:

@@ -422,6 +422,7 @@ def member_delete(*, user: User) -> None:
         unused = Invite.objects.select_for_update().filter(created_by=locked, redeemed_at__isnull=True)
         unused_ids = list(unused.values_list("id", flat=True))
         Invite.objects.filter(id__in=unused_ids, redeemed_at__isnull=True).delete()
+        hooks.member_leaving_run(user_id)
         locked.delete()
         sockets_close_on_commit(user_id=user_id, reason="account_deleted")
         transaction.on_commit(partial(_files_delete, files), robust=True)

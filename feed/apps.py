@@ -6,13 +6,15 @@ class FeedConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts.public import follow_listener_register, member_files_register
+        from accounts.public import follow_listener_register, member_files_register, member_leaving_register
         from feed import errors  # noqa: F401  (declare the app's error codes in every process)
         from feed.notifications import follow_notify
         from feed.selectors import member_video_files
+        from feed.services import member_leaving
 
         member_files_register(member_video_files)  # a deleted member's videos leave the storage
         follow_listener_register(follow_notify)  # a new follower is a (grouped) notification
+        member_leaving_register(member_leaving)  # their likes, comments and remixes leave the counters
         from feed import export, tasks  # noqa: F401  (tasks: every process knows feed.export_build)
 
         export.export_hooks_register()  # feed's parts of a data export; exports' zips go with the member

@@ -194,7 +194,10 @@ class Like(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["video", "user"], name="like_once")]
-        indexes = [models.Index(fields=["user", "-created_at"])]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["video", "-created_at", "-id"], name="like_page"),  # a post's likers
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} likes {self.video_id}"

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, PositiveIntegerField, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -99,14 +99,21 @@ def draft_create_for_job(
 
 def _remix_counts_add(video: Video, delta: int) -> None:
     """A remix entering (+1) or leaving (-1) the public: its parent's direct count and every
-    ancestor's descendant count, one UPDATE each (rows locked in index order: no deadlock).
-    Floored at 0: the columns are unsigned, and a counter that drifted (rows written around these
-    services) must not turn an unpost into a 500."""
+    ancestor's descendant count. The path's rows are locked first in id order, so two posts in one
+    chain never wait on each other in a cycle, then changed in one UPDATE. Floored at 0: the columns
+    are unsigned, and a counter that drifted must not turn an unpost into a 500."""
     if not video.lineage:
         return
-    VideoStats.objects.filter(video_id=video.lineage[-1]).update(remixes=Greatest(F("remixes") + delta, 0))
-    VideoStats.objects.filter(video_id__in=video.lineage).update(
-        descendants=Greatest(F("descendants") + delta, 0)
+    path = VideoStats.objects.filter(video_id__in=video.lineage)
+    list(path.select_for_update().order_by("video_id").values_list("video_id", flat=True))
+    parent = video.lineage[-1]
+    path.update(
+        descendants=Greatest(F("descendants") + delta, 0),
+        remixes=Case(
+            When(video_id=parent, then=Greatest(F("remixes") + delta, 0)),
+            default=F("remixes"),
+            output_field=PositiveIntegerField(),
+        ),
     )
 
 
@@ -232,3 +239,39 @@ def _files_delete(names: list[str]) -> None:
             default_storage.delete(name)
         except Exception:  # any storage's error (OSError, S3's ClientError): log it, go on
             logger.warning("video.file_not_deleted", extra={"file": name}, exc_info=True)
+
+
+# --- a member leaves ------------------------------------------------------------------
+
+_LEAVING_SQL = [
+    # Their likes of other people's posts.
+    """UPDATE feed_videostats s SET likes = GREATEST(s.likes - g.n, 0)
+       FROM (SELECT l.video_id, count(*) AS n FROM feed_like l JOIN feed_video v ON v.id = l.video_id
+             WHERE l.user_id = %(user)s AND v.owner_id <> %(user)s GROUP BY l.video_id) g
+       WHERE s.video_id = g.video_id""",
+    # Their comments on other people's posts, and the replies that go with their top-level ones.
+    """UPDATE feed_videostats s SET comments = GREATEST(s.comments - g.n, 0)
+       FROM (SELECT c.video_id, count(*) AS n FROM feed_comment c
+             JOIN feed_video v ON v.id = c.video_id
+             LEFT JOIN feed_comment p ON p.id = c.parent_id
+             WHERE (c.author_id = %(user)s OR p.author_id = %(user)s) AND v.owner_id <> %(user)s
+             GROUP BY c.video_id) g
+       WHERE s.video_id = g.video_id""",
+    # Their posted remixes, out of every ancestor's counts (the chains still read: the ids stay in
+    # the descendants' paths, shown as deleted).
+    """UPDATE feed_videostats s SET descendants = GREATEST(s.descendants - g.n, 0),
+           remixes = GREATEST(s.remixes - g.direct, 0)
+       FROM (SELECT a.id, count(*) AS n, count(*) FILTER (WHERE v.remix_of_id = a.id) AS direct
+             FROM feed_video v, unnest(v.lineage) AS a(id)
+             WHERE v.owner_id = %(user)s AND v.state = 'posted' GROUP BY a.id) g
+       WHERE s.video_id = g.id""",
+    "DELETE FROM feed_viewevent WHERE user_id = %(user)s",
+]
+
+
+def member_leaving(user_id: UUID) -> None:
+    """accounts' departure hook: what the member's deletion cascades away leaves other people's
+    counters right, and their view events (no foreign key) go with them."""
+    with connection.cursor() as cursor:
+        for statement in _LEAVING_SQL:
+            cursor.execute(statement, {"user": user_id})

@@ -10,7 +10,7 @@ urlpatterns = [
     *notification_apis.urlpatterns,
     *export_apis.urlpatterns,
     *videos.urlpatterns,
-    *profiles.urlpatterns,
     *lineage_apis.urlpatterns,
+    *profiles.urlpatterns,
     *reaction_apis.urlpatterns,
 ]

@@ -97,6 +97,7 @@ class VideoFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Video
+        skip_postgeneration_save = True
 
     owner = factory.SubFactory(UserFactory)
     source_job_id = factory.LazyFunction(uuid.uuid4)

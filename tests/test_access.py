@@ -46,8 +46,8 @@ def concrete(path: str) -> str:
         .replace("{code}", "ABCD-ABCD-ABCD-ABCD")
         .replace("{job_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{video_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
-        .replace("{export_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{comment_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+        .replace("{export_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{group_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
     )
 
@@ -135,19 +135,6 @@ def a_member_who_blocked_the_stranger() -> Hidden:
     )
 
 
-def a_comment_on_a_post_whose_owner_blocked_the_stranger() -> Hidden:
-    # The post, and so every comment on it, does not exist for the stranger; the comment's author
-    # reaches it (reads its replies, replies, edits, deletes).
-    comment, stranger = CommentFactory(), UserFactory()
-    BlockFactory(blocker=comment.video.owner, blocked=stranger)
-    return Hidden(
-        path_values={"comment_id": str(comment.id)},
-        stranger=stranger,
-        allowed=comment.author,
-        unknown_values={"comment_id": str(uuid4())},
-    )
-
-
 def a_notification() -> Hidden:
     def followed(owner: User) -> NotificationGroup:
         group_id = notification_send(
@@ -164,6 +151,19 @@ def a_notification() -> Hidden:
 
 def an_export() -> Hidden:
     return owned("export_id", lambda owner: DataExport.objects.create(user=owner))
+
+
+def a_comment_on_a_post_whose_owner_blocked_the_stranger() -> Hidden:
+    # The post, and so every comment on it, does not exist for the stranger; the comment's author
+    # reaches it (reads its replies, replies, edits, deletes).
+    comment, stranger = CommentFactory(), UserFactory()
+    BlockFactory(blocker=comment.video.owner, blocked=stranger)
+    return Hidden(
+        path_values={"comment_id": str(comment.id)},
+        stranger=stranger,
+        allowed=comment.author,
+        unknown_values={"comment_id": str(uuid4())},
+    )
 
 
 # Keyed by an operation's path parameters, in order. A new kind of object in a path needs one here.

@@ -27,6 +27,11 @@ LISTS = {
     "/api/v1/users/{username}/posts",
     "/api/v1/users/{username}/remixes",
     "/api/v1/users/{username}/cameos",
+    "/api/v1/videos/{video_id}/likes",
+    "/api/v1/videos/{video_id}/comments",
+    "/api/v1/comments/{comment_id}/replies",
+    "/api/v1/notifications",
+    "/api/v1/notifications/{group_id}/actors",
 }
 
 

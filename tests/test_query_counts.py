@@ -114,6 +114,23 @@ def actors_of_my_notification(viewer: User) -> Listing:
     )
 
 
+def ancestors_of_a_remix(viewer: User) -> Listing:
+    # Each new row becomes the oldest ancestor (the new root) of the same remix.
+    remix = PostFactory()
+
+    def add(n: int) -> None:
+        roots = [post.id for post in PostFactory.create_batch(n)]
+        path = [*roots, *Video.objects.values_list("lineage", flat=True).get(id=remix.id)]
+        Video.objects.filter(id=remix.id).update(lineage=path, depth=len(path))
+
+    return Listing({"video_id": str(remix.id)}, add)
+
+
+def remixes_of_a_post(viewer: User) -> Listing:
+    original = PostFactory()
+    return Listing({"video_id": str(original.id)}, lambda n: PostFactory.create_batch(n, parent=original))
+
+
 def likers_of_a_post(viewer: User) -> Listing:
     post = PostFactory()
     return Listing({"video_id": str(post.id)}, lambda n: LikeFactory.create_batch(n, video=post))
@@ -138,23 +155,6 @@ def replies_in_a_thread(viewer: User) -> Listing:
     )
 
 
-def ancestors_of_a_remix(viewer: User) -> Listing:
-    # Each new row becomes the oldest ancestor (the new root) of the same remix.
-    remix = PostFactory()
-
-    def add(n: int) -> None:
-        roots = [post.id for post in PostFactory.create_batch(n)]
-        path = [*roots, *Video.objects.values_list("lineage", flat=True).get(id=remix.id)]
-        Video.objects.filter(id=remix.id).update(lineage=path, depth=len(path))
-
-    return Listing({"video_id": str(remix.id)}, add)
-
-
-def remixes_of_a_post(viewer: User) -> Listing:
-    original = PostFactory()
-    return Listing({"video_id": str(original.id)}, lambda n: PostFactory.create_batch(n, parent=original))
-
-
 def posts_on_a_profile(viewer: User) -> Listing:
     # Remixes of a post, each mentioning someone (the card's links) and cast with a cameo of the
     # member: one row set fills every tab of the profile.
@@ -174,11 +174,11 @@ ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
     "/api/v1/users/{username}/cameos": posts_on_a_profile,
     "/api/v1/generations": my_generations,
     "/api/v1/me/drafts": my_drafts,
-    "/api/v1/videos/{video_id}/ancestors": ancestors_of_a_remix,
-    "/api/v1/videos/{video_id}/remixes": remixes_of_a_post,
     "/api/v1/videos/{video_id}/likes": likers_of_a_post,
     "/api/v1/videos/{video_id}/comments": comments_on_a_post,
     "/api/v1/comments/{comment_id}/replies": replies_in_a_thread,
+    "/api/v1/videos/{video_id}/ancestors": ancestors_of_a_remix,
+    "/api/v1/videos/{video_id}/remixes": remixes_of_a_post,
     "/api/v1/notifications": my_notifications,
     "/api/v1/notifications/{group_id}/actors": actors_of_my_notification,
     "/api/v1/me/invites": my_invites,

@@ -19,6 +19,7 @@ from config.openapi import PAGE_PARAMETERS, page_of
 from feed import errors, selectors, services
 from feed.media import download_url, signed_url
 from feed.models import CAPTION_MAX, Video, VideoStats
+from feed.share import share_url
 from moderation.public import TEXT_REFUSED
 
 
@@ -84,6 +85,9 @@ class VideoSerializer(serializers.Serializer):
     video_url = serializers.SerializerMethodField(help_text="Short-lived; supports HTTP range requests")
     poster_url = serializers.SerializerMethodField()
     urls_expire_in_s = serializers.SerializerMethodField()
+    share_url = serializers.SerializerMethodField(
+        help_text="The post's public page (Open Graph tags: unfurls in chat apps); null for a draft"
+    )
     created_at = serializers.DateTimeField()
 
     @extend_schema_field(VideoStatsSerializer)
@@ -99,6 +103,12 @@ class VideoSerializer(serializers.Serializer):
 
     def get_urls_expire_in_s(self, video: Video) -> int:
         return int(settings.MEDIA_URL_TTL_S)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_share_url(self, video: Video) -> str | None:
+        if video.state != Video.State.POSTED:
+            return None
+        return share_url(self.context["request"], video.id)
 
 
 def _viewer_id(request: Request) -> UUID:
