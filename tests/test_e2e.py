@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,7 @@ import websockets
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import Invite, User
+from tests.conftest import in_ci
 from tests.factories import PASSWORD, InviteFactory, UserFactory
 
 pytestmark = pytest.mark.slow
@@ -204,3 +207,116 @@ def test_a_member_makes_a_clip_stage_by_stage_then_leaves_and_nothing_of_them_st
     assert httpx.get(video["video_url"], timeout=10).status_code == 404
     assert api.get("/me", headers=auth).status_code == 401
     assert not User.objects.filter(username="maker").exists()
+
+
+def test_a_post_is_liked_commented_remixed_traced_shared_and_exported(live_stack, tmp_path):
+    # Given two members over the network: maker listens on the WebSocket, fan reacts
+    live_user(username="maker")
+    live_user(username="fan")
+    api = httpx.Client(base_url=live_stack.base + "/api/v1", timeout=30)
+    maker = {"Authorization": f"Bearer {login(api, 'maker')}"}
+    fan = {"Authorization": f"Bearer {login(api, 'fan')}"}
+
+    async def story() -> tuple[str, str, list[dict]]:
+        async with websockets.connect(live_stack.ws, additional_headers=maker) as ws:
+            await next_event(ws, "session.ready")
+            # 1. maker generates a clip and posts it
+            root = await asyncio.to_thread(clip_made, api, maker, {"prompt": "a red ball bouncing"})
+            posted = await asyncio.to_thread(
+                api.post, f"/videos/{root}/post", json={"caption": "mine"}, headers=maker
+            )
+            assert posted.status_code == 200, posted.text
+            # 2. fan likes it, comments on it and remixes it (a generation whose parent is the post)
+            liked = await asyncio.to_thread(api.post, f"/videos/{root}/like", headers=fan)
+            said = await asyncio.to_thread(
+                api.post, f"/videos/{root}/comments", json={"body": "love it"}, headers=fan
+            )
+            assert (liked.status_code, said.status_code) == (201, 201)
+            remix = await asyncio.to_thread(
+                clip_made, api, fan, {"prompt": "a blue ball bouncing", "remix_of": root}
+            )
+            reposted = await asyncio.to_thread(api.post, f"/videos/{remix}/post", json={}, headers=fan)
+            assert reposted.status_code == 200, reposted.text
+            # 3. maker hears each, live
+            heard: list[dict] = []
+            async with asyncio.timeout(30):
+                while {"liked", "commented", "remixed"} - {e["data"]["type"] for e in heard}:
+                    heard.append(await next_event(ws, "notification.created"))
+            return root, remix, heard
+
+    root, remix, heard = asyncio.run(story())
+    assert {e["data"]["actor_id"] for e in heard if e["data"]["type"] != "generation_finished"} == {
+        str(User.objects.get(username="fan").id)
+    }
+
+    # 4. The lineage reads root -> remix, both ways, and the card names its parent
+    ancestors = api.get(f"/videos/{remix}/ancestors", headers=maker).json()["results"]
+    assert [node["video"]["id"] for node in ancestors] == [root]
+    remixes = api.get(f"/videos/{root}/remixes", headers=maker).json()["results"]
+    assert [node["video"]["id"] for node in remixes] == [remix]
+    card = api.get(f"/videos/{remix}", headers=maker).json()
+    assert (card["remix_of"], card["remix_of_creator"]) == (root, "maker")
+    assert api.get(f"/videos/{root}", headers=maker).json()["stats"]["likes"] == 1
+
+    # 5. The remix's share page plays in headless Chromium on a phone
+    assert shared_page_plays(card["share_url"])["error"] is None
+
+    # 6. maker's data export holds the post's MP4, byte for byte
+    mp4 = httpx.get(api.get(f"/videos/{root}", headers=maker).json()["video_url"], timeout=30).content
+    with zipfile.ZipFile(io.BytesIO(exported(api, maker))) as archive:
+        held = [
+            name
+            for name in archive.namelist()
+            if name.startswith(f"videos/{root}/") and name.endswith(".mp4")
+        ]
+        assert held
+        assert archive.read(held[0]) == mp4
+
+
+def login(api: httpx.Client, username: str) -> str:
+    return api.post("/auth/token", json={"username": username, "password": PASSWORD}).json()["access"]
+
+
+def clip_made(api: httpx.Client, auth: dict[str, str], ask: dict[str, object]) -> str:
+    """Ask for a clip and wait (polling, as a client may) until its draft exists: the draft's id."""
+    job = api.post("/generations", json={"duration_s": 4, **ask}, headers=auth)
+    assert job.status_code == 201, job.text
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        state = api.get(f"/generations/{job.json()['id']}", headers=auth).json()
+        if state["state"] == "succeeded":
+            return state["video_id"]
+        assert state["state"] in ("queued", "running"), state
+        time.sleep(0.5)
+    raise AssertionError("the clip was not made in time")
+
+
+def exported(api: httpx.Client, auth: dict[str, str]) -> bytes:
+    started = api.post("/me/export", headers=auth)
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        export = api.get(f"/me/export/{started.json()['id']}", headers=auth).json()
+        if export["state"] == "succeeded":
+            return httpx.get(export["download_url"], timeout=60).content
+        assert export["state"] in ("queued", "running"), export
+        time.sleep(0.5)
+    raise AssertionError("the export was not made in time")
+
+
+def shared_page_plays(url: str) -> dict:
+    from tests.feed.test_share_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, share_page_plays
+
+    if CHROMIUM is None:
+        if in_ci():
+            pytest.fail("chromium is missing in CI: `make test` installs Debian's chromium")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+            return share_page_plays(page, url)
+        finally:
+            browser.close()
