@@ -32,11 +32,28 @@ def _avatar_url(request: Request, user: User) -> str | None:
     return request.build_absolute_uri(profile.avatar.url)
 
 
+def member_card(request: Request, user: User) -> dict[str, Any]:
+    """A member as every API shows one (`UserSummarySerializer`'s shape), built by hand: lists of
+    cards render many of them, and DRF's field walk costs more than the query."""
+    profile = getattr(user, "profile", None)
+    return {
+        "id": str(user.id),
+        "username": user.username,
+        "display_name": profile.display_name if profile else "",
+        "avatar_url": _avatar_url(request, user),
+    }
+
+
 class UserSummarySerializer(serializers.Serializer):
     id = serializers.UUIDField()
     username = serializers.CharField()
     display_name = serializers.SerializerMethodField()
     avatar_url = serializers.SerializerMethodField()
+
+    def to_representation(self, instance: Any) -> Any:
+        if type(self) is UserSummarySerializer:  # subclasses add fields: they take DRF's way
+            return member_card(self.context["request"], instance)
+        return super().to_representation(instance)
 
     def get_display_name(self, user: User) -> str:
         profile = getattr(user, "profile", None)

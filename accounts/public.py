@@ -7,6 +7,7 @@ foreign key, `select_related("owner__profile")`, or the users `members_for_viewe
 """
 
 from accounts.apis import UserSummarySerializer as MemberSerializer
+from accounts.apis import member_card
 from accounts.errors import ACCOUNT_INACTIVE, USER_NOT_FOUND
 from accounts.hooks import (
     ExportPart,
@@ -56,6 +57,7 @@ __all__ = [
     "export_part_register",
     "export_parts",
     "follow_listener_register",
+    "member_card",
     "member_files_register",
     "member_hold",
     "member_id_for_viewer",

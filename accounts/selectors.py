@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 
 from accounts import errors
 from accounts.models import Block, Follow, Invite, User, invite_code_normalize
@@ -49,12 +49,14 @@ def blocked_user_ids(*, user: User) -> QuerySet:
 
 def block_partner_ids(*, user_id: UUID) -> QuerySet:
     """The same as `blocked_user_ids`, by id: a subquery for other apps' filters
-    (`.exclude(owner_id__in=block_partner_ids(user_id=…))`), so hiding blocked people costs no query."""
-    edges = Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id))
+    (`.exclude(owner_id__in=block_partner_ids(user_id=…))`), so hiding blocked people costs no query.
+    One scan of the member's block edges, naming the other side of each (cheap to build and to run:
+    every list of the feed carries it, some twice)."""
+    other = Case(When(blocker_id=user_id, then=F("blocked_id")), default=F("blocker_id"))
     return (
-        User.objects.filter(Q(id__in=edges.values("blocked_id")) | Q(id__in=edges.values("blocker_id")))
-        .exclude(id=user_id)
-        .values("id")
+        Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id))
+        .annotate(other=other)
+        .values("other")
     )
 
 

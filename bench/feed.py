@@ -32,8 +32,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "feed.json"
@@ -250,8 +248,12 @@ def seed(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         videos = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM feed_like")
         likes = cursor.fetchone()[0]
+    from feed.models import Video
+
+    event_videos = [str(v) for v in Video.objects.filter(remix_of_id=wide).values_list("id", flat=True)[:50]]
     return {
         "clients": clients,
+        "event_videos": event_videos,
         "deepest": deepest,
         "root": root,
         "wide": wide,
@@ -268,26 +270,60 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+class Connection:
+    """A bare HTTP/1.1 keep-alive client: on two cores the load generator shares the CPU with the server,
+    and httpx spent as much of it per request as a trivial endpoint's whole handling."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port, self.token = host, port, token
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: Any) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Authorization: Bearer {self.token}\r\nAccept: application/json\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + payload)
+        assert self.reader is not None
+        header = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(header.split(b" ", 2)[1])
+        length = int(header.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+        await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 async def measure(
     base: str, tokens: list[str], make: Any, requests_per_client: int, warmup: int
 ) -> dict[str, float]:
     """`make(client_index, i) -> (method, path, json)`, CLIENTS clients at once, each one after another."""
     latencies: list[float] = []
     failures = 0
+    host, port = base.removeprefix("http://").split(":")
 
     async def client(index: int) -> None:
         nonlocal failures
-        headers = {"Authorization": f"Bearer {tokens[index]}"}
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
+        connection = Connection(host, int(port), tokens[index])
+        try:
             for i in range(warmup + requests_per_client):
                 method, path, body = make(index, i)
                 started = time.perf_counter()
-                response = await http.request(method, path, json=body)
+                status = await connection.request(method, path, body)
                 elapsed = (time.perf_counter() - started) * 1000
-                if response.status_code >= 300:
+                if status >= 300:
                     failures += 1
                 elif i >= warmup:
                     latencies.append(elapsed)
+        finally:
+            connection.close()
 
     await asyncio.gather(*(client(index) for index in range(len(tokens))))
     if not latencies:
@@ -311,7 +347,7 @@ def scenarios(seeded: dict[str, Any]) -> dict[str, Any]:
             {
                 "id": f"b{index}-{i}-{n}",
                 "type": ("impression", "view_start", "watch_progress")[n % 3],
-                "video_id": wide,
+                "video_id": seeded["event_videos"][n % len(seeded["event_videos"])],
                 "at": now,
                 **({"watch_ms": 1500} if n % 3 == 2 else {}),
             }

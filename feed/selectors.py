@@ -73,10 +73,15 @@ def video_cards(videos: QuerySet[Video], *, viewer_id: UUID) -> QuerySet[Video]:
     counters, whether the viewer liked it, the caption's mentions, and the parent's creator (remix
     attribution; blank when the parent is gone, hidden from the viewer, or not a post any more)."""
     parent = posts_visible_to(viewer_id=viewer_id).filter(id=OuterRef("remix_of_id"))
-    return videos.select_related("owner__profile", "stats").annotate(
-        liked_by_me=Exists(Like.objects.filter(video_id=OuterRef("id"), user_id=viewer_id)),
-        remix_of_username=Subquery(parent.values("owner__username")[:1]),
-        mention_list=_mentions_of_card(viewer_id),
+    # The path stays behind: a card does not show it, and a deep remix's is a thousand ids.
+    return (
+        videos.select_related("owner__profile", "stats")
+        .defer("lineage")
+        .annotate(
+            liked_by_me=Exists(Like.objects.filter(video_id=OuterRef("id"), user_id=viewer_id)),
+            remix_of_username=Subquery(parent.values("owner__username")[:1]),
+            mention_list=_mentions_of_card(viewer_id),
+        )
     )
 
 

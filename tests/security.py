@@ -65,9 +65,18 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import Block, Follow, Profile, User
 from accounts.roles import MODERATORS, moderators_group_sync
-from feed.models import Video
+from feed.models import DataExport, Video
 from generation.models import Job
-from tests.factories import PASSWORD, BlockFactory, InviteFactory, JobFactory, UserFactory, VideoFactory
+from tests.factories import (
+    PASSWORD,
+    BlockFactory,
+    CommentFactory,
+    InviteFactory,
+    JobFactory,
+    PostFactory,
+    UserFactory,
+    VideoFactory,
+)
 from tests.openapi import METHODS, PUBLIC
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -469,7 +478,7 @@ def _forged_token_controls(http: httpx.Client, ws: str, tally: Tally) -> None:
         )
     if asyncio.run(_handshake(f"{ws}?token={token}", {})) != 101:
         tally.flag("control: the WebSocket refused a token signed with the JWT key")
-    link = signing.dumps({"v": str(uuid4()), "p": "video"}, salt="kino.feed.media")
+    link = signing.TimestampSigner(salt="kino.feed.media").sign(f"{uuid4()}:video:0")
     signed = http.get(f"/media/signed/{link}")
     if (signed.status_code, error_code(signed)) != (404, "not_found"):
         tally.flag(
@@ -480,7 +489,7 @@ def _forged_token_controls(http: httpx.Client, ws: str, tally: Tally) -> None:
 # --- the authorization matrix -----------------------------------------------------------------------
 
 # Path parameters that name an object only its owner may see.
-PRIVATE_PARAMS = {"job_id", "video_id"}
+PRIVATE_PARAMS = {"job_id", "video_id", "group_id", "export_id"}
 # Operations that answer a hidden object exactly as they answer one that does not exist, not with a 404.
 SAME_AS_UNKNOWN = {("delete", "/api/v1/users/{username}/block")}
 OBJECT_BUILDERS: dict[str, Callable[[User], str]] = {
@@ -488,13 +497,31 @@ OBJECT_BUILDERS: dict[str, Callable[[User], str]] = {
     "video_id": lambda owner: str(VideoFactory(owner=owner).id),
     "username": lambda owner: owner.username,
     "code": lambda owner: InviteFactory().code,
+    "comment_id": lambda owner: str(CommentFactory(author=owner).id),
+    "group_id": lambda owner: str(a_notification_of(owner)),
+    "export_id": lambda owner: str(DataExport.objects.create(user=owner).id),
 }
 UNKNOWN_VALUES = {
     "job_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
     "video_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
     "username": "nobody.at.all",
     "code": "ZZZZZZZZZZZZZZZZ",
+    "comment_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
+    "group_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
+    "export_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
 }
+
+
+def a_notification_of(owner: User) -> Any:
+    """A group of the owner's notifications: another member liked one of their posts."""
+    from feed.notifications import notification_send
+
+    post = PostFactory(owner=owner)
+    return notification_send(
+        recipient_id=owner.id, type="liked", actor_id=member().id, target_kind="video", target_id=post.id
+    )
+
+
 ACTORS = ("anonymous", "member", "blocked", "moderator", "owner")  # the owner last: it may delete
 
 
