@@ -17,7 +17,7 @@ import websockets
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import Invite, User
-from tests.conftest import in_ci
+from tests.browser import chromium
 from tests.factories import PASSWORD, InviteFactory, UserFactory
 
 pytestmark = pytest.mark.slow
@@ -305,18 +305,8 @@ def exported(api: httpx.Client, auth: dict[str, str]) -> bytes:
 
 
 def shared_page_plays(url: str) -> dict:
-    from tests.feed.test_share_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, share_page_plays
+    from tests.feed.test_share_browser import PHONE, share_page_plays
 
-    if CHROMIUM is None:
-        if in_ci():
-            pytest.fail("chromium is missing in CI: `make test` installs Debian's chromium")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
-            return share_page_plays(page, url)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+        return share_page_plays(page, url)

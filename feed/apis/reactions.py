@@ -21,6 +21,7 @@ from accounts.public import MemberSerializer
 from config.api import BODY_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses
 from config.openapi import PAGE_PARAMETERS, page_of
 from feed import errors, reactions
+from feed.apis.videos import MentionSerializer
 from feed.models import COMMENT_MAX, Comment
 from moderation.public import TEXT_REFUSED
 
@@ -103,16 +104,6 @@ class VideoLikeListApi(APIView):
 # --- comments -----------------------------------------------------------------------------------
 
 
-class MentionedMemberSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    username = serializers.CharField(help_text="The member's name now (a rename keeps the link)")
-
-
-class CommentMentionSerializer(serializers.Serializer):
-    written_as = serializers.CharField(help_text="The name as the comment writes it, without the @")
-    user = MentionedMemberSerializer()
-
-
 class CommentSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     video_id = serializers.UUIDField()
@@ -121,7 +112,7 @@ class CommentSerializer(serializers.Serializer):
     )
     author = MemberSerializer()
     body = serializers.CharField()
-    mentions = CommentMentionSerializer(many=True, source="mention_list")
+    mentions = MentionSerializer(many=True, source="mention_list")
     created_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True, help_text="When its author last changed it")
     is_mine = serializers.SerializerMethodField(help_text="I wrote it (I may edit it)")

@@ -39,7 +39,7 @@ class MentionUserSerializer(serializers.Serializer):
 
 
 class MentionSerializer(serializers.Serializer):
-    written_as = serializers.CharField(help_text="The name as the caption writes it, without the @")
+    written_as = serializers.CharField(help_text="The name as the text writes it, without the @")
     user = MentionUserSerializer()
 
 

@@ -2,48 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import User, WaitlistEntry
-from tests.conftest import in_ci
+from tests.browser import chromium
 from tests.factories import PASSWORD, InviteFactory, UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture(scope="module")
 def browser():
-    # Playwright's sync API runs an event loop in this thread; Django's ORM (used by the tests and
-    # the live server's setup here) refuses to run beside one unless told it is safe, and it is:
-    # nothing else shares these connections.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    if CHROMIUM is None:
-        if in_ci():
-            pytest.fail("chromium is missing in CI: `make test` installs Debian's chromium")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ the parent's page, and an unposted video's link becomes the plain 404 page."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -17,21 +15,11 @@ import pytest
 from feed.services import draft_create_for_job, video_post, video_unpost
 from mediakit import Clip
 from mediakit.encode import clip_encode
-from tests.conftest import in_ci
+from tests.browser import chromium
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 IPHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
@@ -58,20 +46,8 @@ def share_page_plays(page: Any, url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def browser():
-    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run beside one
-    # unless told it is safe, and it is: nothing else shares these connections.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    if CHROMIUM is None:
-        if in_ci():
-            pytest.fail("chromium is missing in CI: `make test` installs Debian's chromium")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
