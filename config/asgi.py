@@ -10,7 +10,14 @@ from typing import Any
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# This process serves requests: its settings pool database connections (config/settings.py). Only
+# for the settings' reading: processes started from here later (none in production; a test's
+# Celery worker) must not inherit it.
+_pool_asked = "KINO_DB_POOL" in os.environ
+os.environ.setdefault("KINO_DB_POOL", "true")
 django_asgi_app = get_asgi_application()
+if not _pool_asked:
+    del os.environ["KINO_DB_POOL"]
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 from django.conf import settings  # noqa: E402

@@ -118,6 +118,18 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=embedded.postgres_url())}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The web server's processes (config/asgi.py sets KINO_DB_POOL) keep a pool of connections: under
+# ASGI each request runs in a thread of its own, so persistent connections would pile up, and a new
+# one per request costs ~3 ms and a backend fork. Celery's prefork children must not inherit a
+# pool's threads and sockets, so workers, commands and tests connect per use.
+DB_POOL_MAX = env.int("DB_POOL_MAX", default=8)
+if env.bool("KINO_DB_POOL", default=False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # pooled connections go back to the pool instead
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX,
+        "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default=embedded.redis_url())
