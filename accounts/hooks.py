@@ -93,10 +93,10 @@ def member_leaving_run(user_id: UUID) -> None:
 
 # --- work stops ------------------------------------------------------------------
 
-# What the work depends on: a member (every job they asked for). The cameos issue adds "cameo"
-# (the jobs casting it), the feed issue "video" (the jobs remixing it), each teaching generation
-# to find them.
-StopSubject = Literal["user"]
+# What the work depends on: a member (every job they asked for) or a video (the jobs remixing it:
+# feed stops them when the video is taken down). The cameos issue adds "cameo" (the jobs casting
+# it), teaching generation to find them.
+StopSubject = Literal["user", "video"]
 
 
 @dataclass(frozen=True)

@@ -29,3 +29,4 @@ COMMENT_DELETE_DENIED = ErrorCode(
 EVENTS_BATCH_TOO_LARGE = ErrorCode(
     "events_batch_too_large", "This batch holds too many events: send the rest in another.", 400
 )
+REMIX_PARENT_REMOVED = ErrorCode("remix_parent_removed", "The post this remixes was taken down.", 409)

@@ -14,6 +14,7 @@ from django.db.models import Case, F, PositiveIntegerField, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from accounts.public import WorkStop, work_stop
 from config.errors import KinoError
 from feed import errors, selectors
 from feed.mentions import mentions_record
@@ -206,10 +207,12 @@ def video_delete(*, owner_id: UUID, video_id: UUID) -> None:
 
 
 @transaction.atomic
+@transaction.atomic
 def video_remove(*, video_id: UUID, by_id: UUID | None, reason: str) -> bool:
     """A moderator's takedown: the video becomes a removed tombstone (hidden everywhere, its media
-    links dead, its owner's edits 404) and leaves the remix counts of its ancestors. Its files stay
-    for review and appeal. False when it was already removed or deleted (nothing changes)."""
+    links dead, its owner's edits 404) and leaves the remix counts of its ancestors; remixes of it
+    being generated stop (`remix_parent_removed`). Its files stay for review and appeal. False
+    when it was already removed or deleted (nothing changes)."""
     video = (
         Video.objects.select_for_update(of=("self",))
         .filter(id=video_id, state__in=[State.DRAFT, State.POSTED])
@@ -222,6 +225,7 @@ def video_remove(*, video_id: UUID, by_id: UUID | None, reason: str) -> bool:
     video.state, video.removed_at = State.REMOVED, timezone.now()
     video.removed_by_id, video.removed_reason = by_id, reason[:500]
     video.save(update_fields=["state", "removed_at", "removed_by", "removed_reason", "updated_at"])
+    work_stop(WorkStop(subject="video", subject_id=video.id, error=errors.REMIX_PARENT_REMOVED))
     logger.info("video.removed", extra={"video_id": str(video.id), "by": str(by_id)})
     return True
 

@@ -114,6 +114,7 @@ def job_finish(
 
 _STOP_FILTERS: dict[str, Callable[[UUID], Q]] = {
     "user": lambda user_id: Q(user_id=user_id),
+    "video": lambda video_id: Q(remix_of_id=video_id),
 }
 
 

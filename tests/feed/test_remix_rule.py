@@ -163,3 +163,21 @@ def test_the_attribution_goes_blank_when_the_parent_is_no_post_the_viewer_sees(a
     BlockFactory(blocker=viewer, blocked=parent.owner)
     card = auth_client(viewer).get(f"/api/v1/videos/{remix.id}").json()
     assert (card["remix_of"], card["remix_of_creator"]) == (str(parent.id), None)
+
+
+def test_a_takedown_stops_the_remixes_of_it_being_generated(auth_client, django_capture_on_commit_callbacks):
+    # Given a post and a remix of it asked for, still queued (nothing ran yet)
+    parent, fan = PostFactory(), UserFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        asked = auth_client(fan).post(
+            "/api/v1/generations", {**ASK, "remix_of": str(parent.id)}, format="json"
+        )
+    assert asked.status_code == 201
+
+    # When a moderator takes the post down
+    assert video_remove(video_id=parent.id, by_id=None, reason="policy")
+
+    # Then the remix never starts: blocked with the reason, its unit given back
+    job = Job.objects.get(id=asked.json()["id"])
+    assert (job.state, job.error_code) == ("blocked", "remix_parent_removed")
+    assert auth_client(fan).get("/api/v1/generations").json()["results"][0]["state"] == "blocked"
