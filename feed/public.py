@@ -1,12 +1,16 @@
 """What other apps may use of `feed`: these names and nothing else (import-linter holds it).
 
 Plain values cross this line (`VideoRef`, `DraftReceipt`; media as `mediakit.EncodedClip`),
-never model instances.
+never model instances. The member's own writes (`post`, `like`, `comment`) are here for the demo
+seeding in `generation` and answer nothing.
 """
 
+from uuid import UUID
+
+from feed import reactions, services
 from feed.errors import REMIX_NOT_ALLOWED, REMIX_OF_DRAFT, VIDEO_NOT_FOUND
 from feed.notifications import notification_send
-from feed.selectors import VideoRef, video_ref_for_remix, video_ref_for_viewer
+from feed.selectors import VideoRef, video_count, video_ref_for_remix, video_ref_for_viewer
 from feed.services import DraftReceipt, draft_create_for_job
 
 __all__ = [
@@ -15,8 +19,25 @@ __all__ = [
     "VIDEO_NOT_FOUND",
     "DraftReceipt",
     "VideoRef",
+    "comment",
     "draft_create_for_job",
+    "like",
     "notification_send",
+    "post",
+    "video_count",
     "video_ref_for_remix",
     "video_ref_for_viewer",
 ]
+
+
+def post(*, owner_id: UUID, video_id: UUID, caption: str = "") -> None:
+    """The owner posts a draft (see `feed.services.video_post`)."""
+    services.video_post(owner_id=owner_id, video_id=video_id, caption=caption)
+
+
+def like(*, actor_id: UUID, video_id: UUID) -> None:
+    reactions.like_create(actor_id=actor_id, video_id=video_id)
+
+
+def comment(*, actor_id: UUID, video_id: UUID, body: str) -> None:
+    reactions.comment_create(actor_id=actor_id, video_id=video_id, body=body)

@@ -125,6 +125,11 @@ def video_ref_for_remix(*, viewer_id: UUID, video_id: UUID) -> VideoRef:
     return VideoRef(video_id=video.id, owner_id=video.owner_id, state=video.state)
 
 
+def video_count() -> int:
+    """How many videos there are, of any state (the demo seeds only an empty feed)."""
+    return Video.objects.count()
+
+
 def member_video_files(owner_id: UUID) -> list[str]:
     """Every file stored for the member's videos (their MP4s and posters)."""
     names = Video.objects.filter(owner_id=owner_id).values_list("video", "poster")

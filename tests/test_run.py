@@ -34,6 +34,14 @@ def alive(pids: set[int]) -> set[int]:
     }
 
 
+def demo_feed_is_there(port: int, token: str) -> None:
+    """alice's demo clips, made by the built-in model through the pipeline, are posts."""
+    grid = httpx.get(
+        f"http://127.0.0.1:{port}/api/v1/users/alice/posts", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert [post["creator"]["username"] for post in grid.json()["results"]] == ["alice", "alice"]
+
+
 def test_launcher_serves_then_stops_everything_on_ctrl_c(tmp_path):
     var = tmp_path / "var"
     port, redis_port = free_port(), free_port()
@@ -71,6 +79,7 @@ def test_launcher_serves_then_stops_everything_on_ctrl_c(tmp_path):
         started |= processes_mentioning(str(var / "pgdata"), f"127.0.0.1:{redis_port}")
         assert len(started) >= 5
         token = login.json()["access"]
+        demo_feed_is_there(port, token)
         socket_with_a_token_in_its_query(port, token)
         forwarded_for_is_not_believed(port)
         started |= worker_killed_and_started_again(launcher.pid, port)
@@ -79,6 +88,7 @@ def test_launcher_serves_then_stops_everything_on_ctrl_c(tmp_path):
         output, _ = launcher.communicate(timeout=60)
     assert "Kino is up." in output
     assert "Demo logins" in output
+    assert "3 posts, a remix, a like and a comment" in output
     assert "the worker stopped" in output
     assert "restarting the worker" in output
     assert token not in output  # the access log keeps paths, not query strings
