@@ -20,7 +20,14 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import errors, lockout, selectors, services
 from accounts.models import User
-from config.api import BODY_ERRORS, IMAGE_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses
+from config.api import (
+    BODY_ERRORS,
+    IMAGE_ERRORS,
+    PAGE_ERRORS,
+    StrictSerializer,
+    error_responses,
+    page_response,
+)
 from config.errors import RATE_LIMITED, TOKEN_NOT_VALID, KinoError
 from config.openapi import PAGE_PARAMETERS, page_of
 
@@ -365,9 +372,7 @@ class MyInvitesApi(APIView):
         summary="The invites I can share",
     )
     def get(self, request: Request) -> Response:
-        paginator = CursorPage()
-        page = paginator.paginate_queryset(selectors.invites_of(user=_actor(request)), request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return page_response(self, request, selectors.invites_of(user=_actor(request)), self.OutputSerializer)
 
 
 # --- people -----------------------------------------------------------------------
@@ -399,12 +404,10 @@ class EdgeSerializer(serializers.Serializer):
 
 
 def _edges_page(request: Request, view: APIView, queryset: Any, side: str) -> Response:
-    paginator = CursorPage()
-    page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
-    rows = [{"user": getattr(edge, side), "created_at": edge.created_at} for edge in page]
-    return paginator.get_paginated_response(
-        EdgeSerializer(rows, many=True, context={"request": request}).data
-    )
+    def rows(page: list[Any]) -> list[dict[str, Any]]:
+        return [{"user": getattr(edge, side), "created_at": edge.created_at} for edge in page]
+
+    return page_response(view, request, queryset, EdgeSerializer, prepare=rows)
 
 
 class FollowersApi(APIView):

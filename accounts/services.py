@@ -16,7 +16,6 @@ from django.contrib.auth import password_validation
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
@@ -42,6 +41,7 @@ from accounts.models import (
 )
 from config.errors import TOKEN_NOT_VALID, KinoError, field_errors, upload_refused
 from config.events import event_send_on_commit, sockets_close_on_commit
+from config.storage import files_delete, files_delete_on_commit
 from mediakit.images import ImageRejected, image_sanitize
 
 logger = logging.getLogger(__name__)
@@ -314,11 +314,11 @@ def avatar_set(*, user: User, upload: UploadedFile) -> Profile:
         old = profile.avatar.name or None
         profile.avatar.save("avatar.webp", ContentFile(webp), save=False)
         new = profile.avatar.name
-        transaction.on_commit(partial(_files_delete, [old] if old else []), robust=True)
+        files_delete_on_commit([old] if old else [])
         try:
             profile.save(update_fields=["avatar", "updated_at"])
         except DatabaseError:
-            _files_delete([new] if new else [])
+            files_delete([new] if new else [])
             raise
     return profile
 
@@ -425,7 +425,7 @@ def member_delete(*, user: User) -> None:
         hooks.member_leaving_run(user_id)
         locked.delete()
         sockets_close_on_commit(user_id=user_id, reason="account_deleted")
-        transaction.on_commit(partial(_files_delete, files), robust=True)
+        files_delete_on_commit(files)
     logger.info("user.deleted", extra={"user_id": str(user_id), "files": len(files)})
 
 
@@ -435,14 +435,6 @@ def _member_files(user: User) -> list[str]:
     if profile is not None and profile.avatar.name:
         files.append(profile.avatar.name)
     return files
-
-
-def _files_delete(names: list[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except Exception:  # any storage's error (OSError, S3's ClientError): log it, go on
-            logger.warning("user.file_not_deleted", extra={"file": name}, exc_info=True)
 
 
 # --- follows and blocks -----------------------------------------------------------

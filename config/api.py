@@ -7,9 +7,10 @@ where `fields` maps an input field to a list of {"code", "message"}.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -249,6 +250,36 @@ class CursorPage(CursorPagination):
             except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
                 raise KinoError(errors.INVALID_CURSOR) from exc
         return cursor
+
+
+def page_response(
+    view: Any,
+    request: Any,
+    rows: Any,
+    serializer: type[serializers.BaseSerializer],
+    *,
+    paginator: CursorPage | None = None,
+    prepare: Callable[[list[Any]], list[Any]] | None = None,
+    context: dict[str, Any] | None = None,
+) -> Response:
+    """One cursor page of `rows`, serialized: what every list endpoint answers. `prepare` turns the
+    page's rows into what the serializer reads (attach batched data, wrap them in nodes)."""
+    paginator = paginator or CursorPage()
+    page = list(paginator.paginate_queryset(rows, request, view=view) or [])
+    items = prepare(page) if prepare is not None else page
+    data = serializer(items, many=True, context=context or {"request": request}).data
+    return paginator.get_paginated_response(data)
+
+
+def requester_id(request: Any) -> UUID:
+    """The authenticated member's id (the default permission, IsAuthenticated, has made sure of one)."""
+    assert request.user.id is not None
+    return request.user.id
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A time as DRF's DateTimeField writes it (for cards built by hand)."""
+    return serializers.DateTimeField().to_representation(moment) if moment is not None else None
 
 
 # --- Django-level handlers: errors raised outside DRF views (404 routes, bad Host, 500) ---

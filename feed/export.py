@@ -57,6 +57,7 @@ from accounts.public import (
 from config.api import error_response, site_url
 from config.errors import NOT_FOUND, ErrorCode, KinoError
 from config.events import event_send_on_commit
+from config.storage import files_delete
 from feed import errors
 from feed.media import _ranged_file
 from feed.models import (
@@ -297,7 +298,7 @@ def _deliver(export: DataExport, handle: IO[bytes]) -> str:
             _export_event_send(export, "export.succeeded")
     except BaseException:
         if name:
-            _file_delete(name)
+            files_delete([name])
         raise
     logger.info("export.succeeded", extra={"export_id": str(export.id), "bytes": size})
     return str(State.SUCCEEDED)
@@ -314,13 +315,6 @@ def _fail(export_id: UUID, error: ErrorCode) -> bool:
     if moved:
         logger.warning("export.failed", extra={"export_id": str(export_id), "error": error.code})
     return bool(moved)
-
-
-def _file_delete(name: str) -> None:
-    try:
-        default_storage.delete(name)
-    except Exception:  # any storage's error (OSError, S3's ClientError): log it, go on
-        logger.warning("export.file_not_deleted", extra={"file": name}, exc_info=True)
 
 
 # --- the sweep (WORKER_PERIODIC) ------------------------------------------------------------------
@@ -346,7 +340,7 @@ def exports_sweep() -> int:
     for export_id, name in list(expired):
         # The row first: from then on the link answers 404 whether or not the storage is quick.
         if DataExport.objects.filter(id=export_id, file=name).update(file=""):
-            _file_delete(name)
+            files_delete([name])
             changed += 1
     stale = DataExport.objects.filter(
         state__in=ACTIVE, created_at__lt=now - timedelta(seconds=export_stale_after_s())

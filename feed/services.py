@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
 from uuid import UUID
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, PositiveIntegerField, When
 from django.db.models.functions import Greatest
@@ -16,6 +14,7 @@ from django.utils import timezone
 
 from accounts.public import WorkStop, work_stop
 from config.errors import KinoError
+from config.storage import files_delete_on_commit
 from feed import errors, selectors
 from feed.mentions import mentions_record
 from feed.models import Mention, NotificationGroup, Video, VideoStats
@@ -202,7 +201,7 @@ def video_delete(*, owner_id: UUID, video_id: UUID) -> None:
     video.video, video.poster = "", ""
     video.save(update_fields=["state", "caption", "prompt", "video", "poster", "updated_at"])
     Mention.objects.filter(video=video).delete()
-    transaction.on_commit(partial(_files_delete, files), robust=True)
+    files_delete_on_commit(files)
     logger.info("video.deleted", extra={"video_id": str(video.id)})
 
 
@@ -235,14 +234,6 @@ def video_download(*, viewer_id: UUID, video_id: UUID) -> Video:
     video = selectors.video_get_for_download(viewer_id=viewer_id, video_id=video_id)
     VideoStats.objects.filter(video_id=video.id).update(downloads=F("downloads") + 1)
     return video
-
-
-def _files_delete(names: list[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except Exception:  # any storage's error (OSError, S3's ClientError): log it, go on
-            logger.warning("video.file_not_deleted", extra={"file": name}, exc_info=True)
 
 
 # --- a member leaves ------------------------------------------------------------------

@@ -14,7 +14,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.public import ACCOUNT_INACTIVE
-from config.api import BODY_ERRORS, IMAGE_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses
+from config.api import (
+    BODY_ERRORS,
+    IMAGE_ERRORS,
+    PAGE_ERRORS,
+    StrictSerializer,
+    error_responses,
+    page_response,
+)
 from config.errors import KinoError
 from config.openapi import PAGE_PARAMETERS, page_of
 from feed.public import REMIX_NOT_ALLOWED, REMIX_OF_DRAFT, VIDEO_NOT_FOUND
@@ -178,12 +185,7 @@ class GenerationListCreateApi(APIView):
         summary="My generations, newest first",
     )
     def get(self, request: Request) -> Response:
-        paginator = CursorPage()
-        page = (
-            paginator.paginate_queryset(selectors.jobs_of(owner_id=_actor(request).id), request, view=self)
-            or []
-        )
-        return paginator.get_paginated_response(JobSerializer(page, many=True).data)
+        return page_response(self, request, selectors.jobs_of(owner_id=_actor(request).id), JobSerializer)
 
 
 class GenerationDetailApi(APIView):

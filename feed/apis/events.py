@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config import errors as config_errors
-from config.api import BODY_ERRORS, StrictSerializer, error_responses
+from config.api import BODY_ERRORS, StrictSerializer, error_responses, requester_id
 from config.errors import FieldErrors, KinoError
 from config.parsers import BoundedJSONParser
 from feed import errors
@@ -246,8 +246,7 @@ class EventsIngestApi(APIView):
         "shares, 'see less'",
     )
     def post(self, request: Request) -> Response:
-        assert request.user.id is not None  # IsAuthenticated, the default permission
-        receipt = view_events_ingest(user_id=request.user.id, events=events_parse(request.data))
+        receipt = view_events_ingest(user_id=requester_id(request), events=events_parse(request.data))
         return Response(self.OutputSerializer(receipt).data)
 
 

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import error_responses
+from config.api import error_responses, requester_id
 from feed import errors
 from feed.export import export_download_url, export_get_for_owner, export_start
 from feed.models import DataExport
@@ -41,12 +41,6 @@ class ExportSerializer(serializers.Serializer):
         return export_download_url(self.context["request"], export)
 
 
-def _member_id(request: Request) -> UUID:
-    """The authenticated member's id (the default permission, IsAuthenticated, has made sure of one)."""
-    assert request.user.id is not None
-    return request.user.id
-
-
 class ExportStartApi(APIView):
     @extend_schema(
         request=None,
@@ -54,7 +48,7 @@ class ExportStartApi(APIView):
         summary="Start an export of all my data (one at a time; follow it here or on the WebSocket)",
     )
     def post(self, request: Request) -> Response:
-        export = export_start(user_id=_member_id(request))
+        export = export_start(user_id=requester_id(request))
         return Response(
             ExportSerializer(export, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
         )
@@ -66,7 +60,7 @@ class ExportDetailApi(APIView):
         summary="One of my exports: its progress, then its download link",
     )
     def get(self, request: Request, export_id: UUID) -> Response:
-        export = export_get_for_owner(owner_id=_member_id(request), export_id=export_id)
+        export = export_get_for_owner(owner_id=requester_id(request), export_id=export_id)
         return Response(ExportSerializer(export, context={"request": request}).data)
 
 

@@ -15,7 +15,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from config import errors as config_errors
-from config.api import PAGE_ERRORS, CursorPage, error_responses
+from config.api import PAGE_ERRORS, CursorPage, error_responses, page_response, requester_id
 from config.errors import KinoError
 from config.openapi import PAGE_PARAMETERS, page_of
 from feed import errors, lineage
@@ -55,11 +55,6 @@ class LineageTreeNodeSerializer(LineageNodeSerializer):
     more_children = serializers.BooleanField(
         help_text="It has remixes not shown here (page through them with its /remixes)"
     )
-
-
-def _viewer_id(request: Request) -> UUID:
-    assert request.user.id is not None  # IsAuthenticated, the default permission, has made sure
-    return request.user.id
 
 
 # --- ancestors: a page of positions in the path ------------------------------------------------
@@ -114,7 +109,7 @@ class VideoAncestorsApi(APIView):
         limit = CursorPage().get_page_size(request)
         assert limit is not None
         page = lineage.ancestors_page(
-            viewer_id=_viewer_id(request), video_id=video_id, cursor=cursor, limit=limit
+            viewer_id=requester_id(request), video_id=video_id, cursor=cursor, limit=limit
         )
         results = LineageNodeSerializer(page.nodes, many=True, context={"request": request}).data
         return Response({**_ancestors_links(request, video_id, page), "results": results})
@@ -132,13 +127,8 @@ class VideoRemixesApi(APIView):
         "(so the chain reads on).",
     )
     def get(self, request: Request, video_id: UUID) -> Response:
-        paginator = CursorPage()
-        remixes: Any = lineage.remixes_of(viewer_id=_viewer_id(request), video_id=video_id)
-        page = paginator.paginate_queryset(remixes, request, view=self) or []
-        nodes = [lineage.node_of(video) for video in page]
-        return paginator.get_paginated_response(
-            LineageNodeSerializer(nodes, many=True, context={"request": request}).data
-        )
+        remixes = lineage.remixes_of(viewer_id=requester_id(request), video_id=video_id)
+        return page_response(self, request, remixes, LineageNodeSerializer, prepare=_nodes)
 
 
 class VideoLineageApi(APIView):
@@ -172,9 +162,13 @@ class VideoLineageApi(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         tree = lineage.lineage_tree(
-            viewer_id=_viewer_id(request), video_id=video_id, depth=params.validated_data["depth"]
+            viewer_id=requester_id(request), video_id=video_id, depth=params.validated_data["depth"]
         )
         return Response(LineageTreeNodeSerializer(tree, context={"request": request}).data)
+
+
+def _nodes(page: list[Any]) -> list[Any]:
+    return [lineage.node_of(video) for video in page]
 
 
 urlpatterns = [

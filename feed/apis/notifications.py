@@ -17,19 +17,23 @@ from rest_framework.views import APIView
 
 from accounts.public import MemberSerializer, member_card
 from config import errors as config_errors
-from config.api import BODY_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses, site_url
+from config.api import (
+    BODY_ERRORS,
+    PAGE_ERRORS,
+    CursorPage,
+    StrictSerializer,
+    error_responses,
+    iso,
+    page_response,
+    requester_id,
+    site_url,
+)
 from config.openapi import PAGE_PARAMETERS, page_of
 from feed import errors, notifications
-from feed.models import Notification, NotificationGroup, NotificationPreference
+from feed.models import NotificationGroup, NotificationPreference
 
 Type = NotificationGroup.Type
 Mode = NotificationPreference.Mode
-
-
-def _viewer_id(request: Request) -> UUID:
-    """The authenticated member's id (the default permission, IsAuthenticated, has made sure of one)."""
-    assert request.user.id is not None
-    return request.user.id
 
 
 class GroupPage(CursorPage):
@@ -109,13 +113,9 @@ class NotificationGroupSerializer(serializers.Serializer):
             "target": target,
             "data": group.data,
             "read": group.read_at is not None,
-            "created_at": _iso(group.created_at),
-            "updated_at": _iso(group.updated_at),
+            "created_at": iso(group.created_at),
+            "updated_at": iso(group.updated_at),
         }
-
-
-def _iso(moment: Any) -> str:
-    return str(serializers.DateTimeField().to_representation(moment))
 
 
 def _types_of(raw: str) -> list[str]:
@@ -154,15 +154,17 @@ class NotificationListApi(APIView):
     def get(self, request: Request) -> Response:
         query = self.FilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        viewer_id = _viewer_id(request)
+        member_id = requester_id(request)
         groups = notifications.notification_groups_for(
-            recipient_id=viewer_id, types=query.validated_data.get("types")
+            recipient_id=member_id, types=query.validated_data.get("types")
         )
-        paginator = GroupPage()
-        page: list[NotificationGroup] = paginator.paginate_queryset(groups, request, view=self) or []
-        notifications.latest_actors_attach(page, viewer_id=viewer_id)
-        return paginator.get_paginated_response(
-            NotificationGroupSerializer(page, many=True, context={"request": request}).data
+
+        def with_actors(page: list[NotificationGroup]) -> list[NotificationGroup]:
+            notifications.latest_actors_attach(page, viewer_id=member_id)
+            return page
+
+        return page_response(
+            self, request, groups, NotificationGroupSerializer, paginator=GroupPage(), prepare=with_actors
         )
 
 
@@ -181,14 +183,10 @@ class NotificationActorListApi(APIView):
     )
     def get(self, request: Request, group_id: UUID) -> Response:
         group = notifications.notification_group_get_for_recipient(
-            recipient_id=_viewer_id(request), group_id=group_id
+            recipient_id=requester_id(request), group_id=group_id
         )
-        paginator = CursorPage()
         actors = notifications.notification_actors_of(group=group)
-        page: list[Notification] = paginator.paginate_queryset(actors, request, view=self) or []
-        return paginator.get_paginated_response(
-            self.OutputSerializer(page, many=True, context={"request": request}).data
-        )
+        return page_response(self, request, actors, self.OutputSerializer)
 
 
 class NotificationUnreadCountApi(APIView):
@@ -197,7 +195,9 @@ class NotificationUnreadCountApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer, **error_responses()}, summary="How many are unread")
     def get(self, request: Request) -> Response:
-        return Response({"unread": notifications.notification_unread_count(recipient_id=_viewer_id(request))})
+        return Response(
+            {"unread": notifications.notification_unread_count(recipient_id=requester_id(request))}
+        )
 
 
 class NotificationReadApi(APIView):
@@ -207,7 +207,7 @@ class NotificationReadApi(APIView):
         summary="Mark one notification group read",
     )
     def post(self, request: Request, group_id: UUID) -> Response:
-        notifications.notification_mark_read(recipient_id=_viewer_id(request), group_id=group_id)
+        notifications.notification_mark_read(recipient_id=requester_id(request), group_id=group_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -219,7 +219,7 @@ class NotificationReadAllApi(APIView):
         request=None, responses={200: OutputSerializer, **error_responses()}, summary="Mark all read"
     )
     def post(self, request: Request) -> Response:
-        marked = notifications.notifications_mark_all_read(recipient_id=_viewer_id(request))
+        marked = notifications.notifications_mark_all_read(recipient_id=requester_id(request))
         return Response({"marked": marked})
 
 
@@ -274,7 +274,7 @@ class NotificationPreferencesApi(APIView):
         summary="How I hear of each type: off, in the app only, or pushed live too (the default)",
     )
     def get(self, request: Request) -> Response:
-        return Response(notifications.notification_preferences_of(user_id=_viewer_id(request)))
+        return Response(notifications.notification_preferences_of(user_id=requester_id(request)))
 
     @extend_schema(
         request=PreferencesUpdateSerializer,
@@ -285,7 +285,7 @@ class NotificationPreferencesApi(APIView):
         data = PreferencesUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         modes = notifications.notification_preferences_set(
-            user_id=_viewer_id(request), modes=dict(data.validated_data)
+            user_id=requester_id(request), modes=dict(data.validated_data)
         )
         return Response(modes)
 

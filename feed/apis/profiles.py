@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import path
@@ -13,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.public import USER_NOT_FOUND
-from config.api import PAGE_ERRORS, CursorPage, error_responses
+from config.api import PAGE_ERRORS, CursorPage, error_responses, page_response, requester_id
 from config.openapi import PAGE_PARAMETERS, page_of
 from feed import selectors
 from feed.apis.videos import VideoSerializer
@@ -32,13 +31,8 @@ def _grid(
     username: str,
     select: Callable[..., QuerySet[Video]],
 ) -> Response:
-    assert request.user.id is not None  # IsAuthenticated, the default permission
-    videos: Any = select(viewer_id=request.user.id, username=username)
-    paginator = PostedPage()
-    page: list[Video] = paginator.paginate_queryset(videos, request, view=view) or []
-    return paginator.get_paginated_response(
-        VideoSerializer(page, many=True, context={"request": request}).data
-    )
+    videos = select(viewer_id=requester_id(request), username=username)
+    return page_response(view, request, videos, VideoSerializer, paginator=PostedPage())
 
 
 PROFILE_ERRORS = error_responses(PAGE_ERRORS, USER_NOT_FOUND)

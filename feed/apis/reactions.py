@@ -18,18 +18,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.public import MemberSerializer
-from config.api import BODY_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses
+from config.api import (
+    BODY_ERRORS,
+    PAGE_ERRORS,
+    CursorPage,
+    StrictSerializer,
+    error_responses,
+    page_response,
+    requester_id,
+)
 from config.openapi import PAGE_PARAMETERS, page_of
 from feed import errors, reactions
 from feed.apis.videos import MentionSerializer
 from feed.models import COMMENT_MAX, Comment
 from moderation.public import TEXT_REFUSED
-
-
-def _viewer_id(request: Request) -> UUID:
-    """The authenticated member's id (the default permission, IsAuthenticated, has made sure of one)."""
-    assert request.user.id is not None
-    return request.user.id
 
 
 class OldestFirst(CursorPage):
@@ -39,7 +41,7 @@ class OldestFirst(CursorPage):
 
 
 def _context(request: Request) -> dict[str, Any]:
-    return {"request": request, "viewer_id": _viewer_id(request)}
+    return {"request": request, "viewer_id": requester_id(request)}
 
 
 def _page(
@@ -49,9 +51,7 @@ def _page(
     serializer: type[serializers.Serializer],
     paginator: CursorPage | None = None,
 ) -> Response:
-    paginator = paginator or CursorPage()
-    page: list[Any] = paginator.paginate_queryset(rows, request, view=view) or []
-    return paginator.get_paginated_response(serializer(page, many=True, context=_context(request)).data)
+    return page_response(view, request, rows, serializer, paginator=paginator, context=_context(request))
 
 
 # --- likes --------------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ class VideoLikeApi(APIView):
         summary="Like a post (201; liking it again is harmless: 200, counted once)",
     )
     def post(self, request: Request, video_id: UUID) -> Response:
-        like = reactions.like_create(actor_id=_viewer_id(request), video_id=video_id)
+        like = reactions.like_create(actor_id=requester_id(request), video_id=video_id)
         answer = {"liked": like.liked, "likes": like.likes}
         return Response(answer, status=status.HTTP_201_CREATED if like.changed else status.HTTP_200_OK)
 
@@ -86,7 +86,7 @@ class VideoLikeApi(APIView):
         summary="Take my like back (harmless when there is none)",
     )
     def delete(self, request: Request, video_id: UUID) -> Response:
-        like = reactions.like_delete(actor_id=_viewer_id(request), video_id=video_id)
+        like = reactions.like_delete(actor_id=requester_id(request), video_id=video_id)
         return Response({"liked": like.liked, "likes": like.likes})
 
 
@@ -97,7 +97,7 @@ class VideoLikeListApi(APIView):
         summary="Who liked a video, the latest first (members hidden from me left out)",
     )
     def get(self, request: Request, video_id: UUID) -> Response:
-        likes = reactions.likers_of(viewer_id=_viewer_id(request), video_id=video_id)
+        likes = reactions.likers_of(viewer_id=requester_id(request), video_id=video_id)
         return _page(request, self, likes, LikerSerializer)
 
 
@@ -159,7 +159,7 @@ class VideoCommentListApi(APIView):
         summary="The comments on a video, the latest first, each with its first replies",
     )
     def get(self, request: Request, video_id: UUID) -> Response:
-        threads = reactions.threads_of(viewer_id=_viewer_id(request), video_id=video_id)
+        threads = reactions.threads_of(viewer_id=requester_id(request), video_id=video_id)
         return _page(request, self, threads, CommentThreadSerializer)
 
     @extend_schema(
@@ -171,7 +171,7 @@ class VideoCommentListApi(APIView):
         summary="Comment on a post",
     )
     def post(self, request: Request, video_id: UUID) -> Response:
-        viewer_id = _viewer_id(request)
+        viewer_id = requester_id(request)
         reactions.video_ref_for_reaction(viewer_id=viewer_id, video_id=video_id)
         data = CommentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -187,7 +187,7 @@ class CommentReplyListApi(APIView):
         summary="The replies of a comment, the first one first (for a reply: the replies of its thread)",
     )
     def get(self, request: Request, comment_id: UUID) -> Response:
-        replies = reactions.replies_of(viewer_id=_viewer_id(request), comment_id=comment_id)
+        replies = reactions.replies_of(viewer_id=requester_id(request), comment_id=comment_id)
         return _page(request, self, replies, CommentSerializer, paginator=OldestFirst())
 
     @extend_schema(
@@ -199,7 +199,7 @@ class CommentReplyListApi(APIView):
         summary="Reply to a comment (a reply to a reply joins the thread of its top-level comment)",
     )
     def post(self, request: Request, comment_id: UUID) -> Response:
-        viewer_id = _viewer_id(request)
+        viewer_id = requester_id(request)
         reactions.reply_target(viewer_id=viewer_id, comment_id=comment_id)
         data = CommentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -220,7 +220,7 @@ class CommentDetailApi(APIView):
         summary="Edit my comment (it shows as edited; its mentions follow the new text)",
     )
     def patch(self, request: Request, comment_id: UUID) -> Response:
-        viewer_id = _viewer_id(request)
+        viewer_id = requester_id(request)
         reactions.comment_get_for_edit(actor_id=viewer_id, comment_id=comment_id)
         data = CommentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -236,7 +236,7 @@ class CommentDetailApi(APIView):
         summary="Delete a comment, mine or one on my post (a top-level one takes its replies with it)",
     )
     def delete(self, request: Request, comment_id: UUID) -> Response:
-        reactions.comment_delete(actor_id=_viewer_id(request), comment_id=comment_id)
+        reactions.comment_delete(actor_id=requester_id(request), comment_id=comment_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +14,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.public import MemberSerializer, member_card
-from config.api import BODY_ERRORS, PAGE_ERRORS, CursorPage, StrictSerializer, error_responses
+from config.api import (
+    BODY_ERRORS,
+    PAGE_ERRORS,
+    StrictSerializer,
+    error_responses,
+    iso,
+    page_response,
+    requester_id,
+)
 from config.openapi import PAGE_PARAMETERS, page_of
 from feed import errors, selectors, services
 from feed.media import download_url, signed_url
@@ -109,7 +116,7 @@ class VideoSerializer(serializers.Serializer):
             "remix_of": str(video.remix_of_id) if video.remix_of_id else None,
             "remix_of_creator": getattr(video, "remix_of_username", None),
             "remix_allowed": video.remix_allowed,
-            "posted_at": _iso(video.posted_at),
+            "posted_at": iso(video.posted_at),
             "stats": {name: getattr(stats, name) for name in STATS_FIELDS},
             "liked_by_me": bool(getattr(video, "liked_by_me", False)),
             "width": video.width,
@@ -124,26 +131,16 @@ class VideoSerializer(serializers.Serializer):
             "poster_url": signed_url(request, video, "poster"),
             "urls_expire_in_s": int(settings.MEDIA_URL_TTL_S),
             "share_url": share_url(request, video.id) if posted else None,
-            "created_at": _iso(video.created_at),
+            "created_at": iso(video.created_at),
         }
 
 
 STATS_FIELDS = tuple(VideoStatsSerializer().fields)
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return serializers.DateTimeField().to_representation(moment) if moment is not None else None
-
-
-def _viewer_id(request: Request) -> UUID:
-    """The authenticated member's id (the default permission, IsAuthenticated, has made sure of one)."""
-    assert request.user.id is not None
-    return request.user.id
-
-
 def _card(request: Request, video_id: UUID) -> Response:
     """The video as its viewer sees it now (after a change: fresh counters and mentions)."""
-    video = selectors.video_get_for_viewer(viewer_id=_viewer_id(request), video_id=video_id)
+    video = selectors.video_get_for_viewer(viewer_id=requester_id(request), video_id=video_id)
     return Response(VideoSerializer(video, context={"request": request}).data)
 
 
@@ -173,7 +170,7 @@ class VideoDetailApi(APIView):
     def patch(self, request: Request, video_id: UUID) -> Response:
         data = self.UpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.video_update(owner_id=_viewer_id(request), video_id=video_id, **data.validated_data)
+        services.video_update(owner_id=requester_id(request), video_id=video_id, **data.validated_data)
         return _card(request, video_id)
 
     @extend_schema(
@@ -182,7 +179,7 @@ class VideoDetailApi(APIView):
         summary="Delete my video: its files go; remixes of it show it as deleted",
     )
     def delete(self, request: Request, video_id: UUID) -> Response:
-        services.video_delete(owner_id=_viewer_id(request), video_id=video_id)
+        services.video_delete(owner_id=requester_id(request), video_id=video_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -206,7 +203,7 @@ class VideoPostApi(APIView):
     def post(self, request: Request, video_id: UUID) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.video_post(owner_id=_viewer_id(request), video_id=video_id, **data.validated_data)
+        services.video_post(owner_id=requester_id(request), video_id=video_id, **data.validated_data)
         return _card(request, video_id)
 
 
@@ -217,7 +214,7 @@ class VideoUnpostApi(APIView):
         summary="Take my post back to my drafts",
     )
     def post(self, request: Request, video_id: UUID) -> Response:
-        services.video_unpost(owner_id=_viewer_id(request), video_id=video_id)
+        services.video_unpost(owner_id=requester_id(request), video_id=video_id)
         return _card(request, video_id)
 
 
@@ -235,7 +232,7 @@ class VideoDownloadApi(APIView):
         summary="A download link for my video or a post I may see (counted)",
     )
     def post(self, request: Request, video_id: UUID) -> Response:
-        video = services.video_download(viewer_id=_viewer_id(request), video_id=video_id)
+        video = services.video_download(viewer_id=requester_id(request), video_id=video_id)
         link = {"url": download_url(request, video), "expires_in_s": int(settings.MEDIA_URL_TTL_S)}
         return Response(self.OutputSerializer(link).data)
 
@@ -247,12 +244,8 @@ class DraftListApi(APIView):
         summary="My drafts, newest first",
     )
     def get(self, request: Request) -> Response:
-        paginator = CursorPage()
-        drafts: Any = selectors.drafts_of(owner_id=_viewer_id(request))
-        page: list[Video] = paginator.paginate_queryset(drafts, request, view=self) or []
-        return paginator.get_paginated_response(
-            VideoSerializer(page, many=True, context={"request": request}).data
-        )
+        drafts = selectors.drafts_of(owner_id=requester_id(request))
+        return page_response(self, request, drafts, VideoSerializer)
 
 
 urlpatterns = [
