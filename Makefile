@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	# torch first: the pinned CPU build, so nothing pulls gigabytes of CUDA packages.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# The voice encoder without its sdist dependency on webrtcvad (pyproject lists the rest).
+	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4
 	touch $(STAMP)
 
 run: $(STAMP)

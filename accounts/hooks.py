@@ -3,8 +3,9 @@
 An upper app registers its function from its `AppConfig.ready`; `accounts` (and every app
 above it, which may import `accounts.public`) calls the hook without knowing who answers.
 
-- Username checks: `moderation` will refuse public figures' names; `accounts` never
-  imports `moderation`.
+- Member text and image checks: `moderation` refuses public figures' names and what its
+  policy refuses in usernames, display names and bios, and public figures' faces in avatars;
+  `accounts` never imports `moderation`.
 - Member files: apps that store files for a member name them when the member is deleted.
 - Follows: `feed` stores a "followed" notification for each new follow.
 - Export parts: each app adds its part of a member's data export (accounts: the profile, the
@@ -25,31 +26,58 @@ from django.db import connection
 
 from config.errors import ErrorCode
 
+MemberTextKind = Literal["username", "display_name", "bio"]
+MemberImageKind = Literal["avatar"]
+
 
 @dataclass(frozen=True)
-class UsernameRefusal:
-    error: ErrorCode  # e.g. moderation's `username_public_figure`
+class Refusal:
+    error: ErrorCode  # e.g. moderation's `text_refused`, `image_refused`
     message: str = ""  # the code's own message when empty
 
 
-UsernameCheck = Callable[[str], UsernameRefusal | None]
-_username_checks: list[UsernameCheck] = []
+MemberTextCheck = Callable[[str, MemberTextKind], Refusal | None]
+MemberImageCheck = Callable[[bytes, MemberImageKind], Refusal | None]
+_text_checks: list[MemberTextCheck] = []
+_image_checks: list[MemberImageCheck] = []
 
 
-def username_check_register(check: UsernameCheck) -> UsernameCheck:
-    if check not in _username_checks:
-        _username_checks.append(check)
+def member_text_check_register(check: MemberTextCheck) -> MemberTextCheck:
+    """`moderation` refuses public figures' names and what its text policy refuses, in usernames,
+    display names and bios (accounts never imports it)."""
+    if check not in _text_checks:
+        _text_checks.append(check)
     return check
 
 
-def username_check_unregister(check: UsernameCheck) -> None:
-    if check in _username_checks:
-        _username_checks.remove(check)
+def member_text_check_unregister(check: MemberTextCheck) -> None:
+    if check in _text_checks:
+        _text_checks.remove(check)
 
 
-def username_checks_run(username: str) -> UsernameRefusal | None:
-    for check in _username_checks:
-        refusal = check(username)
+def member_text_checks_run(text: str, kind: MemberTextKind) -> Refusal | None:
+    for check in _text_checks:
+        refusal = check(text, kind)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def member_image_check_register(check: MemberImageCheck) -> MemberImageCheck:
+    """`moderation` refuses an avatar with a public figure's face (the sanitized image's bytes)."""
+    if check not in _image_checks:
+        _image_checks.append(check)
+    return check
+
+
+def member_image_check_unregister(check: MemberImageCheck) -> None:
+    if check in _image_checks:
+        _image_checks.remove(check)
+
+
+def member_image_checks_run(image: bytes, kind: MemberImageKind) -> Refusal | None:
+    for check in _image_checks:
+        refusal = check(image, kind)
         if refusal is not None:
             return refusal
     return None

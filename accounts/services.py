@@ -141,9 +141,13 @@ def username_validate(username: str) -> None:
         raise KinoError(errors.USERNAME_INVALID, field="username")
     if username in RESERVED_USERNAMES or username.strip("._") in RESERVED_USERNAMES:
         raise KinoError(errors.USERNAME_RESERVED, field="username")
-    refusal = hooks.username_checks_run(username)
+    _member_text_check(username, "username")
+
+
+def _member_text_check(text: str, kind: hooks.MemberTextKind) -> None:
+    refusal = hooks.member_text_checks_run(text, kind) if text else None
     if refusal is not None:
-        raise KinoError(refusal.error, refusal.message, field="username")
+        raise KinoError(refusal.error, refusal.message, field=kind)
 
 
 def _username_taken() -> KinoError:
@@ -245,6 +249,7 @@ def invite_redeem(
     username = username_normalize(username)
     email = email.strip().lower()
     username_validate(username)
+    _member_text_check(display_name.strip(), "display_name")
     _age_check(birthdate)
     candidate = User(username=username, email=email, birthdate=birthdate)
     try:
@@ -285,9 +290,11 @@ def profile_update(*, user: User, display_name: str | None = None, bio: str | No
     profile, _ = Profile.objects.get_or_create(user=user)
     fields = []
     if display_name is not None:
+        _member_text_check(display_name.strip(), "display_name")
         profile.display_name = display_name.strip()
         fields.append("display_name")
     if bio is not None:
+        _member_text_check(bio.strip(), "bio")
         profile.bio = bio.strip()
         fields.append("bio")
     if fields:
@@ -307,6 +314,9 @@ def avatar_set(*, user: User, upload: UploadedFile) -> Profile:
         )
     except ImageRejected as exc:
         raise upload_refused(exc, "avatar") from None
+    refusal = hooks.member_image_checks_run(webp, "avatar")
+    if refusal is not None:
+        raise KinoError(refusal.error, refusal.message, field="avatar")
     with transaction.atomic():
         if _member_lock(user.id) is None:
             raise KinoError(TOKEN_NOT_VALID)

@@ -128,10 +128,10 @@ def test_public_figure_hook_refuses_names(api):
     # Given a check registered the way `moderation` will register its public-figure registry
     famous = ErrorCode("test_username_public_figure", "This name belongs to a public figure.")
 
-    def no_famous_names(username: str) -> hooks.UsernameRefusal | None:
-        return hooks.UsernameRefusal(famous) if username == "famousperson" else None
+    def no_famous_names(text: str, kind: hooks.MemberTextKind) -> hooks.Refusal | None:
+        return hooks.Refusal(famous) if kind == "username" and text == "famousperson" else None
 
-    hooks.username_check_register(no_famous_names)
+    hooks.member_text_check_register(no_famous_names)
     try:
         invite = InviteFactory()
         refused = api.post(
@@ -141,7 +141,7 @@ def test_public_figure_hook_refuses_names(api):
             "/api/v1/auth/signup", signup_payload(invite.code, username="ordinary"), format="json"
         )
     finally:
-        hooks.username_check_unregister(no_famous_names)
+        hooks.member_text_check_unregister(no_famous_names)
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "test_username_public_figure"
     assert accepted.status_code == 201

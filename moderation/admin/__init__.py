@@ -1,0 +1,2 @@
+"""The moderators' admin: the public-figure registry (`registry`), the queue, decisions, appeals,
+the audit log and the dashboard (`queue`)."""
