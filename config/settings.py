@@ -312,6 +312,42 @@ FEED_EVENTS_COUNT_WINDOW_S = env.int("FEED_EVENTS_COUNT_WINDOW_S", default=30 * 
 # A data export's download link lives this long; the zip is deleted after it.
 FEED_EXPORT_TTL_S = env.int("FEED_EXPORT_TTL_S", default=24 * 3600)
 
+# --- moderation: cases
+# A moderator's claim on a queue item holds this long; after it another moderator may take the item.
+MODERATION_CLAIM_TTL_S = env.int("MODERATION_CLAIM_TTL_S", default=30 * 60)
+# The affected person may appeal a decision for this long after it.
+MODERATION_APPEAL_WINDOW_S = env.int("MODERATION_APPEAL_WINDOW_S", default=14 * 24 * 3600)
+# Points a queue item's score gains per hour of waiting (moderation/queue.py explains the score).
+MODERATION_AGE_WEIGHT_PER_H = env.float("MODERATION_AGE_WEIGHT_PER_H", default=1.0)
+
+# --- moderation: voices
+# A clip's voice window (or an uploaded sample) matches a registered figure's voice at or above this
+# cosine similarity of resemblyzer embeddings (calibrated in bench/moderation.py on real speech).
+MODERATION_VOICE_MATCH_SIMILARITY = env.float("MODERATION_VOICE_MATCH_SIMILARITY", default=0.80)
+# Less detected speech than this (seconds) is not embedded: too little to say whose voice it is.
+MODERATION_VOICE_MIN_SPEECH_S = env.float("MODERATION_VOICE_MIN_SPEECH_S", default=1.0)
+# A clip's voice track is embedded in windows this long (seconds), started every hop seconds.
+MODERATION_VOICE_WINDOW_S = env.float("MODERATION_VOICE_WINDOW_S", default=3.0)
+MODERATION_VOICE_HOP_S = env.float("MODERATION_VOICE_HOP_S", default=1.5)
+
+# --- moderation: faces
+# Folder holding dlib's shape_predictor_5_face_landmarks.dat and dlib_face_recognition_resnet_model_v1.dat;
+# empty: the models/ folder of the installed face-recognition-models package.
+MODERATION_FACE_MODEL_DIR = env.str("MODERATION_FACE_MODEL_DIR", default="")
+# A face matches a registered figure's reference photo at or below this Euclidean distance of dlib
+# descriptors (dlib's own line is 0.6; the fixtures' genuine pairs under transforms stay below 0.45 and
+# different people are 0.63 or more apart: tests/moderation/test_faces.py).
+MODERATION_FACE_MATCH_DISTANCE = env.float("MODERATION_FACE_MATCH_DISTANCE", default=0.55)
+# The smallest face looked for, as a fraction of the short side: in uploaded images, in clip frames.
+MODERATION_IMAGE_MIN_FACE = env.float("MODERATION_IMAGE_MIN_FACE", default=0.08)
+MODERATION_CLIP_MIN_FACE = env.float("MODERATION_CLIP_MIN_FACE", default=0.15)
+# The detector's score threshold (dlib's adjust_threshold; raise it to miss more and mistake fewer).
+MODERATION_FACE_DETECT_THRESHOLD = env.float("MODERATION_FACE_DETECT_THRESHOLD", default=0.0)
+# A clip's frames are screened at this rate (frames per second).
+MODERATION_SCREEN_FPS = env.float("MODERATION_SCREEN_FPS", default=2.0)
+# Screening a clip that takes longer than this fails (closed: the stage retries, then the job fails).
+MODERATION_SCREEN_TIMEOUT_S = env.float("MODERATION_SCREEN_TIMEOUT_S", default=60.0)
+
 # --- API ------------------------------------------------------------------------
 
 REST_FRAMEWORK: dict[str, Any] = {

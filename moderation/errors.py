@@ -20,3 +20,22 @@ MODERATION_UNAVAILABLE = ErrorCode(
 )
 
 # --- reports, queue, decisions, appeals ---------------------------------------------
+SUBJECT_NOT_FOUND = ErrorCode("subject_not_found", "There is nothing to report there.", 404)
+REPORT_OWN = ErrorCode("report_own", "You cannot report yourself or what you made.", 400)
+ITEM_NOT_FOUND = ErrorCode("item_not_found", "No such queue item.", 404)
+ITEM_CLAIMED = ErrorCode("item_claimed", "Another moderator is working on this item.", 409)
+ITEM_NOT_CLAIMED = ErrorCode("item_not_claimed", "Claim the item before acting on it.", 409)
+ITEM_DECIDED = ErrorCode("item_decided", "This item has already been decided.", 409)
+ITEM_IS_APPEAL = ErrorCode("item_is_appeal", "This item is an appeal: uphold or overturn it.", 400)
+ITEM_NOT_APPEAL = ErrorCode("item_not_appeal", "This item is not an appeal.", 400)
+MODERATOR_REQUIRED = ErrorCode("moderator_required", "Only moderators may do this.", 403)
+APPEAL_SAME_MODERATOR = ErrorCode(
+    "appeal_same_moderator", "The moderator who decided may not review its appeal.", 403
+)
+REASON_CODE_UNKNOWN = ErrorCode("reason_code_unknown", "Pick a reason from the list.", 400)
+REASON_REQUIRED = ErrorCode("reason_required", "Say why, in words the affected person will read.", 400)
+ACTION_NOT_APPLICABLE = ErrorCode("action_not_applicable", "This action does not fit this item.", 400)
+DECISION_NOT_FOUND = ErrorCode("decision_not_found", "No such decision.", 404)
+DECISION_NOT_APPEALABLE = ErrorCode("decision_not_appealable", "This decision cannot be appealed.", 409)
+APPEAL_WINDOW_CLOSED = ErrorCode("appeal_window_closed", "The time to appeal this decision has passed.", 409)
+APPEAL_EXISTS = ErrorCode("appeal_exists", "You have already appealed this decision.", 409)
