@@ -372,6 +372,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "signup": env.str("THROTTLE_SIGNUP", default="10/hour"),
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "invite_check": env.str("THROTTLE_INVITE_CHECK", default="30/min"),
+        "report": env.str("THROTTLE_REPORT", default="30/hour"),  # reports a member may file
     },
     # The client's address is the connection's: proxies are handled once, in the ASGI app
     # (TRUSTED_PROXIES), so DRF must never read X-Forwarded-For itself.

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("generation.urls")),
     path("api/v1/", include("feed.urls")),
+    path("api/v1/", include("moderation.urls")),
     path("media/signed/<str:token>", media_signed, name="media-signed"),
     path("exports/signed/<str:token>", export_signed, name="export-signed"),
     # A post's public page and its media, for anyone with the link (no login).

@@ -18,3 +18,6 @@ class FeedConfig(AppConfig):
         from feed import export, tasks  # noqa: F401  (tasks: every process knows feed.export_build)
 
         export.export_hooks_register()  # feed's parts of a data export; exports' zips go with the member
+        from feed.moderation import moderation_hooks_register
+
+        moderation_hooks_register()  # moderation acts on videos and comments, and its outcomes notify

@@ -60,3 +60,56 @@ def subject_handler(kind: str) -> SubjectHandler | None:
 def subject_describe(kind: str, subject_id: UUID, viewer_id: UUID | None) -> SubjectView | None:
     handler = _HANDLERS.get(kind)
     return None if handler is None else handler.describe(subject_id, viewer_id)
+
+
+# --- members: handled here, through accounts.public -------------------------------------------
+
+
+def _member_describe(user_id: UUID, viewer_id: UUID | None) -> SubjectView | None:
+    from accounts.public import member_standing, members_for_viewer
+
+    if viewer_id is not None:
+        member = members_for_viewer(user_ids=[user_id], viewer_id=viewer_id).get(user_id)
+        if member is None:  # unknown, deactivated or blocked either way: the same 404
+            return None
+        username, active = member.username, True
+    else:
+        standing = member_standing(user_id=user_id)
+        if standing is None:
+            return None
+        member = members_for_viewer(user_ids=[user_id], viewer_id=user_id).get(user_id)
+        username, active = standing.username, standing.is_active
+    profile = getattr(member, "profile", None) if member is not None else None
+    followers = member.follower_edges.count() if member is not None else 0
+    return SubjectView(
+        kind="user",
+        id=user_id,
+        owner_id=user_id,
+        title=f"@{username}",
+        text=(profile.bio if profile else "") or "",
+        reach=followers,
+        state="active" if active else "inactive",
+    )
+
+
+def _member_take_down(user_id: UUID, moderator_id: UUID | None, reason: str) -> None:
+    """A member "taken down" is deactivated: jobs stopped, tokens revoked, sockets closed."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.public import member_deactivate
+
+    user = get_user_model().objects.filter(id=user_id).first()
+    if user is not None and user.is_active:
+        member_deactivate(user=user)
+
+
+def _member_restore(user_id: UUID, moderator_id: UUID | None) -> None:
+    """Active again; their revoked sessions stay revoked (they sign in afresh)."""
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.filter(id=user_id).update(is_active=True)
+
+
+_HANDLERS["user"] = SubjectHandler(
+    describe=_member_describe, take_down=_member_take_down, restore=_member_restore
+)

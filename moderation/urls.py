@@ -1,0 +1,3 @@
+from moderation import apis
+
+urlpatterns = [*apis.urlpatterns]
