@@ -4,6 +4,11 @@ Moderators get exactly what their work needs and nothing that grants power: they
 and may deactivate members who are not staff, admit the waitlist, expire and mint invites, see
 and cancel or retry jobs, and see and take down videos. They cannot change any account, any password, any
 group or any permission (accounts/admin.py holds that even if someone widens this set).
+
+In moderation they work the queue (see items, claim, release, decide: `claim_queueitem`; the item's
+own fields are never a form), read reports, decisions, appeals, labels and the audit log (all
+read-only pages: their services write them), add internal notes, and keep the public-figure registry
+(figures with their reference photos and voice samples; no deleting: a figure is deactivated).
 """
 
 from __future__ import annotations
@@ -27,6 +32,25 @@ MODERATOR_PERMISSIONS = (
     "generation.view_dailyusage",
     "feed.view_video",
     "feed.change_video",  # the takedown action only: a video's own form stays read-only (feed/admin.py)
+    "moderation.view_queueitem",
+    "moderation.change_queueitem",
+    "moderation.claim_queueitem",  # claim, release and decide (moderation/admin/queue.py)
+    "moderation.view_report",
+    "moderation.view_note",
+    "moderation.add_note",
+    "moderation.view_decision",
+    "moderation.view_appeal",
+    "moderation.view_label",
+    "moderation.view_auditentry",
+    "moderation.view_publicfigure",
+    "moderation.add_publicfigure",
+    "moderation.change_publicfigure",
+    "moderation.view_figureface",
+    "moderation.add_figureface",
+    "moderation.change_figureface",
+    "moderation.view_figurevoice",
+    "moderation.add_figurevoice",
+    "moderation.change_figurevoice",
 )
 
 
