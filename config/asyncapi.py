@@ -68,6 +68,14 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _UUID = {"type": "string", "format": "uuid"}
+_TIME = {"type": "string", "format": "date-time"}
+# What every moderation.* event says of a decision (a reporter reads the reason code's own text).
+_MODERATION: dict[str, Any] = {
+    "decision_id": _UUID,
+    "subject": _object({"kind": {"type": "string"}, "id": _UUID}),
+    "action": {"type": "string"},
+    "reason": _object({"code": {"type": "string"}, "text": {"type": "string"}}),
+}
 _COUNT = {"type": "integer", "minimum": 0}
 
 SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -181,6 +189,28 @@ EVENTS: tuple[Event, ...] = (
     _export("progress", "The export started (0) or one more part of it is in the zip (`percent`)", "running"),
     _export("succeeded", "The zip is made: its download link is in GET /api/v1/me/export/{export_id}"),
     _export("failed", "The export failed (`error_code`); no zip was kept, start another"),
+    Event(
+        "moderation.decision",
+        "A statement of reasons: a moderator decided about the member or something they made (as in GET "
+        "/api/v1/moderation/decisions/{decision_id}; appeal it there until `appealable_until`)",
+        _object(
+            {
+                **_MODERATION,
+                "labels": {"type": "array", "items": {"type": "string"}},
+                "appealable_until": _nullable(_TIME),
+            }
+        ),
+    ),
+    Event(
+        "moderation.report",
+        "What was decided about something the member reported (told once per report)",
+        _object({**_MODERATION, "report_id": _UUID}),
+    ),
+    Event(
+        "moderation.appeal",
+        "The member's appeal was decided by another moderator (told once)",
+        _object({**_MODERATION, "appeal_outcome": {"type": "string", "enum": ["upheld", "overturned"]}}),
+    ),
 )
 
 CLIENT_MESSAGES: dict[str, dict[str, Any]] = {

@@ -489,7 +489,7 @@ def _forged_token_controls(http: httpx.Client, ws: str, tally: Tally) -> None:
 # --- the authorization matrix -----------------------------------------------------------------------
 
 # Path parameters that name an object only its owner may see.
-PRIVATE_PARAMS = {"job_id", "video_id", "group_id", "export_id"}
+PRIVATE_PARAMS = {"job_id", "video_id", "group_id", "export_id", "decision_id"}
 # Operations that answer a hidden object exactly as they answer one that does not exist, not with a 404.
 SAME_AS_UNKNOWN = {("delete", "/api/v1/users/{username}/block")}
 OBJECT_BUILDERS: dict[str, Callable[[User], str]] = {
@@ -500,6 +500,7 @@ OBJECT_BUILDERS: dict[str, Callable[[User], str]] = {
     "comment_id": lambda owner: str(CommentFactory(author=owner).id),
     "group_id": lambda owner: str(a_notification_of(owner)),
     "export_id": lambda owner: str(DataExport.objects.create(user=owner).id),
+    "decision_id": lambda owner: str(a_decision_about(owner)),
 }
 UNKNOWN_VALUES = {
     "job_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
@@ -509,6 +510,7 @@ UNKNOWN_VALUES = {
     "comment_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
     "group_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
     "export_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
+    "decision_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
 }
 
 
@@ -520,6 +522,31 @@ def a_notification_of(owner: User) -> Any:
     return notification_send(
         recipient_id=owner.id, type="liked", actor_id=member().id, target_kind="video", target_id=post.id
     )
+
+
+def a_decision_about(owner: User) -> Any:
+    """A moderator's appealable decision about one of the owner's posts (a label: the post stays)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from moderation.models import Decision, QueueItem
+
+    post = PostFactory(owner=owner)
+    item = QueueItem.objects.create(
+        subject_kind="video", subject_id=post.id, subject_owner_id=owner.id, state=QueueItem.State.DECIDED
+    )
+    return Decision.objects.create(
+        item=item,
+        action=Decision.Action.LABEL,
+        labels=["warn"],
+        reason_code="other_policy",
+        reason_text="Shown behind a warning.",
+        subject_kind="video",
+        subject_id=post.id,
+        affected_user_id=owner.id,
+        appealable_until=timezone.now() + timedelta(days=1),
+    ).id
 
 
 ACTORS = ("anonymous", "member", "blocked", "moderator", "owner")  # the owner last: it may delete
