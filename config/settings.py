@@ -312,16 +312,6 @@ FEED_EVENTS_COUNT_WINDOW_S = env.int("FEED_EVENTS_COUNT_WINDOW_S", default=30 * 
 # A data export's download link lives this long; the zip is deleted after it.
 FEED_EXPORT_TTL_S = env.int("FEED_EXPORT_TTL_S", default=24 * 3600)
 
-# --- moderation: voices
-# A clip's voice window (or an uploaded sample) matches a registered figure's voice at or above this
-# cosine similarity of resemblyzer embeddings (calibrated in bench/moderation.py on real speech).
-MODERATION_VOICE_MATCH_SIMILARITY = env.float("MODERATION_VOICE_MATCH_SIMILARITY", default=0.80)
-# Less detected speech than this (seconds) is not embedded: too little to say whose voice it is.
-MODERATION_VOICE_MIN_SPEECH_S = env.float("MODERATION_VOICE_MIN_SPEECH_S", default=1.0)
-# A clip's voice track is embedded in windows this long (seconds), started every hop seconds.
-MODERATION_VOICE_WINDOW_S = env.float("MODERATION_VOICE_WINDOW_S", default=3.0)
-MODERATION_VOICE_HOP_S = env.float("MODERATION_VOICE_HOP_S", default=1.5)
-
 # --- moderation: cases
 # A moderator's claim on a queue item holds this long; after it another moderator may take the item.
 MODERATION_CLAIM_TTL_S = env.int("MODERATION_CLAIM_TTL_S", default=30 * 60)
@@ -333,7 +323,7 @@ MODERATION_AGE_WEIGHT_PER_H = env.float("MODERATION_AGE_WEIGHT_PER_H", default=1
 # --- moderation: voices
 # A clip's voice window (or an uploaded sample) matches a registered figure's voice at or above this
 # cosine similarity of resemblyzer embeddings (calibrated in bench/moderation.py on real speech).
-MODERATION_VOICE_MATCH_SIMILARITY = env.float("MODERATION_VOICE_MATCH_SIMILARITY", default=0.80)
+MODERATION_VOICE_MATCH_SIMILARITY = env.float("MODERATION_VOICE_MATCH_SIMILARITY", default=0.82)
 # Less detected speech than this (seconds) is not embedded: too little to say whose voice it is.
 MODERATION_VOICE_MIN_SPEECH_S = env.float("MODERATION_VOICE_MIN_SPEECH_S", default=1.0)
 # A clip's voice track is embedded in windows this long (seconds), started every hop seconds.
