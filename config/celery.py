@@ -71,7 +71,13 @@ class Heartbeat(bootsteps.StartStopStep):
             if worker.app.amqp.queues.consume_from
             else []
         )
-        payload = json.dumps({"hostname": worker.hostname, "queues": queues, "ts": time.time()})
+        from config.health import status_checks_run
+
+        # The apps' status checks (moderation's face models) as this worker sees them, for /healthz.
+        status = status_checks_run()
+        payload = json.dumps(
+            {"hostname": worker.hostname, "queues": queues, "ts": time.time(), "status": status}
+        )
         # Redis down: /healthz reports that on its own; the worker keeps going.
         with contextlib.suppress(OSError, redis_errors()):
             self.client.set(HEARTBEAT_PREFIX + worker.hostname, payload, ex=self.interval * 3)

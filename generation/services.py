@@ -30,6 +30,7 @@ from generation.engines.families import engine_accepts_start_image
 from generation.jobs import job_dispatch, job_event_data, job_finish
 from generation.models import DailyUsage, Job
 from mediakit.images import ImageRejected, image_sanitize
+from moderation.public import MODERATION_UNAVAILABLE, ScreeningUnavailable, image_screen
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def generation_enqueue(*, user_id: UUID, ask: ClipAsk, idempotency_key: str = ""
     """Check the request, take one unit of quota atomically, and queue the job once the row commits."""
     _ask_check(user_id, ask)
     tier = user_tier(user_id)
-    start_image = _start_image_checked(ask.start_image) if ask.start_image is not None else None
+    start_image = _start_image_checked(ask.start_image, user_id) if ask.start_image is not None else None
     with transaction.atomic():
         if not member_hold(user_id=user_id):  # deleted while asking: nothing of theirs may be written
             raise KinoError(TOKEN_NOT_VALID)
@@ -127,7 +128,9 @@ def _ask_check(user_id: UUID, ask: ClipAsk) -> None:
         raise KinoError(errors.START_IMAGE_UNSUPPORTED, field="start_image")
 
 
-def _start_image_checked(upload: UploadedFile) -> ContentFile:
+def _start_image_checked(upload: UploadedFile, user_id: UUID) -> ContentFile:
+    """The sanitized start image, once likeness screening passed it: a public figure's face, or any real
+    person's face that is not a cameo the member may use (none until cameos exist), is refused."""
     try:
         webp = image_sanitize(
             upload,
@@ -138,6 +141,12 @@ def _start_image_checked(upload: UploadedFile) -> ContentFile:
         )
     except ImageRejected as exc:
         raise upload_refused(exc, "start_image") from None
+    try:
+        verdict = image_screen(webp, purpose="start_image", subject_kind="user", subject_id=user_id)
+    except ScreeningUnavailable:
+        raise KinoError(MODERATION_UNAVAILABLE, field="start_image") from None
+    if verdict.blocked and verdict.error is not None:
+        raise KinoError(verdict.error, field="start_image")
     return ContentFile(webp)
 
 

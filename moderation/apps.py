@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class ModerationConfig(AppConfig):
     name = "moderation"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts.public import member_image_check_register
+        from config.health import status_check_register
+        from moderation.likeness.loader import face_models_status
+        from moderation.likeness.screen import avatar_check
+
+        # faces: an avatar with a public figure's face is refused; /healthz (and every worker's
+        # heartbeat) says whether this process can load the face models.
+        member_image_check_register(avatar_check)
+        status_check_register("moderation", face_models_status)

@@ -1,20 +1,36 @@
 """What other apps may use of `moderation`: these names and nothing else (import-linter holds it)."""
 
 from moderation.decisions import REASON_CODES, Outcome, outcome_listener_register
-from moderation.errors import ACTION_NOT_APPLICABLE, TEXT_REFUSED
+from moderation.errors import (
+    ACTION_NOT_APPLICABLE,
+    LIKENESS_PUBLIC_FIGURE,
+    LIKENESS_REAL_PERSON,
+    MODERATION_UNAVAILABLE,
+    TEXT_REFUSED,
+)
 from moderation.labels import labels_for
+from moderation.likeness.loader import ScreeningUnavailable
+from moderation.likeness.screen import LikenessVerdict, Match, clip_screen, image_screen
 from moderation.subjects import SubjectHandler, SubjectView, subject_handler_register
 from moderation.text import TextKind, TextVerdict, text_check
 
 __all__ = [
     "ACTION_NOT_APPLICABLE",
+    "LIKENESS_PUBLIC_FIGURE",
+    "LIKENESS_REAL_PERSON",
+    "MODERATION_UNAVAILABLE",
     "REASON_CODES",
     "TEXT_REFUSED",
+    "LikenessVerdict",
+    "Match",
     "Outcome",
+    "ScreeningUnavailable",
     "SubjectHandler",
     "SubjectView",
     "TextKind",
     "TextVerdict",
+    "clip_screen",
+    "image_screen",
     "labels_for",
     "outcome_listener_register",
     "subject_handler_register",

@@ -1,6 +1,6 @@
 """The worker: a job runs through an ordered list of named stages.
 
-    claim → recheck → load_engine → render → encode → draft
+    claim → recheck → load_engine → render → encode → screen → draft
 
 Each stage is a small function in its own module (`stages/`), `def name(ctx) -> StageResult`
 (`context.py` says what a stage may answer); `stages.STAGES` is the list. A later issue adds

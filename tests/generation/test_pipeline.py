@@ -25,8 +25,9 @@ PUBLIC_FIGURE = ErrorCode("test_public_figure_blocked", "This clip shows a publi
 SCREEN_DOWN = ErrorCode("test_screening_unavailable", "Screening is unavailable.", 503)
 
 
-def with_stage(stage, *, before="draft"):
-    """The pipeline with `stage` added before `before`, as a later issue adds its own."""
+def with_stage(stage, *, before="screen"):
+    """The pipeline with `stage` added before `before`, as a later issue adds its own (these tests'
+    own stand-in for screening runs just before the real one)."""
     names = [s.__name__ for s in STAGES]
     at = names.index(before)
     return (*STAGES[:at], stage, *STAGES[at:])
