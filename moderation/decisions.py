@@ -211,6 +211,7 @@ def _label(act: _Act) -> None:
 
 
 def _ban(act: _Act) -> None:
+    assert act.owner_id is not None  # _check refused a ban with no member to ban
     member_deactivate(user=get_user_model().objects.get(id=act.owner_id))
     act.done["banned"] = str(act.owner_id)
 

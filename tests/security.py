@@ -77,6 +77,7 @@ from tests.factories import (
     UserFactory,
     VideoFactory,
 )
+from tests.moderation.casework import a_decision_about
 from tests.openapi import METHODS, PUBLIC
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -500,7 +501,7 @@ OBJECT_BUILDERS: dict[str, Callable[[User], str]] = {
     "comment_id": lambda owner: str(CommentFactory(author=owner).id),
     "group_id": lambda owner: str(a_notification_of(owner)),
     "export_id": lambda owner: str(DataExport.objects.create(user=owner).id),
-    "decision_id": lambda owner: str(a_decision_about(owner)),
+    "decision_id": lambda owner: str(a_decision_about(owner).id),
 }
 UNKNOWN_VALUES = {
     "job_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
@@ -522,31 +523,6 @@ def a_notification_of(owner: User) -> Any:
     return notification_send(
         recipient_id=owner.id, type="liked", actor_id=member().id, target_kind="video", target_id=post.id
     )
-
-
-def a_decision_about(owner: User) -> Any:
-    """A moderator's appealable decision about one of the owner's posts (a label: the post stays)."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from moderation.models import Decision, QueueItem
-
-    post = PostFactory(owner=owner)
-    item = QueueItem.objects.create(
-        subject_kind="video", subject_id=post.id, subject_owner_id=owner.id, state=QueueItem.State.DECIDED
-    )
-    return Decision.objects.create(
-        item=item,
-        action=Decision.Action.LABEL,
-        labels=["warn"],
-        reason_code="other_policy",
-        reason_text="Shown behind a warning.",
-        subject_kind="video",
-        subject_id=post.id,
-        affected_user_id=owner.id,
-        appealable_until=timezone.now() + timedelta(days=1),
-    ).id
 
 
 ACTORS = ("anonymous", "member", "blocked", "moderator", "owner")  # the owner last: it may delete

@@ -28,6 +28,7 @@ from tests.factories import (
     UserFactory,
     VideoFactory,
 )
+from tests.moderation.casework import a_decision_about
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +50,7 @@ def concrete(path: str) -> str:
         .replace("{comment_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{export_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{group_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+        .replace("{decision_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
     )
 
 
@@ -166,6 +168,11 @@ def a_comment_on_a_post_whose_owner_blocked_the_stranger() -> Hidden:
     )
 
 
+def a_decision() -> Hidden:
+    # A statement of reasons is its affected member's alone.
+    return owned("decision_id", a_decision_about)
+
+
 # Keyed by an operation's path parameters, in order. A new kind of object in a path needs one here.
 BUILDERS: dict[tuple[str, ...], Callable[[], Hidden]] = {
     ("job_id",): a_job,
@@ -174,6 +181,7 @@ BUILDERS: dict[tuple[str, ...], Callable[[], Hidden]] = {
     ("comment_id",): a_comment_on_a_post_whose_owner_blocked_the_stranger,
     ("username",): a_member_who_blocked_the_stranger,
     ("group_id",): a_notification,
+    ("decision_id",): a_decision,
 }
 
 # Operations whose path names something anyone may look up.

@@ -32,6 +32,7 @@ LISTS = {
     "/api/v1/comments/{comment_id}/replies",
     "/api/v1/notifications",
     "/api/v1/notifications/{group_id}/actors",
+    "/api/v1/moderation/decisions",
 }
 
 
@@ -239,4 +240,4 @@ def test_every_throttled_operation_declares_429():
         if view.throttle_classes:
             throttled.append(operation.id)
             assert "`rate_limited`" in operation.spec["responses"]["429"]["description"], operation.id
-    assert len(throttled) == 4  # waitlist, invite check, signup, login
+    assert len(throttled) == 5  # waitlist, invite check, signup, login, reports

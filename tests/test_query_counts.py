@@ -30,6 +30,7 @@ from tests.factories import (
     VideoCameoFactory,
     VideoFactory,
 )
+from tests.moderation.casework import a_decision_about
 
 pytestmark = pytest.mark.django_db
 
@@ -168,6 +169,10 @@ def posts_on_a_profile(viewer: User) -> Listing:
     return Listing({"username": someone.username}, add)
 
 
+def my_statements_of_reasons(viewer: User) -> Listing:
+    return Listing({}, lambda n: [a_decision_about(viewer) for _ in range(n)])
+
+
 ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
     "/api/v1/users/{username}/posts": posts_on_a_profile,
     "/api/v1/users/{username}/remixes": posts_on_a_profile,
@@ -186,6 +191,7 @@ ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
     "/api/v1/me/blocks": my_blocks,
     "/api/v1/users/{username}/followers": someones_followers,
     "/api/v1/users/{username}/following": whom_someone_follows,
+    "/api/v1/moderation/decisions": my_statements_of_reasons,
 }
 
 LIST_OPERATIONS = [op for op in openapi.operations() if openapi.returns_a_page(op)]

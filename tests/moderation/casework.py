@@ -85,3 +85,29 @@ def events_of(messages: list[dict[str, Any]], event_type: str) -> list[dict[str,
         for m in messages
         if m.get("type") == "kino.event" and m["event"]["type"] == event_type
     ]
+
+
+def a_decision_about(owner: Any) -> Decision:
+    """A moderator's appealable decision about one of the owner's posts (a label: the post stays),
+    made as rows: for the sweeps over every API operation (access, query counts, security)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import PostFactory
+
+    post = PostFactory(owner=owner)
+    item = QueueItem.objects.create(
+        subject_kind="video", subject_id=post.id, subject_owner_id=owner.id, state=QueueItem.State.DECIDED
+    )
+    return Decision.objects.create(
+        item=item,
+        action=Decision.Action.LABEL,
+        labels=["warn"],
+        reason_code="other_policy",
+        reason_text="Shown behind a warning.",
+        subject_kind="video",
+        subject_id=post.id,
+        affected_user_id=owner.id,
+        appealable_until=timezone.now() + timedelta(days=1),
+    )
