@@ -93,7 +93,11 @@ def _photo_sanitized(image: bytes) -> bytes:
 def photo_face(image: bytes) -> tuple[bytes, Face]:
     """The sanitized photo (WebP) and its one face; ValidationError for no face or several."""
     webp = _photo_sanitized(image)
-    faces = faces_find([image_decode(webp)], min_face=settings.MODERATION_IMAGE_MIN_FACE)
+    faces = faces_find(
+        [image_decode(webp)],
+        min_face=settings.MODERATION_IMAGE_MIN_FACE,
+        threshold=settings.MODERATION_FACE_DETECT_THRESHOLD,
+    )
     if not faces:
         raise ValidationError(
             "No face was found in this photo. "

@@ -79,7 +79,11 @@ def image_screen(
     started = time.perf_counter()
     action = f"screen.{purpose}"
     try:
-        faces = faces_find([image_decode(image)], min_face=settings.MODERATION_IMAGE_MIN_FACE)
+        faces = faces_find(
+            [image_decode(image)],
+            min_face=settings.MODERATION_IMAGE_MIN_FACE,
+            threshold=settings.MODERATION_FACE_DETECT_THRESHOLD,
+        )
     except ScreeningUnavailable as exc:
         _unavailable(action, subject_kind, subject_id, exc)
         raise
@@ -120,6 +124,7 @@ def clip_screen(
             [frame.image for frame in frames],
             min_face=settings.MODERATION_CLIP_MIN_FACE,
             threshold=settings.MODERATION_FACE_DETECT_THRESHOLD,
+            grey=True,
             deadline=deadline,
         )
         windows, voice_matches = _voice_screen(clip, allowed_cameo_ids, deadline)
