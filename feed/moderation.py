@@ -141,8 +141,10 @@ def outcome_notify(outcome: Outcome) -> None:
     notification_send(
         recipient_id=outcome.recipient_id,
         type=NotificationGroup.Type.MODERATION,
-        target_kind=outcome.subject_kind,
-        target_id=outcome.subject_id,
+        # The decision, not its subject: GET /api/v1/moderation/decisions/{id} reads it, and a comment
+        # taken down takes its own notifications with it.
+        target_kind="decision",
+        target_id=outcome.decision_id,
         data={"kind": outcome.kind, **outcome.payload()},
     )
 

@@ -338,6 +338,10 @@ def decision_make(
         if action in APPEALABLE and affected is not None
         else None,
     )
+    if affected is not None:
+        # Told before the action runs: a ban closes the member's sockets once this commits, and the
+        # statement must reach them first (an action that fails rolls the telling back with it).
+        outcomes_tell([statement_of(act.decision)])
     _ACTIONS[action](act)
     item.state, item.decided_at, item.updated_at = QueueItem.State.DECIDED, now, now
     item.save(update_fields=["state", "decided_at", "updated_at"])
@@ -353,9 +357,6 @@ def decision_make(
         after={"item": item_state(item), "subject": _subject_state(item_subject(item)), **act.done},
         detail={"item_id": str(item.id), "decision_id": str(act.decision.id)},
     )
-    told = _reporters_told(item, act.decision)
-    if affected is not None:
-        told.insert(0, statement_of(act.decision))
-    outcomes_tell(told)
+    outcomes_tell(_reporters_told(item, act.decision))
     logger.info("moderation.decided", extra={"decision_id": str(act.decision.id), "action": action})
     return act.decision

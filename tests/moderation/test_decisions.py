@@ -155,6 +155,10 @@ def test_a_takedown_removes_the_post_and_its_owner_reads_why(
     assert [(n["kind"], n["decision_id"]) for n in moderation_notices(ann)] == [
         ("statement", str(decision.id))
     ]
+    notices = auth_client(ann).get("/api/v1/notifications").json()["results"]
+    assert [(n["type"], n["target"]) for n in notices] == [
+        ("moderation", {"kind": "decision", "id": str(decision.id), "video": None})
+    ]
     mine = auth_client(ann).get("/api/v1/moderation/decisions").json()["results"]
     assert [(d["id"], d["action"], d["reason"]["code"], d["can_appeal"]) for d in mine] == [
         (str(decision.id), "take_down", "graphic_violence", True)
@@ -241,8 +245,11 @@ def test_a_ban_stops_the_owners_jobs_revokes_their_tokens_and_closes_their_socke
     job.refresh_from_db()
     assert job.state == Job.State.BLOCKED
     messages = heard()
-    assert {"type": "kino.close", "reason": "account_inactive"} in messages
     assert [e["decision_id"] for e in events_of(messages, "moderation.decision")] == [str(decision.id)]
+    # the statement reaches the member's sockets before they close
+    kinds = [m.get("event", {}).get("type") or m["type"] for m in messages]
+    assert kinds.index("moderation.decision") < kinds.index("kino.close")
+    assert {"type": "kino.close", "reason": "account_inactive"} in messages
 
 
 def test_staff_are_not_banned_from_the_queue(auth_client):
