@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from accounts.roles import MODERATORS, moderators_group_sync
 from feed.models import Video
-from moderation.appeals import appeal_file
 from moderation.audit import audit_record
 from moderation.dashboard import dashboard_figures
 from moderation.models import Appeal, AuditEntry, Decision, Note, PublicFigure, QueueItem, Report
@@ -263,9 +262,13 @@ def test_an_appeal_shows_both_sides_and_another_moderator_restores_the_video(
         take_down(client, item)
     decision = Decision.objects.get(item=item)
 
-    appeal = appeal_file(
-        decision_id=decision.id, appellant_id=author.id, text="It is a staged scene with stunt actors."
+    appealed = auth_client(author).post(
+        f"/api/v1/moderation/decisions/{decision.id}/appeal",
+        {"text": "It is a staged scene with stunt actors."},
+        format="json",
     )
+    assert appealed.status_code == 201
+    appeal = Appeal.objects.get(id=appealed.json()["id"])
     appeal_item = QueueItem.objects.get(appeal=appeal)
 
     same = client.post(f"{QUEUE}{appeal_item.id}/claim/", follow=True)
