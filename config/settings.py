@@ -312,6 +312,40 @@ FEED_EVENTS_COUNT_WINDOW_S = env.int("FEED_EVENTS_COUNT_WINDOW_S", default=30 * 
 # A data export's download link lives this long; the zip is deleted after it.
 FEED_EXPORT_TTL_S = env.int("FEED_EXPORT_TTL_S", default=24 * 3600)
 
+# --- moderation: text
+# Per content category, the score (the category's probability against benign, 0..1, see
+# moderation/text/categories.py) at or above which a text is refused; tuned by cross-validation on the
+# exemplars (`manage.py text_policy_tune`), measured on a held-out set (moderation/text/evaluate.py).
+MODERATION_TEXT_THRESHOLDS = {
+    category: env.float(f"MODERATION_TEXT_THRESHOLD_{category.upper()}", default=default)
+    for category, default in {
+        "sexual_minors": 0.605,
+        "sexual": 0.665,
+        "violence": 0.681,
+        "hate": 0.601,
+        "harassment": 0.631,
+        "self_harm": 0.622,
+        "extremism": 0.7,
+        "misleading": 0.675,
+    }.items()
+}
+# Teens' thresholds: lower (stricter); sexual_minors is one threshold for everyone.
+MODERATION_TEXT_TEEN_THRESHOLDS = {
+    category: env.float(f"MODERATION_TEXT_TEEN_THRESHOLD_{category.upper()}", default=default)
+    for category, default in {
+        "sexual": 0.635,
+        "violence": 0.607,
+        "hate": 0.532,
+        "harassment": 0.572,
+        "self_harm": 0.537,
+        "extremism": 0.522,
+        "misleading": 0.613,
+    }.items()
+}
+# A process rebuilds its index of public figures' names at least this often, even when no write
+# told it the registry changed (moderation.text.names.figure_names_changed tells it at once).
+MODERATION_TEXT_NAMES_MAX_AGE_S = env.int("MODERATION_TEXT_NAMES_MAX_AGE_S", default=300)
+
 # --- moderation: cases
 # A moderator's claim on a queue item holds this long; after it another moderator may take the item.
 MODERATION_CLAIM_TTL_S = env.int("MODERATION_CLAIM_TTL_S", default=30 * 60)

@@ -5,6 +5,9 @@ from config.errors import ErrorCode
 
 # --- text policy -------------------------------------------------------------------
 TEXT_REFUSED = ErrorCode("text_refused", "This text is not allowed on Kino.", 400)
+TEXT_PUBLIC_FIGURE = ErrorCode(
+    "text_public_figure", "This names a public figure or a character they are known for.", 400
+)
 
 # --- likeness ----------------------------------------------------------------------
 LIKENESS_PUBLIC_FIGURE = ErrorCode(
