@@ -24,6 +24,7 @@ class Rate:
     label: str
     part: int
     total: int
+    unavailable: int = 0  # verdicts that could not be made (block rates only)
 
     @property
     def rate(self) -> float | None:
@@ -55,9 +56,13 @@ class Dashboard:
         return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
-# An automatic verdict that refused something records the refusal's code; one that let it pass
-# records none (moderation.audit callers: the text policy, the likeness screens).
-BLOCKED = ~Q(reason_code="")
+# The automatic verdicts in the audit log: the likeness screens (`screen.clip`, `screen.start_image`,
+# ...: every verdict, passed or blocked) and the text policy (`text.refused`: its refusals only, so
+# its rate is 100 % by construction and its count is the figure to read). A refusal records the code
+# the member read; a screen that could not judge records `moderation_unavailable`, counted apart.
+VERDICT_ACTIONS = Q(action__startswith="screen.") | Q(action__startswith="text.")
+UNAVAILABLE = "moderation_unavailable"
+BLOCKED = ~Q(reason_code="") & ~Q(reason_code=UNAVAILABLE)
 
 
 def dashboard_figures(*, days: int | None = 30) -> Dashboard:
@@ -125,12 +130,16 @@ def _appeal_overturns(since: datetime | None) -> Rate:
 
 
 def _block_rates(since: datetime | None) -> tuple[Rate, ...]:
-    verdicts = AuditEntry.objects.filter(actor_id__isnull=True)
+    verdicts = AuditEntry.objects.filter(VERDICT_ACTIONS, actor_id__isnull=True)
     if since:
         verdicts = verdicts.filter(at__gte=since)
     rows = (
         verdicts.values("action")
-        .annotate(total=Count("id"), blocked=Count("id", filter=BLOCKED))
+        .annotate(
+            total=Count("id"),
+            blocked=Count("id", filter=BLOCKED),
+            unavailable=Count("id", filter=Q(reason_code=UNAVAILABLE)),
+        )
         .order_by("action")
     )
-    return tuple(Rate(row["action"], row["blocked"], row["total"]) for row in rows)
+    return tuple(Rate(row["action"], row["blocked"], row["total"], row["unavailable"]) for row in rows)

@@ -11,7 +11,6 @@ decoded on the server: moderation sees a video only through the signed link its 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -23,6 +22,7 @@ from moderation.models import AuditEntry, Decision, Label, Note, PublicFigure, Q
 from moderation.queue import item_subject
 from moderation.subjects import SubjectView
 
+UNAVAILABLE = "moderation_unavailable"  # a screen that could not judge: no verdict either way
 STRIP_STILLS = 6  # stills spread over the clip, beside the verdicts' own frames
 HISTORY_MAX = 100
 
@@ -65,16 +65,16 @@ class DeskContext:
     history: tuple[AuditEntry, ...] = ()
 
 
-def _matches_in(detail: Any) -> Iterator[dict[str, Any]]:
-    """Every dict with a `figure_id` anywhere in a verdict's detail (screens nest them differently)."""
-    if isinstance(detail, dict):
-        if "figure_id" in detail:
-            yield detail
-        for value in detail.values():
-            yield from _matches_in(value)
-    elif isinstance(detail, list):
-        for value in detail:
-            yield from _matches_in(value)
+def _raw_matches(detail: Any) -> list[dict[str, Any]]:
+    """The evidence in a verdict's detail: the likeness screens list theirs under `matches` (a face's
+    frame, time, box, distance and registry entry; a voice's window); the text policy names the one
+    figure a text named as `figure_id`."""
+    if not isinstance(detail, dict):
+        return []
+    found = [m for m in detail.get("matches") or [] if isinstance(m, dict)]
+    if detail.get("figure_id"):
+        found.append({"kind": "name", "figure_id": detail["figure_id"], "distance": detail.get("score")})
+    return found
 
 
 def _number(value: Any) -> float | None:
@@ -82,26 +82,33 @@ def _number(value: Any) -> float | None:
 
 
 def _match(raw: dict[str, Any]) -> Match:
-    frame = _number(raw.get("frame", raw.get("frame_index")))
-    box = raw.get("box")
+    frame, box = _number(raw.get("frame")), raw.get("box")
     return Match(
-        figure_id=str(raw["figure_id"]),
+        figure_id=str(raw.get("figure_id") or ""),  # none: a real person's face that is no figure
         kind=str(raw.get("kind", "face")),
-        time=_number(raw.get("time", raw.get("t", raw.get("time_s")))),
+        time=_number(raw.get("time_s")),
         frame=int(frame) if frame is not None else None,
-        distance=_number(raw.get("distance", raw.get("similarity"))),
+        distance=_number(raw.get("distance")),
         box=tuple(int(v) for v in box) if isinstance(box, list | tuple) else None,
     )
 
 
 def _verdict_blocked(entry: AuditEntry) -> bool:
-    after = entry.after if isinstance(entry.after, dict) else {}
-    return bool(after.get("blocked", entry.reason_code != ""))
+    """The screens record `blocked` in the detail; the text policy records only its refusals."""
+    detail = entry.detail if isinstance(entry.detail, dict) else {}
+    if "blocked" in detail:
+        return bool(detail["blocked"])
+    return entry.reason_code not in ("", UNAVAILABLE)
 
 
-def subject_entries(item: QueueItem) -> Q:
-    """The audit entries about the item's subject (the `audit_subject` index serves it)."""
-    return Q(subject_kind=item.subject_kind, subject_id=str(item.subject_id))
+def subject_entries(item: QueueItem, subject: SubjectView) -> Q:
+    """The audit entries about the item's subject (the `audit_subject` index serves each part), and
+    about the subjects its app names as related (`SubjectView.related`, where it has it: a video's
+    job, whose clip the screening judged before the video existed)."""
+    query = Q(subject_kind=item.subject_kind, subject_id=str(item.subject_id))
+    for kind, related_id in getattr(subject, "related", ()):
+        query |= Q(subject_kind=kind, subject_id=str(related_id))
+    return query
 
 
 def _figures(ids: set[str]) -> tuple[Figure, ...]:
@@ -122,9 +129,14 @@ def _figures(ids: set[str]) -> tuple[Figure, ...]:
 
 
 def desk_context(item: QueueItem) -> DeskContext:
-    entries = tuple(AuditEntry.objects.filter(subject_entries(item)).order_by("-at", "-id")[:HISTORY_MAX])
+    subject = item_subject(item)
+    entries = tuple(
+        AuditEntry.objects.filter(subject_entries(item, subject)).order_by("-at", "-id")[:HISTORY_MAX]
+    )
     verdicts = tuple(
-        Verdict(entry=e, blocked=_verdict_blocked(e), matches=tuple(_match(m) for m in _matches_in(e.detail)))
+        Verdict(
+            entry=e, blocked=_verdict_blocked(e), matches=tuple(_match(m) for m in _raw_matches(e.detail))
+        )
         for e in entries
         if e.actor_id is None
     )
@@ -133,12 +145,12 @@ def desk_context(item: QueueItem) -> DeskContext:
     counted = item.reports.values("reason").annotate(n=Count("id")).order_by("-n", "reason")
     labels = Label.objects.filter(subject_kind=item.subject_kind, subject_id=item.subject_id)
     return DeskContext(
-        subject=item_subject(item),
+        subject=subject,
         reasons=tuple((str(reasons.get(row["reason"], row["reason"])), row["n"]) for row in counted),
         reports=tuple(item.reports.select_related("reporter").order_by("created_at")),
         notes=tuple(item.notes.select_related("author").order_by("created_at")),
         verdicts=verdicts,
-        figures=_figures({m.figure_id for m in matches}),
+        figures=_figures({m.figure_id for m in matches if m.figure_id}),
         frame_times=tuple(sorted({m.time for m in matches if m.time is not None})),
         decisions=tuple(
             Decision.objects.filter(subject_kind=item.subject_kind, subject_id=item.subject_id)

@@ -18,6 +18,9 @@ from accounts.roles import MODERATORS, moderators_group_sync
 from feed.models import Video
 from moderation.audit import audit_record
 from moderation.dashboard import dashboard_figures
+from moderation.errors import LIKENESS_PUBLIC_FIGURE
+from moderation.likeness.screen import LikenessVerdict, Match
+from moderation.likeness.screen import _record as screen_record
 from moderation.models import Appeal, AuditEntry, Decision, Note, PublicFigure, QueueItem, Report
 from moderation.reports import report_create
 from tests.factories import PostFactory, UserFactory
@@ -110,14 +113,10 @@ def test_the_item_page_shows_the_video_blurred_and_muted_with_reports_and_verdic
 ):
     item, post, _ = reported
     figure = PublicFigure.objects.create(name="Tom Hanks", roles=["Forrest Gump"])
-    audit_record(
-        action="screen.clip",
-        subject_kind="video",
-        subject_id=post.id,
-        reason_code="likeness_public_figure",
-        after={"blocked": True},
-        detail={"matches": [{"figure_id": str(figure.id), "kind": "face", "time": 1.5, "distance": 0.41}]},
-    )
+    # What the clip screen records (its own recorder, so this page reads the real shape)
+    face = Match(kind="face", figure_id=figure.id, distance=0.41, frame=3, time_s=1.5, box=(10, 20, 90, 100))
+    verdict = LikenessVerdict(blocked=True, error=LIKENESS_PUBLIC_FIGURE, matches=(face,), faces=1, frames=8)
+    screen_record("screen.clip", "video", post.id, verdict)
     client = login(client, make_moderator("mod"))
 
     page = client.get(desk_url(item)).content.decode()
@@ -130,6 +129,7 @@ def test_the_item_page_shows_the_video_blurred_and_muted_with_reports_and_verdic
     assert 'id="reveal"' in page
     assert "moderation/desk.js" in page
     assert 'data-time="1.5"' in page  # the frame the screening matched, as a still
+    assert "face frame 3 at 1.5 s box 10,20,90,100 (d 0.410)" in page
     assert "someone gets really hurt at 0:03" in page
     assert "Graphic violence: 1" in page
     assert "screen.clip" in page
@@ -390,9 +390,10 @@ def test_the_dashboard_counts_medians_and_rates(client, make_moderator, reported
         appellant=UserFactory(),
         text="pending",
     )
-    for code in ("likeness_public_figure", "", "", ""):
+    for code in ("likeness_public_figure", "", "", "moderation_unavailable"):
         audit_record(action="screen.clip", subject_kind="job", subject_id="j", reason_code=code)
-    audit_record(action="screen.text", subject_kind="job", subject_id="j", reason_code="text_refused")
+    audit_record(action="text.refused", reason_code="text_refused")
+    audit_record(action="registry.face_add", subject_kind="figure", subject_id="f")  # no verdict
     audit_record(action="item.claim", actor_id=UserFactory().id, actor="m", reason_code="not_a_verdict")
 
     figures = dashboard_figures(days=30)
@@ -401,8 +402,8 @@ def test_the_dashboard_counts_medians_and_rates(client, make_moderator, reported
     assert figures.median_decision_s == pytest.approx(120, abs=1)
     assert dashboard_figures(days=None).decided == 4
     assert (figures.appeals.part, figures.appeals.total, figures.appeals.rate) == (1, 2, 0.5)
-    rates = {rate.label: (rate.part, rate.total) for rate in figures.block_rates}
-    assert rates == {"screen.clip": (1, 4), "screen.text": (1, 1)}
+    rates = {rate.label: (rate.part, rate.unavailable, rate.total) for rate in figures.block_rates}
+    assert rates == {"screen.clip": (1, 1, 4), "text.refused": (1, 0, 1)}
     assert dict(figures.reports_by_reason) == {"Graphic violence": 1}
     queues = dict(figures.items_by_queue)
     assert queues["violence"] == {"open": 1, "claimed": 0, "decided": 3}
