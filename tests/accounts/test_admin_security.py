@@ -252,3 +252,40 @@ def test_an_ipv6_client_is_counted_per_64(api):
         REMOTE_ADDR="2001:db8:1:2::99",
     )
     assert other.status_code == 429
+
+
+def test_a_moderator_works_the_moderation_pages_but_writes_only_through_the_desk(client, moderator):
+    from moderation.audit import audit_record
+    from moderation.models import Decision, PublicFigure, QueueItem, Report
+
+    item = QueueItem.objects.create(subject_kind="user", subject_id=UserFactory().id)
+    report = Report.objects.create(
+        reporter=UserFactory(), item=item, subject_kind="user", subject_id=item.subject_id, reason="spam"
+    )
+    decision = Decision.objects.create(
+        item=item,
+        action="dismiss",
+        reason_code="no_violation",
+        reason_text="x",
+        subject_kind="user",
+        subject_id=item.subject_id,
+    )
+    figure = PublicFigure.objects.create(name="Someone Famous")
+    entry = audit_record(action="screen.clip", subject_kind="job", subject_id="j")
+    client = logged_in(client, moderator)
+    base = "/admin/moderation"
+    for page in ("queueitem", "report", "decision", "appeal", "label", "auditentry", "publicfigure"):
+        assert client.get(f"{base}/{page}/").status_code == 200, page
+    assert client.get(f"{base}/dashboard/").status_code == 200
+    assert client.get(f"{base}/publicfigure/add/").status_code == 200  # they keep the registry
+    assert (
+        client.get(f"{base}/publicfigure/{figure.id}/delete/").status_code == 403
+    )  # deactivated, not deleted
+    for page, obj in (("report", report), ("decision", decision), ("auditentry", entry)):
+        assert client.get(f"{base}/{page}/add/").status_code == 403, page
+        assert client.post(f"{base}/{page}/{obj.pk}/change/", {}).status_code == 403, page
+        assert client.post(f"{base}/{page}/{obj.pk}/delete/", {"post": "yes"}).status_code == 403, page
+    assert client.get(f"{base}/note/").status_code == 404  # notes live on the item's page
+    assert client.post(f"{base}/queueitem/{item.id}/claim/").status_code == 302  # the desk's buttons
+    assert Report.objects.filter(id=report.id).exists()
+    assert Decision.objects.filter(id=decision.id).exists()
