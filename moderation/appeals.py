@@ -24,7 +24,7 @@ from moderation import errors
 from moderation.audit import audit_record
 from moderation.decisions import Outcome, outcomes_tell
 from moderation.models import REASON_TEXT_MAX, Appeal, AuditEntry, Decision, Label, PublicFigure, QueueItem
-from moderation.queue import _item_locked, _require_moderator, item_held_by, item_state
+from moderation.queue import _item_locked, _require_moderator, item_held_by, item_state, username_of
 from moderation.subjects import subject_handler
 
 Action = Decision.Action
@@ -73,6 +73,7 @@ def appeal_file(*, decision_id: UUID, appellant_id: UUID, text: str) -> Appeal:
     audit_record(
         action="appeal.file",
         actor_id=appellant_id,
+        actor=username_of(appellant_id),
         subject_kind=decision.subject_kind,
         subject_id=decision.subject_id,
         reason=text,

@@ -27,6 +27,7 @@ from django.db.models import F, FloatField, QuerySet, Value
 from django.db.models.functions import Cast, Extract
 from django.utils import timezone
 
+from accounts.public import member_standing
 from config.errors import KinoError
 from moderation import errors
 from moderation.audit import audit_record
@@ -112,6 +113,12 @@ def claim_fresh(item: QueueItem) -> bool:
     if item.claimed_by_id is None or item.claimed_at is None:
         return False
     return item.claimed_at > timezone.now() - timedelta(seconds=settings.MODERATION_CLAIM_TTL_S)
+
+
+def username_of(user_id: UUID) -> str:
+    """A member's username for the audit log's `actor` (empty there means the system)."""
+    standing = member_standing(user_id=user_id)
+    return standing.username if standing is not None else str(user_id)
 
 
 def item_state(item: QueueItem) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from config.errors import KinoError
 from moderation import errors
 from moderation.audit import audit_record
 from moderation.models import REPORT_TEXT_MAX, QueueItem, Report
-from moderation.queue import item_state, priority_base, route, severity_of
+from moderation.queue import item_state, priority_base, route, severity_of, username_of
 from moderation.subjects import SubjectView, subject_describe
 
 logger = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ def report_create(
     audit_record(
         action="report.file",
         actor_id=reporter_id,
+        actor=username_of(reporter_id),
         subject_kind=subject_kind,
         subject_id=subject_id,
         reason_code=reason,

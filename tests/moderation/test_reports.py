@@ -46,7 +46,7 @@ def test_a_report_opens_a_queue_item_in_the_queue_of_its_reason(auth_client):
     assert item.subject_owner_id == ann.id
     assert item.priority == pytest.approx(70 + 8)  # 10 * severity + 8 * log2(2) + 3 * log10(1 + reach 0)
     entry = AuditEntry.objects.get(action="report.file", subject_id=str(post.id))
-    assert (entry.actor_id, entry.reason_code) == (bob.id, "violence")
+    assert (entry.actor_id, entry.actor, entry.reason_code) == (bob.id, bob.username, "violence")
     assert entry.before["reports_count"] == 0
     assert entry.after["reports_count"] == 1
 
@@ -185,3 +185,19 @@ def test_reach_raises_the_score_and_waiting_raises_it_over_time(auth_client, set
     spam_quiet.refresh_from_db()
     assert priority_now(spam_quiet) > priority_now(grave)
     assert next(iter(items_ordered().values_list("id", flat=True))) == spam_quiet.id
+
+
+def test_reports_are_rate_limited_per_member(auth_client, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(
+        ScopedRateThrottle, "THROTTLE_RATES", {**ScopedRateThrottle.THROTTLE_RATES, "report": "2/min"}
+    )
+    bob, other = auth_client(UserFactory()), auth_client(UserFactory())
+    posts = PostFactory.create_batch(3)
+
+    codes = [report(bob, "video", post.id, "spam").status_code for post in posts]
+
+    assert codes == [201, 201, 429]
+    assert code_of(report(bob, "video", posts[2].id, "spam")) == (429, "rate_limited")
+    assert report(other, "video", posts[2].id, "spam").status_code == 201  # each member has their own
