@@ -64,7 +64,7 @@ class DecisionForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("action") == Decision.Action.BLOCK_LIKENESS and not cleaned.get("figure_name"):
             self.add_error("figure_name", "Name the person whose likeness to block.")
         if cleaned.get("action") == Decision.Action.LABEL and not cleaned.get("labels"):
@@ -115,8 +115,8 @@ class QueueItemAdmin(admin.ModelAdmin):
         # Not super()'s: it would order by the score before items_ordered annotates it.
         return queue_services.items_ordered(QueueItem.objects.all())
 
-    def get_ordering(self, request: HttpRequest) -> list[str]:
-        return ["-score_key", "id"]  # items_ordered's score: the stored priority raised by age
+    def get_ordering(self, request: HttpRequest) -> tuple[str, ...]:
+        return ("-score_key", "id")  # items_ordered's score: the stored priority raised by age
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # items come from reports, automatic verdicts and appeals
