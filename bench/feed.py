@@ -15,6 +15,11 @@ bulk: a million likes one service call at a time would take an hour); counters a
 the rows in one UPDATE each, and the notification groups of the measured members through the real
 `notification_send`. Its own database (kino_feedbench, made afresh) and Redis database 12; the
 tests' database and a `make run` one are never touched.
+
+While tuning: `--reuse` keeps kino_feedbench when it exists (and what the seeding noted in
+bench-feed/seeded.json) and measures without seeding again; `--alone` measures only one client alone
+(the service times); `--only profile,trivial` measures only those requests. With either of the last
+two nothing is written to bench/results: results for the record come from a plain run.
 """
 
 from __future__ import annotations
@@ -41,8 +46,8 @@ CLIENTS = 20
 DEEP, WIDE = 1_000, 100_000
 
 
-def setup_environment(workdir: Path) -> None:
-    fresh_environment(workdir, database=DATABASE, redis_db=12)
+def setup_environment(workdir: Path, *, reuse: bool = False) -> bool:
+    return fresh_environment(workdir, database=DATABASE, redis_db=12, reuse=reuse)
 
 
 # --- seeding ------------------------------------------------------------------------
@@ -318,11 +323,12 @@ def scenarios(seeded: dict[str, Any]) -> dict[str, Any]:
 
     clients, wide, deepest = seeded["clients"], seeded["wide"], seeded["deepest"]
     now = timezone.now().isoformat()
+    run = uuid.uuid4().hex[:8]  # event ids new in each run, also on a reused database
 
     def batch(index: int, i: int) -> tuple[str, str, Any]:
         events = [
             {
-                "id": f"b{index}-{i}-{n}",
+                "id": f"b{run}-{index}-{i}-{n}",
                 "type": ("impression", "view_start", "watch_progress")[n % 3],
                 "video_id": seeded["event_videos"][n % len(seeded["event_videos"])],
                 "at": now,
@@ -357,12 +363,19 @@ def run_load(seeded: dict[str, Any], workdir: Path, args: argparse.Namespace) ->
     try:
         measured: dict[str, Any] = {}
         for name, make in scenarios(seeded).items():
-            measured[name] = asyncio.run(measure(stack.base, tokens, make, args.requests, args.warmup))
+            if args.only and name not in args.only:
+                continue
+            if args.alone:
+                measured[name] = {}
+            else:
+                measured[name] = asyncio.run(measure(stack.base, tokens, make, args.requests, args.warmup))
             # One client alone: the request's own service time, without queueing behind 19 others.
             alone = asyncio.run(measure(stack.base, tokens[:1], make, args.requests * 2, args.warmup))
             measured[name]["alone_p50_ms"] = alone["p50_ms"]
             measured[name]["alone_p99_ms"] = alone["p99_ms"]
             print(name, measured[name], flush=True)
+        if args.alone or args.only:
+            return measured
         # The baseline again at the end: the machine's drift over the run, in the same file.
         measured["trivial_again"] = asyncio.run(
             measure(stack.base, tokens, scenarios(seeded)["trivial"], args.requests, args.warmup)
@@ -381,16 +394,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notifications", type=int, default=200, help="per measured member")
     parser.add_argument("--requests", type=int, default=25, help="measured requests per client")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured requests per client first")
+    parser.add_argument("--reuse", action="store_true", help="measure on the last seeded database, if any")
+    parser.add_argument("--alone", action="store_true", help="one client alone only; no results file")
+    parser.add_argument("--only", type=lambda names: names.split(","), help="comma-separated requests")
     args = parser.parse_args(argv)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the output
     from config import embedded
 
     workdir = embedded.var_dir() / "bench-feed"
     started = time.monotonic()
-    setup_environment(workdir)
-    seeded = seed(args, workdir)
-    print("seeded", seeded["sizes"], f"in {seeded['seed_s']} s", flush=True)
+    noted = workdir / "seeded.json"
+    if setup_environment(workdir, reuse=args.reuse and noted.exists()):
+        import django
+
+        django.setup()
+        seeded = json.loads(noted.read_text())
+        print("reused", seeded["sizes"], flush=True)
+    else:
+        seeded = seed(args, workdir)
+        noted.write_text(json.dumps(seeded))
+        print("seeded", seeded["sizes"], f"in {seeded['seed_s']} s", flush=True)
     measured = run_load(seeded, workdir, args)
+    if args.alone or args.only:
+        print(json.dumps({name: measured[name] for name in measured}, indent=2))
+        return 0
     names = ["profile", "lineage_ancestors", "lineage_remixes", "notifications", "events_batch", "trivial"]
     command = " ".join([".venv/bin/python bench/feed.py", *(argv if argv is not None else sys.argv[1:])])
     result = {
