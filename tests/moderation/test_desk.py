@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 from django.contrib.auth.models import Group
@@ -23,7 +24,7 @@ from moderation.likeness.screen import LikenessVerdict, Match
 from moderation.likeness.screen import _record as screen_record
 from moderation.models import Appeal, AuditEntry, Decision, Note, PublicFigure, QueueItem, Report
 from moderation.reports import report_create
-from tests.factories import PostFactory, UserFactory
+from tests.factories import CommentFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -424,3 +425,23 @@ def test_the_dashboard_is_for_moderators_and_staff_with_the_queue(client):
     client.force_login(UserFactory(is_staff=True))
     assert client.get("/admin/moderation/dashboard/").status_code == 403
     assert 'href="/admin/moderation/dashboard/"' not in client.get("/admin/").content.decode()
+
+
+@pytest.mark.parametrize("kind", ["comment", "user", "cameo"])
+def test_items_on_other_subjects_show_what_their_app_describes(client, make_moderator, kind):
+    """A comment's body, a member's page; a kind nobody handles yet (cameos) says so, never a 500."""
+    author = UserFactory(username="writer")
+    subjects = {
+        "comment": lambda: CommentFactory(author=author, body="you are all idiots").id,
+        "user": lambda: author.id,
+        "cameo": uuid4,
+    }
+    subject_id = subjects[kind]()
+    item = QueueItem.objects.create(subject_kind=kind, subject_id=subject_id, summary=f"a {kind}")
+    page = login(client, make_moderator("mod")).get(desk_url(item))
+
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert 'id="subject-video"' not in content
+    expected = {"comment": "you are all idiots", "user": "writer", "cameo": "No longer available"}[kind]
+    assert expected in content
