@@ -112,13 +112,20 @@ def photo_face(image: bytes) -> tuple[bytes, Face]:
     return webp, faces[0]
 
 
-@transaction.atomic
 def figure_face_add(
     *, figure: PublicFigure, image: bytes, filename: str, actor: Any | None = None
 ) -> FigureFace:
     """Register a reference photo of `figure`: its one face embedded, the photo kept (as WebP).
     Refuses (ValidationError) a photo that is not an image or holds no face or several."""
     webp, face = photo_face(image)
+    return figure_face_save(figure=figure, webp=webp, face=face, filename=filename, actor=actor)
+
+
+@transaction.atomic
+def figure_face_save(
+    *, figure: PublicFigure, webp: bytes, face: Face, filename: str, actor: Any | None = None
+) -> FigureFace:
+    """Store a photo `photo_face` accepted (the admin checks it while validating its form)."""
     entry = FigureFace(figure=figure, embedding=face.descriptor.tolist(), box=list(face.box))
     stem = (filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "photo")[:60]
     entry.photo.save(f"{stem}.webp", ContentFile(webp), save=False)
