@@ -445,3 +445,20 @@ def test_items_on_other_subjects_show_what_their_app_describes(client, make_mode
     assert 'id="subject-video"' not in content
     expected = {"comment": "you are all idiots", "user": "writer", "cameo": "No longer available"}[kind]
     assert expected in content
+
+
+def test_the_buttons_need_the_csrf_token(make_moderator, reported):
+    from django.test import Client
+
+    item, _, _ = reported
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_moderator("mod"))
+    page = client.get(desk_url(item)).content.decode()
+
+    assert client.post(f"{QUEUE}{item.id}/claim/").status_code == 403
+    item.refresh_from_db()
+    assert item.state == "open"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    assert client.post(f"{QUEUE}{item.id}/claim/", {"csrfmiddlewaretoken": token}).status_code == 302
+    item.refresh_from_db()
+    assert item.state == "claimed"
