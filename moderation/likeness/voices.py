@@ -27,6 +27,7 @@ from pgvector.django import CosineDistance
 from scipy.ndimage import binary_dilation
 from scipy.signal import resample_poly
 
+from moderation.likeness.loader import ScreeningUnavailable
 from moderation.models import FigureVoice, PublicFigure
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ SAMPLE_MAX_BYTES = 20 * 1024 * 1024
 SAMPLE_MAX_S = 600
 
 
-class VoiceModelUnavailable(RuntimeError):
+class VoiceModelUnavailable(ScreeningUnavailable):
     """The voice encoder could not be loaded; screening must fail closed."""
 
 
