@@ -35,6 +35,8 @@ from config.errors import KinoError
 from config.events import event_send_on_commit
 from moderation import errors
 from moderation.audit import audit_record
+from moderation.likeness.loader import ScreeningUnavailable
+from moderation.likeness.registry import figure_face_add
 from moderation.models import REASON_TEXT_MAX, Decision, Label, LabelKind, PublicFigure, QueueItem, Report
 from moderation.queue import (
     _item_locked,
@@ -217,23 +219,21 @@ def _ban(act: _Act) -> None:
 
 
 def _face_from_poster(act: _Act, figure: PublicFigure) -> None:
-    """The subject's poster as the figure's first reference photo, when the face registry and an
-    image exist; a poster with no face or several is noted in the audit (the moderator adds photos
-    in the registry), not an error."""
+    """The subject's poster as the figure's first reference photo, when it has one; a poster with no
+    face or several (or no face model to read it) is noted in the audit, not an error: the moderator
+    adds photos in the registry."""
     handler = subject_handler(act.item.subject_kind)
     image = handler.poster(act.item.subject_id) if handler is not None and handler.poster else None
     if image is None:
         act.done["face"] = "no image"
         return
     try:
-        from moderation.likeness.registry import figure_face_add
-    except ImportError:
-        act.done["face"] = "face registry unavailable"
-        return
-    try:
-        face = figure_face_add(figure=figure, image=image, filename="poster.jpg")
+        face = figure_face_add(figure=figure, image=image, filename="poster.jpg", actor=act.moderator)
     except ValidationError as refusal:
         act.done["face"] = " ".join(refusal.messages)
+        return
+    except ScreeningUnavailable:
+        act.done["face"] = "the face model is unavailable: add photos in the registry"
         return
     act.done["face"] = str(face.id)
 

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
@@ -329,3 +330,33 @@ def test_a_comment_taken_down_is_gone_with_its_replies(auth_client):
     assert VideoStats.objects.get(video_id=comment.video_id).comments == 0
     assert decision.affected_user_id == comment.author_id
     assert [n["kind"] for n in moderation_notices(comment.author)] == ["statement"]
+
+
+def test_a_likeness_blocked_from_a_clips_poster_blocks_that_face_from_then_on(auth_client):
+    # Given a reported clip whose poster shows a face nobody has registered
+    from pathlib import Path
+
+    from moderation.models import FigureFace
+    from moderation.public import image_screen
+
+    photo = (Path(__file__).parents[1] / "fixtures" / "faces" / "Tom_Hanks_54745.png").read_bytes()
+    assert not image_screen(photo, purpose="avatar").blocked
+    post = PostFactory()
+    Video.objects.filter(id=post.id).update(poster="")
+    post.refresh_from_db()
+    post.poster.save("poster.png", ContentFile(photo))
+    report(auth_client(UserFactory()), "video", post.id, "impersonation")
+
+    # When a moderator blocks the likeness, naming the figure
+    decide(
+        open_item("video", post.id),
+        moderator(),
+        "block_likeness",
+        "public_figure_likeness",
+        figure_name="Tom Hanks",
+    )
+
+    # Then the poster's face is the figure's reference photo, and that face blocks from now on
+    face = FigureFace.objects.get(figure__name="Tom Hanks")
+    assert AuditEntry.objects.get(action="decision.block_likeness").after["face"] == str(face.id)
+    assert image_screen(photo, purpose="avatar").blocked
