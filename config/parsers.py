@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rest_framework import exceptions
@@ -50,21 +51,20 @@ MAX_DEPTH = 32
 
 
 def _json_checked(data: Any) -> None:
-    pending = [(data, 1)]
+    """The depth by a walk of the containers only; the text (keys too) by one encoding of the whole
+    document, at C speed: a 500-event batch has ten times more strings than containers, and checking
+    each string in Python cost a millisecond."""
+    pending = [(data, 1)] if isinstance(data, dict | list) else []
     while pending:
         value, depth = pending.pop()
-        if depth > MAX_DEPTH:
+        if depth >= MAX_DEPTH and value:  # anything inside it lies deeper than MAX_DEPTH
             raise exceptions.ParseError(f"The JSON is nested deeper than {MAX_DEPTH} levels.")
-        if isinstance(value, dict):
-            pending.extend((key, depth) for key in value)
-            pending.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            pending.extend((item, depth + 1) for item in value)
-        elif isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise exceptions.ParseError("The JSON holds text that is not valid Unicode.") from None
+        items = value.values() if isinstance(value, dict) else value
+        pending.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise exceptions.ParseError("The JSON holds text that is not valid Unicode.") from None
 
 
 class BoundedMultiPartParser(_BoundedParser, MultiPartParser):

@@ -168,26 +168,41 @@ def _caps() -> tuple[int, int, int]:
     return (1, window_s * 1000, 1)  # one view, the window's length of watching, one share
 
 
+# Per key: start the window if none is open, then add to it; the totals come back in the keys' order.
+# A script runs atomically (as MULTI/EXEC did: a window cannot expire between its SET and its INCRBY),
+# and a batch's hundred keys travel as one command instead of two hundred pipelined ones.
+_COUNT_SCRIPT = """
+local totals = {}
+for i, key in ipairs(KEYS) do
+    redis.call('SET', key, 0, 'NX', 'EX', ARGV[1])
+    totals[i] = redis.call('INCRBY', key, ARGV[i + 1])
+end
+return totals
+"""
+
+
 @cache
 def _redis(url: str) -> Any:
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
+@cache
+def _count_script(url: str) -> Any:
+    return _redis(url).register_script(_COUNT_SCRIPT)
+
+
 def _counted(user_id: UUID, deltas: dict[UUID, list[int]]) -> dict[UUID, list[int]]:
     """`deltas` capped by what this member already had counted for each video in the current window
-    (one Redis round trip: per counter, start the window if none is open, then add to it)."""
+    (one Redis round trip: `_COUNT_SCRIPT`)."""
     window_s, caps = settings.FEED_EVENTS_COUNT_WINDOW_S, _caps()
     keys = [(video_id, i) for video_id, delta in deltas.items() for i in range(3) if delta[i]]
     if not keys:
         return {}
     try:
-        # MULTI/EXEC: a window cannot expire between its SET and its INCRBY (a key without expiry).
-        pipe = _redis(settings.REDIS_URL).pipeline(transaction=True)
-        for video_id, i in keys:
-            key = f"kino:feed:counted:{user_id}:{video_id}:{COUNTERS[i]}"
-            pipe.set(key, 0, nx=True, ex=window_s)
-            pipe.incrby(key, deltas[video_id][i])
-        totals = pipe.execute()[1::2]
+        totals = _count_script(settings.REDIS_URL)(
+            keys=[f"kino:feed:counted:{user_id}:{video_id}:{COUNTERS[i]}" for video_id, i in keys],
+            args=[window_s, *(deltas[video_id][i] for video_id, i in keys)],
+        )
     except (redis.RedisError, OSError):
         # The events are stored either way; without Redis, the batch alone is capped, as if the
         # window opened now.
