@@ -277,9 +277,12 @@ def requester_id(request: Any) -> UUID:
     return request.user.id
 
 
+_DATETIME = serializers.DateTimeField()  # one for every card: writing a value keeps no state in it
+
+
 def iso(moment: datetime | None) -> str | None:
     """A time as DRF's DateTimeField writes it (for cards built by hand)."""
-    return serializers.DateTimeField().to_representation(moment) if moment is not None else None
+    return _DATETIME.to_representation(moment) if moment is not None else None
 
 
 # --- Django-level handlers: errors raised outside DRF views (404 routes, bad Host, 500) ---
@@ -290,7 +293,13 @@ def site_url(request: HttpRequest) -> str:
     (a phone on the LAN gets links it can open, not 127.0.0.1)."""
     if settings.PRODUCTION:
         return str(settings.SITE_URL)
-    return request.build_absolute_uri("/").rstrip("/")
+    # Worked out once per request: a page of cards writes three links per card.
+    raw = getattr(request, "_request", request)  # a DRF Request wraps Django's
+    url: str | None = getattr(raw, "_kino_site_url", None)
+    if url is None:
+        url = raw.build_absolute_uri("/").rstrip("/")
+        setattr(raw, "_kino_site_url", url)  # noqa: B010  (HttpRequest declares no such attribute)
+    return url
 
 
 def error_response(error: ErrorCode, message: str | None = None) -> JsonResponse:
