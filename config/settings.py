@@ -319,10 +319,10 @@ FEED_EXPORT_TTL_S = env.int("FEED_EXPORT_TTL_S", default=24 * 3600)
 MODERATION_TEXT_THRESHOLDS = {
     category: env.float(f"MODERATION_TEXT_THRESHOLD_{category.upper()}", default=default)
     for category, default in {
-        "sexual_minors": 0.605,
+        "sexual_minors": 0.599,
         "sexual": 0.665,
-        "violence": 0.681,
-        "hate": 0.601,
+        "violence": 0.675,
+        "hate": 0.52,
         "harassment": 0.631,
         "self_harm": 0.622,
         "extremism": 0.7,
@@ -334,11 +334,11 @@ MODERATION_TEXT_TEEN_THRESHOLDS = {
     category: env.float(f"MODERATION_TEXT_TEEN_THRESHOLD_{category.upper()}", default=default)
     for category, default in {
         "sexual": 0.635,
-        "violence": 0.607,
-        "hate": 0.532,
+        "violence": 0.6,
+        "hate": 0.49,
         "harassment": 0.572,
-        "self_harm": 0.537,
-        "extremism": 0.522,
+        "self_harm": 0.461,
+        "extremism": 0.551,
         "misleading": 0.613,
     }.items()
 }

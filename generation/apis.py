@@ -27,7 +27,13 @@ from config.openapi import PAGE_PARAMETERS, page_of
 from feed.public import REMIX_NOT_ALLOWED, REMIX_OF_DRAFT, VIDEO_NOT_FOUND
 from generation import errors, selectors, services
 from generation.models import DURATIONS, Job
-from moderation.public import LIKENESS_PUBLIC_FIGURE, LIKENESS_REAL_PERSON, MODERATION_UNAVAILABLE
+from moderation.public import (
+    LIKENESS_PUBLIC_FIGURE,
+    LIKENESS_REAL_PERSON,
+    MODERATION_UNAVAILABLE,
+    TEXT_PUBLIC_FIGURE,
+    TEXT_REFUSED,
+)
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _JOB_CODES = [
@@ -145,6 +151,8 @@ class GenerationListCreateApi(APIView):
                 errors.PROMPT_TOO_LONG,
                 errors.CAMEOS_UNAVAILABLE,
                 errors.START_IMAGE_UNSUPPORTED,
+                TEXT_REFUSED,
+                TEXT_PUBLIC_FIGURE,
                 LIKENESS_PUBLIC_FIGURE,
                 LIKENESS_REAL_PERSON,
                 MODERATION_UNAVAILABLE,

@@ -30,7 +30,7 @@ from generation.engines.families import engine_accepts_start_image
 from generation.jobs import job_dispatch, job_event_data, job_finish
 from generation.models import DailyUsage, Job
 from mediakit.images import ImageRejected, image_sanitize
-from moderation.public import MODERATION_UNAVAILABLE, ScreeningUnavailable, image_screen
+from moderation.public import MODERATION_UNAVAILABLE, ScreeningUnavailable, image_screen, text_check
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +119,7 @@ def _ask_check(user_id: UUID, ask: ClipAsk) -> None:
     if len(ask.prompt.strip()) > settings.GENERATION_PROMPT_MAX_CHARS:
         message = f"The prompt is longer than {settings.GENERATION_PROMPT_MAX_CHARS} characters."
         raise KinoError(errors.PROMPT_TOO_LONG, message, field="prompt")
+    _prompt_check(user_id, ask.prompt.strip())
     if ask.cameo_handles:
         # Cameos (consented likenesses) arrive with their own issue; until then no handle can resolve.
         raise KinoError(errors.CAMEOS_UNAVAILABLE, field="cameos")
@@ -126,6 +127,15 @@ def _ask_check(user_id: UUID, ask: ClipAsk) -> None:
         video_ref_for_remix(viewer_id=user_id, video_id=ask.remix_of_id)  # a visible post that allows it
     if ask.start_image is not None and not engine_accepts_start_image():
         raise KinoError(errors.START_IMAGE_UNSUPPORTED, field="start_image")
+
+
+def _prompt_check(user_id: UUID, prompt: str) -> None:
+    """The text policy on the prompt, with a teen's stricter thresholds (400 under `prompt`)."""
+    standing = member_standing(user_id=user_id)
+    verdict = text_check(prompt, kind="prompt", teen=standing is not None and standing.is_teen)
+    if not verdict.allowed:
+        assert verdict.error is not None
+        raise KinoError(verdict.error, field="prompt")
 
 
 def _start_image_checked(upload: UploadedFile, user_id: UUID) -> ContentFile:

@@ -6,12 +6,17 @@ class ModerationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts.public import member_image_check_register
+        from accounts.public import member_image_check_register, member_text_check_register
         from config.health import status_check_register
         from moderation.likeness.loader import face_models_status
         from moderation.likeness.screen import avatar_check
+        from moderation.text.policy import member_text_check
 
         # faces: an avatar with a public figure's face is refused; /healthz (and every worker's
         # heartbeat) says whether this process can load the face models.
         member_image_check_register(avatar_check)
         status_check_register("moderation", face_models_status)
+
+        # text: usernames, display names and bios go through the text policy (public figures' names
+        # for all three; content categories for display names and bios).
+        member_text_check_register(member_text_check)

@@ -31,7 +31,7 @@ from config.openapi import PAGE_PARAMETERS, page_of
 from feed import errors, reactions
 from feed.apis.videos import MentionSerializer
 from feed.models import COMMENT_MAX, Comment
-from moderation.public import TEXT_REFUSED
+from moderation.public import TEXT_PUBLIC_FIGURE, TEXT_REFUSED
 
 
 class OldestFirst(CursorPage):
@@ -166,7 +166,9 @@ class VideoCommentListApi(APIView):
         request=CommentInputSerializer,
         responses={
             201: CommentThreadSerializer,
-            **error_responses(BODY_ERRORS, TEXT_REFUSED, errors.VIDEO_NOT_FOUND, errors.VIDEO_NOT_POSTED),
+            **error_responses(
+                BODY_ERRORS, TEXT_REFUSED, TEXT_PUBLIC_FIGURE, errors.VIDEO_NOT_FOUND, errors.VIDEO_NOT_POSTED
+            ),
         },
         summary="Comment on a post",
     )
@@ -194,7 +196,13 @@ class CommentReplyListApi(APIView):
         request=CommentInputSerializer,
         responses={
             201: CommentSerializer,
-            **error_responses(BODY_ERRORS, TEXT_REFUSED, errors.COMMENT_NOT_FOUND, errors.VIDEO_NOT_POSTED),
+            **error_responses(
+                BODY_ERRORS,
+                TEXT_REFUSED,
+                TEXT_PUBLIC_FIGURE,
+                errors.COMMENT_NOT_FOUND,
+                errors.VIDEO_NOT_POSTED,
+            ),
         },
         summary="Reply to a comment (a reply to a reply joins the thread of its top-level comment)",
     )
@@ -214,7 +222,11 @@ class CommentDetailApi(APIView):
         responses={
             200: CommentSerializer,
             **error_responses(
-                BODY_ERRORS, TEXT_REFUSED, errors.COMMENT_NOT_FOUND, errors.COMMENT_EDIT_DENIED
+                BODY_ERRORS,
+                TEXT_REFUSED,
+                TEXT_PUBLIC_FIGURE,
+                errors.COMMENT_NOT_FOUND,
+                errors.COMMENT_EDIT_DENIED,
             ),
         },
         summary="Edit my comment (it shows as edited; its mentions follow the new text)",

@@ -28,7 +28,7 @@ from feed import errors, selectors, services
 from feed.media import download_url, signed_url
 from feed.models import CAPTION_MAX, Video, VideoStats
 from feed.share import share_url
-from moderation.public import TEXT_REFUSED
+from moderation.public import TEXT_PUBLIC_FIGURE, TEXT_REFUSED
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -163,7 +163,13 @@ class VideoDetailApi(APIView):
         request=UpdateSerializer,
         responses={
             200: VideoSerializer,
-            **error_responses(BODY_ERRORS, errors.NOTHING_TO_CHANGE, TEXT_REFUSED, errors.VIDEO_NOT_FOUND),
+            **error_responses(
+                BODY_ERRORS,
+                errors.NOTHING_TO_CHANGE,
+                TEXT_REFUSED,
+                TEXT_PUBLIC_FIGURE,
+                errors.VIDEO_NOT_FOUND,
+            ),
         },
         summary="Edit my video's caption or whether others may remix it",
     )
@@ -196,7 +202,9 @@ class VideoPostApi(APIView):
         request=InputSerializer,
         responses={
             200: VideoSerializer,
-            **error_responses(BODY_ERRORS, TEXT_REFUSED, errors.VIDEO_NOT_FOUND, errors.VIDEO_NOT_DRAFT),
+            **error_responses(
+                BODY_ERRORS, TEXT_REFUSED, TEXT_PUBLIC_FIGURE, errors.VIDEO_NOT_FOUND, errors.VIDEO_NOT_DRAFT
+            ),
         },
         summary="Post my draft: everyone may see it (but those blocked either way)",
     )

@@ -13,6 +13,7 @@ import numpy as np
 
 DIMENSIONS = 384
 MAX_TOKENS = 128  # the model's training length; longer texts are judged sentence by sentence
+SMALL_BATCH = 16  # texts embedded on one thread (see SentenceEncoder.__call__)
 _lock = threading.Lock()
 
 
@@ -29,21 +30,36 @@ class SentenceEncoder:
         """[len(texts), 384] float32, each row of unit length."""
         import torch
 
-        out = []
-        with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                batch = self.tokenizer(
-                    texts[start : start + batch_size],
-                    padding=True,
-                    truncation=True,
-                    max_length=MAX_TOKENS,
-                    return_tensors="pt",
-                )
-                hidden = self.model(**batch).last_hidden_state.float()
-                weights = batch["attention_mask"].unsqueeze(-1).float()
-                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-                out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+        # A sentence or two is too little work to share out: on one thread it takes milliseconds,
+        # spread over threads that other processes also want it waits for all of them (10x slower
+        # on a busy 2-core machine). Batches (the exemplars, an evaluation) keep every thread.
+        threads = torch.get_num_threads()
+        if len(texts) <= SMALL_BATCH:
+            torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                out = self._batches(texts, batch_size)
+        finally:
+            torch.set_num_threads(threads)
         return np.concatenate(out) if out else np.zeros((0, DIMENSIONS), np.float32)
+
+    def _batches(self, texts: list[str], batch_size: int) -> list[np.ndarray]:
+        import torch
+
+        out = []
+        for start in range(0, len(texts), batch_size):
+            batch = self.tokenizer(
+                texts[start : start + batch_size],
+                padding=True,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                return_tensors="pt",
+            )
+            hidden = self.model(**batch).last_hidden_state.float()
+            weights = batch["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+        return out
 
 
 @cache

@@ -34,6 +34,16 @@ HOMOGLYPHS = {
     "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y",
     "ᴢ": "z",
 }  # fmt: skip
+# Capitals that look like a Latin capital but whose small letter does not (Greek Eta is an H, its
+# small letter an n): mapped before case folding.
+CAPITAL_HOMOGLYPHS = str.maketrans(
+    {
+        "Η": "H", "Ν": "N", "Μ": "M", "Κ": "K", "Τ": "T", "Χ": "X", "Ρ": "P", "Β": "B", "Υ": "Y",
+        "Ζ": "Z", "Ι": "I", "Α": "A", "Ε": "E", "Ο": "O", "Н": "H", "В": "B", "М": "M", "К": "K",
+        "Т": "T", "Р": "P", "С": "C", "Х": "X", "А": "A", "Е": "E", "О": "O", "У": "Y", "Ѕ": "S",
+        "І": "I", "Ј": "J", "Һ": "H", "Ԁ": "D",
+    }
+)  # fmt: skip
 LEET_DIGITS = {
     "0": "o",
     "1": "i",
@@ -56,7 +66,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 def fold(text: str) -> str:
     """Compatibility-folded, case-folded, without accents and invisible characters, look-alikes Latin."""
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = unicodedata.normalize("NFKC", text).translate(CAPITAL_HOMOGLYPHS).casefold()
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not _invisible(c))
     return "".join(HOMOGLYPHS.get(c, c) for c in text)
 

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from django.conf import settings
 
+from accounts.public import MemberTextKind, Refusal
 from config.errors import ErrorCode
 from moderation.audit import audit_record
 from moderation.errors import TEXT_PUBLIC_FIGURE, TEXT_REFUSED
@@ -106,3 +107,12 @@ def text_check(text: str, *, kind: TextKind, teen: bool = False) -> TextVerdict:
             },
         )
     return verdict
+
+
+def member_text_check(text: str, kind: MemberTextKind) -> Refusal | None:
+    """The text policy at accounts' doors (usernames, display names, bios), registered from
+    `ModerationConfig.ready` into `accounts.public.member_text_check_register`."""
+    verdict = text_check(text, kind=kind)
+    if verdict.allowed or verdict.error is None:
+        return None
+    return Refusal(verdict.error)

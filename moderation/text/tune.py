@@ -47,8 +47,9 @@ def cross_scores(model: ExemplarModel) -> np.ndarray:
     scores = np.zeros((len(labels), len(CATEGORIES)))
     for f in range(FOLDS):
         held = fold == f
+        kept = [e for e, h in zip(model.exemplars, held, strict=True) if not h]
         weights = regression_fit(model.matrix[~held], labels[~held])
-        scores[held] = ExemplarModel(model.exemplars, model.matrix, weights).scores(model.matrix[held])
+        scores[held] = ExemplarModel(kept, model.matrix[~held], weights).scores(model.matrix[held])
     return scores
 
 
