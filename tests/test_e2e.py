@@ -201,7 +201,7 @@ def test_a_member_makes_a_clip_stage_by_stage_then_leaves_and_nothing_of_them_st
 
     events, video, closed = asyncio.run(make_then_leave())
     stages = [e["data"]["stage"] for e in events if e["type"] in ("generation.running", "generation.stage")]
-    assert stages == ["claim", "recheck", "load_engine", "render", "encode", "draft"]
+    assert stages == ["claim", "recheck", "load_engine", "render", "encode", "screen", "draft"]
     assert closed["data"]["reason"] == "account_deleted"
     # 3. Nothing of theirs stays reachable: the old signed link, the token, the account
     assert httpx.get(video["video_url"], timeout=10).status_code == 404

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,6 +46,15 @@ class FaceModels:
 _lock = threading.Lock()
 _models: FaceModels | None = None
 _failure: tuple[Path, float, str] | None = None  # (folder, when, why) of the last failed load
+
+
+def _after_fork() -> None:
+    """A worker's heartbeat thread may hold the lock when the pool forks a child: the child gets its own."""
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def model_folder() -> Path:
