@@ -143,6 +143,8 @@ class Comment(models.Model):
     body = models.CharField(max_length=COMMENT_MAX)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     edited_at = models.DateTimeField(null=True, blank=True)
+    # Taken down by a moderator: hidden with its replies, out of the counter, until restored.
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -2,8 +2,8 @@
 the listener that turns a moderation outcome into a MODERATION notification. Moderation sits below
 feed, so feed registers them (feed/apps.py).
 
-A comment has no removed state: taking one down deletes it (with its replies, as its author's own
-deletion does) and it cannot be restored; a hidden state on `Comment` would make that reversible.
+A comment taken down is hidden with its replies (`Comment.removed_at`) and out of the video's
+counter until a moderator restores it.
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ from uuid import UUID
 
 from django.db import transaction
 
-from config.errors import KinoError
 from feed.media import signed_path
 from feed.models import Comment, NotificationGroup, Video, VideoStats
 from feed.notifications import notification_send
-from feed.reactions import _counter_add, comments_visible_to
+from feed.reactions import comment_restore, comment_take_down, comments_visible_to
 from feed.selectors import videos_visible_to
 from feed.services import _remix_counts_add, video_remove
 from moderation.public import (
-    ACTION_NOT_APPLICABLE,
     Outcome,
     SubjectHandler,
     SubjectView,
@@ -110,27 +108,18 @@ def comment_describe(comment_id: UUID, viewer_id: UUID | None) -> SubjectView | 
         title=f"Comment by @{comment.author.username} on video {comment.video_id}",
         text=comment.body,
         reach=_reach(getattr(comment.video, "stats", None)),
-        state="posted",
+        state="removed" if comment.removed_at else "posted",
     )
 
 
-@transaction.atomic
-def comment_take_down(comment_id: UUID, moderator_id: UUID | None, reason: str) -> None:
-    """Delete the comment and its replies, and the notifications they caused (not restorable)."""
-    comment = Comment.objects.select_for_update(of=("self",)).filter(id=comment_id).first()
-    if comment is None:
-        return
-    ids = [comment.id, *Comment.objects.filter(parent_id=comment.id).values_list("id", flat=True)]
-    _, deleted = Comment.objects.filter(id=comment.id).delete()
-    _counter_add(comment.video_id, "comments", -deleted.get(Comment._meta.label, 0))
-    NotificationGroup.objects.filter(target_kind="comment", target_id__in=ids).delete()
-    logger.info("comment.removed", extra={"comment_id": str(comment_id), "by": str(moderator_id)})
+def _comment_take_down(comment_id: UUID, moderator_id: UUID | None, reason: str) -> None:
+    if comment_take_down(comment_id=comment_id):
+        logger.info("comment.removed", extra={"comment_id": str(comment_id), "by": str(moderator_id)})
 
 
-def comment_restore(comment_id: UUID, moderator_id: UUID | None) -> None:
-    if Comment.objects.filter(id=comment_id).exists():
-        return  # never taken down
-    raise KinoError(ACTION_NOT_APPLICABLE, "A comment taken down was deleted and cannot be restored.")
+def _comment_restore(comment_id: UUID, moderator_id: UUID | None) -> None:
+    if comment_restore(comment_id=comment_id):
+        logger.info("comment.restored", extra={"comment_id": str(comment_id), "by": str(moderator_id)})
 
 
 # --- outcomes -------------------------------------------------------------------------------------
@@ -161,6 +150,6 @@ def moderation_hooks_register() -> None:
     )
     subject_handler_register(
         "comment",
-        SubjectHandler(describe=comment_describe, take_down=comment_take_down, restore=comment_restore),
+        SubjectHandler(describe=comment_describe, take_down=_comment_take_down, restore=_comment_restore),
     )
     outcome_listener_register(outcome_notify)

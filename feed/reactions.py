@@ -162,8 +162,11 @@ def likers_of(*, viewer_id: UUID, video_id: UUID) -> QuerySet[Like]:
 def _readable(viewer_id: UUID) -> Q:
     """Comments whose author, and whose thread's author for a reply, the viewer may see."""
     partners = block_partner_ids(user_id=viewer_id)
-    author = Q(author__is_active=True) & ~Q(author_id__in=partners)
-    thread = Q(parent__isnull=True) | (Q(parent__author__is_active=True) & ~Q(parent__author_id__in=partners))
+    author = Q(author__is_active=True, removed_at__isnull=True) & ~Q(author_id__in=partners)
+    thread = Q(parent__isnull=True) | (
+        Q(parent__author__is_active=True, parent__removed_at__isnull=True)
+        & ~Q(parent__author_id__in=partners)
+    )
     return author & thread
 
 
@@ -171,7 +174,9 @@ def _by_readable_authors(viewer_id: UUID) -> QuerySet[Comment]:
     """Comments whose own author the viewer may see: enough for a thread's replies, or for top-level
     comments, once the thread or the video is known to be readable."""
     partners = block_partner_ids(user_id=viewer_id)
-    return Comment.objects.filter(author__is_active=True).exclude(author_id__in=partners)
+    return Comment.objects.filter(author__is_active=True, removed_at__isnull=True).exclude(
+        author_id__in=partners
+    )
 
 
 def comments_visible_to(*, viewer_id: UUID) -> QuerySet[Comment]:
@@ -382,6 +387,41 @@ def comment_update(*, actor_id: UUID, comment_id: UUID, body: str) -> Comment:
     return comment
 
 
+def comments_counted(comment: Comment) -> int:
+    """How many of the comment and its replies the video's counter holds: none of a comment taken
+    down (nor its replies, hidden with it), nor of a reply whose thread is taken down."""
+    if comment.removed_at is not None:
+        return 0
+    if comment.parent_id is not None:
+        return int(Comment.objects.filter(id=comment.parent_id, removed_at__isnull=True).exists())
+    return 1 + Comment.objects.filter(parent_id=comment.id, removed_at__isnull=True).count()
+
+
+@transaction.atomic
+def comment_take_down(*, comment_id: UUID) -> bool:
+    """A moderator hides a comment (and so its replies) until restored; False when it is not there or
+    already taken down. Its notifications stay: they lead to a comment that reads as not found."""
+    comment = Comment.objects.select_for_update(of=("self",)).filter(id=comment_id).first()
+    if comment is None or comment.removed_at is not None:
+        return False
+    _counter_add(comment.video_id, "comments", -comments_counted(comment))
+    comment.removed_at = timezone.now()
+    comment.save(update_fields=["removed_at"])
+    return True
+
+
+@transaction.atomic
+def comment_restore(*, comment_id: UUID) -> bool:
+    """Undo a takedown: the comment and its replies read and count again."""
+    comment = Comment.objects.select_for_update(of=("self",)).filter(id=comment_id).first()
+    if comment is None or comment.removed_at is None:
+        return False
+    comment.removed_at = None
+    comment.save(update_fields=["removed_at"])
+    _counter_add(comment.video_id, "comments", comments_counted(comment))
+    return True
+
+
 def _comment_for_delete(actor_id: UUID, comment_id: UUID) -> Comment:
     """The comment locked, when the actor may read it, or it is on a video of theirs: a post's owner
     may remove comments from it even by someone they have since blocked."""
@@ -407,9 +447,10 @@ def comment_delete(*, actor_id: UUID, comment_id: UUID) -> int:
         raise KinoError(errors.COMMENT_DELETE_DENIED)
     # The row is locked: a reply in flight has committed (and is listed here) or will find it gone.
     ids = [comment.id, *Comment.objects.filter(parent_id=comment.id).values_list("id", flat=True)]
+    counted = comments_counted(comment)
     _, deleted = Comment.objects.filter(id=comment.id).delete()
     removed = deleted.get(Comment._meta.label, 0)
-    _counter_add(comment.video_id, "comments", -removed)
+    _counter_add(comment.video_id, "comments", -counted)
     NotificationGroup.objects.filter(target_kind="comment", target_id__in=ids).delete()
     logger.info("comment.deleted", extra={"comment_id": str(comment_id), "removed": removed})
     return removed

@@ -250,6 +250,7 @@ _LEAVING_SQL = [
              JOIN feed_video v ON v.id = c.video_id
              LEFT JOIN feed_comment p ON p.id = c.parent_id
              WHERE (c.author_id = %(user)s OR p.author_id = %(user)s) AND v.owner_id <> %(user)s
+               AND c.removed_at IS NULL AND p.removed_at IS NULL
              GROUP BY c.video_id) g
        WHERE s.video_id = g.video_id""",
     # Their posted remixes, out of every ancestor's counts (the chains still read: the ids stay in

@@ -317,19 +317,33 @@ def test_blocking_a_likeness_registers_the_figure_and_takes_the_clip_down(report
     assert decision.appealable_until is not None
 
 
-def test_a_comment_taken_down_is_gone_with_its_replies(auth_client):
+def test_a_comment_taken_down_is_hidden_with_its_replies_and_a_restore_brings_them_back(auth_client):
     comment = CommentFactory()
-    CommentFactory(parent=comment)
+    reply = CommentFactory(parent=comment, video=comment.video)
     VideoStats.objects.filter(video_id=comment.video_id).update(comments=2)
-    report(auth_client(UserFactory()), "comment", comment.id, "harassment")
+    reader = auth_client(UserFactory())
+    report(reader, "comment", comment.id, "harassment")
     item = open_item("comment", comment.id)
 
     decision = decide(item, moderator(), "take_down", reason_code="harassment")
 
-    assert not Comment.objects.filter(video_id=comment.video_id).exists()
+    assert Comment.objects.filter(id__in=[comment.id, reply.id]).count() == 2  # kept, hidden
     assert VideoStats.objects.get(video_id=comment.video_id).comments == 0
+    assert reader.get(f"/api/v1/comments/{comment.id}/replies").status_code == 404
+    assert reader.get(f"/api/v1/videos/{comment.video_id}/comments").json()["results"] == []
     assert decision.affected_user_id == comment.author_id
     assert [n["kind"] for n in moderation_notices(comment.author)] == ["statement"]
+
+    # Its author appeals and another moderator overturns the decision: both read and count again
+    from moderation.appeals import appeal_decide, appeal_file
+
+    appeal = appeal_file(decision_id=decision.id, appellant_id=comment.author_id, text="It was a joke.")
+    reviewer = moderator()
+    item_claim(item_id=appeal.item.id, moderator=reviewer)
+    appeal_decide(item_id=appeal.item.id, moderator=reviewer, outcome="overturned", reason_text="Fine.")
+    assert VideoStats.objects.get(video_id=comment.video_id).comments == 2
+    replies = reader.get(f"/api/v1/comments/{comment.id}/replies").json()["results"]
+    assert [r["id"] for r in replies] == [str(reply.id)]
 
 
 def test_a_likeness_blocked_from_a_clips_poster_blocks_that_face_from_then_on(auth_client):
