@@ -56,6 +56,7 @@ def video_describe(video_id: UUID, viewer_id: UUID | None) -> SubjectView | None
         poster_url=signed_path(video, "poster") if media and video.poster.name else "",
         reach=_reach(getattr(video, "stats", None)),
         state=video.state,
+        related=(("job", video.source_job_id),) if video.source_job_id else (),
     )
 
 

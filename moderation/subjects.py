@@ -27,6 +27,9 @@ class SubjectView:
     poster_url: str = ""
     reach: int = 0  # its audience: views + likes + remixes of a video, followers of a member
     state: str = ""  # the owner app's word for where it stands ("posted", "removed", "hidden", "active")
+    # Other subjects whose automatic verdicts belong on its page: a video's generation job (screened
+    # before the video existed).
+    related: tuple[tuple[str, UUID], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def subject_entries(item: QueueItem, subject: SubjectView) -> Q:
     about the subjects its app names as related (`SubjectView.related`, where it has it: a video's
     job, whose clip the screening judged before the video existed)."""
     query = Q(subject_kind=item.subject_kind, subject_id=str(item.subject_id))
-    for kind, related_id in getattr(subject, "related", ()):
+    for kind, related_id in subject.related:
         query |= Q(subject_kind=kind, subject_id=str(related_id))
     return query
 

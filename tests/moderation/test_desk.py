@@ -117,7 +117,10 @@ def test_the_item_page_shows_the_video_blurred_and_muted_with_reports_and_verdic
     # What the clip screen records (its own recorder, so this page reads the real shape)
     face = Match(kind="face", figure_id=figure.id, distance=0.41, frame=3, time_s=1.5, box=(10, 20, 90, 100))
     verdict = LikenessVerdict(blocked=True, error=LIKENESS_PUBLIC_FIGURE, matches=(face,), faces=1, frames=8)
-    screen_record("screen.clip", "video", post.id, verdict)
+    # The screening judged the clip before the video existed: the verdict names the video's job
+    job_id = uuid4()
+    Video.objects.filter(id=post.id).update(source_job_id=job_id)
+    screen_record("screen.clip", "job", job_id, verdict)
     client = login(client, make_moderator("mod"))
 
     page = client.get(desk_url(item)).content.decode()
