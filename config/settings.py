@@ -398,6 +398,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "invite_check": env.str("THROTTLE_INVITE_CHECK", default="30/min"),
         "report": env.str("THROTTLE_REPORT", default="30/hour"),  # reports a member may file
+        "appeal_token": env.str("THROTTLE_APPEAL_TOKEN", default="10/hour"),  # banned members' appeals, per address
     },
     # The client's address is the connection's: proxies are handled once, in the ASGI app
     # (TRUSTED_PROXIES), so DRF must never read X-Forwarded-For itself.

@@ -11,6 +11,7 @@ from django.urls import path
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -36,6 +37,7 @@ from moderation.models import (
     Report,
     SubjectKind,
 )
+from moderation.tasks import appeal_token_read
 
 # --- reports --------------------------------------------------------------------------------------
 
@@ -189,7 +191,45 @@ class DecisionAppealApi(APIView):
         return Response(AppealSerializer(appeal).data, status=status.HTTP_201_CREATED)
 
 
+# A banned member cannot sign in: their ban's email carries an appeal code for this endpoint.
+class AppealByTokenApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_scope = "appeal_token"
+
+    class InputSerializer(StrictSerializer):
+        token = serializers.CharField(max_length=500, help_text="The appeal code from the ban's email")
+        text = serializers.CharField(max_length=REASON_TEXT_MAX, help_text="Why the decision is wrong")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: AppealSerializer,
+            **error_responses(
+                BODY_ERRORS,
+                errors.APPEAL_TOKEN_INVALID,
+                errors.APPEAL_WINDOW_CLOSED,
+                errors.APPEAL_EXISTS,
+                errors.REASON_REQUIRED,
+                RATE_LIMITED,
+                public=True,
+            ),
+        },
+        summary="Appeal a ban with the code its email carries (no login: a banned member has none)",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision = appeal_token_read(data.validated_data["token"])
+        appeal = appeals.appeal_file(
+            decision_id=decision.id, appellant_id=decision.affected_user_id, text=data.validated_data["text"]
+        )
+        return Response(AppealSerializer(appeal).data, status=status.HTTP_201_CREATED)
+
+
 urlpatterns = [
+    path("moderation/appeals", AppealByTokenApi.as_view(), name="moderation-appeal-by-token"),
     path("reports", ReportCreateApi.as_view(), name="report-create"),
     path("moderation/decisions", DecisionListApi.as_view(), name="moderation-decisions"),
     path("moderation/decisions/<uuid:decision_id>", DecisionDetailApi.as_view(), name="moderation-decision"),

@@ -46,6 +46,7 @@ from moderation.queue import (
     item_subject,
 )
 from moderation.subjects import GONE, SubjectView, subject_handler
+from moderation.tasks import ban_statement_email_send
 
 logger = logging.getLogger(__name__)
 Action = Decision.Action
@@ -216,6 +217,10 @@ def _ban(act: _Act) -> None:
     assert act.owner_id is not None  # _check refused a ban with no member to ban
     member_deactivate(user=get_user_model().objects.get(id=act.owner_id))
     act.done["banned"] = str(act.owner_id)
+    # They can no longer sign in to read it or appeal: the statement and an appeal code go by email.
+    assert act.decision is not None
+    decision_id = str(act.decision.id)
+    transaction.on_commit(lambda: ban_statement_email_send.delay(decision_id=decision_id))
 
 
 def _face_from_poster(act: _Act, figure: PublicFigure) -> None:

@@ -41,4 +41,7 @@ ACTION_NOT_APPLICABLE = ErrorCode("action_not_applicable", "This action does not
 DECISION_NOT_FOUND = ErrorCode("decision_not_found", "No such decision.", 404)
 DECISION_NOT_APPEALABLE = ErrorCode("decision_not_appealable", "This decision cannot be appealed.", 409)
 APPEAL_WINDOW_CLOSED = ErrorCode("appeal_window_closed", "The time to appeal this decision has passed.", 409)
+APPEAL_TOKEN_INVALID = ErrorCode(
+    "appeal_token_invalid", "This appeal code is not valid, or its time to appeal has passed.", 400
+)
 APPEAL_EXISTS = ErrorCode("appeal_exists", "You have already appealed this decision.", 409)

@@ -19,6 +19,7 @@ PUBLIC = {
     ("post", "/api/v1/auth/token"),
     ("post", "/api/v1/auth/token/refresh"),
     ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/moderation/appeals"),  # a banned member's appeal, with the code their email carries
 }
 
 

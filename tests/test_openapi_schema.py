@@ -126,12 +126,13 @@ def docstrings() -> set[str]:
     import config.schema
     import feed.apis
     import generation.apis
+    import moderation.apis
 
     feed_modules = [
         importlib.import_module(f"feed.apis.{info.name}") for info in pkgutil.iter_modules(feed.apis.__path__)
     ]
     found: set[str] = set()
-    for module in (accounts.apis, generation.apis, *feed_modules, config_api, config.schema):
+    for module in (accounts.apis, generation.apis, moderation.apis, *feed_modules, config_api, config.schema):
         pending: list[Any] = [module]
         while pending:
             for value in vars(pending.pop()).values():
@@ -240,4 +241,4 @@ def test_every_throttled_operation_declares_429():
         if view.throttle_classes:
             throttled.append(operation.id)
             assert "`rate_limited`" in operation.spec["responses"]["429"]["description"], operation.id
-    assert len(throttled) == 5  # waitlist, invite check, signup, login, reports
+    assert len(throttled) == 6  # waitlist, invite check, signup, login, reports, appeals by code

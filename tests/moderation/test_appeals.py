@@ -3,9 +3,11 @@ reviewed by another moderator; overturning undoes the action; the outcome is tol
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 
 from config.errors import KinoError
@@ -191,14 +193,27 @@ def test_overturning_a_label_removes_it(auth_client):
     assert labels_for("video", [post.id]) == {}
 
 
-def test_overturning_a_ban_lets_the_member_back_in(auth_client, api):
-    ann, _, decision, _ = decided(auth_client, "ban_user")
+def test_a_banned_member_appeals_with_the_code_their_email_carries_and_is_let_back_in(
+    auth_client, api, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ann, _, decision, _ = decided(auth_client, "ban_user")
     ann.refresh_from_db()
     assert ann.is_active is False
-    # a banned member cannot call the API; the appeal is filed for them as the API would
-    from moderation.appeals import appeal_file
-
-    appeal_file(decision_id=decision.id, appellant_id=ann.id, text=WHY)
+    # A banned member cannot sign in: the statement and an appeal code reach them by email
+    (email,) = [m for m in mail.outbox if m.to == [ann.email]]
+    assert decision.reason_text in email.body
+    token = re.search(r"^(\S{40,})$", email.body, re.MULTILINE).group(1)
+    assert code_of(
+        api.post("/api/v1/moderation/appeals", {"token": token + "x", "text": WHY}, format="json")
+    ) == (
+        400,
+        "appeal_token_invalid",
+    )
+    filed = api.post("/api/v1/moderation/appeals", {"token": token, "text": WHY}, format="json")
+    assert filed.status_code == 201, filed.json()
+    again = api.post("/api/v1/moderation/appeals", {"token": token, "text": WHY}, format="json")
+    assert code_of(again) == (409, "appeal_exists")
     item, noor = appeal_item(decision), moderator()
     item_claim(item_id=item.id, moderator=noor)
 
@@ -208,6 +223,16 @@ def test_overturning_a_ban_lets_the_member_back_in(auth_client, api):
     assert ann.is_active is True
     login = api.post("/api/v1/auth/token", {"username": "ann", "password": PASSWORD}, format="json")
     assert login.status_code == 200, login.json()
+
+
+def test_an_appeal_code_names_a_ban_only(auth_client, api):
+    from moderation.tasks import appeal_token
+
+    _, _, decision, _ = decided(auth_client, "take_down")
+    refused = api.post(
+        "/api/v1/moderation/appeals", {"token": appeal_token(decision.id), "text": WHY}, format="json"
+    )
+    assert code_of(refused) == (400, "appeal_token_invalid")
 
 
 def test_overturning_a_likeness_block_retires_the_figure_and_restores_the_clip(auth_client):
