@@ -77,7 +77,7 @@ def _mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     if sample_rate != RATE:
         common = gcd(int(sample_rate), RATE)
         wav = resample_poly(wav, RATE // common, int(sample_rate) // common).astype(np.float32)
-    return np.clip(wav, -1.0, 1.0)
+    return np.clip(np.nan_to_num(wav), -1.0, 1.0)
 
 
 def _normalised(wav: np.ndarray) -> np.ndarray | None:
@@ -243,6 +243,8 @@ def voice_match(
         .order_by("distance")
         .values_list("figure_id", "distance")
     )
+    # No LIMIT: an HNSW scan under this filter is approximate and could miss a match; an exact scan
+    # of a few thousand 256-d vectors is still milliseconds.
     best: dict[UUID, float] = {}
     for figure_id, distance in rows:
         best.setdefault(figure_id, 1.0 - float(distance))

@@ -96,6 +96,17 @@ def test_the_other_speaker_does_not_match(diane: PublicFigure, wav: np.ndarray, 
     assert voice_match(embedding) == []
 
 
+def test_stereo_48k_is_heard_as_mono_16k(wav: np.ndarray) -> None:
+    from scipy.signal import resample_poly
+
+    mono = cut(wav, DIANE_ENROL)
+    stereo = resample_poly(np.stack([mono, 0.5 * mono]), 3, 1, axis=1).astype(np.float32)
+    here, there = voice_embed(mono, RATE), voice_embed(stereo, 48_000)
+    assert here is not None
+    assert there is not None
+    assert float(here @ there) > 0.98
+
+
 def test_a_clip_with_the_figures_voice_is_blocked(diane: PublicFigure, wav: np.ndarray) -> None:
     verdict = clip_screen(clip_with(cut(wav, [DIANE_OTHER[1]])))
     assert verdict.blocked
