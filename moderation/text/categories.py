@@ -200,10 +200,17 @@ def _model() -> ExemplarModel:
     return model_load()
 
 
+class TextModelUnavailable(RuntimeError):
+    """The sentence encoder or the exemplars could not load: nothing is let through on its word."""
+
+
 def exemplar_model() -> ExemplarModel:
-    """The process's model, loaded (or fitted) on first use."""
+    """The process's model, loaded (or fitted) on first use; a failed load is tried again next time."""
     with _lock:
-        return _model()
+        try:
+            return _model()
+        except (OSError, ImportError, ValueError, KeyError) as exc:
+            raise TextModelUnavailable(f"the text policy's model did not load: {exc}") from exc
 
 
 def chunks(text: str) -> list[str]:
@@ -238,7 +245,12 @@ def texts_embed(texts: list[str]) -> list[Embedded]:
 
 def categories_judge(text: str, thresholds: dict[str, float]) -> CategoryJudgement:
     """The category `text` falls in (the one furthest past its threshold), with its nearest exemplars."""
-    return judgement_from(exemplar_model(), texts_embed([text])[0], thresholds)
+    model = exemplar_model()
+    try:
+        embedded = texts_embed([text])[0]
+    except (OSError, ImportError) as exc:  # the encoder's files (exemplar_model may have come from cache)
+        raise TextModelUnavailable(f"the sentence encoder did not load: {exc}") from exc
+    return judgement_from(model, embedded, thresholds)
 
 
 def judgement_from(model: ExemplarModel, text: Embedded, thresholds: dict[str, float]) -> CategoryJudgement:

@@ -9,6 +9,7 @@ which exemplar matched; moderators read `category`, `reason` and the evidence in
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
@@ -16,12 +17,13 @@ from uuid import UUID
 from django.conf import settings
 
 from accounts.public import MemberTextKind, Refusal
-from config.errors import ErrorCode
+from config.errors import ErrorCode, KinoError
 from moderation.audit import audit_record
-from moderation.errors import TEXT_PUBLIC_FIGURE, TEXT_REFUSED
-from moderation.text.categories import Nearest, categories_judge
+from moderation.errors import MODERATION_UNAVAILABLE, TEXT_PUBLIC_FIGURE, TEXT_REFUSED
+from moderation.text.categories import Nearest, TextModelUnavailable, categories_judge
 from moderation.text.names import name_find
 
+logger = logging.getLogger(__name__)
 TextKind = Literal["prompt", "caption", "comment", "username", "display_name", "bio", "cameo_restriction"]
 PUBLIC_FIGURE = "public_figure"
 NAMES_ONLY: frozenset[str] = frozenset({"username"})
@@ -65,7 +67,11 @@ def text_judge(text: str, *, kind: TextKind, teen: bool = False) -> TextVerdict:
         )
     if kind in NAMES_ONLY:
         return ALLOWED
-    judgement = categories_judge(text, thresholds_for(teen=teen))
+    try:
+        judgement = categories_judge(text, thresholds_for(teen=teen))
+    except TextModelUnavailable as exc:  # fail closed: a 503 the writer may retry, never a pass
+        logger.error("moderation.text.unavailable", extra={"error": str(exc)})
+        raise KinoError(MODERATION_UNAVAILABLE) from exc
     if not judgement.category:
         return TextVerdict(
             allowed=True, score=judgement.score, threshold=judgement.threshold, nearest=judgement.nearest
