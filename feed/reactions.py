@@ -324,7 +324,7 @@ def comment_create(*, actor_id: UUID, video_id: UUID, body: str) -> Comment:
     """A top-level comment on a post the actor may see. The post's owner hears of it (`commented`),
     the members it @mentions too (`mentioned`), each once."""
     video = video_ref_for_reaction(viewer_id=actor_id, video_id=video_id)
-    text_require(body, kind="comment", field="body")
+    text_require(body, kind="comment", field="body", author_id=actor_id)
     _members_hold(actor_id, video.owner_id)
     comment = Comment.objects.create(video_id=video_id, author_id=actor_id, body=body)
     _counter_add(video_id, "comments", +1)
@@ -341,7 +341,7 @@ def reply_create(*, actor_id: UUID, comment_id: UUID, body: str) -> Comment:
     `commented` (unless they are the one replied to); mentioned members `mentioned`; each once."""
     target = reply_target(viewer_id=actor_id, comment_id=comment_id)
     video = video_of(target)
-    text_require(body, kind="comment", field="body")
+    text_require(body, kind="comment", field="body", author_id=actor_id)
     thread_id = target.parent_id or target.id
     thread_author_id = target.author_id if target.parent_id is None else _author_of(thread_id)
     held = (actor_id, video.owner_id, target.author_id, thread_author_id)
@@ -378,7 +378,7 @@ def comment_update(*, actor_id: UUID, comment_id: UUID, body: str) -> Comment:
     """The author rewrites their comment: marked edited, its mentions follow the new text (members
     newly mentioned hear of it). The same text again changes nothing."""
     comment = comment_get_for_edit(actor_id=actor_id, comment_id=comment_id, for_update=True)
-    text_require(body, kind="comment", field="body")
+    text_require(body, kind="comment", field="body", author_id=actor_id)
     if body == comment.body:
         return comment
     comment.body, comment.edited_at = body, timezone.now()

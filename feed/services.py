@@ -12,7 +12,7 @@ from django.db.models import Case, F, PositiveIntegerField, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from accounts.public import WorkStop, work_stop
+from accounts.public import WorkStop, member_standing, work_stop
 from config.errors import KinoError
 from config.storage import files_delete_on_commit
 from feed import errors, selectors
@@ -26,9 +26,11 @@ logger = logging.getLogger(__name__)
 State = Video.State
 
 
-def text_require(text: str, *, kind: TextKind, field: str) -> None:
-    """Refuse `text` (400, under `field`) when the text policy does not allow it."""
-    verdict = text_check(text, kind=kind)
+def text_require(text: str, *, kind: TextKind, field: str, author_id: UUID | None = None) -> None:
+    """Refuse `text` (400, under `field`) when the text policy does not allow it (a teen author's
+    by the teen thresholds)."""
+    standing = member_standing(user_id=author_id) if author_id is not None else None
+    verdict = text_check(text, kind=kind, teen=standing is not None and standing.is_teen)
     if not verdict.allowed:
         assert verdict.error is not None
         raise KinoError(verdict.error, field=field)
@@ -141,7 +143,7 @@ def video_post(
     if video.state != State.DRAFT:
         raise KinoError(errors.VIDEO_NOT_DRAFT)
     if caption is not None:
-        text_require(caption, kind="caption", field="caption")
+        text_require(caption, kind="caption", field="caption", author_id=owner_id)
         video.caption = caption
     if remix_allowed is not None:
         video.remix_allowed = remix_allowed
@@ -167,7 +169,7 @@ def video_update(
     if caption is None and remix_allowed is None:
         raise KinoError(errors.NOTHING_TO_CHANGE)
     if caption is not None:
-        text_require(caption, kind="caption", field="caption")
+        text_require(caption, kind="caption", field="caption", author_id=owner_id)
         video.caption = caption
         if video.state == State.POSTED:
             mentions_record(author_id=owner_id, text=caption, video=video)

@@ -102,3 +102,14 @@ def test_a_comment_naming_a_figure_or_harassing_is_refused(auth_client, cranston
     harassing = {"body": "you are a fat ugly loser, everyone hates you, just disappear"}
     refused(client.post(url, harassing, format="json"), "text_refused", "body")
     assert client.post(url, {"body": "the lighting in this is gorgeous"}, format="json").status_code == 201
+
+
+def test_a_teen_comment_is_held_to_the_stricter_thresholds(auth_client, settings):
+    settings.MODERATION_TEXT_THRESHOLDS = {**settings.MODERATION_TEXT_THRESHOLDS, "self_harm": 0.8}
+    settings.MODERATION_TEXT_TEEN_THRESHOLDS = {**settings.MODERATION_TEXT_TEEN_THRESHOLDS, "self_harm": 0.5}
+    today = timezone.localdate()
+    teen = UserFactory(birthdate=today.replace(year=today.year - 15))
+    url = f"/api/v1/videos/{PostFactory().id}/comments"
+    body = {"body": "a sad teenager who feels like nobody would miss her"}
+    refused(auth_client(teen).post(url, body, format="json"), "text_refused", "body")
+    assert auth_client(UserFactory()).post(url, body, format="json").status_code == 201
