@@ -29,6 +29,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from moderation.models import PublicFigure
 from moderation.text.normalize import name_key, name_variants
@@ -218,7 +219,13 @@ def name_index() -> NameIndex:
 
 def figure_names_changed() -> None:
     """Call after any write to the registry's names, aliases, roles, status or activity (the admin,
-    the decision that blocks a likeness): every process rebuilds its index on its next check."""
+    the decision that blocks a likeness): every process rebuilds its index on its next check. The
+    version moves once the write commits: a process that rebuilt before then would read the old rows
+    and keep them under the new version."""
+    transaction.on_commit(_version_bump, robust=True)
+
+
+def _version_bump() -> None:
     cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
 
 

@@ -92,22 +92,38 @@ def test_normalisation_keeps_numbers_and_reads_leetspeak_inside_words():
 
 
 @pytest.mark.django_db
-def test_registry_changes_reach_the_index_through_the_version():
+def test_registry_changes_reach_the_index_through_the_version(django_capture_on_commit_callbacks):
     # Given a figure registered and the index told
     figure = PublicFigure.objects.create(name="Pedro Pascal")
-    figure_names_changed()
+    with django_capture_on_commit_callbacks(execute=True):
+        figure_names_changed()
     assert name_find("pedro pascal in the desert") is not None
     assert name_find("the mandalorian in the desert") is None
     # When a role is added without telling the index, this process keeps its index (no query per check)
     PublicFigure.objects.filter(pk=figure.pk).update(roles=["The Mandalorian"])
     assert name_find("the mandalorian in the desert") is None
-    # Then once the registry says it changed, the next check sees the role
-    figure_names_changed()
+    # Nor does telling it change anything before the write commits (others would rebuild too early)
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        figure_names_changed()
+    assert name_find("the mandalorian in the desert") is None
+    # Then once it commits, the next check sees the role
+    for callback in pending:
+        callback()
     assert name_find("the mandalorian in the desert") is not None
     # And a figure deleted stops blocking
     figure.delete()
-    figure_names_changed()
+    with django_capture_on_commit_callbacks(execute=True):
+        figure_names_changed()
     assert name_find("pedro pascal in the desert") is None
+
+
+@pytest.mark.django_db
+def test_a_write_that_bypasses_the_version_is_seen_within_the_max_age(settings):
+    name_find("warm the index")
+    PublicFigure.objects.create(name="Pedro Pascal")
+    assert name_find("pedro pascal") is None
+    settings.MODERATION_TEXT_NAMES_MAX_AGE_S = 0
+    assert name_find("pedro pascal") is not None
 
 
 @pytest.mark.django_db
