@@ -4,12 +4,14 @@ aliases match like names, ordinary words never do, and the per-process index fol
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from moderation.errors import TEXT_PUBLIC_FIGURE
 from moderation.models import AuditEntry, PublicFigure
 from moderation.text import text_check, text_judge
 from moderation.text.names import figure_names_changed, index_build, name_find
 from moderation.text.normalize import clean_text, name_variants
+from tests.factories import UserFactory
 
 
 def figures() -> list[PublicFigure]:
@@ -143,3 +145,33 @@ def test_a_refusal_names_a_code_for_the_writer_and_the_figure_for_moderators():
     # A verdict asked for without side effects records nothing
     assert not text_judge("walter white", kind="caption").allowed
     assert AuditEntry.objects.filter(action="text.refused").count() == 1
+
+
+def _registry_form(**fields: str) -> dict[str, str]:
+    data = {"name": "Bryan Cranston", "aliases": "", "roles": "Walter White", "status": "living"}
+    data |= {"estate_contact": "", "allowed_cameo_id": "", "active": "on"}
+    for inline in ("faces", "voices"):
+        data |= {f"{inline}-TOTAL_FORMS": "0", f"{inline}-INITIAL_FORMS": "0"}
+        data |= {f"{inline}-MIN_NUM_FORMS": "0", f"{inline}-MAX_NUM_FORMS": "1000"}
+    return data | fields
+
+
+@pytest.mark.django_db
+def test_the_registry_admin_tells_the_index_at_once(client, django_capture_on_commit_callbacks):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    assert name_find("walter white in the desert") is None  # the index is built, without him
+    with django_capture_on_commit_callbacks(execute=True):
+        added = client.post(reverse("admin:moderation_publicfigure_add"), _registry_form())
+    assert added.status_code == 302, added.content[:2000]
+    figure = PublicFigure.objects.get(name="Bryan Cranston")
+    assert name_find("walter white in the desert") is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        change = reverse("admin:moderation_publicfigure_change", args=[figure.pk])
+        changed = client.post(change, _registry_form(roles="Heisenberg"))
+    assert changed.status_code == 302
+    assert name_find("walter white in the desert") is None
+    assert name_find("heisenberg in the desert") is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:moderation_publicfigure_delete", args=[figure.pk]), {"post": "yes"})
+    assert not PublicFigure.objects.exists()
+    assert name_find("bryan cranston in the desert") is None
