@@ -17,10 +17,12 @@
   counts as a miss. Photos: the fixtures (tests/fixtures/faces) and bench/data/faces (its README
   says where each comes from). Pairs share people, so beside the pair-level Wilson intervals the
   rate over pairs of people (any false match between two people counts once) is given too.
-- `voice_eer`: resemblyzer embeddings of 1.5 s stretches where one speaker alone talks in
-  tests/fixtures/voices (its RTTM says who speaks when), every pair of them; `voice_enrolled`: the
-  registry's way, each stretch against its speaker's other stretches embedded together (what a
-  registered sample is) and against the other speaker's, at MODERATION_VOICE_MATCH_SIMILARITY.
+- `voice_eer`: resemblyzer embeddings of 1.5 s pieces where one speaker alone talks, every pair of
+  pieces within a set: the fixture conversation (tests/fixtures/voices: 2 speakers, telephone) and
+  AMI meeting recordings (bench/data/voices: 14 speakers; its README says where they come from);
+  `voice_enrolled`: the registry's way, each piece against its speaker's other pieces embedded
+  together (what a registered sample is) and against the other speakers' pieces, with the error
+  rates at MODERATION_VOICE_MATCH_SIMILARITY.
 - `text_policy` and `adversarial_block_rate`: `moderation.text.evaluate.text_policy_evaluate()` on
   the held-out labelled set.
 
@@ -57,6 +59,7 @@ REDIS_DB = 13
 FIXTURE_FACES = ROOT / "tests" / "fixtures" / "faces"
 FOUND_FACES = ROOT / "bench" / "data" / "faces"
 VOICES = ROOT / "tests" / "fixtures" / "voices"
+MEETING_VOICES = ROOT / "bench" / "data" / "voices"
 PARTS = ("faces", "voices", "text", "screen")
 RATE = 16_000
 CHUNK_S = 1.5  # the stretches of one speaker the voice pairs are made of
@@ -309,54 +312,113 @@ def equal_error(genuine: list[float], impostor: list[float]) -> dict[str, float]
     }
 
 
-def voice_rates() -> dict[str, Any]:
-    import soundfile
-    from django.conf import settings
+Piece = tuple[str, np.ndarray]  # (speaker, 16 kHz mono samples)
 
-    from moderation.likeness.voices import voice_embed
+
+def telephone_pieces() -> list[Piece]:
+    """The fixture conversation's one-speaker stretches (2 speakers, telephone quality)."""
+    import soundfile
 
     wav, rate_hz = soundfile.read(VOICES / "sample.wav", dtype="float32")
     assert rate_hz == RATE
-    chunks = voice_chunks(wav)
+    return [(who, wav[int(a * RATE) : int(b * RATE)]) for who, a, b in voice_chunks(wav)]
 
-    def cut(pieces: list[tuple[str, float, float]]) -> np.ndarray:
-        return np.concatenate([wav[int(a * RATE) : int(b * RATE)] for _, a, b in pieces])
 
-    def embed(pieces: list[tuple[str, float, float]]) -> np.ndarray:
-        embedding = voice_embed(cut(pieces), RATE)
-        assert embedding is not None  # voice_chunks kept only stretches with enough speech
+def meeting_pieces() -> list[Piece]:
+    """bench/data/voices: one-speaker stretches of AMI meeting recordings (14 speakers)."""
+    import soundfile
+
+    wav, rate_hz = soundfile.read(MEETING_VOICES / "ami_chunks.flac", dtype="float32")
+    assert rate_hz == RATE
+    index = json.loads((MEETING_VOICES / "ami_chunks.json").read_text())
+    return [(row["speaker"], wav[row["offset"] : row["offset"] + row["samples"]]) for row in index]
+
+
+def voice_scores(pieces: list[Piece]) -> dict[str, list[float]]:
+    """Cosine similarities: every pair of pieces (`pairs_*`), and each piece against its speaker's
+    other pieces embedded together, as a registered sample is (`enrolled_*`)."""
+    from moderation.likeness.voices import voice_embed
+
+    def embed(samples: np.ndarray) -> np.ndarray:
+        embedding = voice_embed(samples, RATE)
+        assert embedding is not None  # only pieces with enough speech were kept
         return embedding
 
-    embedded = {c: embed([c]) for c in chunks}
-    genuine: list[float] = []
-    impostor: list[float] = []
-    for a, b in itertools.combinations(chunks, 2):
-        (genuine if a[0] == b[0] else impostor).append(float(embedded[a] @ embedded[b]))
-    threshold = settings.MODERATION_VOICE_MATCH_SIMILARITY
-    e_genuine: list[float] = []
-    e_impostor: list[float] = []
-    for chunk in chunks:
-        enrolled = embed([c for c in chunks if c[0] == chunk[0] and c != chunk])
-        e_genuine.append(float(enrolled @ embedded[chunk]))
-        e_impostor += [float(enrolled @ embedded[c]) for c in chunks if c[0] != chunk[0]]
+    embedded = [embed(samples) for _, samples in pieces]
+    scores: dict[str, list[float]] = {
+        k: [] for k in ("pairs_genuine", "pairs_impostor", "enrolled_genuine", "enrolled_impostor")
+    }
+    for (i, (a, _)), (j, (b, _)) in itertools.combinations(enumerate(pieces), 2):
+        scores["pairs_genuine" if a == b else "pairs_impostor"].append(float(embedded[i] @ embedded[j]))
+    for i, (who, _) in enumerate(pieces):
+        others = [samples for j, (w, samples) in enumerate(pieces) if w == who and j != i]
+        if not others:
+            continue
+        enrolled = embed(np.concatenate(others))
+        scores["enrolled_genuine"].append(float(enrolled @ embedded[i]))
+        scores["enrolled_impostor"] += [
+            float(enrolled @ embedded[j]) for j, (w, _) in enumerate(pieces) if w != who
+        ]
+    return scores
+
+
+def voice_summary(scores: dict[str, list[float]], pieces: list[Piece], threshold: float) -> dict[str, Any]:
+    genuine, impostor = scores["pairs_genuine"], scores["pairs_impostor"]
+    e_genuine, e_impostor = scores["enrolled_genuine"], scores["enrolled_impostor"]
     return {
-        "voice_eer": {
+        "pairs": {
             **equal_error(genuine, impostor),
             "genuine_pairs": len(genuine),
             "impostor_pairs": len(impostor),
-            "chunks": len(chunks),
-            "chunks_per_speaker": {s: sum(c[0] == s for c in chunks) for s in sorted({c[0] for c in chunks})},
-            "chunk_s": CHUNK_S,
             "genuine_min_p50_max": _percentiles(genuine, (0, 50, 100)),
             "impostor_min_p50_max": _percentiles(impostor, (0, 50, 100)),
         },
-        "voice_enrolled": {
+        "enrolled": {
             **equal_error(e_genuine, e_impostor),
-            "similarity_threshold": threshold,
-            "false_reject": rate(sum(g < threshold for g in e_genuine), len(e_genuine)),
-            "false_match": rate(sum(i >= threshold for i in e_impostor), len(e_impostor)),
+            "genuine_trials": len(e_genuine),
+            "impostor_trials": len(e_impostor),
+            "false_reject_at_threshold": rate(sum(g < threshold for g in e_genuine), len(e_genuine)),
+            "false_match_at_threshold": rate(sum(i >= threshold for i in e_impostor), len(e_impostor)),
             "genuine_min_p50_max": _percentiles(e_genuine, (0, 50, 100)),
             "impostor_p50_p95_max": _percentiles(e_impostor, (50, 95, 100)),
+        },
+        "pieces": len(pieces),
+        "speakers": len({who for who, _ in pieces}),
+        "seconds_of_speech": round(sum(len(samples) for _, samples in pieces) / RATE, 1),
+    }
+
+
+def voice_rates() -> dict[str, Any]:
+    from django.conf import settings
+
+    threshold = settings.MODERATION_VOICE_MATCH_SIMILARITY
+    sets = {"telephone_fixture": telephone_pieces(), "meeting_ami": meeting_pieces()}
+    scored = {name: voice_scores(pieces) for name, pieces in sets.items()}
+    # Pairs are made within a set only: a telephone voice against a meeting one is too easy to tell.
+    pooled = {k: [x for s in scored.values() for x in s[k]] for k in next(iter(scored.values()))}
+    both = voice_summary(pooled, [p for pieces in sets.values() for p in pieces], threshold)
+    return {
+        "voice_eer": {
+            **both["pairs"],
+            "piece_s": CHUNK_S,
+            "pieces": both["pieces"],
+            "speakers": both["speakers"],
+            "per_set": {name: voice_summary(scored[name], sets[name], threshold)["pairs"] for name in sets},
+        },
+        "voice_enrolled": {
+            **both["enrolled"],
+            "similarity_threshold": threshold,
+            "per_set": {
+                name: voice_summary(scored[name], sets[name], threshold)["enrolled"] for name in sets
+            },
+        },
+        "voice_sets": {
+            name: {
+                k: v
+                for k, v in voice_summary(scored[name], sets[name], threshold).items()
+                if k not in ("pairs", "enrolled")
+            }
+            for name in sets
         },
     }
 
