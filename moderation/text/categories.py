@@ -102,7 +102,8 @@ class ExemplarModel:
         self.exemplars = exemplars
         self.matrix = matrix  # [N, 384], unit rows
         self.weights = weights  # [385, len(LABELS)], the last row the bias
-        self.labels = np.array([e.label for e in exemplars])
+        labels = np.array([e.label for e in exemplars])
+        self.rows = [np.flatnonzero(labels == label) for label in LABELS]
 
     @classmethod
     def fit(cls, exemplars: list[Exemplar], matrix: np.ndarray | None = None) -> ExemplarModel:
@@ -112,7 +113,9 @@ class ExemplarModel:
         return cls(exemplars, matrix, regression_fit(matrix, labels))
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        logits = np.hstack([vectors, np.ones((len(vectors), 1), vectors.dtype)]) @ self.weights
+        logits = np.einsum(
+            "ij,jk->ik", np.hstack([vectors, np.ones((len(vectors), 1), vectors.dtype)]), self.weights
+        )
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
@@ -127,22 +130,30 @@ class ExemplarModel:
     def benign_lead(self, vectors: np.ndarray) -> np.ndarray:
         """[len(vectors), len(CATEGORIES)]: how much nearer the text sits to its TOP_K nearest benign
         exemplars than to each category's (mean cosine similarity)."""
-        sims = vectors @ self.matrix.T
-        near = np.stack([_top_mean(sims[:, self.labels == label]) for label in LABELS], axis=1)
+        sims = _similarities(vectors, self.matrix)
+        near = np.stack([_top_mean(sims[:, rows]) for rows in self.rows], axis=1)
         return near[:, -1:] - near[:, :-1]
 
     def nearest(self, vector: np.ndarray, n: int = 5) -> tuple[Nearest, ...]:
-        sims = self.matrix @ vector
+        sims = _similarities(vector[None, :], self.matrix)[0]
         order = np.argsort(-sims)[:n]
         return tuple(
             Nearest(self.exemplars[i].text, self.exemplars[i].label, round(float(sims[i]), 3)) for i in order
         )
 
 
+def _similarities(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Cosine similarities of unit rows. einsum, not `@`: a product this small on BLAS's threads waits
+    for them to wake (12 ms on a busy machine, against 0.3 ms on this one)."""
+    return np.einsum("ij,kj->ik", vectors, matrix)
+
+
 def _top_mean(sims: np.ndarray) -> np.ndarray:
     if sims.shape[1] == 0:
         return np.full(sims.shape[0], -1.0)
-    return np.sort(sims, axis=1)[:, -TOP_K:].mean(axis=1)
+    if sims.shape[1] <= TOP_K:
+        return sims.mean(axis=1)
+    return np.partition(sims, -TOP_K, axis=1)[:, -TOP_K:].mean(axis=1)
 
 
 def regression_fit(x: np.ndarray, y: np.ndarray, l2: float = L2) -> np.ndarray:

@@ -38,18 +38,17 @@ class SentenceEncoder:
             torch.set_num_threads(1)
         try:
             with torch.inference_mode():
-                out = self._batches(texts, batch_size)
+                return self._batches(texts, batch_size)
         finally:
             torch.set_num_threads(threads)
-        return np.concatenate(out) if out else np.zeros((0, DIMENSIONS), np.float32)
 
-    def _batches(self, texts: list[str], batch_size: int) -> list[np.ndarray]:
+    def _batches(self, texts: list[str], batch_size: int) -> np.ndarray:
         import torch
 
-        out = []
-        for start in range(0, len(texts), batch_size):
+        out = np.zeros((len(texts), DIMENSIONS), np.float32)
+        for rows in _like_lengths(texts, batch_size):
             batch = self.tokenizer(
-                texts[start : start + batch_size],
+                [texts[i] for i in rows],
                 padding=True,
                 truncation=True,
                 max_length=MAX_TOKENS,
@@ -58,8 +57,21 @@ class SentenceEncoder:
             hidden = self.model(**batch).last_hidden_state.float()
             weights = batch["attention_mask"].unsqueeze(-1).float()
             pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+            out[rows] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
         return out
+
+
+def _like_lengths(texts: list[str], batch_size: int) -> list[list[int]]:
+    """The texts' indices in batches of like lengths (the longest at most twice the shortest), so
+    little is spent on padding: a text and its sentences go in two batches, not one."""
+    batches: list[list[int]] = []
+    for i in sorted(range(len(texts)), key=lambda i: len(texts[i])):
+        current = batches[-1] if batches else None
+        if current and len(current) < batch_size and len(texts[i]) <= 2 * max(len(texts[current[0]]), 8):
+            current.append(i)
+        else:
+            batches.append([i])
+    return batches
 
 
 @cache
