@@ -52,11 +52,12 @@ from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware  # noqa: E402
 
-from config.boot import boot_checks  # noqa: E402
+from config.boot import boot_checks, boot_warm  # noqa: E402
 from config.limits import BodyLimit, access_log_scrub  # noqa: E402
 from config.websocket import EventsConsumer, JwtAuthMiddleware, origin_validated  # noqa: E402
 
 boot_checks()  # a misconfigured engine stops the server here, with the reason
+boot_warm()  # the text policy's encoder loads while the server starts answering
 access_log_scrub()
 
 kino = ProtocolTypeRouter(

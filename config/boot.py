@@ -1,16 +1,54 @@
 """The checks a serving process runs before it serves: Kino's own system checks (tag "kino").
 
 `manage.py check` and `migrate` run them too; uvicorn and Celery do not run Django's checks on
-their own, so config/asgi.py and the workers' init call `boot_checks()`.
+their own, so config/asgi.py and the workers' init call `boot_checks()`. A serving process then
+warms what its apps registered (`warmer_register`), in the background.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
+
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger(__name__)
 
 
 def boot_checks() -> None:
     problems = [m for m in checks.run_checks(tags=["kino"]) if m.level >= checks.ERROR]
     if problems:
         raise ImproperlyConfigured("\n".join(str(problem) for problem in problems))
+
+
+# --- warming -------------------------------------------------------------------------------------
+
+Warmer = Callable[[], None]
+_warmers: list[Warmer] = []
+
+
+def warmer_register(warmer: Warmer) -> Warmer:
+    """An app's model that a request would otherwise load on first use (the text policy's encoder),
+    loaded when a serving process starts instead, from its AppConfig.ready."""
+    if warmer not in _warmers:
+        _warmers.append(warmer)
+    return warmer
+
+
+def boot_warm() -> threading.Thread:
+    """Run the warmers in the background: the process serves at once, and the first request that
+    needs a model waits only for what is left of its loading. A warmer that fails is logged; the
+    request that needs it then answers as it would without (moderation fails closed)."""
+
+    def warm() -> None:
+        for warmer in _warmers:
+            try:
+                warmer()
+            except Exception:
+                logger.exception("boot.warm_failed", extra={"warmer": getattr(warmer, "__qualname__", "")})
+
+    thread = threading.Thread(target=warm, name="kino-warm", daemon=True)
+    thread.start()
+    return thread

@@ -398,7 +398,8 @@ REST_FRAMEWORK: dict[str, Any] = {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "invite_check": env.str("THROTTLE_INVITE_CHECK", default="30/min"),
         "report": env.str("THROTTLE_REPORT", default="30/hour"),  # reports a member may file
-        "appeal_token": env.str("THROTTLE_APPEAL_TOKEN", default="10/hour"),  # banned members' appeals, per address
+        # a banned member's appeals with the code their email carries, per address
+        "appeal_token": env.str("THROTTLE_APPEAL_TOKEN", default="10/hour"),
     },
     # The client's address is the connection's: proxies are handled once, in the ASGI app
     # (TRUSTED_PROXIES), so DRF must never read X-Forwarded-For itself.
@@ -416,6 +417,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENABLE_DJANGO_DEPLOY_CHECK": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Choice sets that share a field name across components get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "ReportReasonEnum": "moderation.models.Report.Reason",
+        "SubjectKindEnum": "moderation.models.SubjectKind",
+        "TombstoneReasonEnum": "feed.lineage.REASONS",
+    },
     # No "SECURITY": each view's authentication classes name jwtAuth (a global one listed it twice,
     # and on public operations too).
 }

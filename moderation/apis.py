@@ -222,6 +222,7 @@ class AppealByTokenApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         decision = appeal_token_read(data.validated_data["token"])
+        assert decision.affected_user_id is not None  # appeal_token_read names bans of a member only
         appeal = appeals.appeal_file(
             decision_id=decision.id, appellant_id=decision.affected_user_id, text=data.validated_data["text"]
         )

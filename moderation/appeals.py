@@ -26,6 +26,7 @@ from moderation.decisions import Outcome, outcomes_tell
 from moderation.models import REASON_TEXT_MAX, Appeal, AuditEntry, Decision, Label, PublicFigure, QueueItem
 from moderation.queue import _item_locked, _require_moderator, item_held_by, item_state, username_of
 from moderation.subjects import subject_handler
+from moderation.text.names import figure_names_changed
 
 Action = Decision.Action
 
@@ -112,6 +113,7 @@ def _undo(decision: Decision, moderator: Any) -> dict[str, Any]:
         if figure is not None:
             figure.active = False
             figure.save(update_fields=["active", "updated_at"])
+            figure_names_changed()
             undone["figure_deactivated"] = str(figure.id)
     return undone
 

@@ -47,6 +47,7 @@ from moderation.queue import (
 )
 from moderation.subjects import GONE, SubjectView, subject_handler
 from moderation.tasks import ban_statement_email_send
+from moderation.text.names import figure_names_changed
 
 logger = logging.getLogger(__name__)
 Action = Decision.Action
@@ -246,6 +247,7 @@ def _face_from_poster(act: _Act, figure: PublicFigure) -> None:
 def _block_likeness(act: _Act) -> None:
     name = act.figure_name.strip()[:200]
     figure = PublicFigure.objects.create(name=name, aliases=[name], created_by=act.moderator)
+    figure_names_changed()
     act.done["figure_id"] = str(figure.id)
     _face_from_poster(act, figure)
     if act.item.subject_kind != "user":  # a member impersonating someone is banned, not "taken down"
