@@ -9,10 +9,12 @@ was spoken.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import logging
 import threading
 from math import gcd
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -67,6 +69,18 @@ def voice_encoder() -> VoiceEncoder:
                     raise VoiceModelUnavailable(f"voice encoder failed to load: {error}") from error
                 logger.info("moderation.voice_model_loaded")
     return _encoder
+
+
+def voice_model_status() -> dict[str, Any]:
+    """For /healthz: whether the voice encoder's package and weights are where it will load them
+    from, without loading it (torch has no business in a web process that never screens a clip)."""
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        return {"ok": False, "error": "voice_model_unavailable", "detail": "resemblyzer is not installed"}
+    weights = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+    if not weights.is_file() or weights.stat().st_size == 0:
+        return {"ok": False, "error": "voice_model_unavailable", "detail": f"missing {weights}"}
+    return {"ok": True, "loaded": _encoder is not None}
 
 
 def _mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:

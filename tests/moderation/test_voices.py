@@ -16,7 +16,13 @@ import soundfile as sf
 from django.core.exceptions import ValidationError
 
 from mediakit import Clip
-from moderation.likeness.voices import figure_voice_add, voice_embed, voice_match, voice_segments
+from moderation.likeness.voices import (
+    figure_voice_add,
+    voice_embed,
+    voice_match,
+    voice_model_status,
+    voice_segments,
+)
 from moderation.models import FigureVoice, PublicFigure
 from moderation.public import clip_screen
 
@@ -183,3 +189,8 @@ def test_what_is_not_audio_is_refused(data: bytes) -> None:
     with pytest.raises(ValidationError):
         figure_voice_add(figure=figure, audio=data, filename="x.wav")
     assert not FigureVoice.objects.exists()
+
+
+def test_the_voice_model_is_reported_ready_without_loading_it() -> None:
+    status = voice_model_status()
+    assert status["ok"] is True
