@@ -41,21 +41,32 @@ def wait_for_mail(folder: Path, timeout_s: float = 30) -> str:
     raise AssertionError("no invite email was written")
 
 
-def admin_admit(http: httpx.Client, email: str) -> None:
-    """Log in to the Django admin and run the bulk "admit" action on the entry for `email`."""
+def csrf_of(page: httpx.Response) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+
+
+def admin_login(http: httpx.Client, username: str) -> None:
     login_page = http.get("/admin/login/")
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
     done = http.post(
         "/admin/login/?next=/admin/",
-        data={"csrfmiddlewaretoken": csrf, "username": "staffer", "password": PASSWORD, "next": "/admin/"},
+        data={"csrfmiddlewaretoken": csrf_of(login_page), "username": username, "password": PASSWORD},
     )
     assert done.status_code == 302, done.text[:500]
+
+
+def admin_admit(http: httpx.Client, email: str) -> None:
+    """Log in to the Django admin and run the bulk "admit" action on the entry for `email`."""
+    admin_login(http, "staffer")
     changelist = http.get("/admin/accounts/waitlistentry/", params={"q": email})
     entry_id = re.search(r'name="_selected_action" value="([^"]+)"', changelist.text).group(1)
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', changelist.text).group(1)
     admitted = http.post(
         "/admin/accounts/waitlistentry/",
-        data={"csrfmiddlewaretoken": csrf, "action": "admit", "_selected_action": entry_id, "index": "0"},
+        data={
+            "csrfmiddlewaretoken": csrf_of(changelist),
+            "action": "admit",
+            "_selected_action": entry_id,
+            "index": "0",
+        },
     )
     assert admitted.status_code == 302, admitted.text[:500]
 
@@ -271,6 +282,127 @@ def test_a_post_is_liked_commented_remixed_traced_shared_and_exported(live_stack
         ]
         assert held
         assert archive.read(held[0]) == mp4
+
+
+def test_a_post_is_reported_taken_down_appealed_and_restored_by_another_moderator(live_stack):
+    # Given a maker listening on the WebSocket, a fan, two moderators, and a public figure registered
+    live_user(username="maker")
+    live_user(username="fan")
+    for name in ("mod_one", "mod_two"):
+        moderator_made(name)
+    figure_registered("Tom Hanks", roles=["Forrest Gump"])
+    api = httpx.Client(base_url=live_stack.base + "/api/v1", timeout=30)
+    maker = {"Authorization": f"Bearer {login(api, 'maker')}"}
+    fan = {"Authorization": f"Bearer {login(api, 'fan')}"}
+
+    # 1. A prompt naming the figure, or the character they played, is refused at the door
+    for prompt in ("T0m H4nks eating soup", "forrest gump running across america"):
+        refused = api.post("/generations", json={"duration_s": 4, "prompt": prompt}, headers=maker)
+        assert refused.status_code == 400, refused.text
+        assert "hanks" not in refused.text.lower()  # the code, never whose name matched
+
+    async def story() -> tuple[str, dict, dict]:
+        async with websockets.connect(live_stack.ws, additional_headers=maker) as ws:
+            await next_event(ws, "session.ready")
+            # 2. maker posts a clip; fan reports it
+            video = await asyncio.to_thread(clip_made, api, maker, {"prompt": "a red ball bouncing"})
+            posted = await asyncio.to_thread(api.post, f"/videos/{video}/post", json={}, headers=maker)
+            assert posted.status_code == 200, posted.text
+            report = {"subject_kind": "video", "subject_id": video, "reason": "violence", "text": "gory"}
+            filed = await asyncio.to_thread(api.post, "/reports", json=report, headers=fan)
+            assert filed.status_code == 201, filed.text
+            # 3. mod_one works the queue in the admin: claims the item, takes the post down with a reason
+            await asyncio.to_thread(
+                desk_decide,
+                live_stack.base,
+                "mod_one",
+                video,
+                {
+                    "action": "take_down",
+                    "reason_code": "graphic_violence",
+                    "reason_text": "Gore.",
+                },
+            )
+            # 4. maker hears the statement of reasons, live
+            return video, (await next_event(ws, "moderation.decision", timeout_s=30))["data"], posted.json()
+
+    video, statement, _ = asyncio.run(story())
+    assert statement["reason"]["code"] == "graphic_violence"
+    assert api.get(f"/videos/{video}", headers=fan).status_code == 404
+    # 5. the reporter is told the outcome once
+    told = [
+        group
+        for group in api.get("/notifications", headers=fan).json()["results"]
+        if group["type"] == "moderation"
+    ]
+    assert len(told) == 1, told
+
+    # 6. maker appeals through the API; mod_one may not review it, mod_two restores the post
+    appealed = api.post(
+        f"/moderation/decisions/{statement['decision_id']}/appeal", json={"text": "It is a ball."}, headers=maker
+    )
+    assert appealed.status_code == 201, appealed.text
+    assert desk_claim(live_stack.base, "mod_one", video, kind="appeal") == "refused"
+    desk_decide(
+        live_stack.base, "mod_two", video, {"outcome": "overturned", "reason_text": "A ball."}, kind="appeal"
+    )
+    assert api.get(f"/videos/{video}", headers=fan).status_code == 200
+
+
+def moderator_made(username: str) -> User:
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import MODERATORS, moderators_group_sync
+
+    moderators_group_sync()
+    user = live_user(username=username, is_staff=True)
+    user.groups.add(Group.objects.get(name=MODERATORS))
+    return user
+
+
+def figure_registered(name: str, roles: list[str]) -> None:
+    from moderation.models import PublicFigure
+    from moderation.text.names import figure_names_changed
+
+    PublicFigure.objects.create(name=name, roles=roles)
+    figure_names_changed()
+
+
+def desk_item(video: str, kind: str) -> str:
+    from moderation.models import QueueItem
+
+    return str(QueueItem.objects.filter(subject_id=video, kind=kind).latest("created_at").id)
+
+
+def desk_claim(base: str, moderator: str, video: str, *, kind: str = "report") -> str:
+    """A moderator claims the open item of `video` on its admin page: "claimed" or "refused"."""
+    with httpx.Client(base_url=base, timeout=30, follow_redirects=False) as http:
+        admin_login(http, moderator)
+        return _claimed(http, desk_item(video, kind))
+
+
+def _claimed(http: httpx.Client, item: str) -> str:
+    page = http.get(f"/admin/moderation/queueitem/{item}/change/")
+    assert page.status_code == 200, page.text[:500]
+    claim = http.post(
+        f"/admin/moderation/queueitem/{item}/claim/", data={"csrfmiddlewaretoken": csrf_of(page)}
+    )
+    assert claim.status_code == 302, claim.text[:500]
+    after = http.get(f"/admin/moderation/queueitem/{item}/change/")
+    return "refused" if "errornote" in after.text or 'class="error"' in after.text else "claimed"
+
+
+def desk_decide(base: str, moderator: str, video: str, form: dict[str, str], *, kind: str = "report") -> None:
+    with httpx.Client(base_url=base, timeout=30, follow_redirects=False) as http:
+        admin_login(http, moderator)
+        item = desk_item(video, kind)
+        assert _claimed(http, item) == "claimed"
+        page = http.get(f"/admin/moderation/queueitem/{item}/change/")
+        done = http.post(
+            f"/admin/moderation/queueitem/{item}/decide/",
+            data={"csrfmiddlewaretoken": csrf_of(page), **form},
+        )
+        assert done.status_code == 302, done.text[:800]
 
 
 def login(api: httpx.Client, username: str) -> str:
