@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 PREDICTOR_FILE = "shape_predictor_5_face_landmarks.dat"
 DESCRIPTOR_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 MODELS_PACKAGE = "face_recognition_models"
-FAILURE_RETRY_S = 30.0  # a failed load is not retried (nor paid for) more often than this
+FAILURE_RETRY_S = 30.0  # the status check does not retry a failed load more often than this
 
 
 class ScreeningUnavailable(RuntimeError):
@@ -84,8 +84,10 @@ def _load(folder: Path) -> FaceModels:
     )
 
 
-def face_models() -> FaceModels:
-    """The process's face models (loaded on first use); ScreeningUnavailable when they cannot load."""
+def face_models(*, recent_failure: bool = False) -> FaceModels:
+    """The process's face models (loaded on first use); ScreeningUnavailable when they cannot load.
+    Screening tries the load again each time; `recent_failure` (the status check, every few seconds)
+    answers a failure of the last FAILURE_RETRY_S without trying."""
     global _models, _failure
     folder = model_folder()
     models = _models
@@ -95,7 +97,8 @@ def face_models() -> FaceModels:
         if _models is not None and _models.folder == folder:
             return _models
         if (
-            _failure is not None
+            recent_failure
+            and _failure is not None
             and _failure[0] == folder
             and time.monotonic() - _failure[1] < FAILURE_RETRY_S
         ):
@@ -125,7 +128,7 @@ def face_models_forget() -> None:
 def face_models_status() -> dict[str, Any]:
     """For /healthz and the worker's heartbeat: whether this process can screen faces (loads once)."""
     try:
-        face_models()
+        face_models(recent_failure=True)
     except ScreeningUnavailable as exc:
         return {"ok": False, "error": "face_model_unavailable", "detail": str(exc)[:200]}
     return {"ok": True}
