@@ -43,6 +43,10 @@ VAD_SMOOTHING = 8  # windows averaged before a decision counts (resemblyzer's hp
 VAD_MAX_SILENCE = 6  # silent windows kept around speech (resemblyzer's hparams)
 TARGET_DBFS = -30.0  # quiet speech is raised to this loudness before the VAD (resemblyzer's hparams)
 SILENCE_RMS = 1e-4  # below this the signal is silence: nothing to normalise
+LOUDNESS_FRAME = 160  # 10 ms at 16 kHz
+# A whole sample whose loudness varies less than this is no speech (a tone, a hiss); clip windows are
+# not held to it, so that speech over a steady background is still heard.
+MIN_LOUDNESS_SPREAD_DB = 3.0
 SAMPLE_MAX_BYTES = 20 * 1024 * 1024
 SAMPLE_MAX_S = 600
 
@@ -166,13 +170,26 @@ def _embed_many(utterances: list[np.ndarray]) -> list[np.ndarray]:
 
 def voice_embed(samples: np.ndarray, sample_rate: int) -> np.ndarray | None:
     """One 256-d L2-normed embedding of all the speech in `samples` (float32, mono [N] or [C, N]);
-    None when there is less than MODERATION_VOICE_MIN_SPEECH_S of speech."""
+    None when there is less than MODERATION_VOICE_MIN_SPEECH_S of speech, or it is a steady sound."""
     wav = _normalised(_mono_16k(samples, sample_rate))
     if wav is None:
         return None
     speech, kept = _speech_masks(wav)
     voiced = _voiced(wav, speech, kept, 0, len(speech))
-    return None if voiced is None else _embed_many([voiced])[0]
+    if voiced is None or _loudness_spread_db(voiced) < MIN_LOUDNESS_SPREAD_DB:
+        return None
+    return _embed_many([voiced])[0]
+
+
+def _loudness_spread_db(wav: np.ndarray) -> float:
+    """The standard deviation of the 10 ms frames' loudness (dB). Speech rises and falls with its
+    syllables and pauses (6-13 dB in the fixtures' and the meeting set's pieces); a steady tone or
+    hiss, which WebRTC's VAD takes for speech once it is loud enough, stays within a dB."""
+    frames = len(wav) // LOUDNESS_FRAME
+    if frames < 2:  # a spread needs two frames
+        return 0.0
+    power = (wav[: frames * LOUDNESS_FRAME].astype(np.float64).reshape(frames, -1) ** 2).mean(axis=1)
+    return float(np.std(10 * np.log10(power + 1e-10)))
 
 
 def voice_segments(samples: np.ndarray, sample_rate: int) -> list[tuple[float, float, np.ndarray]]:

@@ -168,6 +168,14 @@ def test_a_figures_own_allowed_cameo_does_not_block(diane: PublicFigure, wav: np
     [
         pytest.param(lambda wav: np.zeros(3 * RATE, dtype=np.float32), id="silence"),
         pytest.param(lambda wav: cut(wav, [(6.69, 7.12)]), id="a-word"),
+        pytest.param(
+            lambda wav: (0.3 * np.sin(2 * np.pi * 440 * np.arange(3 * RATE) / RATE)).astype(np.float32),
+            id="a-tone",
+        ),
+        pytest.param(
+            lambda wav: (0.1 * np.random.default_rng(1).standard_normal(3 * RATE)).astype(np.float32),
+            id="hiss",
+        ),
     ],
 )
 def test_too_little_speech_is_refused(wav: np.ndarray, audio) -> None:
