@@ -363,6 +363,9 @@ MODERATION_VOICE_MIN_SPEECH_S = env.float("MODERATION_VOICE_MIN_SPEECH_S", defau
 # A clip's voice track is embedded in windows this long (seconds), started every hop seconds.
 MODERATION_VOICE_WINDOW_S = env.float("MODERATION_VOICE_WINDOW_S", default=3.0)
 MODERATION_VOICE_HOP_S = env.float("MODERATION_VOICE_HOP_S", default=1.5)
+# The voice encoder's weights; empty: the pretrained.pt the resemblyzer wheel ships. A path that does
+# not load makes clip screening fail closed (moderation_unavailable).
+MODERATION_VOICE_MODEL_PATH = env.str("MODERATION_VOICE_MODEL_PATH", default="")
 
 # --- moderation: faces
 # Folder holding dlib's shape_predictor_5_face_landmarks.dat and dlib_face_recognition_resnet_model_v1.dat;

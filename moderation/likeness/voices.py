@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import logging
+import pickle
 import threading
 from math import gcd
 from pathlib import Path
@@ -56,35 +57,59 @@ class VoiceModelUnavailable(ScreeningUnavailable):
 
 
 _encoder_lock = threading.Lock()
-_encoder: VoiceEncoder | None = None
+_encoder: tuple[Path, VoiceEncoder] | None = None  # (weights it was loaded from, the encoder)
+
+
+def voice_weights() -> Path:
+    """MODERATION_VOICE_MODEL_PATH, or the `pretrained.pt` the resemblyzer wheel ships (located by
+    its import spec, so that nothing heavy is imported to find it)."""
+    if settings.MODERATION_VOICE_MODEL_PATH:
+        return Path(settings.MODERATION_VOICE_MODEL_PATH)
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        raise VoiceModelUnavailable("the resemblyzer package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
 
 
 def voice_encoder() -> VoiceEncoder:
-    """The process's one encoder, loaded on first use (CPU, the wheel's bundled `pretrained.pt`)."""
+    """The process's one encoder, loaded on first use (CPU); VoiceModelUnavailable when it cannot be."""
     global _encoder  # the one model per process
-    if _encoder is None:
-        with _encoder_lock:
-            if _encoder is None:
-                try:
-                    from resemblyzer import VoiceEncoder  # heavy (torch, librosa)
+    weights = voice_weights()
+    loaded = _encoder
+    if loaded is not None and loaded[0] == weights:
+        return loaded[1]
+    with _encoder_lock:
+        if _encoder is None or _encoder[0] != weights:
+            _encoder = (weights, _load(weights))
+            logger.info("moderation.voice_model_loaded", extra={"weights": str(weights)})
+        return _encoder[1]
 
-                    _encoder = VoiceEncoder("cpu", verbose=False)
-                except (ImportError, OSError, RuntimeError, KeyError) as error:
-                    raise VoiceModelUnavailable(f"voice encoder failed to load: {error}") from error
-                logger.info("moderation.voice_model_loaded")
-    return _encoder
+
+def _load(weights: Path) -> VoiceEncoder:
+    # resemblyzer raises a bare Exception for a missing file: looked for here first.
+    if not weights.is_file():
+        raise VoiceModelUnavailable(f"voice model file missing: {weights}")
+    try:
+        from resemblyzer import VoiceEncoder  # heavy (torch, librosa)
+
+        return VoiceEncoder("cpu", verbose=False, weights_fpath=weights)
+    except (ImportError, OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as error:
+        logger.error(
+            "moderation.voice_model_unavailable", extra={"weights": str(weights), "error": str(error)}
+        )
+        raise VoiceModelUnavailable(f"voice model could not be loaded: {error}") from error
 
 
 def voice_model_status() -> dict[str, Any]:
-    """For /healthz: whether the voice encoder's package and weights are where it will load them
-    from, without loading it (torch has no business in a web process that never screens a clip)."""
-    spec = importlib.util.find_spec("resemblyzer")
-    if spec is None or not spec.submodule_search_locations:
-        return {"ok": False, "error": "voice_model_unavailable", "detail": "resemblyzer is not installed"}
-    weights = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+    """For /healthz: whether the voice encoder's weights are where it will load them from, without
+    loading it (torch has no business in a web process that never screens a clip)."""
+    try:
+        weights = voice_weights()
+    except VoiceModelUnavailable as error:
+        return {"ok": False, "error": "voice_model_unavailable", "detail": str(error)}
     if not weights.is_file() or weights.stat().st_size == 0:
         return {"ok": False, "error": "voice_model_unavailable", "detail": f"missing {weights}"}
-    return {"ok": True, "loaded": _encoder is not None}
+    return {"ok": True, "loaded": _encoder is not None and _encoder[0] == weights}
 
 
 def _mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:

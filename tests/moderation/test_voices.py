@@ -17,14 +17,15 @@ from django.core.exceptions import ValidationError
 
 from mediakit import Clip
 from moderation.likeness.voices import (
+    VoiceModelUnavailable,
     figure_voice_add,
     voice_embed,
     voice_match,
     voice_model_status,
     voice_segments,
 )
-from moderation.models import FigureVoice, PublicFigure
-from moderation.public import clip_screen
+from moderation.models import AuditEntry, FigureVoice, PublicFigure
+from moderation.public import ScreeningUnavailable, clip_screen
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +203,22 @@ def test_what_is_not_audio_is_refused(data: bytes) -> None:
 def test_the_voice_model_is_reported_ready_without_loading_it() -> None:
     status = voice_model_status()
     assert status["ok"] is True
+
+
+@pytest.mark.parametrize("damage", ["missing", "not-a-model"])
+def test_an_unloadable_voice_model_fails_closed(
+    diane: PublicFigure, wav: np.ndarray, settings, tmp_path: Path, damage: str
+) -> None:
+    """Given voice weights that cannot load, when a clip with speech is screened, nothing passes:
+    screening is unavailable (the pipeline ends the job moderation_unavailable) and it is audited."""
+    weights = tmp_path / "pretrained.pt"
+    if damage == "not-a-model":
+        weights.write_bytes(b"not a model" * 100)
+    settings.MODERATION_VOICE_MODEL_PATH = str(weights)
+    assert voice_model_status()["ok"] is (damage == "not-a-model")  # present, but does not load
+    with pytest.raises(VoiceModelUnavailable):
+        voice_embed(cut(wav, SHEILA[:1]), RATE)
+    with pytest.raises(ScreeningUnavailable):
+        clip_screen(clip_with(cut(wav, SHEILA[1:])), subject_kind="job", subject_id=diane.id)
+    audited = AuditEntry.objects.get(subject_id=str(diane.id), action="screen.clip")
+    assert audited.reason_code == "moderation_unavailable"
