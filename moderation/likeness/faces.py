@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
@@ -25,9 +25,11 @@ MAX_UPSCALE = 4.0  # a tiny image is enlarged at most this much (a 112 px photo:
 DESCRIPTOR_PADDING = 0.25  # dlib's default crop around the aligned face
 CHIP_PX = 150  # the aligned face the descriptor network reads
 # Two chips closer than this (mean absolute difference of their normalised 32 px signatures) are the
-# same face still: it is described once. Re-encoding, shifting or rescaling a face moves its chip by
-# 0.01-0.04; two different people are 0.6 or more apart.
-SAME_CHIP = 0.05
+# same face, nearly still: it is described once. Re-encoding, shifting or rescaling a face moves its
+# chip by 0.01-0.04, a face drifting, growing and brightening over half a second by up to 0.1, with
+# descriptors then at most 0.1 apart; two different people are 0.6 or more apart. A shared descriptor
+# that lands near the match line is computed again for its own face (screen.py).
+SAME_CHIP = 0.1
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,11 @@ class Face:
     box: tuple[int, int, int, int]  # left, top, right, bottom, in that image's own pixels
     score: float  # the detector's confidence (0 is its usual line; false faces sit near it)
     descriptor: np.ndarray = field(repr=False, compare=False)  # float32 [128]
+    # The descriptor is that of a nearly identical chip in an earlier image (`described` is its
+    # number: faces that share one have the same); `chip` is this face's own, to describe if it matters.
+    described: int = 0
+    shared: bool = False
+    chip: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def detection_scale(height: int, width: int, min_face: float) -> float:
@@ -115,16 +122,53 @@ def faces_find(
     with models.lock:
         try:
             found, chips = _faces_located(models, images, (min_face, threshold, grey), deadline)
-            vectors = models.descriptor.compute_face_descriptor(chips.chips) if chips.chips else []
+            descriptors = _described(models, chips.chips)
         except RuntimeError as exc:  # dlib's own errors (a ScreeningUnavailable passes through)
             if isinstance(exc, ScreeningUnavailable):
                 raise
             raise ScreeningUnavailable(f"face screening failed: {exc}") from exc
-    descriptors = [np.asarray(vector, dtype=np.float32) for vector in vectors]
+    faces = []
+    for index, box, score, number, chip in found:
+        shared = chips.chips[number] is not chip
+        faces.append(
+            Face(
+                image=index,
+                box=box,
+                score=round(score, 3),
+                descriptor=descriptors[number],
+                described=number,
+                shared=shared,
+                chip=chip if shared else None,
+            )
+        )
+    return faces
+
+
+def faces_described_alone(faces: Sequence[Face]) -> list[Face]:
+    """The faces again, each with the descriptor of its own chip (for those that shared one)."""
+    own = [face for face in faces if face.shared and face.chip is not None]
+    chips = [face.chip for face in own if face.chip is not None]
+    if not chips:
+        return list(faces)
+    models = face_models()
+    with models.lock:
+        try:
+            descriptors = _described(models, chips)
+        except RuntimeError as exc:
+            raise ScreeningUnavailable(f"face screening failed: {exc}") from exc
+    fresh = {id(face): descriptor for face, descriptor in zip(own, descriptors, strict=True)}
+    first = max((face.described for face in faces), default=0) + 1
     return [
-        Face(image=index, box=box, score=round(score, 3), descriptor=descriptors[chip])
-        for index, box, score, chip in found
+        replace(face, descriptor=fresh[id(face)], described=first + i, shared=False, chip=None)
+        if id(face) in fresh
+        else face
+        for i, face in enumerate(faces)
     ]
+
+
+def _described(models: FaceModels, chips: list[np.ndarray]) -> list[np.ndarray]:
+    vectors = models.descriptor.compute_face_descriptor(chips) if chips else []
+    return [np.asarray(vector, dtype=np.float32) for vector in vectors]
 
 
 def _faces_located(
@@ -132,8 +176,9 @@ def _faces_located(
     images: Sequence[np.ndarray],
     detection: tuple[float, float, bool],  # min_face, threshold, grey
     deadline: float | None,
-) -> tuple[list[tuple[int, tuple[int, int, int, int], float, int]], _Chips]:
-    """(image, box, score, chip number) of each face, and the chips to describe."""
+) -> tuple[list[tuple[int, tuple[int, int, int, int], float, int, np.ndarray]], _Chips]:
+    """(image, box, score, number of the chip described for it, its own chip) of each face, and the
+    chips to describe."""
     import dlib
 
     found = []
@@ -146,7 +191,7 @@ def _faces_located(
             shape = models.predictor(pixels, rect)
             chip = dlib.get_face_chip(pixels, shape, size=CHIP_PX, padding=DESCRIPTOR_PADDING)
             box = (rect.left(), rect.top(), rect.right(), rect.bottom())
-            found.append((index, box, score, chips.add(chip)))
+            found.append((index, box, score, chips.add(chip), chip))
     return found, chips
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 from uuid import UUID
 
@@ -25,7 +25,7 @@ from mediakit import Clip
 from moderation.audit import audit_record
 from moderation.errors import LIKENESS_PUBLIC_FIGURE, LIKENESS_REAL_PERSON, MODERATION_UNAVAILABLE
 from moderation.likeness import voices
-from moderation.likeness.faces import Face, faces_find, image_decode
+from moderation.likeness.faces import Face, faces_described_alone, faces_find, image_decode
 from moderation.likeness.loader import ScreeningUnavailable
 from moderation.likeness.registry import FaceHit, faces_nearest
 from moderation.likeness.sampling import AUDIO_RATE, audio_mono_16k, frames_at
@@ -33,6 +33,9 @@ from moderation.likeness.sampling import AUDIO_RATE, audio_mono_16k, frames_at
 logger = logging.getLogger(__name__)
 
 ImagePurpose = Literal["start_image", "avatar", "cameo"]
+# A shared descriptor (faces.SAME_CHIP: at most ~0.1 from the face's own) this close to the match line
+# is recomputed for the face itself.
+SHARED_MARGIN = 0.15
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def image_screen(
     except ScreeningUnavailable as exc:
         _unavailable(action, subject_kind, subject_id, exc)
         raise
-    hits = faces_nearest([face.descriptor for face in faces])
+    faces, hits = _face_hits(faces, frozenset())
     public = tuple(_face_match(faces[hit.face], hit) for hit in hits if hit.matches)
     verdict = LikenessVerdict(blocked=False, error=None, matches=(), faces=len(faces), frames=1)
     if public:
@@ -131,7 +134,7 @@ def clip_screen(
     except ScreeningUnavailable as exc:
         _unavailable("screen.clip", subject_kind, subject_id, exc)
         raise
-    hits = faces_nearest([face.descriptor for face in faces], allowed_cameo_ids=allowed_cameo_ids)
+    faces, hits = _face_hits(faces, allowed_cameo_ids)
     face_matches = tuple(
         _face_match(
             faces[hit.face], hit, frames[faces[hit.face].image].index, frames[faces[hit.face].image].time_s
@@ -151,6 +154,40 @@ def clip_screen(
     verdict = _timed(verdict, started)
     _record("screen.clip", subject_kind, subject_id, verdict)
     return verdict
+
+
+def _face_hits(faces: list[Face], allowed_cameo_ids: frozenset[UUID]) -> tuple[list[Face], list[FaceHit]]:
+    """Each face's nearest registry entry, asked once per descriptor. A face that shared the
+    descriptor of a nearly identical one (faces.SAME_CHIP) and lands within SHARED_MARGIN of the match
+    line is described on its own and asked again, so that sharing never decides a verdict."""
+    hits = _nearest_per_descriptor(faces, allowed_cameo_ids)
+    limit = settings.MODERATION_FACE_MATCH_DISTANCE
+    doubtful = {
+        hit.face for hit in hits if faces[hit.face].shared and abs(hit.distance - limit) <= SHARED_MARGIN
+    }
+    if not doubtful:
+        return faces, hits
+    faces = faces_described_alone(
+        [face if i in doubtful else replace(face, shared=False) for i, face in enumerate(faces)]
+    )
+    return faces, _nearest_per_descriptor(faces, allowed_cameo_ids)
+
+
+def _nearest_per_descriptor(faces: list[Face], allowed_cameo_ids: frozenset[UUID]) -> list[FaceHit]:
+    first: dict[int, int] = {}
+    for index, face in enumerate(faces):
+        first.setdefault(face.described, index)
+    asked = list(first.values())
+    found = {
+        asked[hit.face]: hit
+        for hit in faces_nearest([faces[i].descriptor for i in asked], allowed_cameo_ids=allowed_cameo_ids)
+    }
+    hits = []
+    for index, face in enumerate(faces):
+        hit = found.get(first[face.described])
+        if hit is not None:
+            hits.append(replace(hit, face=index))
+    return hits
 
 
 def _voice_screen(

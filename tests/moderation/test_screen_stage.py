@@ -201,3 +201,22 @@ def test_an_uploaded_video_is_read_back_as_frames_at_2_fps_and_16k_sound(figures
     assert clip.audio is not None
     assert abs(clip.audio.shape[1] - 48_000) < 2_000
     assert clip_screen(clip).blocked  # the face survives H.264
+
+
+def test_a_still_face_is_described_once_unless_its_verdict_is_close(figures, settings):
+    from moderation.likeness import screen
+    from moderation.likeness.faces import faces_find
+
+    frames = [frame.image for frame in frames_at(face_clip(image(TOM_HANKS), seconds=3.0), 2.0)][3:]
+    faces = faces_find(frames, min_face=settings.MODERATION_CLIP_MIN_FACE, grey=True)
+    assert len(faces) == 3
+    assert [face.shared for face in faces] == [False, True, True]
+    assert len({face.described for face in faces}) == 1  # one descriptor for the face that stays still
+
+    far = screen._face_hits(faces, frozenset())[0]
+    assert [face.shared for face in far] == [False, True, True]  # far from the line: kept shared
+    settings.MODERATION_FACE_MATCH_DISTANCE = screen._face_hits(faces, frozenset())[1][0].distance
+    near, hits = screen._face_hits(faces, frozenset())
+    assert [face.shared for face in near] == [False, False, False]
+    assert len({face.described for face in near}) == 3  # each described alone
+    assert all(hit.matches for hit in hits)
