@@ -46,7 +46,9 @@ class Match:
 
     kind: Literal["face", "voice"]
     figure_id: UUID | None
-    distance: float  # face: Euclidean distance of dlib descriptors; voice: 1 - cosine similarity
+    # face: Euclidean distance of dlib descriptors to the nearest registry entry (-1.0: the registry has
+    # none); voice: 1 - cosine similarity
+    distance: float
     entry_id: UUID | None = None  # the FigureFace matched (faces)
     frame: int | None = None  # the clip's frame index (clips)
     time_s: float | None = None  # when in the clip (a voice window's start)
