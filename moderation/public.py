@@ -1,7 +1,14 @@
 """What other apps may use of `moderation`: these names and nothing else (import-linter holds it)."""
 
 from moderation.decisions import REASON_CODES, Outcome, outcome_listener_register
-from moderation.errors import (, ACTION_NOT_APPLICABLE
+from moderation.errors import (
+    ACTION_NOT_APPLICABLE,
+    LIKENESS_PUBLIC_FIGURE,
+    LIKENESS_REAL_PERSON,
+    MODERATION_UNAVAILABLE,
+    TEXT_PUBLIC_FIGURE,
+    TEXT_REFUSED,
+)
 from moderation.labels import labels_for
 from moderation.likeness.loader import ScreeningUnavailable
 from moderation.likeness.screen import LikenessVerdict, Match, clip_screen, image_screen
