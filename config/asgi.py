@@ -57,7 +57,7 @@ from config.limits import BodyLimit, access_log_scrub  # noqa: E402
 from config.websocket import EventsConsumer, JwtAuthMiddleware, origin_validated  # noqa: E402
 
 boot_checks()  # a misconfigured engine stops the server here, with the reason
-boot_warm()  # the text policy's encoder loads while the server starts answering
+boot_warm()  # the text policy's encoder loads before the server answers (a few seconds)
 access_log_scrub()
 
 kino = ProtocolTypeRouter(

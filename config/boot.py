@@ -2,13 +2,13 @@
 
 `manage.py check` and `migrate` run them too; uvicorn and Celery do not run Django's checks on
 their own, so config/asgi.py and the workers' init call `boot_checks()`. A serving process then
-warms what its apps registered (`warmer_register`), in the background.
+warms what its apps registered (`warmer_register`) before it serves.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
-import threading
 from collections.abc import Callable
 
 from django.core import checks
@@ -31,24 +31,23 @@ _warmers: list[Warmer] = []
 
 def warmer_register(warmer: Warmer) -> Warmer:
     """An app's model that a request would otherwise load on first use (the text policy's encoder),
-    loaded when a serving process starts instead, from its AppConfig.ready."""
+    loaded when a serving process starts instead; registered from the app's AppConfig.ready."""
     if warmer not in _warmers:
         _warmers.append(warmer)
     return warmer
 
 
-def boot_warm() -> threading.Thread:
-    """Run the warmers in the background: the process serves at once, and the first request that
-    needs a model waits only for what is left of its loading. A warmer that fails is logged; the
-    request that needs it then answers as it would without (moderation fails closed)."""
-
-    def warm() -> None:
-        for warmer in _warmers:
-            try:
-                warmer()
-            except Exception:
-                logger.exception("boot.warm_failed", extra={"warmer": getattr(warmer, "__qualname__", "")})
-
-    thread = threading.Thread(target=warm, name="kino-warm", daemon=True)
-    thread.start()
-    return thread
+def boot_warm() -> None:
+    """Run the warmers before the process serves: its first requests do not wait for a model, nor
+    share the cores with one loading. A warmer that fails is logged; the request that needs it
+    then answers as it would without (moderation fails closed)."""
+    for warmer in _warmers:
+        try:
+            warmer()
+        except Exception:
+            logger.exception("boot.warm_failed", extra={"warmer": getattr(warmer, "__qualname__", "")})
+    # What the process holds from now on (Django, torch, the models: millions of objects) stays out
+    # of the garbage collector's full passes, which otherwise walk all of it every few hundred
+    # requests and show as the slowest requests' latency.
+    gc.collect()
+    gc.freeze()

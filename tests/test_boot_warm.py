@@ -1,4 +1,4 @@
-"""A serving process warms the models its apps registered, in the background (config.boot)."""
+"""A serving process warms the models its apps registered before it serves (config.boot)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from config import boot
 
 
-def test_warmers_run_in_the_background_and_a_failing_one_is_logged(caplog):
+def test_warmers_run_and_a_failing_one_is_logged(caplog):
     ran: list[str] = []
 
     def fails() -> None:
@@ -20,7 +20,7 @@ def test_warmers_run_in_the_background_and_a_failing_one_is_logged(caplog):
     boot._warmers[:] = [fails, loads]
     try:
         with caplog.at_level(logging.ERROR, logger="config.boot"):
-            boot.boot_warm().join(timeout=10)
+            boot.boot_warm()
     finally:
         boot._warmers[:] = saved
     assert ran == ["loaded"]  # one failing warmer does not stop the next
