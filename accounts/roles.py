@@ -42,6 +42,8 @@ MODERATOR_PERMISSIONS = (
     "moderation.view_appeal",
     "moderation.view_label",
     "moderation.view_auditentry",
+    "moderation.view_estaterequest",
+    "moderation.change_estaterequest",  # register or decline an estate's block (moderation/admin/estates.py)
     "moderation.view_publicfigure",
     "moderation.add_publicfigure",
     "moderation.change_publicfigure",

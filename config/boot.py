@@ -25,7 +25,7 @@ def boot_checks() -> None:
 
 # --- warming -------------------------------------------------------------------------------------
 
-Warmer = Callable[[], None]
+Warmer = Callable[[], object]
 _warmers: list[Warmer] = []
 
 

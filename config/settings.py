@@ -403,6 +403,8 @@ REST_FRAMEWORK: dict[str, Any] = {
         "report": env.str("THROTTLE_REPORT", default="30/hour"),  # reports a member may file
         # a banned member's appeals with the code their email carries, per address
         "appeal_token": env.str("THROTTLE_APPEAL_TOKEN", default="10/hour"),
+        # an estate's requests to block a deceased person's likeness, per address
+        "estate_request": env.str("THROTTLE_ESTATE_REQUEST", default="5/hour"),
     },
     # The client's address is the connection's: proxies are handled once, in the ASGI app
     # (TRUSTED_PROXIES), so DRF must never read X-Forwarded-For itself.

@@ -28,6 +28,7 @@ from config.api import (
 from config.errors import RATE_LIMITED
 from config.openapi import PAGE_PARAMETERS, page_of
 from moderation import appeals, errors, reports, selectors
+from moderation.estates import estate_request_create
 from moderation.models import (
     REASON_TEXT_MAX,
     REPORT_TEXT_MAX,
@@ -229,7 +230,48 @@ class AppealByTokenApi(APIView):
         return Response(AppealSerializer(appeal).data, status=status.HTTP_201_CREATED)
 
 
+class EstateRequestSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    state = serializers.CharField()
+
+
+# A deceased person's estate (no Kino account needed) asks for their likeness to be blocked.
+class EstateRequestCreateApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_scope = "estate_request"
+
+    class InputSerializer(StrictSerializer):
+        person_name = serializers.CharField(max_length=200, help_text="The deceased person")
+        aliases = serializers.ListField(
+            child=serializers.CharField(max_length=200), max_length=20, required=False, default=list
+        )
+        roles = serializers.ListField(
+            child=serializers.CharField(max_length=200),
+            max_length=50,
+            required=False,
+            default=list,
+            help_text="Roles and characters they are known for",
+        )
+        representative = serializers.CharField(max_length=200, help_text="Who you are, and for whom you act")
+        contact_email = serializers.EmailField(max_length=254)
+        text = serializers.CharField(max_length=REASON_TEXT_MAX, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: EstateRequestSerializer, **error_responses(BODY_ERRORS, RATE_LIMITED, public=True)},
+        summary="An estate asks for a deceased person's likeness to be blocked (a moderator checks it)",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        made = estate_request_create(**data.validated_data)
+        return Response(EstateRequestSerializer(made).data, status=status.HTTP_201_CREATED)
+
+
 urlpatterns = [
+    path("moderation/estate-requests", EstateRequestCreateApi.as_view(), name="moderation-estate-request"),
     path("moderation/appeals", AppealByTokenApi.as_view(), name="moderation-appeal-by-token"),
     path("reports", ReportCreateApi.as_view(), name="report-create"),
     path("moderation/decisions", DecisionListApi.as_view(), name="moderation-decisions"),

@@ -45,3 +45,8 @@ APPEAL_TOKEN_INVALID = ErrorCode(
     "appeal_token_invalid", "This appeal code is not valid, or its time to appeal has passed.", 400
 )
 APPEAL_EXISTS = ErrorCode("appeal_exists", "You have already appealed this decision.", 409)
+
+# --- estates ----------------------------------------------------------------------
+ESTATE_REQUEST_HANDLED = ErrorCode(
+    "estate_request_handled", "This estate request has already been handled.", 409
+)

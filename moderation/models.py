@@ -384,3 +384,36 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor or 'system'} {self.action}"
+
+
+class EstateRequest(models.Model):
+    """An estate's representative asks Kino to block a deceased person's likeness; a moderator checks
+    the claim and registers the block in the registry (moderation/estates.py)."""
+
+    class State(models.TextChoices):
+        OPEN = "open"
+        REGISTERED = "registered"
+        DECLINED = "declined"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    person_name = models.CharField(max_length=200, help_text="The deceased person, as the estate names them.")
+    aliases = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    roles = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    representative = models.CharField(max_length=200, help_text="Who asks, and for whom they act.")
+    contact_email = models.EmailField()
+    text = models.TextField(max_length=REASON_TEXT_MAX, blank=True, default="")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    figure = models.ForeignKey(
+        PublicFigure, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["state", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"estate of {self.person_name} ({self.state})"

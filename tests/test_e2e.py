@@ -338,9 +338,8 @@ def test_a_post_is_reported_taken_down_appealed_and_restored_by_another_moderato
     assert len(told) == 1, told
 
     # 6. maker appeals through the API; mod_one may not review it, mod_two restores the post
-    appealed = api.post(
-        f"/moderation/decisions/{statement['decision_id']}/appeal", json={"text": "It is a ball."}, headers=maker
-    )
+    decision = statement["decision_id"]
+    appealed = api.post(f"/moderation/decisions/{decision}/appeal", json={"text": "A ball."}, headers=maker)
     assert appealed.status_code == 201, appealed.text
     assert desk_claim(live_stack.base, "mod_one", video, kind="appeal") == "refused"
     desk_decide(

@@ -241,4 +241,4 @@ def test_every_throttled_operation_declares_429():
         if view.throttle_classes:
             throttled.append(operation.id)
             assert "`rate_limited`" in operation.spec["responses"]["429"]["description"], operation.id
-    assert len(throttled) == 6  # waitlist, invite check, signup, login, reports, appeals by code
+    assert len(throttled) == 7  # waitlist, invite check, signup, login, reports, appeals by code, estates

@@ -1,4 +1,4 @@
 """The moderators' admin: the public-figure registry (`registry`), the queue, decisions, appeals,
 the audit log and the dashboard (`queue`)."""
 
-from moderation.admin import audit, dashboard, queue, registry  # noqa: F401  (register the pages)
+from moderation.admin import audit, dashboard, estates, queue, registry  # noqa: F401  (register the pages)

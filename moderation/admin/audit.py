@@ -59,7 +59,7 @@ class SubjectKindFilter(admin.SimpleListFilter):
     parameter_name = "subject_kind"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(kind, kind) for kind in (*SubjectKind.values, "figure")]
+        return [(kind, kind) for kind in (*SubjectKind.values, "figure", "estate")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
         return queryset.filter(subject_kind=self.value()) if self.value() else queryset
