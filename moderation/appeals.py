@@ -22,7 +22,7 @@ from django.utils import timezone
 from config.errors import KinoError
 from moderation import errors
 from moderation.audit import audit_record
-from moderation.decisions import Outcome, outcomes_tell
+from moderation.decisions import Outcome, outcome_of, outcomes_tell
 from moderation.models import REASON_TEXT_MAX, Appeal, AuditEntry, Decision, Label, PublicFigure, QueueItem
 from moderation.queue import _item_locked, _require_moderator, item_held_by, item_state, username_of
 from moderation.subjects import subject_handler
@@ -124,13 +124,10 @@ def _appellant_told(appeal: Appeal, decision: Decision) -> list[Outcome]:
     appeal.outcome_told_at = timezone.now()
     appeal.save(update_fields=["outcome_told_at"])
     return [
-        Outcome(
-            kind="appeal",
-            recipient_id=appeal.appellant_id,
-            decision_id=decision.id,
-            subject_kind=decision.subject_kind,
-            subject_id=decision.subject_id,
-            action=decision.action,
+        outcome_of(
+            decision,
+            "appeal",
+            appeal.appellant_id,
             reason_code=decision.reason_code if appeal.outcome == Appeal.Outcome.UPHELD else "no_violation",
             reason_text=appeal.outcome_text,
             appeal_outcome=appeal.outcome,

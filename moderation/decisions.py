@@ -73,12 +73,15 @@ REASON_CODES: Mapping[str, str] = {
 APPEALABLE = frozenset({Action.TAKE_DOWN, Action.LABEL, Action.BAN_USER, Action.BLOCK_LIKENESS})
 
 
+OutcomeKind = Literal["statement", "report", "appeal"]
+
+
 @dataclass(frozen=True)
 class Outcome:
     """Something a person is told about a decision: `statement` (they are the affected person),
     `report` (the outcome of their report), `appeal` (the outcome of their appeal)."""
 
-    kind: Literal["statement", "report", "appeal"]
+    kind: OutcomeKind
     recipient_id: UUID
     decision_id: UUID
     subject_kind: str
@@ -268,6 +271,20 @@ def _subject_state(view: SubjectView) -> dict[str, Any]:
     return {"state": view.state, "owner_id": str(view.owner_id or "")}
 
 
+def outcome_of(decision: Decision, kind: OutcomeKind, recipient_id: UUID, **fields: Any) -> Outcome:
+    """What `recipient_id` is told about `decision`: its subject, action and reason, unless `fields`
+    say otherwise."""
+    told: dict[str, Any] = {
+        "decision_id": decision.id,
+        "subject_kind": decision.subject_kind,
+        "subject_id": decision.subject_id,
+        "action": decision.action,
+        "reason_code": decision.reason_code,
+        "reason_text": decision.reason_text,
+    }
+    return Outcome(kind=kind, recipient_id=recipient_id, **{**told, **fields})
+
+
 def _reporters_told(item: QueueItem, decision: Decision) -> list[Outcome]:
     """Each report of the item not yet told, marked told under its row lock: told exactly once."""
     reports = list(
@@ -275,14 +292,10 @@ def _reporters_told(item: QueueItem, decision: Decision) -> list[Outcome]:
     )
     Report.objects.filter(id__in=[report.id for report in reports]).update(outcome_told_at=timezone.now())
     return [
-        Outcome(
-            kind="report",
-            recipient_id=report.reporter_id,
-            decision_id=decision.id,
-            subject_kind=decision.subject_kind,
-            subject_id=decision.subject_id,
-            action=decision.action,
-            reason_code=decision.reason_code,
+        outcome_of(
+            decision,
+            "report",
+            report.reporter_id,
             reason_text=REASON_CODES[decision.reason_code],
             report_id=report.id,
         )
@@ -292,15 +305,10 @@ def _reporters_told(item: QueueItem, decision: Decision) -> list[Outcome]:
 
 def statement_of(decision: Decision) -> Outcome:
     assert decision.affected_user_id is not None
-    return Outcome(
-        kind="statement",
-        recipient_id=decision.affected_user_id,
-        decision_id=decision.id,
-        subject_kind=decision.subject_kind,
-        subject_id=decision.subject_id,
-        action=decision.action,
-        reason_code=decision.reason_code,
-        reason_text=decision.reason_text,
+    return outcome_of(
+        decision,
+        "statement",
+        decision.affected_user_id,
         labels=tuple(decision.labels),
         appealable_until=decision.appealable_until,
     )
