@@ -230,22 +230,22 @@ class QueueItemAdmin(admin.ModelAdmin):
 
     def claim_view(self, request: HttpRequest, item_id: UUID) -> HttpResponse:
         self._post_guard(request, item_id, CLAIM)
-        try:
-            queue_services.item_claim(item_id=item_id, moderator=request.user)
-        except KinoError as exc:
-            _refused(request, exc)
-        else:
-            messages.success(request, "Claimed: nobody else may work this item while you hold it.")
-        return self._back(item_id)
+        done = "Claimed: nobody else may work this item while you hold it."
+        return self._button(request, item_id, queue_services.item_claim, done)
 
     def release_view(self, request: HttpRequest, item_id: UUID) -> HttpResponse:
         self._post_guard(request, item_id, CLAIM)
+        return self._button(
+            request, item_id, queue_services.item_release, "Released: the item is back in the queue."
+        )
+
+    def _button(self, request: HttpRequest, item_id: UUID, service: Any, done: str) -> HttpResponse:
         try:
-            queue_services.item_release(item_id=item_id, moderator=request.user)
+            service(item_id=item_id, moderator=request.user)
         except KinoError as exc:
             _refused(request, exc)
         else:
-            messages.success(request, "Released: the item is back in the queue.")
+            messages.success(request, done)
         return self._back(item_id)
 
     def note_view(self, request: HttpRequest, item_id: UUID) -> HttpResponse:
