@@ -28,7 +28,15 @@ from config.api import (
     error_responses,
     page_response,
 )
-from config.errors import RATE_LIMITED, TOKEN_NOT_VALID, KinoError
+from config.errors import (
+    LIKENESS_PUBLIC_FIGURE,
+    MODERATION_UNAVAILABLE,
+    RATE_LIMITED,
+    TEXT_PUBLIC_FIGURE,
+    TEXT_REFUSED,
+    TOKEN_NOT_VALID,
+    KinoError,
+)
 from config.openapi import PAGE_PARAMETERS, page_of
 
 
@@ -49,6 +57,11 @@ def member_card(request: Request, user: User) -> dict[str, Any]:
         "display_name": profile.display_name if profile else "",
         "avatar_url": _avatar_url(request, user),
     }
+
+
+# What moderation's checks (registered in accounts' hooks) may answer for names, bios and avatars.
+TEXT_POLICY_ERRORS = (TEXT_REFUSED, TEXT_PUBLIC_FIGURE, MODERATION_UNAVAILABLE)
+LIKENESS_ERRORS = (LIKENESS_PUBLIC_FIGURE, MODERATION_UNAVAILABLE)
 
 
 class UserSummarySerializer(serializers.Serializer):
@@ -183,6 +196,7 @@ class SignupApi(APIView):
                 errors.INVITE_EXPIRED,
                 errors.USERNAME_INVALID,
                 errors.USERNAME_RESERVED,
+                *TEXT_POLICY_ERRORS,
                 errors.PASSWORD_WEAK,
                 errors.BIRTHDATE_INVALID,
                 errors.TOO_YOUNG,
@@ -309,7 +323,7 @@ class MeApi(APIView):
 
     @extend_schema(
         request=UpdateSerializer,
-        responses={200: MeSerializer, **error_responses(BODY_ERRORS)},
+        responses={200: MeSerializer, **error_responses(BODY_ERRORS, *TEXT_POLICY_ERRORS)},
         summary="Edit my profile",
     )
     def patch(self, request: Request) -> Response:
@@ -336,7 +350,7 @@ class AvatarApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={200: MeSerializer, **error_responses(BODY_ERRORS, IMAGE_ERRORS)},
+        responses={200: MeSerializer, **error_responses(BODY_ERRORS, IMAGE_ERRORS, *LIKENESS_ERRORS)},
         summary="Set my avatar (JPEG, PNG or WebP; re-encoded, metadata stripped)",
     )
     def put(self, request: Request) -> Response:

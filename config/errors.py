@@ -115,3 +115,20 @@ IMAGE_INVALID = ErrorCode("image_invalid", "The file is not a readable image.")
 def upload_refused(exc: Any, field: str) -> KinoError:
     """A mediakit refusal (`.code`, `.message`) as the API error on the upload's field."""
     return KinoError(error_code_get(exc.code), exc.message, field=field)
+
+
+# Policy refusals (moderation's verdicts): declared here because an app below moderation answers them
+# too (accounts refuses names, bios and avatars through the checks moderation registers in its hooks)
+# and its API lists them.
+TEXT_REFUSED = ErrorCode("text_refused", "This text is not allowed on Kino.", 400)
+TEXT_PUBLIC_FIGURE = ErrorCode(
+    "text_public_figure", "This names a public figure or a character they are known for.", 400
+)
+LIKENESS_PUBLIC_FIGURE = ErrorCode(
+    "likeness_public_figure", "This shows a public figure's likeness, which Kino does not allow.", 400
+)
+MODERATION_UNAVAILABLE = ErrorCode(
+    "moderation_unavailable",
+    "Screening is unavailable right now, so nothing was published. Try again later.",
+    503,
+)

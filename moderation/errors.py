@@ -1,27 +1,18 @@
 """The error codes of moderation (see config.errors). A member blocked by a likeness match reads a
 code, never whose likeness matched."""
 
+# The policy refusals that accounts answers too (names, bios and avatars, through the checks this app
+# registers in its hooks) are declared in config.errors, so accounts' API can list them; re-exported.
+from config.errors import LIKENESS_PUBLIC_FIGURE as LIKENESS_PUBLIC_FIGURE
+from config.errors import MODERATION_UNAVAILABLE as MODERATION_UNAVAILABLE
+from config.errors import TEXT_PUBLIC_FIGURE as TEXT_PUBLIC_FIGURE
+from config.errors import TEXT_REFUSED as TEXT_REFUSED
 from config.errors import ErrorCode
 
-# --- text policy -------------------------------------------------------------------
-TEXT_REFUSED = ErrorCode("text_refused", "This text is not allowed on Kino.", 400)
-TEXT_PUBLIC_FIGURE = ErrorCode(
-    "text_public_figure", "This names a public figure or a character they are known for.", 400
-)
-
 # --- likeness ----------------------------------------------------------------------
-LIKENESS_PUBLIC_FIGURE = ErrorCode(
-    "likeness_public_figure", "This shows a public figure's likeness, which Kino does not allow.", 400
-)
 LIKENESS_REAL_PERSON = ErrorCode(
     "likeness_real_person", "This image shows a real person who is not a cameo you may use.", 400
 )
-MODERATION_UNAVAILABLE = ErrorCode(
-    "moderation_unavailable",
-    "Screening is unavailable right now, so nothing was published. Try again later.",
-    503,
-)
-
 # --- reports, queue, decisions, appeals ---------------------------------------------
 SUBJECT_NOT_FOUND = ErrorCode("subject_not_found", "There is nothing to report there.", 404)
 REPORT_OWN = ErrorCode("report_own", "You cannot report yourself or what you made.", 400)
