@@ -11,7 +11,9 @@ from moderation.errors import (
 )
 from moderation.labels import labels_for
 from moderation.likeness.loader import ScreeningUnavailable
+from moderation.likeness.registry import figure_register
 from moderation.likeness.screen import LikenessVerdict, Match, clip_screen, image_screen
+from moderation.reports import report_file
 from moderation.subjects import SubjectHandler, SubjectView, subject_handler_register
 from moderation.text import TextKind, TextVerdict, text_check
 
@@ -32,9 +34,11 @@ __all__ = [
     "TextKind",
     "TextVerdict",
     "clip_screen",
+    "figure_register",
     "image_screen",
     "labels_for",
     "outcome_listener_register",
+    "report_file",
     "subject_handler_register",
     "text_check",
 ]

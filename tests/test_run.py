@@ -88,7 +88,7 @@ def test_launcher_serves_then_stops_everything_on_ctrl_c(tmp_path):
         output, _ = launcher.communicate(timeout=60)
     assert "Kino is up." in output
     assert "Demo logins" in output
-    assert "3 posts, a remix, a like and a comment" in output
+    assert "3 posts, a remix, a like, a comment and a report; a public figure" in output
     assert "the worker stopped" in output
     assert "restarting the worker" in output
     assert token not in output  # the access log keeps paths, not query strings

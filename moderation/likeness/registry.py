@@ -141,3 +141,19 @@ def figure_face_save(
     )
     logger.info("moderation.figure_face_added", extra={"figure_id": str(figure.id), "face_id": str(entry.id)})
     return entry
+
+
+def figure_register(*, name: str, aliases: Sequence[str] = (), roles: Sequence[str] = ()) -> UUID:
+    """A living public figure by names alone (the registry admin adds photos and voices); once, by
+    name. Audited; the text policy's index of names moves when it commits."""
+    from moderation.text.names import figure_names_changed
+
+    figure, made = PublicFigure.objects.get_or_create(
+        name=name, defaults={"aliases": list(aliases), "roles": list(roles)}
+    )
+    if made:
+        audit_record(
+            action="registry.figure_add", subject_kind="figure", subject_id=figure.id, after={"name": name}
+        )
+        figure_names_changed()
+    return figure.id

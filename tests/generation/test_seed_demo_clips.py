@@ -1,5 +1,5 @@
-"""`make run`'s demo feed: the demo members' clips made through the pipeline, posted, remixed, liked and
-commented, once."""
+"""`make run`'s demo feed: the demo members' clips made through the pipeline, posted, remixed, liked,
+commented and reported, once; a public figure registered."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from feed.models import Comment, Like, Video
 from generation.models import Job
+from moderation.models import PublicFigure, QueueItem
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +31,7 @@ def test_the_demo_feed_is_made_once_through_the_pipeline(fake_engine, django_cap
     assert Like.objects.filter(user__username="carol", video=posts[0]).exists()
     assert Comment.objects.filter(author__username="carol", video=posts[2]).exists()
     assert len(fake_engine.renders) == 3
+    # carol's report of bob's remix waits in the moderators' queue; the demo figure is registered
+    item = QueueItem.objects.get()
+    assert (item.subject_id, item.reports_count, item.queue) == (posts[2].id, 1, "spam")
+    assert PublicFigure.objects.get().name == "Tom Hanks"

@@ -1,6 +1,7 @@
 """Demo clips for `make run`: a small living feed, made once in an empty one by the configured engine
 through the real pipeline (no canned media): alice posts two clips, bob remixes one and posts it,
-carol likes and comments."""
+carol likes and comments, and reports bob's remix, so the moderators' queue has an item; one public
+figure is registered by name (a prompt naming him or his best-known role is refused)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from accounts.public import member_ids_by_username
 from feed.public import comment, like, post, video_count
 from generation import services
 from generation.models import Job
+from moderation.public import figure_register, report_file
 
 # (member, prompt, the index of the clip it remixes or None, caption)
 CLIPS = [
@@ -21,6 +23,10 @@ CLIPS = [
     ("alice", "a yellow star spinning over green grass", None, "spin cycle"),
     ("bob", "a purple ball bouncing on a blue floor", 0, "same bounce, my colour"),
 ]
+
+
+# Registered by name only: the registry admin takes reference photos and voice samples.
+DEMO_FIGURE = ("Tom Hanks", ["Forrest Gump"])
 
 
 class Command(BaseCommand):
@@ -39,7 +45,15 @@ class Command(BaseCommand):
             posts.append(video_id)
         like(actor_id=members["carol"], video_id=posts[0])
         comment(actor_id=members["carol"], video_id=posts[2], body="@alice look, a remix of yours")
-        self.stdout.write(f"  {len(posts)} posts, a remix, a like and a comment")
+        report_file(
+            reporter_id=members["carol"],
+            subject_kind="video",
+            subject_id=posts[2],
+            reason="spam",
+            text="copy",
+        )
+        figure_register(name=DEMO_FIGURE[0], roles=DEMO_FIGURE[1])
+        self.stdout.write(f"  {len(posts)} posts, a remix, a like, a comment and a report; a public figure")
 
     @staticmethod
     def _clip(user_id: UUID, prompt: str, remix_of: UUID | None) -> UUID:
