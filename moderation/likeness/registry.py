@@ -26,6 +26,7 @@ from mediakit.images import ImageRejected, image_sanitize
 from moderation.audit import audit_record
 from moderation.likeness.faces import Face, faces_find, image_decode
 from moderation.models import FigureFace, PublicFigure
+from moderation.text.names import figure_names_changed
 
 logger = logging.getLogger(__name__)
 
@@ -146,8 +147,6 @@ def figure_face_save(
 def figure_register(*, name: str, aliases: Sequence[str] = (), roles: Sequence[str] = ()) -> UUID:
     """A living public figure by names alone (the registry admin adds photos and voices); once, by
     name. Audited; the text policy's index of names moves when it commits."""
-    from moderation.text.names import figure_names_changed
-
     figure, made = PublicFigure.objects.get_or_create(
         name=name, defaults={"aliases": list(aliases), "roles": list(roles)}
     )
