@@ -20,7 +20,8 @@ from feed.mentions import mentions_record
 from feed.models import Mention, NotificationGroup, Video, VideoStats
 from feed.notifications import notification_send
 from mediakit import EncodedClip
-from moderation.public import TextKind, text_check
+from moderation.public import TextKind
+from moderation.public import text_require as moderation_text_require
 
 logger = logging.getLogger(__name__)
 State = Video.State
@@ -30,10 +31,7 @@ def text_require(text: str, *, kind: TextKind, field: str, author_id: UUID | Non
     """Refuse `text` (400, under `field`) when the text policy does not allow it (a teen author's
     by the teen thresholds)."""
     standing = member_standing(user_id=author_id) if author_id is not None else None
-    verdict = text_check(text, kind=kind, teen=standing is not None and standing.is_teen)
-    if not verdict.allowed:
-        assert verdict.error is not None
-        raise KinoError(verdict.error, field=field)
+    moderation_text_require(text, kind=kind, field=field, teen=standing is not None and standing.is_teen)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.public import member_hold, member_standing
+from accounts.public import Standing, member_hold, member_standing
 from config.errors import TOKEN_NOT_VALID, KinoError, upload_refused
 from config.events import event_send_on_commit
 from feed.public import video_ref_for_remix
@@ -30,13 +30,16 @@ from generation.engines.families import engine_accepts_start_image
 from generation.jobs import job_dispatch, job_event_data, job_finish
 from generation.models import DailyUsage, Job
 from mediakit.images import ImageRejected, image_sanitize
-from moderation.public import MODERATION_UNAVAILABLE, ScreeningUnavailable, image_screen, text_check
+from moderation.public import MODERATION_UNAVAILABLE, ScreeningUnavailable, image_screen, text_require
 
 logger = logging.getLogger(__name__)
 
 
 def user_tier(user_id: UUID) -> str:
-    standing = member_standing(user_id=user_id)
+    return _tier(member_standing(user_id=user_id))
+
+
+def _tier(standing: Standing | None) -> str:
     if standing is not None and standing.is_teen:
         return "teen"
     if standing is not None and settings.GENERATION_PRIORITY_GROUP in standing.groups:
@@ -70,8 +73,9 @@ class ClipAsk:
 
 def generation_enqueue(*, user_id: UUID, ask: ClipAsk, idempotency_key: str = "") -> EnqueueResult:
     """Check the request, take one unit of quota atomically, and queue the job once the row commits."""
-    _ask_check(user_id, ask)
-    tier = user_tier(user_id)
+    standing = member_standing(user_id=user_id)
+    _ask_check(user_id, ask, teen=standing is not None and standing.is_teen)
+    tier = _tier(standing)
     start_image = _start_image_checked(ask.start_image, user_id) if ask.start_image is not None else None
     with transaction.atomic():
         if not member_hold(user_id=user_id):  # deleted while asking: nothing of theirs may be written
@@ -113,13 +117,13 @@ def _job_insert(job: Job, start_image: ContentFile | None) -> None:
         raise KinoError(errors.IDEMPOTENCY_CONFLICT) from None
 
 
-def _ask_check(user_id: UUID, ask: ClipAsk) -> None:
+def _ask_check(user_id: UUID, ask: ClipAsk, *, teen: bool) -> None:
     if not ask.prompt.strip():
         raise KinoError(errors.PROMPT_EMPTY, field="prompt")
     if len(ask.prompt.strip()) > settings.GENERATION_PROMPT_MAX_CHARS:
         message = f"The prompt is longer than {settings.GENERATION_PROMPT_MAX_CHARS} characters."
         raise KinoError(errors.PROMPT_TOO_LONG, message, field="prompt")
-    _prompt_check(user_id, ask.prompt.strip())
+    text_require(ask.prompt.strip(), kind="prompt", field="prompt", teen=teen)
     if ask.cameo_handles:
         # Cameos (consented likenesses) arrive with their own issue; until then no handle can resolve.
         raise KinoError(errors.CAMEOS_UNAVAILABLE, field="cameos")
@@ -127,15 +131,6 @@ def _ask_check(user_id: UUID, ask: ClipAsk) -> None:
         video_ref_for_remix(viewer_id=user_id, video_id=ask.remix_of_id)  # a visible post that allows it
     if ask.start_image is not None and not engine_accepts_start_image():
         raise KinoError(errors.START_IMAGE_UNSUPPORTED, field="start_image")
-
-
-def _prompt_check(user_id: UUID, prompt: str) -> None:
-    """The text policy on the prompt, with a teen's stricter thresholds (400 under `prompt`)."""
-    standing = member_standing(user_id=user_id)
-    verdict = text_check(prompt, kind="prompt", teen=standing is not None and standing.is_teen)
-    if not verdict.allowed:
-        assert verdict.error is not None
-        raise KinoError(verdict.error, field="prompt")
 
 
 def _start_image_checked(upload: UploadedFile, user_id: UUID) -> ContentFile:

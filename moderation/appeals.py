@@ -24,7 +24,14 @@ from moderation import errors
 from moderation.audit import audit_record
 from moderation.decisions import Outcome, outcome_of, outcomes_tell
 from moderation.models import REASON_TEXT_MAX, Appeal, AuditEntry, Decision, Label, PublicFigure, QueueItem
-from moderation.queue import _item_locked, _require_moderator, item_held_by, item_state, username_of
+from moderation.queue import (
+    _item_locked,
+    _require_moderator,
+    item_audit,
+    item_held_by,
+    item_state,
+    username_of,
+)
 from moderation.subjects import subject_handler
 from moderation.text.names import figure_names_changed
 
@@ -161,17 +168,15 @@ def appeal_decide(
     appeal.save(update_fields=["outcome", "reviewer", "outcome_text", "decided_at"])
     item.state, item.decided_at, item.updated_at = QueueItem.State.DECIDED, now, now
     item.save(update_fields=["state", "decided_at", "updated_at"])
-    audit_record(
-        action=f"appeal.{outcome}",
-        actor_id=moderator.id,
-        actor=moderator.get_username(),
-        subject_kind=decision.subject_kind,
-        subject_id=decision.subject_id,
+    item_audit(  # the appeal's item names the decision's subject
+        f"appeal.{outcome}",
+        moderator,
+        item,
         reason_code=decision.reason_code if outcome == Appeal.Outcome.UPHELD else "no_violation",
         reason=text,
         before=before,
         after={"item": item_state(item), "appeal": _appeal_state(appeal), **undone},
-        detail={"decision_id": str(decision.id), "appeal_id": str(appeal.id), "item_id": str(item.id)},
+        detail={"decision_id": str(decision.id), "appeal_id": str(appeal.id)},
     )
     outcomes_tell(_appellant_told(appeal, decision))
     return appeal

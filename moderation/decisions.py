@@ -34,13 +34,13 @@ from config.api import iso
 from config.errors import KinoError
 from config.events import event_send_on_commit
 from moderation import errors
-from moderation.audit import audit_record
 from moderation.likeness.loader import ScreeningUnavailable
 from moderation.likeness.registry import figure_face_add
 from moderation.models import REASON_TEXT_MAX, Decision, Label, LabelKind, PublicFigure, QueueItem, Report
 from moderation.queue import (
     _item_locked,
     _require_moderator,
+    item_audit,
     item_held_by,
     item_state,
     item_subject,
@@ -166,6 +166,7 @@ class _Act:
     labels: tuple[str, ...] = ()
     figure_name: str = ""
     decision: Decision | None = None
+    owner: Any = None  # the member a ban acts on, read once by _check
     done: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -185,8 +186,8 @@ def _check(act: _Act, action: str) -> None:
     if action == Action.LABEL and not (act.labels and set(act.labels) <= set(LabelKind.values)):
         raise _not_applicable("Pick one or more labels: warn, not_in_feeds, not_for_teens.", "labels")
     if action == Action.BAN_USER:
-        owner = get_user_model().objects.filter(id=act.owner_id).first() if act.owner_id else None
-        if owner is None or owner.is_staff:
+        act.owner = get_user_model().objects.filter(id=act.owner_id).first() if act.owner_id else None
+        if act.owner is None or act.owner.is_staff:
             raise _not_applicable("There is no member to ban here (staff are not banned here).")
     if action == Action.BLOCK_LIKENESS and not act.figure_name.strip():
         raise _not_applicable("Name the public figure to block.", "figure_name")
@@ -218,8 +219,8 @@ def _label(act: _Act) -> None:
 
 
 def _ban(act: _Act) -> None:
-    assert act.owner_id is not None  # _check refused a ban with no member to ban
-    member_deactivate(user=get_user_model().objects.get(id=act.owner_id))
+    assert act.owner is not None  # _check refused a ban with no member to ban
+    member_deactivate(user=act.owner)
     act.done["banned"] = str(act.owner_id)
     # They can no longer sign in to read it or appeal: the statement and an appeal code go by email.
     assert act.decision is not None
@@ -360,17 +361,15 @@ def decision_make(
     _ACTIONS[action](act)
     item.state, item.decided_at, item.updated_at = QueueItem.State.DECIDED, now, now
     item.save(update_fields=["state", "decided_at", "updated_at"])
-    audit_record(
-        action=f"decision.{action}",
-        actor_id=moderator.id,
-        actor=moderator.get_username(),
-        subject_kind=item.subject_kind,
-        subject_id=item.subject_id,
+    item_audit(
+        f"decision.{action}",
+        moderator,
+        item,
         reason_code=reason_code,
         reason=text,
         before=before,
         after={"item": item_state(item), "subject": _subject_state(item_subject(item)), **act.done},
-        detail={"item_id": str(item.id), "decision_id": str(act.decision.id)},
+        detail={"decision_id": str(act.decision.id)},
     )
     outcomes_tell(_reporters_told(item, act.decision))
     logger.info("moderation.decided", extra={"decision_id": str(act.decision.id), "action": action})

@@ -15,7 +15,7 @@ from moderation.likeness.registry import figure_register
 from moderation.likeness.screen import LikenessVerdict, Match, clip_screen, image_screen
 from moderation.reports import report_file
 from moderation.subjects import SubjectHandler, SubjectView, subject_handler_register
-from moderation.text import TextKind, TextVerdict, text_check
+from moderation.text import TextKind, TextVerdict, text_check, text_require
 
 __all__ = [
     "ACTION_NOT_APPLICABLE",
@@ -41,4 +41,5 @@ __all__ = [
     "report_file",
     "subject_handler_register",
     "text_check",
+    "text_require",
 ]

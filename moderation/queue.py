@@ -163,7 +163,7 @@ def item_claim(*, item_id: UUID, moderator: Any) -> QueueItem:
         now,
     )
     item.save(update_fields=["state", "claimed_by", "claimed_at", "updated_at"])
-    _item_audit("item.claim", moderator, item, before=before, after=item_state(item))
+    item_audit("item.claim", moderator, item, before=before, after=item_state(item))
     return item
 
 
@@ -177,7 +177,7 @@ def item_release(*, item_id: UUID, moderator: Any) -> None:
     item.state, item.claimed_by, item.claimed_at = QueueItem.State.OPEN, None, None
     item.updated_at = timezone.now()
     item.save(update_fields=["state", "claimed_by", "claimed_at", "updated_at"])
-    _item_audit("item.release", moderator, item, before=before, after=item_state(item))
+    item_audit("item.release", moderator, item, before=before, after=item_state(item))
 
 
 @transaction.atomic
@@ -189,19 +189,21 @@ def note_add(*, item_id: UUID, author: Any, text: str) -> Note:
         raise KinoError(errors.REASON_REQUIRED, "A note needs some text.", field="text")
     item = _item_locked(item_id)
     note = Note.objects.create(item=item, author=author, text=text[: Note._meta.get_field("text").max_length])
-    _item_audit("item.note", author, item, after={"note_id": str(note.id), "text": note.text})
+    item_audit("item.note", author, item, after={"note_id": str(note.id), "text": note.text})
     return note
 
 
-def _item_audit(action: str, moderator: Any, item: QueueItem, **changed: Any) -> None:
-    """A moderator's action on an item, in the audit log (`changed`: its before and after)."""
+def item_audit(
+    action: str, moderator: Any, item: QueueItem, *, detail: dict[str, Any] | None = None, **changed: Any
+) -> None:
+    """A moderator's action on an item, in the audit log (`changed`: its reason, before and after)."""
     audit_record(
         action=action,
         actor_id=moderator.id,
         actor=moderator.get_username(),
         subject_kind=item.subject_kind,
         subject_id=item.subject_id,
-        detail={"item_id": str(item.id)},
+        detail={"item_id": str(item.id), **(detail or {})},
         **changed,
     )
 

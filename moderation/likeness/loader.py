@@ -118,13 +118,6 @@ def face_models(*, recent_failure: bool = False) -> FaceModels:
         return _models
 
 
-def face_models_forget() -> None:
-    """Drop the loaded models and any remembered failure (tests that change the model folder)."""
-    global _models, _failure
-    with _lock:
-        _models, _failure = None, None
-
-
 def face_models_status() -> dict[str, Any]:
     """For /healthz and the worker's heartbeat: whether this process can screen faces (loads once)."""
     try:

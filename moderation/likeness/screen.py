@@ -238,16 +238,7 @@ def _allowed(face: Face, allowed_faces: Iterable[np.ndarray]) -> bool:
 
 
 def _timed(verdict: LikenessVerdict, started: float) -> LikenessVerdict:
-    seconds = round(time.perf_counter() - started, 3)
-    return LikenessVerdict(
-        verdict.blocked,
-        verdict.error,
-        verdict.matches,
-        verdict.faces,
-        verdict.frames,
-        verdict.voice_windows,
-        seconds,
-    )
+    return replace(verdict, seconds=round(time.perf_counter() - started, 3))
 
 
 def _record(action: str, subject_kind: str, subject_id: UUID | str, verdict: LikenessVerdict) -> None:

@@ -115,6 +115,14 @@ def text_check(text: str, *, kind: TextKind, teen: bool = False) -> TextVerdict:
     return verdict
 
 
+def text_require(text: str, *, kind: TextKind, field: str, teen: bool = False) -> None:
+    """Refuse `text` (its code, under `field`) when the policy does not allow it."""
+    verdict = text_check(text, kind=kind, teen=teen)
+    if not verdict.allowed:
+        assert verdict.error is not None
+        raise KinoError(verdict.error, field=field)
+
+
 def member_text_check(text: str, kind: MemberTextKind) -> Refusal | None:
     """The text policy at accounts' doors (usernames, display names, bios), registered from
     `ModerationConfig.ready` into `accounts.public.member_text_check_register`."""
