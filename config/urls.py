@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("generation.urls")),
+    path("api/v1/", include("cameos.urls")),
     path("api/v1/", include("feed.urls")),
     path("api/v1/", include("moderation.urls")),
     path("media/signed/<str:token>", media_signed, name="media-signed"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
@@ -45,6 +47,12 @@ class Job(models.Model):
     seed = models.BigIntegerField()
     start_image = models.FileField(upload_to="generation/start/", blank=True)
     remix_of_id = models.UUIDField(null=True, blank=True)
+    cameo_ids = ArrayField(
+        models.UUIDField(),
+        default=list,
+        blank=True,
+        help_text="The cameos cast (consent is checked at the request, before rendering and at the draft).",
+    )
     tier = models.CharField(max_length=20, help_text="Quota and priority tier at the time of the request.")
     priority = models.BooleanField(default=False)
 
@@ -105,6 +113,12 @@ class Job(models.Model):
             models.Index(fields=["user", "state"]),
             models.Index(fields=["state", "heartbeat_at"]),
             models.Index(fields=["user", "-created_at"]),
+            # A revoked consent finds the active jobs casting the cameo.
+            GinIndex(
+                fields=["cameo_ids"],
+                name="job_cameo_ids_gin",
+                condition=models.Q(state__in=("queued", "running")),
+            ),
         ]
 
     def __str__(self) -> str:
