@@ -16,6 +16,8 @@ from moderation.likeness.screen import LikenessVerdict, Match, clip_screen, imag
 from moderation.reports import report_file
 from moderation.subjects import SubjectHandler, SubjectView, subject_handler_register
 from moderation.text import TextKind, TextVerdict, text_check, text_require
+from moderation.text.categories import CATEGORIES as TEXT_CATEGORIES
+from moderation.text.categories import TextModelUnavailable, text_category_scores, text_embed
 
 __all__ = [
     "ACTION_NOT_APPLICABLE",
@@ -28,10 +30,12 @@ __all__ = [
     "LikenessVerdict",
     "Match",
     "Outcome",
+    "TEXT_CATEGORIES",
     "ScreeningUnavailable",
     "SubjectHandler",
     "SubjectView",
     "TextKind",
+    "TextModelUnavailable",
     "TextVerdict",
     "clip_screen",
     "figure_register",
@@ -40,6 +44,8 @@ __all__ = [
     "outcome_listener_register",
     "report_file",
     "subject_handler_register",
+    "text_category_scores",
     "text_check",
+    "text_embed",
     "text_require",
 ]

@@ -276,3 +276,20 @@ def judgement_from(model: ExemplarModel, text: Embedded, thresholds: dict[str, f
     category = CATEGORIES[best] if over[best] >= 0 or minor_sexual_rule(text.cleaned) else ""
     rule = "minor_sexual_terms" if minor_sexual_rule(text.cleaned) and over[best] < 0 else ""
     return CategoryJudgement(category, round(float(scores[best]), 4), float(limits[best]), nearest, rule)
+
+
+# --- for cameos' restrictions (moderation.public) ---------------------------------------------
+
+
+def text_embed(texts: list[str]) -> np.ndarray:
+    """[len(texts), 384] unit rows of the texts as the policy reads them (cleaned): cameos embeds
+    restrictions and prompts with the same encoder the policy uses, loaded once per process."""
+    return embed([clean_text(t) for t in texts])
+
+
+def text_category_scores(vectors: np.ndarray) -> dict[str, np.ndarray]:
+    """Each policy category's score (0..1, see `ExemplarModel.scores`) for each row of `vectors`
+    (from `text_embed`): a cameo restriction naming a category ("no violence") refuses prompts that
+    score for it, at a threshold of its own (lower than the policy's: the owner asked for none)."""
+    scores = exemplar_model().scores(vectors)
+    return {category: scores[:, i] for i, category in enumerate(CATEGORIES)}
