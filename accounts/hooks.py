@@ -124,7 +124,7 @@ def member_leaving_run(user_id: UUID) -> None:
 # What the work depends on: a member (every job they asked for) or a video (the jobs remixing it:
 # feed stops them when the video is taken down). The cameos issue adds "cameo" (the jobs casting
 # it), teaching generation to find them.
-StopSubject = Literal["user", "video"]
+StopSubject = Literal["user", "video", "cameo"]
 
 
 @dataclass(frozen=True)

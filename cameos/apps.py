@@ -4,3 +4,19 @@ from django.apps import AppConfig
 class CameosConfig(AppConfig):
     name = "cameos"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts.public import member_files_register, member_leaving_register, work_stopper_register
+        from cameos import errors  # noqa: F401  (declare the app's error codes in every process)
+        from cameos.export import export_hooks_register
+        from cameos.moderation import moderation_hooks_register
+        from cameos.services import owner_files, owner_leaving, owner_work_stop
+
+        # The owner banned or deactivated: the jobs of others casting their cameos stop too.
+        work_stopper_register(owner_work_stop)
+        # The owner deleting their account: the same, before their cameos cascade away; and their
+        # reference images leave the storage.
+        member_leaving_register(owner_leaving)
+        member_files_register(owner_files)
+        export_hooks_register()  # cameos, consents, approvals and the usage log in the data export
+        moderation_hooks_register()  # reports on cameos; moderators suspend and restore them

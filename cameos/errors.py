@@ -54,3 +54,6 @@ LEVEL_NOT_ALLOWED = ErrorCode("level_not_allowed", "Teens cannot open their came
 APPROVAL_NOT_FOUND = ErrorCode("approval_not_found", "No such request.", 404)
 APPROVAL_STATE = ErrorCode("approval_state", "This request cannot change that way now.", 409)
 APPROVAL_NOT_NEEDED = ErrorCode("approval_not_needed", "You may already use this cameo.", 409)
+
+# Permissions and use: the owner's settings (consent part)
+TOO_MANY_RESTRICTIONS = ErrorCode("too_many_restrictions", "At most 10 restrictions per cameo.", 400)

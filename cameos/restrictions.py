@@ -1,0 +1,147 @@
+"""Cameo restrictions ("no political content", "never make me say anything about my employer"),
+checked against a prompt by meaning.
+
+A restriction is a negation and a topic. On save the negation is stripped ("never make me", "no",
+"don't put me in") and the topic ("political content", "say anything about my employer") is
+embedded with the text policy's sentence encoder (moderation.public.text_embed); the vector is
+stored on the row, so a decision embeds only the prompt. The prompt is embedded once per decision,
+whole and clause by clause (the @handles replaced by "a person"), and a restriction is broken when
+its topic's cosine similarity to the prompt or to one of its clauses reaches TOPIC_THRESHOLD.
+
+A restriction that names a category of the text policy ("no violence", "nothing sexual") also
+refuses a prompt whose score for that category reaches CATEGORY_THRESHOLD, lower than the policy's
+own: the owner asked for none of it, not just nothing the policy would refuse anyway.
+
+The thresholds were chosen on tests/cameos/data/restrictions.jsonl, a labelled set of (restriction,
+prompt, refused) pairs written before any threshold was tried; `restrictions_evaluate` measures
+precision and recall on it (see the README's cameos section and tests/cameos/test_restrictions.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from moderation.public import text_category_scores, text_embed
+
+TOPIC_THRESHOLD = 0.45
+CATEGORY_THRESHOLD = 0.35
+MAX_PIECES = 8  # the whole prompt and at most 7 clauses
+
+# What says "not" at the head of a restriction; stripped repeatedly, so "please never make me" goes.
+_NEGATION = re.compile(
+    r"^(?:please|pls|kindly|absolutely|strictly|i\s+(?:do\s+not|don'?t)\s+(?:want|allow|like)(?:\s+to)?|"
+    r"i\s+(?:won'?t|will\s+not|refuse\s+to)|do\s+not|don'?t|never\s+ever|never|no\s+more|no|not|nothing|"
+    r"none\s+of|avoid(?:ing)?|without|stay\s+away\s+from|keep\s+(?:me\s+)?(?:out\s+of|away\s+from)|"
+    r"exclude|forbid(?:den)?|banned?|stop|refrain\s+from)\b[\s,:-]*",
+    re.IGNORECASE,
+)
+# What says "with me" after the negation: "make me", "show me", "put me in", "use my face for".
+_ME = re.compile(
+    r"^(?:(?:make|show|have|let|put|use|depict|portray|cast|picture|film|feature|turn|get|see)\s+"
+    r"(?:me|my\s+(?:face|likeness|cameo|image)|this\s+cameo|anyone)\s*(?:in(?:to)?|as|for|doing|be|being)?|"
+    r"me\s+(?:in|as|doing|being)|using\s+(?:me|my\s+(?:face|likeness|cameo))\s*(?:in|for)?|"
+    r"(?:any|anything|something)\s+(?:that\s+(?:is|involves|shows)\s+)?|content\s+(?:with|about|involving)|"
+    r"videos?\s+(?:with|about|involving|of)|clips?\s+(?:with|about|involving|of))\b\s*",
+    re.IGNORECASE,
+)
+_HANDLE = re.compile(r"(?<![\w.@])@[a-z0-9_.]+", re.IGNORECASE)
+_CLAUSE = re.compile(
+    r"[,.;:!?]+|\s+(?:and|while|then|but|with|as|who|whilst|because|before|after|where)\s+", re.IGNORECASE
+)
+# A restriction naming a text policy category (the category's own words, and the usual others).
+CATEGORY_WORDS: dict[str, re.Pattern[str]] = {
+    "violence": re.compile(r"\b(violen\w*|gore|gory|blood\w*|fight\w*|weapons?|guns?|kill\w*|murder\w*)\b"),
+    "sexual": re.compile(r"\b(sex\w*|nud\w*|naked|explicit|nsfw|racy|lewd|suggestive|porn\w*|erotic\w*)\b"),
+    "hate": re.compile(r"\b(hate\w*|hateful|racis\w*|slurs?|bigot\w*)\b"),
+    "harassment": re.compile(r"\b(harass\w*|bully\w*|mock\w*|humiliat\w*|insult\w*)\b"),
+    "self_harm": re.compile(r"\b(self[- ]?harm\w*|suicid\w*)\b"),
+    "extremism": re.compile(r"\b(extremis\w*|terroris\w*|radical\w*)\b"),
+    "misleading": re.compile(r"\b(misinformation|disinformation|fake news|misleading|hoax\w*)\b"),
+}
+
+
+def restriction_topic(text: str) -> str:
+    """What the restriction is about: its negation and "make me" stripped ("never make me say
+    anything about my employer" -> "say anything about my employer")."""
+    topic = text.strip().rstrip(".!")
+    for _ in range(6):
+        stripped = _ME.sub("", _NEGATION.sub("", topic, count=1), count=1).strip(" ,:-")
+        if stripped == topic:
+            break
+        topic = stripped
+    return topic or text.strip()
+
+
+def restriction_categories(text: str) -> tuple[str, ...]:
+    lowered = text.lower()
+    return tuple(category for category, words in CATEGORY_WORDS.items() if words.search(lowered))
+
+
+def restrictions_embed(texts: Sequence[str]) -> np.ndarray:
+    """[len(texts), 384]: each restriction's topic embedded (stored on the row on save)."""
+    if not texts:
+        return np.zeros((0, 384), np.float32)
+    return text_embed([restriction_topic(t) for t in texts])
+
+
+def prompt_pieces(prompt: str) -> list[str]:
+    """The prompt as a restriction reads it: whole, then its clauses (at least two words each)."""
+    plain = _HANDLE.sub("a person", prompt).strip()
+    clauses = [c.strip() for c in _CLAUSE.split(plain) if c and len(c.split()) >= 2]
+    pieces = [plain, *(c for c in clauses if c.lower() != plain.lower())]
+    return list(dict.fromkeys(pieces))[:MAX_PIECES] or [plain or prompt]
+
+
+@dataclass
+class PromptView:
+    """A prompt embedded once per decision (whole and by clause); category scores on demand."""
+
+    pieces: list[str]
+    vectors: np.ndarray  # [len(pieces), 384]
+    teen: bool = False
+    _categories: dict[str, float] | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, prompt: str, *, teen: bool = False) -> PromptView:
+        pieces = prompt_pieces(prompt)
+        return cls(pieces=pieces, vectors=text_embed(pieces), teen=teen)
+
+    def category_scores(self) -> dict[str, float]:
+        if self._categories is None:
+            scores = text_category_scores(self.vectors)
+            self._categories = {category: float(values.max()) for category, values in scores.items()}
+        return self._categories
+
+    def topic_similarity(self, topic: np.ndarray) -> float:
+        # einsum, not `@`: a product this small waits on BLAS threads (see moderation.text.categories)
+        return float(np.einsum("ij,j->i", self.vectors, topic.astype(np.float32)).max())
+
+
+def restriction_breaks(view: PromptView, text: str, embedding: Sequence[float] | np.ndarray) -> bool:
+    if view.topic_similarity(np.asarray(embedding, dtype=np.float32)) >= TOPIC_THRESHOLD:
+        return True
+    categories = restriction_categories(text)
+    if categories:
+        scores = view.category_scores()
+        return any(scores.get(category, 0.0) >= CATEGORY_THRESHOLD for category in categories)
+    return False
+
+
+class RestrictionLike(Protocol):
+    text: str
+    embedding: Any
+
+
+def restriction_broken(view: PromptView, restrictions: Sequence[RestrictionLike]) -> str | None:
+    """The text of the first restriction the prompt goes against, or None."""
+    for restriction in restrictions:
+        if restriction.embedding is not None and restriction_breaks(
+            view, restriction.text, restriction.embedding
+        ):
+            return restriction.text
+    return None

@@ -1,0 +1,219 @@
+"""Reads of the cameos app. Who may see and who may use a cameo is decided here, inside the query.
+
+Visibility (`cameos_visible_to`), for a member other than the owner: the cameo is active, its owner
+active, neither blocked the other, and its level lets them see it:
+- only_me: nobody;
+- approved: every member (so they can ask to use it);
+- mutuals: mutual followers, and members whose approval still stands (the levels widen in order:
+  only me < people I approve < mutuals < everyone, so widening keeps approvals);
+- everyone: every member.
+The owner always sees their cameo unless it is deleted (a suspended one too: they read why).
+What one may not see answers 404 `cameo_not_found`, exactly as what does not exist.
+
+Use (`can_use` annotation): the owner while it is active; others: everyone, mutuals (mutual or
+approved), approved (approved).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Lower
+
+from accounts.public import block_partner_ids
+from cameos import errors
+from cameos.models import Approval, Cameo, CameoReference, Use
+from config.errors import KinoError
+
+LEVEL_RANK = {
+    Cameo.Level.ONLY_ME: 0,
+    Cameo.Level.APPROVED: 1,
+    Cameo.Level.MUTUALS: 2,
+    Cameo.Level.EVERYONE: 3,
+}
+
+
+def handle_normalize(handle: str) -> str:
+    return handle.strip().lstrip("@").lower()
+
+
+def cameos_annotated(*, user_id: UUID) -> QuerySet[Cameo]:
+    """Live cameos, each with `is_owner`, `is_mutual`, `approval_state` (the member's request, or
+    None) and `can_use` for `user_id`; not yet filtered by visibility."""
+    users = get_user_model().objects
+    mutual = Exists(users.filter(id=OuterRef("owner_id"), following_edges__followee_id=user_id)) & Exists(
+        users.filter(id=OuterRef("owner_id"), follower_edges__follower_id=user_id)
+    )
+    approval = Approval.objects.filter(cameo=OuterRef("pk"), user_id=user_id)
+    approved = Q(approval_state=Approval.State.APPROVED)
+    return (
+        Cameo.objects.exclude(state=Cameo.State.DELETED)
+        .annotate(
+            is_owner=Case(When(owner_id=user_id, then=Value(True)), default=Value(False)),
+            is_mutual=Case(When(mutual, then=Value(True)), default=Value(False), output_field=BooleanField()),
+            approval_state=Subquery(approval.values("state")[:1]),
+            approval_id=Subquery(approval.values("id")[:1]),
+        )
+        .annotate(
+            can_use=Case(
+                When(~Q(state=Cameo.State.ACTIVE) | Q(owner__is_active=False), then=Value(False)),
+                When(is_owner=True, then=Value(True)),
+                When(level=Cameo.Level.EVERYONE, then=Value(True)),
+                When(Q(level=Cameo.Level.MUTUALS) & (Q(is_mutual=True) | approved), then=Value(True)),
+                When(Q(level=Cameo.Level.APPROVED) & approved, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+    )
+
+
+def visible_q(*, user_id: UUID) -> Q:
+    """Visibility for `user_id` over `cameos_annotated(user_id=…)` (see the module's docstring)."""
+    others = (
+        Q(state=Cameo.State.ACTIVE, owner__is_active=True)
+        & ~Q(owner_id__in=block_partner_ids(user_id=user_id))
+        & (
+            Q(level__in=[Cameo.Level.EVERYONE, Cameo.Level.APPROVED])
+            | Q(level=Cameo.Level.MUTUALS, is_mutual=True)
+            | Q(level=Cameo.Level.MUTUALS, approval_state=Approval.State.APPROVED)
+        )
+    )
+    return Q(owner_id=user_id) | others
+
+
+def usable(cameo: Cameo) -> bool:
+    """The `can_use` annotation of a cameo from `cameos_annotated`."""
+    return bool(getattr(cameo, "can_use", False))
+
+
+def cameos_visible_to(*, user_id: UUID) -> QuerySet[Cameo]:
+    return cameos_annotated(user_id=user_id).filter(visible_q(user_id=user_id)).select_related("owner")
+
+
+def cameos_usable_by(*, user_id: UUID) -> QuerySet[Cameo]:
+    return cameos_visible_to(user_id=user_id).filter(Q(can_use=True))
+
+
+def cameos_of_owner(*, user_id: UUID) -> QuerySet[Cameo]:
+    return cameos_visible_to(user_id=user_id).filter(owner_id=user_id)
+
+
+def cameo_get_for_viewer(*, user_id: UUID, cameo_id: UUID) -> Cameo:
+    """The cameo as `user_id` may see it, or 404 `cameo_not_found`."""
+    cameo = cameos_visible_to(user_id=user_id).filter(id=cameo_id).first()
+    if cameo is None:
+        raise KinoError(errors.CAMEO_NOT_FOUND)
+    return cameo
+
+
+def cameo_get_by_handle_for_viewer(*, user_id: UUID, handle: str) -> Cameo:
+    cameo = (
+        cameos_visible_to(user_id=user_id)
+        .annotate(handle_lower=Lower("handle"))
+        .filter(handle_lower=handle_normalize(handle))
+        .first()
+    )
+    if cameo is None:
+        raise KinoError(errors.CAMEO_NOT_FOUND)
+    return cameo
+
+
+def cameo_get_for_use(*, user_id: UUID, handle: str) -> Cameo:
+    """A cameo `user_id` may cast: 404 when they may not see it, 403 `cameo_permission_denied`
+    when they see it but may not use it (yet: they may ask)."""
+    cameo = cameo_get_by_handle_for_viewer(user_id=user_id, handle=handle)
+    if not usable(cameo):
+        raise KinoError(errors.CAMEO_PERMISSION_DENIED)
+    return cameo
+
+
+def cameo_get_for_owner(*, user_id: UUID, cameo_id: UUID) -> Cameo:
+    """The owner's own cameo (any state but deleted), or 404 for everyone else."""
+    cameo = cameos_of_owner(user_id=user_id).filter(id=cameo_id).first()
+    if cameo is None:
+        raise KinoError(errors.CAMEO_NOT_FOUND)
+    return cameo
+
+
+def approvals_of_cameo(*, cameo: Cameo, state: str | None = None) -> QuerySet[Approval]:
+    approvals = Approval.objects.filter(cameo=cameo).select_related("user__profile")
+    return approvals.filter(state=state) if state else approvals
+
+
+def approval_get_for_owner(*, cameo: Cameo, approval_id: UUID) -> Approval:
+    approval = Approval.objects.filter(cameo=cameo, id=approval_id).first()
+    if approval is None:
+        raise KinoError(errors.APPROVAL_NOT_FOUND)
+    return approval
+
+
+def approvals_of_member(*, user_id: UUID) -> QuerySet[Approval]:
+    """The member's outgoing requests, on cameos they may still see."""
+    visible = cameos_visible_to(user_id=user_id).values("id")
+    return (
+        Approval.objects.filter(user_id=user_id, cameo_id__in=visible)
+        .select_related("cameo__owner__profile")
+        .order_by("-updated_at", "-id")
+    )
+
+
+def uses_of_cameo(*, cameo: Cameo) -> QuerySet[Use]:
+    return Use.objects.filter(cameo=cameo).select_related("user__profile")
+
+
+# --- for other apps (cameos.public) -----------------------------------------------------------
+
+
+def cameo_owner_of(*, cameo_id: UUID) -> UUID | None:
+    """The owner of a live (not deleted) cameo, for feed's oversight."""
+    return (
+        Cameo.objects.exclude(state=Cameo.State.DELETED)
+        .filter(id=cameo_id)
+        .values_list("owner_id", flat=True)
+        .first()
+    )
+
+
+def cameo_references(*, cameo_id: UUID) -> list[np.ndarray]:
+    """The cameo's reference images (uint8 RGB), in order; none for a cameo that is not active."""
+    from PIL import Image
+
+    refs = CameoReference.objects.filter(cameo_id=cameo_id, cameo__state=Cameo.State.ACTIVE).order_by(
+        "position"
+    )
+    images = []
+    for ref in refs:
+        with ref.image.open("rb") as f, Image.open(f) as img:
+            images.append(np.asarray(img.convert("RGB"), dtype=np.uint8))
+    return images
+
+
+def cameo_face_embeddings(*, cameo_ids: Sequence[UUID]) -> dict[UUID, np.ndarray]:
+    """Face embeddings (128-d float32) of the given live cameos that have one."""
+    rows = (
+        Cameo.objects.filter(id__in=list(cameo_ids), face_embedding__isnull=False)
+        .exclude(state=Cameo.State.DELETED)
+        .values_list("id", "face_embedding")
+    )
+    return {cameo_id: np.asarray(vector, dtype=np.float32) for cameo_id, vector in rows}
+
+
+def cameo_counts(*, cameo_ids: Sequence[UUID]) -> dict[UUID, dict[str, int]]:
+    """Per cameo: approvals by state, and uses allowed (one query)."""
+    from django.db.models import Count
+
+    counts: dict[UUID, dict[str, int]] = {cid: {} for cid in cameo_ids}
+    rows = (
+        Approval.objects.filter(cameo_id__in=list(cameo_ids))
+        .values("cameo_id", "state")
+        .annotate(n=Count("id"))
+        .values_list("cameo_id", "state", "n")
+    )
+    for cameo_id, state, n in rows:
+        counts[cameo_id][state] = n
+    return counts
