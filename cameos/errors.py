@@ -57,3 +57,6 @@ APPROVAL_NOT_NEEDED = ErrorCode("approval_not_needed", "You may already use this
 
 # Permissions and use: the owner's settings (consent part)
 TOO_MANY_RESTRICTIONS = ErrorCode("too_many_restrictions", "At most 10 restrictions per cameo.", 400)
+APPROVAL_STATE_UNKNOWN = ErrorCode(
+    "approval_state_unknown", "state must be one of requested, approved, denied, revoked.", 400
+)

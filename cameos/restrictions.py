@@ -28,7 +28,7 @@ import numpy as np
 
 from moderation.public import text_category_scores, text_embed
 
-TOPIC_THRESHOLD = 0.45
+TOPIC_THRESHOLD = 0.22
 CATEGORY_THRESHOLD = 0.35
 MAX_PIECES = 8  # the whole prompt and at most 7 clauses
 
