@@ -39,6 +39,13 @@ NOTIFICATION_TYPES = (
     "remixed",
     "cameo_used",
     "cameo_requested",
+    "cameo_approved",
+    "cameo_denied",
+    "cameo_revoked",
+    "cameo_level_changed",
+    "cameo_deleted",
+    "cameo_suspended",
+    "cameo_likeness_removed",
     "generation_finished",
     "moderation",
 )

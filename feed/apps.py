@@ -21,3 +21,6 @@ class FeedConfig(AppConfig):
         from feed.moderation import moderation_hooks_register
 
         moderation_hooks_register()  # moderation acts on videos and comments, and its outcomes notify
+        from feed.cameos import cameo_hooks_register
+
+        cameo_hooks_register()  # cameos' events become notifications; a deleted cameo takes its videos down

@@ -261,6 +261,13 @@ class NotificationGroup(models.Model):
         REMIXED = "remixed"
         CAMEO_USED = "cameo_used"
         CAMEO_REQUESTED = "cameo_requested"
+        CAMEO_APPROVED = "cameo_approved"
+        CAMEO_DENIED = "cameo_denied"
+        CAMEO_REVOKED = "cameo_revoked"
+        CAMEO_LEVEL_CHANGED = "cameo_level_changed"
+        CAMEO_DELETED = "cameo_deleted"
+        CAMEO_SUSPENDED = "cameo_suspended"
+        CAMEO_LIKENESS_REMOVED = "cameo_likeness_removed"  # to the video's creator
         GENERATION_FINISHED = "generation_finished"
         MODERATION = "moderation"
 

@@ -12,9 +12,11 @@ import logging
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from feed.cameos import OWNER_REASONS
 from feed.media import signed_path
-from feed.models import Comment, NotificationGroup, Video, VideoStats
+from feed.models import Comment, NotificationGroup, Video, VideoCameo, VideoStats
 from feed.notifications import notification_send
 from feed.reactions import comment_restore, comment_take_down, comments_visible_to
 from feed.selectors import videos_visible_to
@@ -38,10 +40,18 @@ def _reach(stats: VideoStats | None) -> int:
     return 0 if stats is None else stats.views + stats.likes + stats.descendants
 
 
+def _reportable_by(viewer_id: UUID) -> QuerySet[Video]:
+    """What a member may report: what they see, and a removed video they are cast in (a cameo's owner
+    who took their likeness out of it may still bring it to the moderators)."""
+    cast = Exists(VideoCameo.objects.filter(video_id=OuterRef("id"), cameo_owner_id=viewer_id))
+    visible = videos_visible_to(viewer_id=viewer_id).values("id")
+    return Video.objects.filter(Q(id__in=visible) | (Q(state=State.REMOVED) & cast))
+
+
 def video_describe(video_id: UUID, viewer_id: UUID | None) -> SubjectView | None:
     """A video as its reporter may see it (a post, or a draft they own or are cast in), or as a
     moderator sees any video, removed ones included (deleted ones have no media left)."""
-    videos = Video.objects.all() if viewer_id is None else videos_visible_to(viewer_id=viewer_id)
+    videos = Video.objects.all() if viewer_id is None else _reportable_by(viewer_id)
     video = videos.select_related("owner", "stats").filter(id=video_id).first()
     if video is None:
         return None
@@ -68,8 +78,14 @@ def video_take_down(video_id: UUID, moderator_id: UUID | None, reason: str) -> N
 def video_restore(*, video_id: UUID, by_id: UUID | None) -> bool:
     """Undo a takedown: a removed video is a post again when it had been posted (`posted_at` set),
     else a draft, and counts again in its ancestors' remixes. Remixes of it whose generation was
-    stopped stay stopped. False when it was not removed (nothing changes)."""
-    video = Video.objects.select_for_update(of=("self",)).filter(id=video_id, state=State.REMOVED).first()
+    stopped stay stopped. False when it was not removed (nothing changes), and for a video a cameo's
+    owner took down: withdrawn consent is not moderation's to overrule."""
+    video = (
+        Video.objects.select_for_update(of=("self",))
+        .filter(id=video_id, state=State.REMOVED)
+        .exclude(removed_reason__in=OWNER_REASONS)
+        .first()
+    )
     if video is None:
         return False
     video.state = State.POSTED if video.posted_at is not None else State.DRAFT

@@ -2,6 +2,7 @@ from feed.apis import events as event_apis
 from feed.apis import export as export_apis
 from feed.apis import lineage as lineage_apis
 from feed.apis import notifications as notification_apis
+from feed.apis import oversight as oversight_apis
 from feed.apis import profiles, videos
 from feed.apis import reactions as reaction_apis
 
@@ -13,4 +14,5 @@ urlpatterns = [
     *lineage_apis.urlpatterns,
     *profiles.urlpatterns,
     *reaction_apis.urlpatterns,
+    *oversight_apis.urlpatterns,
 ]

@@ -26,6 +26,7 @@ from tests.factories import (
     JobFactory,
     PostFactory,
     UserFactory,
+    VideoCameoFactory,
     VideoFactory,
 )
 from tests.moderation.casework import a_decision_about
@@ -51,6 +52,10 @@ def concrete(path: str) -> str:
         .replace("{export_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{group_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{decision_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+        .replace("{cameo_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+        .replace("{request_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+        .replace("{registration_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+        .replace("{handle}", "alice")
     )
 
 
@@ -168,6 +173,29 @@ def a_comment_on_a_post_whose_owner_blocked_the_stranger() -> Hidden:
     )
 
 
+def a_cameo() -> Hidden:
+    # A cameo at "only me": nobody but its owner knows it exists (cameos' endpoints and its oversight).
+    from tests.cameos.factories import CameoFactory
+
+    return owned("cameo_id", lambda owner: CameoFactory(owner=owner))
+
+
+def a_video_casting_a_cameo() -> Hidden:
+    # A draft casting the owner's cameo: its oversight is the cameo owner's alone (the draft's
+    # creator, who sees the video, gets 404 there too).
+    from tests.cameos.factories import CameoFactory
+
+    cameo = CameoFactory()
+    draft = VideoFactory()
+    VideoCameoFactory(video=draft, cameo_id=cameo.id, cameo_owner=cameo.owner)
+    return Hidden(
+        path_values={"cameo_id": str(cameo.id), "video_id": str(draft.id)},
+        stranger=draft.owner,
+        allowed=cameo.owner,
+        unknown_values={"cameo_id": str(uuid4()), "video_id": str(uuid4())},
+    )
+
+
 def a_decision() -> Hidden:
     # A statement of reasons is its affected member's alone.
     return owned("decision_id", a_decision_about)
@@ -182,6 +210,8 @@ BUILDERS: dict[tuple[str, ...], Callable[[], Hidden]] = {
     ("username",): a_member_who_blocked_the_stranger,
     ("group_id",): a_notification,
     ("decision_id",): a_decision,
+    ("cameo_id",): a_cameo,
+    ("cameo_id", "video_id"): a_video_casting_a_cameo,
 }
 
 # Operations whose path names something anyone may look up.
