@@ -1,0 +1,69 @@
+"""Restrictions by meaning, measured on a labelled set written before any threshold was tried
+(tests/cameos/data/restrictions.jsonl: restriction, prompt, refused)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cameos.restrictions import PromptView, restriction_breaks, restriction_topic, restrictions_embed
+
+DATA = Path(__file__).parent / "data" / "restrictions.jsonl"
+PRECISION_FLOOR = 0.9
+RECALL_FLOOR = 0.9
+
+
+@pytest.mark.parametrize(
+    ("restriction", "topic"),
+    [
+        ("no political content", "political content"),
+        ("never make me say anything about my employer", "say anything about my employer"),
+        ("Don't show me smoking.", "smoking"),
+        ("keep me out of anything religious", "religious"),
+        ("please never ever make me cry", "cry"),
+        ("I don't want to be in horror movies", "be in horror movies"),
+        ("red hats only", "red hats only"),
+    ],
+)
+def test_the_topic_is_the_restriction_without_its_negation(restriction, topic):
+    assert restriction_topic(restriction) == topic
+
+
+def measured() -> tuple[float, float, list[str]]:
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    vectors = restrictions_embed([r["restriction"] for r in rows])
+    tp = fp = fn = 0
+    wrong = []
+    for row, vector in zip(rows, vectors, strict=True):
+        refused = restriction_breaks(PromptView.of(row["prompt"]), row["restriction"], vector)
+        tp += refused and row["refused"]
+        fp += refused and not row["refused"]
+        fn += not refused and row["refused"]
+        if refused != row["refused"]:
+            wrong.append(f"{row['restriction']!r} / {row['prompt']!r}: refused={refused}")
+    return tp / max(tp + fp, 1), tp / max(tp + fn, 1), wrong
+
+
+def test_the_labelled_set_is_big_enough_and_balanced():
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    assert len(rows) >= 60
+    assert 0.3 < sum(r["refused"] for r in rows) / len(rows) < 0.7
+
+
+def test_precision_and_recall_on_the_labelled_set():
+    precision, recall, wrong = measured()
+    assert precision >= PRECISION_FLOOR, wrong
+    assert recall >= RECALL_FLOOR, wrong
+
+
+def test_a_restriction_naming_a_policy_category_uses_its_scores():
+    # "no violence" refuses a prompt the violence category scores, even worded far from "violence"
+    view = PromptView.of("@erin stabbing someone with a knife")
+    assert view.category_scores()["violence"] > 0.35
+    vector = restrictions_embed(["no violence"])[0]
+    assert restriction_breaks(view, "no violence", vector)
+    assert not restriction_breaks(
+        PromptView.of("@erin chopping onions with a chef's knife"), "no violence", vector
+    )
