@@ -45,7 +45,6 @@ MAX_RESTRICTIONS = 10
 # "everyone" cameos are used by many: their owner hears of uses at most once per cameo in this
 # window (the event then says how many uses since the last one it told).
 CAMEO_USE_NOTIFY_WINDOW_S = int(getattr(settings, "CAMEO_USE_NOTIFY_WINDOW_S", 3600))
-WS_EVENT = "cameo.event"
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -65,7 +64,7 @@ def _event(kind: str, cameo: Cameo, *, actor_id: UUID | None, recipient_id: UUID
     cameo_listeners_run(event)
     payload = {k: (str(v) if isinstance(v, UUID) else v) for k, v in asdict(event).items()}
     payload["data"] = {k: (str(v) if isinstance(v, UUID) else v) for k, v in data.items()}
-    event_send_on_commit(user_id=recipient_id, event_type=WS_EVENT, data=payload)
+    event_send_on_commit(user_id=recipient_id, event_type="cameo.event", data=payload)
 
 
 def _tell_members(kind: str, cameo: Cameo, *, actor_id: UUID | None, **data: Any) -> None:

@@ -197,6 +197,39 @@ EVENTS: tuple[Event, ...] = (
     _export("succeeded", "The zip is made: its download link is in GET /api/v1/me/export/{export_id}"),
     _export("failed", "The export failed (`error_code`); no zip was kept, start another"),
     Event(
+        "cameo.event",
+        "Something happened to a cameo the member owns or asked to use: a request (to the owner), an "
+        "approval, denial or revocation (to the member), a level change, deletion or suspension (to "
+        "members with a request or approval; suspension also to the owner), a use in a draft (to the "
+        "owner; for cameos open to everyone at most once per window, `data.count` uses)",
+        _object(
+            {
+                "kind": {
+                    "type": "string",
+                    "enum": [
+                        "requested",
+                        "approved",
+                        "denied",
+                        "revoked",
+                        "level_changed",
+                        "used",
+                        "deleted",
+                        "suspended",
+                    ],
+                },
+                "cameo_id": _UUID,
+                "handle": {"type": "string"},
+                "owner_id": _UUID,
+                "actor_id": {**_nullable(_UUID), "description": "Who did it; null for a moderator"},
+                "recipient_id": _UUID,
+                "data": {
+                    "type": "object",
+                    "description": "approval_id; level and previous; job_id, video_id, prompt, count",
+                },
+            }
+        ),
+    ),
+    Event(
         "moderation.decision",
         "A statement of reasons: a moderator decided about the member or something they made (as in GET "
         "/api/v1/moderation/decisions/{decision_id}; appeal it there until `appealable_until`)",
