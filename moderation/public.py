@@ -10,9 +10,13 @@ from moderation.errors import (
     TEXT_REFUSED,
 )
 from moderation.labels import labels_for
+from moderation.likeness.faces import Face, faces_find, image_decode
+from moderation.likeness.landmarks import Pose, face_crop, faces_posed, poses_described, yaw_of
 from moderation.likeness.loader import ScreeningUnavailable
-from moderation.likeness.registry import figure_register
+from moderation.likeness.registry import FaceHit, faces_nearest, figure_register
+from moderation.likeness.sampling import MediaUnreadable, clip_from_file
 from moderation.likeness.screen import LikenessVerdict, Match, clip_screen, image_screen
+from moderation.likeness.voices import audio_decode, voice_embed, voice_match
 from moderation.reports import report_file
 from moderation.subjects import SubjectHandler, SubjectView, subject_handler_register
 from moderation.text import TextKind, TextVerdict, text_check, text_require
@@ -25,27 +29,42 @@ __all__ = [
     "LIKENESS_REAL_PERSON",
     "MODERATION_UNAVAILABLE",
     "REASON_CODES",
+    "TEXT_CATEGORIES",
     "TEXT_PUBLIC_FIGURE",
     "TEXT_REFUSED",
+    "Face",
+    "FaceHit",
     "LikenessVerdict",
     "Match",
+    "MediaUnreadable",
     "Outcome",
-    "TEXT_CATEGORIES",
+    "Pose",
     "ScreeningUnavailable",
     "SubjectHandler",
     "SubjectView",
     "TextKind",
     "TextModelUnavailable",
     "TextVerdict",
+    "audio_decode",
+    "clip_from_file",
     "clip_screen",
+    "face_crop",
+    "faces_find",
+    "faces_nearest",
+    "faces_posed",
     "figure_register",
+    "image_decode",
     "image_screen",
     "labels_for",
     "outcome_listener_register",
+    "poses_described",
     "report_file",
     "subject_handler_register",
     "text_category_scores",
     "text_check",
     "text_embed",
     "text_require",
+    "voice_embed",
+    "voice_match",
+    "yaw_of",
 ]
