@@ -32,6 +32,10 @@ MODERATOR_PERMISSIONS = (
     "generation.view_dailyusage",
     "feed.view_video",
     "feed.change_video",  # the takedown action only: a video's own form stays read-only (feed/admin.py)
+    "cameos.view_cameo",
+    "cameos.view_registration",
+    "cameos.view_approval",
+    "cameos.view_use",
     "moderation.view_queueitem",
     "moderation.change_queueitem",
     "moderation.claim_queueitem",  # claim, release and decide (moderation/admin/queue.py)
