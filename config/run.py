@@ -192,6 +192,7 @@ def _prepare(host: str, port: str) -> None:
         _manage("seed_demo")
     else:  # others can reach it: the demo accounts (a superuser among them) get a password of their own
         _manage("seed_demo", f"--password={embedded.secret_read_or_create('demo_password')[:20]}")
+    _manage("seed_demo_cameos")  # alice's character cameo, bob approved
     _manage("seed_demo_clips")
 
 
