@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint browser clean-var
+.PHONY: run test lint browser speech clean-var
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m config.run
 
-test: $(STAMP) browser
+test: $(STAMP) browser speech
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -33,6 +33,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not installed: the browser tests will be skipped (apt-get install chromium)"; fi; }
+
+# Cameo registration's tests speak the verification digits with espeak-ng (resampled by sox);
+# install them when we can, otherwise those tests skip and say why.
+speech:
+	@command -v espeak-ng >/dev/null 2>&1 && command -v sox >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq espeak-ng sox >/dev/null; \
+	  else echo "espeak-ng or sox not installed: the cameo registration tests will be skipped (apt-get install espeak-ng sox)"; fi; }
 
 clean-var:
 	rm -rf var

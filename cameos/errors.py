@@ -60,3 +60,6 @@ TOO_MANY_RESTRICTIONS = ErrorCode("too_many_restrictions", "At most 10 restricti
 APPROVAL_STATE_UNKNOWN = ErrorCode(
     "approval_state_unknown", "state must be one of requested, approved, denied, revoked.", 400
 )
+
+# Registration (reg part): a character's handle that does not read like a username
+HANDLE_INVALID = ErrorCode("handle_invalid", "A handle is 3 to 30 letters, digits, _ or . characters.", 400)

@@ -1,11 +1,12 @@
 """The cameos API under /api/v1/: registration, cameos and their permissions, usage log."""
 
-from django.urls import URLPattern, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from cameos import apis
 
 # Permissions and use (the registration endpoints live under cameos/registrations).
-urlpatterns: list[URLPattern] = [
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", include("cameos.registration.urls")),
     path("cameos", apis.CameoListApi.as_view(), name="cameo-list"),
     path("cameos/usable", apis.CameoUsableListApi.as_view(), name="cameo-usable"),
     path("cameos/requests/mine", apis.MyRequestListApi.as_view(), name="cameo-requests-mine"),

@@ -50,6 +50,8 @@ NOTIFICATION_TYPES = (
     "moderation",
 )
 EXPORT_STATES = ("queued", "running", "succeeded", "failed")  # feed.models.DataExport.State
+# cameos.models.Registration.State, as a registration event can carry it.
+CAMEO_REGISTRATION_STATES = ("challenged", "queued", "processing", "succeeded", "failed", "expired")
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,22 @@ EVENTS: tuple[Event, ...] = (
     _generation("failed", "The job failed (`error_code`); its quota unit is given back"),
     _generation("cancelled", "The owner cancelled the job"),
     _generation("blocked", "The job was refused or stopped (`error_code`); its quota unit is given back"),
+    Event(
+        "cameo.registration",
+        "A cameo registration moved on: queued, each check it runs (`stage`, `progress` in percent), "
+        "and how it ended (`state` succeeded with `cameo_id`, or failed with `error`), as in GET "
+        "/api/v1/cameos/registrations/{registration_id}",
+        _object(
+            {
+                "id": _UUID,
+                "state": {"type": "string", "enum": list(CAMEO_REGISTRATION_STATES)},
+                "stage": {"type": "string"},
+                "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+                "error": _nullable(_object({"code": {"type": "string"}, "message": {"type": "string"}})),
+                "cameo_id": _nullable(_UUID),
+            }
+        ),
+    ),
     _export("progress", "The export started (0) or one more part of it is in the zip (`percent`)", "running"),
     _export("succeeded", "The zip is made: its download link is in GET /api/v1/me/export/{export_id}"),
     _export("failed", "The export failed (`error_code`); no zip was kept, start another"),

@@ -257,6 +257,7 @@ WORKER_PERIODIC = {
     "generation.jobs.jobs_redispatch_lost": GENERATION_REAP_S,
     "feed.events.view_events_prune": 3600,  # view events past FEED_EVENTS_RETENTION_DAYS, hourly
     "feed.export.exports_sweep": 300,  # expired export zips go; exports whose worker was lost fail
+    "cameos.tasks.registration_uploads_prune": 3600,  # raw uploads past CAMEO_UPLOAD_RETENTION_DAYS
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -385,6 +386,45 @@ MODERATION_FACE_DETECT_THRESHOLD = env.float("MODERATION_FACE_DETECT_THRESHOLD",
 MODERATION_SCREEN_FPS = env.float("MODERATION_SCREEN_FPS", default=2.0)
 # Screening a clip that takes longer than this fails (closed: the stage retries, then the job fails).
 MODERATION_SCREEN_TIMEOUT_S = env.float("MODERATION_SCREEN_TIMEOUT_S", default=60.0)
+
+# --- Cameos ----------------------------------------------------------------------
+
+# Registration: the challenge (head turns in a random order, 4-6 random digits read aloud) lasts
+# CAMEO_CHALLENGE_TTL_S. The selfie video is 3-15 s, at most CAMEO_UPLOAD_MAX_BYTES (a whole request
+# is also held to API_MAX_UPLOAD_BYTES: send 720p) and CAMEO_VIDEO_MAX_PIXELS a frame.
+CAMEO_CHALLENGE_TTL_S = env.int("CAMEO_CHALLENGE_TTL_S", default=300)
+CAMEO_UPLOAD_MAX_BYTES = env.int("CAMEO_UPLOAD_MAX_BYTES", default=8 * 1024 * 1024)
+CAMEO_VOICE_MAX_BYTES = env.int("CAMEO_VOICE_MAX_BYTES", default=2 * 1024 * 1024)
+CAMEO_VOICE_MAX_S = env.float("CAMEO_VOICE_MAX_S", default=30.0)
+CAMEO_VIDEO_MIN_S = env.float("CAMEO_VIDEO_MIN_S", default=3.0)
+CAMEO_VIDEO_MAX_S = env.float("CAMEO_VIDEO_MAX_S", default=15.0)
+CAMEO_VIDEO_MAX_PIXELS = env.int("CAMEO_VIDEO_MAX_PIXELS", default=1920 * 1080)
+CAMEO_PHOTO_MAX_BYTES = env.int("CAMEO_PHOTO_MAX_BYTES", default=6 * 1024 * 1024)
+CAMEO_PHOTOS_MAX = env.int("CAMEO_PHOTOS_MAX", default=5)
+# Liveness reads the head's yaw (moderation.likeness.landmarks: about -1..1) at CAMEO_LIVENESS_FPS:
+# the video must start facing the camera (|yaw| <= CAMEO_LIVENESS_FRONTAL over its first frames),
+# then turn each asked way by CAMEO_LIVENESS_YAW from that start, in the asked order. A still
+# photo held, moved or zoomed keeps its yaw within about 0.05.
+CAMEO_LIVENESS_FPS = env.float("CAMEO_LIVENESS_FPS", default=5.0)
+CAMEO_LIVENESS_YAW = env.float("CAMEO_LIVENESS_YAW", default=0.2)
+CAMEO_LIVENESS_FRONTAL = env.float("CAMEO_LIVENESS_FRONTAL", default=0.25)
+# The smallest face (x the frame's short side) a selfie is searched for: a selfie's face is large.
+CAMEO_MIN_FACE = env.float("CAMEO_MIN_FACE", default=0.2)
+# One person throughout: every described frame within this of the frontal frames' mean (dlib's line
+# for "same person" is 0.6).
+CAMEO_FACE_SAME_DISTANCE = env.float("CAMEO_FACE_SAME_DISTANCE", default=0.6)
+# Another account's live cameo this close (face: Euclidean, dlib descriptors; voice: cosine
+# similarity of resemblyzer embeddings) is the same likeness: likeness_already_registered.
+CAMEO_FACE_MATCH_DISTANCE = env.float("CAMEO_FACE_MATCH_DISTANCE", default=0.5)
+CAMEO_VOICE_MATCH_SIMILARITY = env.float("CAMEO_VOICE_MATCH_SIMILARITY", default=0.85)
+# Digits pocketsphinx may mishear and still pass (see cameos/registration/phrase.py for the rates
+# measured); a replayed recording of other digits misses by several.
+CAMEO_PHRASE_MAX_WRONG = env.int("CAMEO_PHRASE_MAX_WRONG", default=1)
+# Days a registration's raw upload is kept after processing (0: deleted as soon as it is processed;
+# otherwise a worker's hourly sweep deletes older ones).
+CAMEO_UPLOAD_RETENTION_DAYS = env.int("CAMEO_UPLOAD_RETENTION_DAYS", default=0)
+# Reference face crops stored per person cameo (engines that condition on images read them).
+CAMEO_REFERENCES = env.int("CAMEO_REFERENCES", default=4)
 
 # --- API ------------------------------------------------------------------------
 
