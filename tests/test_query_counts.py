@@ -173,7 +173,21 @@ def my_statements_of_reasons(viewer: User) -> Listing:
     return Listing({}, lambda n: [a_decision_about(viewer) for _ in range(n)])
 
 
+def videos_casting_my_cameo(viewer: User) -> Listing:
+    # Drafts and posts by others, each casting the viewer's cameo (the oversight list).
+    from tests.cameos.factories import CameoFactory
+
+    cameo = CameoFactory(owner=viewer)
+
+    def add(n: int) -> None:
+        for video in [*VideoFactory.create_batch(n - n // 2), *PostFactory.create_batch(n // 2)]:
+            VideoCameoFactory(video=video, cameo_id=cameo.id, cameo_owner=viewer)
+
+    return Listing({"cameo_id": str(cameo.id)}, add)
+
+
 ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
+    "/api/v1/cameos/{cameo_id}/videos": videos_casting_my_cameo,
     "/api/v1/users/{username}/posts": posts_on_a_profile,
     "/api/v1/users/{username}/remixes": posts_on_a_profile,
     "/api/v1/users/{username}/cameos": posts_on_a_profile,
