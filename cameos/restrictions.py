@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -29,8 +30,9 @@ import numpy as np
 from moderation.public import text_category_scores, text_embed
 
 TOPIC_THRESHOLD = 0.22
-CATEGORY_THRESHOLD = 0.35
+CATEGORY_THRESHOLD = 0.6
 MAX_PIECES = 8  # the whole prompt and at most 7 clauses
+PROMPT_CACHE_SIZE = 512  # prompts whose embeddings a process keeps (about 1.5 KB a piece)
 
 # What says "not" at the head of a restriction; stripped repeatedly, so "please never make me" goes.
 _NEGATION = re.compile(
@@ -49,6 +51,7 @@ _ME = re.compile(
     r"videos?\s+(?:with|about|involving|of)|clips?\s+(?:with|about|involving|of))\b\s*",
     re.IGNORECASE,
 )
+_WORD = re.compile(r"[a-z]{3,}")
 _HANDLE = re.compile(r"(?<![\w.@])@[a-z0-9_.]+", re.IGNORECASE)
 _CLAUSE = re.compile(
     r"[,.;:!?]+|\s+(?:and|while|then|but|with|as|who|whilst|because|before|after|where)\s+", re.IGNORECASE
@@ -92,9 +95,27 @@ def restrictions_embed(texts: Sequence[str]) -> np.ndarray:
 def prompt_pieces(prompt: str) -> list[str]:
     """The prompt as a restriction reads it: whole, then its clauses (at least two words each)."""
     plain = _HANDLE.sub("a person", prompt).strip()
-    clauses = [c.strip() for c in _CLAUSE.split(plain) if c and len(c.split()) >= 2]
+    # A clause says at least two words beyond the cast: "a person" alone (from "@a and @b ...") or
+    # "cinematic" alone sits near anything (0.38 to "violence", 0.39 for the sexual category).
+    clauses = [
+        c.strip()
+        for c in _CLAUSE.split(plain)
+        if c and len(_WORD.findall(c.lower().replace("a person", ""))) >= 2
+    ]
     pieces = [plain, *(c for c in clauses if c.lower() != plain.lower())]
     return list(dict.fromkeys(pieces))[:MAX_PIECES] or [plain or prompt]
+
+
+@lru_cache(maxsize=PROMPT_CACHE_SIZE)
+def _prompt_embedded(prompt: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """A prompt's pieces and their vectors. Cached by the prompt's text, which is all they depend on
+    (the encoder is fixed per process), so never stale: one generation is decided three times (the
+    request, the worker's recheck, the draft) and the rechecks reuse the request's embedding, while
+    the restrictions and permissions are read afresh every time."""
+    pieces = prompt_pieces(prompt)
+    vectors = text_embed(pieces)
+    vectors.setflags(write=False)
+    return tuple(pieces), vectors
 
 
 @dataclass
@@ -108,8 +129,8 @@ class PromptView:
 
     @classmethod
     def of(cls, prompt: str, *, teen: bool = False) -> PromptView:
-        pieces = prompt_pieces(prompt)
-        return cls(pieces=pieces, vectors=text_embed(pieces), teen=teen)
+        pieces, vectors = _prompt_embedded(prompt)
+        return cls(pieces=list(pieces), vectors=vectors, teen=teen)
 
     def category_scores(self) -> dict[str, float]:
         if self._categories is None:

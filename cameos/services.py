@@ -32,12 +32,12 @@ from cameos import errors
 from cameos.consent import ConsentDecision
 from cameos.hooks import CameoEvent, cameo_listeners_run
 from cameos.models import Approval, Cameo, CameoReference, Restriction, Use
-from cameos.restrictions import restrictions_embed
+from cameos.restrictions import restriction_topic, restrictions_embed
 from cameos.selectors import LEVEL_RANK, cameo_get_for_owner, cameo_get_for_viewer, usable
 from config.errors import KinoError
 from config.events import event_send_on_commit
 from config.storage import files_delete_on_commit
-from moderation.public import text_require
+from moderation.public import text_judge, text_require
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def cameo_restrictions_set(*, user_id: UUID, cameo_id: UUID, texts: Sequence[str
     if len(cleaned) > MAX_RESTRICTIONS:
         raise KinoError(errors.TOO_MANY_RESTRICTIONS, field="restrictions")
     for text in cleaned:
-        text_require(text, kind="cameo_restriction", field="restrictions", teen=teen)
+        _restriction_check(text, teen=teen)
     vectors = restrictions_embed(cleaned)
     cameo = _lock(cameo_id)
     Restriction.objects.filter(cameo=cameo).delete()
@@ -168,6 +168,23 @@ def cameo_restrictions_set(*, user_id: UUID, cameo_id: UUID, texts: Sequence[str
     Cameo.objects.filter(id=cameo.id).update(updated_at=timezone.now())
     logger.info("cameos.restrictions_set", extra={"cameo_id": str(cameo.id), "count": len(cleaned)})
     return cleaned
+
+
+# A restriction names what the owner refuses ("no nudity", "no self-harm"): the policy's category
+# classifier reads that as the content itself, so a negated restriction is held to the checks that
+# still mean something when negated: public figures' names (a restriction is quoted back to others)
+# and sexual content with minors (refused however it is worded).
+RESTRICTION_ALWAYS_REFUSED = ("public_figure", "sexual_minors")
+
+
+def _restriction_check(text: str, *, teen: bool) -> None:
+    verdict = text_judge(text, kind="cameo_restriction", teen=teen)
+    if verdict.allowed:
+        return
+    negated = restriction_topic(text) != text.strip().rstrip(".!")
+    if negated and verdict.category not in RESTRICTION_ALWAYS_REFUSED:
+        return
+    text_require(text, kind="cameo_restriction", field="restrictions", teen=teen)  # audited, raises
 
 
 def _reference_names(cameo_ids: Sequence[UUID]) -> list[str]:

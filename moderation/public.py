@@ -19,7 +19,7 @@ from moderation.likeness.screen import LikenessVerdict, Match, clip_screen, imag
 from moderation.likeness.voices import audio_decode, voice_embed, voice_match
 from moderation.reports import report_file
 from moderation.subjects import SubjectHandler, SubjectView, subject_handler_register
-from moderation.text import TextKind, TextVerdict, text_check, text_require
+from moderation.text import TextKind, TextVerdict, text_check, text_judge, text_require
 from moderation.text.categories import CATEGORIES as TEXT_CATEGORIES
 from moderation.text.categories import TextModelUnavailable, text_category_scores, text_embed
 
@@ -63,6 +63,7 @@ __all__ = [
     "text_category_scores",
     "text_check",
     "text_embed",
+    "text_judge",
     "text_require",
     "voice_embed",
     "voice_match",

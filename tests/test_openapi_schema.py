@@ -34,6 +34,12 @@ LISTS = {
     "/api/v1/notifications/{group_id}/actors",
     "/api/v1/moderation/decisions",
     "/api/v1/cameos/{cameo_id}/videos",  # a cameo owner's oversight
+    "/api/v1/cameos/registrations",  # my cameo registrations
+    "/api/v1/cameos",  # cameos' permissions and use
+    "/api/v1/cameos/usable",
+    "/api/v1/cameos/requests/mine",
+    "/api/v1/cameos/{cameo_id}/requests",
+    "/api/v1/cameos/{cameo_id}/uses",
 }
 
 

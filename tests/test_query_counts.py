@@ -173,6 +173,42 @@ def my_statements_of_reasons(viewer: User) -> Listing:
     return Listing({}, lambda n: [a_decision_about(viewer) for _ in range(n)])
 
 
+def my_cameos(viewer: User) -> Listing:
+    from tests.cameos.factories import CharacterCameoFactory, RestrictionFactory
+
+    def add(n: int) -> None:
+        for cameo in CharacterCameoFactory.create_batch(n, owner=viewer):
+            RestrictionFactory(cameo=cameo, text="no alcohol", embedding=[0.0] * 384)
+
+    return Listing({}, add)
+
+
+def cameos_i_may_use(viewer: User) -> Listing:
+    from tests.cameos.factories import CameoFactory
+
+    return Listing({}, lambda n: CameoFactory.create_batch(n, level="everyone"))
+
+
+def my_cameo_requests(viewer: User) -> Listing:
+    from tests.cameos.factories import ApprovalFactory
+
+    return Listing({}, lambda n: ApprovalFactory.create_batch(n, user=viewer, state="requested"))
+
+
+def requests_for_my_cameo(viewer: User) -> Listing:
+    from tests.cameos.factories import ApprovalFactory, CameoFactory
+
+    cameo = CameoFactory(owner=viewer, level="approved")
+    return Listing({"cameo_id": str(cameo.id)}, lambda n: ApprovalFactory.create_batch(n, cameo=cameo))
+
+
+def uses_of_my_cameo(viewer: User) -> Listing:
+    from tests.cameos.factories import CameoFactory, UseFactory
+
+    cameo = CameoFactory(owner=viewer, level="everyone")
+    return Listing({"cameo_id": str(cameo.id)}, lambda n: UseFactory.create_batch(n, cameo=cameo))
+
+
 def videos_casting_my_cameo(viewer: User) -> Listing:
     # Drafts and posts by others, each casting the viewer's cameo (the oversight list).
     from tests.cameos.factories import CameoFactory
@@ -188,6 +224,11 @@ def videos_casting_my_cameo(viewer: User) -> Listing:
 
 ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
     "/api/v1/cameos/{cameo_id}/videos": videos_casting_my_cameo,
+    "/api/v1/cameos": my_cameos,
+    "/api/v1/cameos/usable": cameos_i_may_use,
+    "/api/v1/cameos/requests/mine": my_cameo_requests,
+    "/api/v1/cameos/{cameo_id}/requests": requests_for_my_cameo,
+    "/api/v1/cameos/{cameo_id}/uses": uses_of_my_cameo,
     "/api/v1/users/{username}/posts": posts_on_a_profile,
     "/api/v1/users/{username}/remixes": posts_on_a_profile,
     "/api/v1/users/{username}/cameos": posts_on_a_profile,
