@@ -75,6 +75,7 @@ from tests.factories import (
     JobFactory,
     PostFactory,
     UserFactory,
+    VideoCameoFactory,
     VideoFactory,
 )
 from tests.moderation.casework import a_decision_about
@@ -490,18 +491,32 @@ def _forged_token_controls(http: httpx.Client, ws: str, tally: Tally) -> None:
 # --- the authorization matrix -----------------------------------------------------------------------
 
 # Path parameters that name an object only its owner may see.
-PRIVATE_PARAMS = {"job_id", "video_id", "group_id", "export_id", "decision_id"}
+PRIVATE_PARAMS = {
+    "job_id",
+    "video_id",
+    "group_id",
+    "export_id",
+    "decision_id",
+    "cameo_id",  # an "only me" cameo (its owner's endpoints are the owner's alone at any level)
+    "request_id",
+    "registration_id",
+    "handle",  # the same cameo, by its handle
+}
 # Operations that answer a hidden object exactly as they answer one that does not exist, not with a 404.
 SAME_AS_UNKNOWN = {("delete", "/api/v1/users/{username}/block")}
 OBJECT_BUILDERS: dict[str, Callable[[User], str]] = {
     "job_id": lambda owner: str(JobFactory(user=owner).id),
-    "video_id": lambda owner: str(VideoFactory(owner=owner).id),
+    "video_id": lambda owner: a_video_of(owner),
     "username": lambda owner: owner.username,
     "code": lambda owner: InviteFactory().code,
     "comment_id": lambda owner: str(CommentFactory(author=owner).id),
     "group_id": lambda owner: str(a_notification_of(owner)),
     "export_id": lambda owner: str(DataExport.objects.create(user=owner).id),
     "decision_id": lambda owner: str(a_decision_about(owner).id),
+    "cameo_id": lambda owner: str(a_cameo_of(owner).id),
+    "request_id": lambda owner: a_request_for(owner),
+    "registration_id": lambda owner: a_registration_of(owner),
+    "handle": lambda owner: a_cameo_of(owner).handle,
 }
 UNKNOWN_VALUES = {
     "job_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
@@ -512,7 +527,53 @@ UNKNOWN_VALUES = {
     "group_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
     "export_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
     "decision_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
+    "cameo_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
+    "request_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
+    "registration_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
+    "handle": "nobody-at-all",
 }
+
+
+def a_cameo_of(owner: User) -> Any:  # a cameos.models.Cameo
+    """The owner's cameo ("only me"), made once per owner: an operation naming a cameo and a request
+    or a video names the same cameo in both."""
+    from cameos.models import Cameo
+    from tests.cameos.factories import CameoFactory
+
+    return Cameo.objects.filter(owner=owner).first() or CameoFactory(owner=owner)
+
+
+def a_video_of(owner: User) -> str:
+    """The owner's draft, casting the owner's cameo when they have one (a cameo's oversight of it)."""
+    from cameos.models import Cameo
+
+    video = VideoFactory(owner=owner)
+    for cameo_id in Cameo.objects.filter(owner=owner).values_list("id", flat=True):
+        VideoCameoFactory(video=video, cameo_id=cameo_id, cameo_owner=owner)
+    return str(video.id)
+
+
+def a_request_for(owner: User) -> str:
+    """Another member's request, waiting, to use the owner's cameo."""
+    from tests.cameos.factories import ApprovalFactory
+
+    return str(ApprovalFactory(cameo=a_cameo_of(owner), state="requested").id)
+
+
+def a_registration_of(owner: User) -> str:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cameos.models import Registration
+
+    registration = Registration.objects.create(
+        owner=owner,
+        head_turns=["left", "right"],
+        phrase="4 7 2 9",
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    return str(registration.id)
 
 
 def a_notification_of(owner: User) -> Any:

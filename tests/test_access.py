@@ -196,6 +196,50 @@ def a_video_casting_a_cameo() -> Hidden:
     )
 
 
+def a_cameo_by_handle() -> Hidden:
+    from tests.cameos.factories import CameoFactory
+
+    owner, stranger = UserFactory.create_batch(2)
+    return Hidden(
+        path_values={"handle": CameoFactory(owner=owner).handle},
+        stranger=stranger,
+        allowed=owner,
+        unknown_values={"handle": "nobody-at-all"},
+    )
+
+
+def a_request_for_a_cameo() -> Hidden:
+    # Someone's request, waiting, to use the owner's cameo: the owner answers it; nobody else knows it.
+    from tests.cameos.factories import ApprovalFactory, CameoFactory
+
+    cameo, stranger = CameoFactory(level="approved"), UserFactory()
+    request = ApprovalFactory(cameo=cameo, state="requested")
+    return Hidden(
+        path_values={"cameo_id": str(cameo.id), "request_id": str(request.id)},
+        stranger=stranger,
+        allowed=cameo.owner,
+        unknown_values={"cameo_id": str(uuid4()), "request_id": str(uuid4())},
+    )
+
+
+def a_registration() -> Hidden:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cameos.models import Registration
+
+    return owned(
+        "registration_id",
+        lambda owner: Registration.objects.create(
+            owner=owner,
+            head_turns=["left", "right"],
+            phrase="4 7 2 9",
+            expires_at=timezone.now() + timedelta(minutes=5),
+        ),
+    )
+
+
 def a_decision() -> Hidden:
     # A statement of reasons is its affected member's alone.
     return owned("decision_id", a_decision_about)
@@ -212,6 +256,9 @@ BUILDERS: dict[tuple[str, ...], Callable[[], Hidden]] = {
     ("decision_id",): a_decision,
     ("cameo_id",): a_cameo,
     ("cameo_id", "video_id"): a_video_casting_a_cameo,
+    ("cameo_id", "request_id"): a_request_for_a_cameo,
+    ("handle",): a_cameo_by_handle,
+    ("registration_id",): a_registration,
 }
 
 # Operations whose path names something anyone may look up.
