@@ -63,7 +63,6 @@ logger = logging.getLogger(__name__)
 TURNS = ("left", "right")
 HANDLE_RE = re.compile(r"^[a-z0-9_.]{3,30}$")  # the usernames' pattern: a handle reads like one
 TASK = "cameos.registration_process"
-EVENT = "cameo.registration"
 CHARACTER_FPS = 1.0  # a character's clip is looked at once a second
 CHARACTER_MIN_FACE = 0.08  # any real face in a character upload, even a small one, refuses it
 REFERENCE_PX = 384  # a reference face crop's side
@@ -220,7 +219,9 @@ def event_data(registration: Registration) -> dict[str, Any]:
 def _event(registration: Registration) -> None:
     """Best effort: a channel-layer hiccup loses an event, never a registration (REST has the state)."""
     try:
-        event_send(user_id=registration.owner_id, event_type=EVENT, data=event_data(registration))
+        event_send(
+            user_id=registration.owner_id, event_type="cameo.registration", data=event_data(registration)
+        )
     except (OSError, RedisError):
         logger.warning("cameos.registration_event_lost", extra={"registration_id": str(registration.id)})
 

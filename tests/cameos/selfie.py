@@ -100,9 +100,9 @@ def spoken(digits: str, *, voice: str = ESPEAK_VOICE) -> np.ndarray:
     return samples.astype(np.float32)
 
 
-def speaker(label: str, spans: int = 2) -> np.ndarray:
-    """The longest `spans` turns of one real speaker of sample.wav ("speaker90" Diane, "speaker91"
-    Sheila; see tests/fixtures/voices/README.md), joined: float32 mono 16 kHz."""
+def speaker_turns(label: str) -> list[np.ndarray]:
+    """Each turn of one real speaker of sample.wav ("speaker90" Diane, "speaker91" Sheila; see
+    tests/fixtures/voices/README.md), longest first: float32 mono 16 kHz."""
     turns = []
     for line in (VOICES / "sample.rttm").read_text().splitlines():
         parts = line.split()
@@ -112,10 +112,10 @@ def speaker(label: str, spans: int = 2) -> np.ndarray:
         chunks = [f.to_ndarray().reshape(-1) for f in container.decode(audio=0)]
     wav = np.concatenate(chunks)
     wav = wav.astype(np.float32) / (32768.0 if wav.dtype == np.int16 else 1.0)
-    pieces = [
-        wav[int(start * RATE) : int((start + length) * RATE)] for length, start in sorted(turns)[-spans:]
+    return [
+        wav[int(start * RATE) : int((start + length) * RATE)].astype(np.float32)
+        for length, start in sorted(turns, reverse=True)
     ]
-    return np.concatenate(pieces).astype(np.float32)
 
 
 def _turn_track(turns: tuple[str, ...], count: int, fps: float) -> np.ndarray:

@@ -133,6 +133,19 @@ def test_happy_path_makes_a_cameo_and_deletes_the_upload(
     assert set(registration.timings) >= {"faces", "liveness", "phrase", "total"}
 
 
+def test_progress_is_told_on_the_websocket(auth_client, django_capture_on_commit_callbacks, videos, listen):
+    member = UserFactory()
+    heard = listen(member.id)
+    result = _registered(auth_client(member), django_capture_on_commit_callbacks, videos["happy"])
+    events = [e for e in heard() if e["type"] == "cameo.registration"]
+    assert events[0]["data"]["state"] == "queued"
+    stages = [e["data"]["stage"] for e in events if e["data"]["state"] == "processing"]
+    assert {"faces", "liveness", "phrase", "voice"} <= set(stages)
+    progress = [e["data"]["progress"] for e in events]
+    assert progress == sorted(progress)
+    assert events[-1]["data"] == {**events[-1]["data"], "state": "succeeded", "cameo_id": result["cameo_id"]}
+
+
 def test_the_other_order_is_asked_and_followed(auth_client, django_capture_on_commit_callbacks, videos):
     client = auth_client(UserFactory())
     video = selfie.selfie(selfie.person(), digits=PHRASE, turns=("right", "left"))
