@@ -195,11 +195,10 @@ class CameoDetailApi(APIView):
     )
     def patch(self, request: Request, cameo_id: UUID) -> Response:
         user_id = requester_id(request)
+        selectors.cameo_get_for_owner(user_id=user_id, cameo_id=cameo_id)  # 404 before any 400
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.cameo_update(
-            user_id=user_id, cameo_id=cameo_id, teen=_teen(request), **data.validated_data
-        )
+        services.cameo_update(user_id=user_id, cameo_id=cameo_id, teen=_teen(request), **data.validated_data)
         return _cameo_response(request, selectors.cameo_get_for_owner(user_id=user_id, cameo_id=cameo_id))
 
     @extend_schema(
@@ -242,6 +241,7 @@ class CameoRestrictionsApi(APIView):
         summary="Set my cameo's restrictions (checked by meaning against every prompt casting it)",
     )
     def put(self, request: Request, cameo_id: UUID) -> Response:
+        selectors.cameo_get_for_owner(user_id=requester_id(request), cameo_id=cameo_id)  # 404 before any 400
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         saved = services.cameo_restrictions_set(
@@ -337,6 +337,7 @@ class CameoRequestApi(APIView):
         summary="Ask to use a cameo (once: asking again answers the standing request, 200)",
     )
     def post(self, request: Request, cameo_id: UUID) -> Response:
+        selectors.cameo_get_for_viewer(user_id=requester_id(request), cameo_id=cameo_id)  # 404 before any 400
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         approval, created = services.approval_request(

@@ -7,14 +7,21 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from cameos.models import Cameo, CameoReference
+from cameos.models import Cameo, CameoReference, Registration
 from cameos.selectors import cameos_visible_to
 from cameos.services import cameo_restore, cameo_suspend
 from moderation.public import SubjectHandler, SubjectView, subject_handler_register
 
 
 def cameo_describe(cameo_id: UUID, viewer_id: UUID | None) -> SubjectView | None:
-    cameos = Cameo.objects.all() if viewer_id is None else cameos_visible_to(user_id=viewer_id)
+    # A member whose registration was refused as this cameo's likeness may report it (impersonation:
+    # the registration's review files that report) though the cameo is hidden from them.
+    conflicted = (
+        viewer_id is not None
+        and Registration.objects.filter(owner_id=viewer_id, conflict_cameo_id=cameo_id).exists()
+    )
+    hidden_ok = viewer_id is None or conflicted
+    cameos = cameos_visible_to(user_id=viewer_id) if viewer_id and not hidden_ok else Cameo.objects.all()
     cameo = cameos.select_related("owner").filter(id=cameo_id).first()
     if cameo is None:
         return None

@@ -212,6 +212,9 @@ def cameo_delete(*, user_id: UUID, cameo_id: UUID, actor_id: UUID | None = None)
     cameo_get_for_owner(user_id=user_id, cameo_id=cameo_id)
     cameo = _lock(cameo_id)
     _withdraw(cameo, stop_jobs=True)
+    # The owner's own event too: feed takes down every video casting the cameo on it (an "everyone"
+    # cameo may have been cast by members who never asked).
+    _event("deleted", cameo, actor_id=actor_id or user_id, recipient_id=cameo.owner_id)
     _tell_members("deleted", cameo, actor_id=actor_id or user_id)
     _erase(cameo)
     now = timezone.now()

@@ -300,7 +300,7 @@ def test_deleting_a_cameo_erases_its_likeness(auth_client, events, django_captur
     from tests.cameos.factories import CameoReferenceFactory, RestrictionFactory
 
     cameo = CameoFactory(level=APPROVED)
-    ApprovalFactory(cameo=cameo)
+    approval = ApprovalFactory(cameo=cameo)
     ref = CameoReferenceFactory(cameo=cameo)
     RestrictionFactory(cameo=cameo)
     storage, name = ref.image.storage, ref.image.name
@@ -313,6 +313,26 @@ def test_deleting_a_cameo_erases_its_likeness(auth_client, events, django_captur
     assert cameo.face_embedding is None
     assert not cameo.references.exists()
     assert not cameo.restrictions.exists()
-    assert [e.kind for e in events] == ["deleted"]
+    assert sorted((e.kind, e.recipient_id) for e in events) == sorted(
+        [("deleted", cameo.owner_id), ("deleted", approval.user_id)]
+    )
     assert not storage.exists(name)  # deleted once the deletion committed
     assert auth_client(cameo.owner).get(f"/api/v1/cameos/{cameo.id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("patch", "", {"level": "friends"}),
+        ("put", "/restrictions", {}),
+        ("post", "/requests", {"message": 5}),
+    ],
+    ids=["patch", "restrictions", "request"],
+)
+def test_a_hidden_cameo_is_404_before_any_bad_input(auth_client, method, path, body):
+    cameo = CameoFactory(level=ONLY_ME)
+    response = getattr(auth_client(UserFactory()), method)(
+        f"/api/v1/cameos/{cameo.id}{path}", body, format="json"
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "cameo_not_found"
