@@ -200,6 +200,24 @@ def test_no_face_is_refused(auth_client, django_capture_on_commit_callbacks):
     assert result["error"]["code"] == "no_face", result
 
 
+def test_two_people_are_refused(auth_client, django_capture_on_commit_callbacks):
+    me = selfie.frames(selfie.person(), motion="still")
+    friend = selfie.frames(selfie.person(2), motion="still")
+    side_by_side = [np.concatenate([a, b], axis=1) for a, b in zip(me, friend, strict=True)]
+    video = selfie.video(side_by_side, audio=selfie.spoken(PHRASE))
+    result = _registered(auth_client(UserFactory()), django_capture_on_commit_callbacks, video)
+    assert result["error"]["code"] == "several_faces", result
+
+
+def test_a_face_that_changes_is_refused(auth_client, django_capture_on_commit_callbacks):
+    me = selfie.frames(selfie.person(), motion="still")
+    someone_else = selfie.frames(selfie.person(2), motion="still")
+    half = len(me) // 2
+    video = selfie.video(me[:half] + someone_else[half:], audio=selfie.spoken(PHRASE))
+    result = _registered(auth_client(UserFactory()), django_capture_on_commit_callbacks, video)
+    assert result["error"]["code"] == "face_changed", result
+
+
 def test_the_same_face_disguised_by_another_account_is_refused_and_can_be_reviewed(
     auth_client, django_capture_on_commit_callbacks, videos
 ):
