@@ -183,6 +183,25 @@ def my_cameos(viewer: User) -> Listing:
     return Listing({}, add)
 
 
+def my_cameo_registrations(viewer: User) -> Listing:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cameos.models import Registration
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            Registration.objects.create(
+                owner=viewer,
+                head_turns=["left", "right"],
+                phrase="1 2 3 4",
+                expires_at=timezone.now() + timedelta(minutes=5),
+            )
+
+    return Listing({}, add)
+
+
 def cameos_i_may_use(viewer: User) -> Listing:
     from tests.cameos.factories import CameoFactory
 
@@ -226,6 +245,7 @@ ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
     "/api/v1/cameos/{cameo_id}/videos": videos_casting_my_cameo,
     "/api/v1/cameos": my_cameos,
     "/api/v1/cameos/usable": cameos_i_may_use,
+    "/api/v1/cameos/registrations": my_cameo_registrations,
     "/api/v1/cameos/requests/mine": my_cameo_requests,
     "/api/v1/cameos/{cameo_id}/requests": requests_for_my_cameo,
     "/api/v1/cameos/{cameo_id}/uses": uses_of_my_cameo,

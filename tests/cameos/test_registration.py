@@ -370,6 +370,18 @@ def test_a_character_from_drawings(auth_client, django_capture_on_commit_callbac
     assert CameoReference.objects.filter(cameo=cameo).count() == 2
 
 
+def test_a_character_from_a_short_clip(auth_client, django_capture_on_commit_callbacks):
+    client = auth_client(UserFactory())
+    started = _start(client, kind="character", handle="bouncy")
+    mascot = np.asarray(Image.open(io.BytesIO(_drawing((60, 160, 220)))).convert("RGB"))
+    shots = [np.roll(mascot, 6 * i, axis=1)[:240, :320] for i in range(45)]  # it wanders across
+    response = _upload(client, started["id"], django_capture_on_commit_callbacks, video=selfie.video(shots))
+    assert response.status_code == 202, response.json()
+    result = client.get(f"{URL}/{started['id']}").json()
+    assert result["state"] == "succeeded", result
+    assert CameoReference.objects.filter(cameo_id=result["cameo_id"]).count() == 3
+
+
 def test_a_character_with_a_human_face_is_refused(auth_client, django_capture_on_commit_callbacks):
     client = auth_client(UserFactory())
     started = _start(client, kind="character", handle="notaperson")
