@@ -312,3 +312,18 @@ def test_deleting_a_cameo_takes_down_every_video_casting_it(auth_client):
     assert len(notified(bob, "cameo_likeness_removed")) == 2
     assert auth_client(bob).get("/api/v1/me/drafts").json()["results"] == []
     assert Approval.objects.filter(cameo=cameo).exists()  # the rows stay; the videos do not
+
+
+def test_deleting_a_cameo_nobody_asked_for_takes_its_videos_down_too():
+    # Given an "everyone" cameo cast without any request, in a stranger's post
+    cameo = CameoFactory(level=Cameo.Level.EVERYONE)
+    post = cast(cameo, PostFactory())
+
+    # When its owner deletes it
+    cameo_services.cameo_delete(user_id=cameo.owner_id, cameo_id=cameo.id)
+
+    # Then the post is down and its creator told; the owner gets no notification of their own act
+    post.refresh_from_db()
+    assert (post.state, post.removed_reason) == ("removed", "cameo_deleted")
+    assert len(notified(post.owner, "cameo_likeness_removed")) == 1
+    assert notified(cameo.owner, "cameo_deleted") == []
