@@ -1,4 +1,5 @@
-"""Cameos' Celery tasks (queue `default`): a registration's processing, and the raw uploads' sweep."""
+"""Cameos' Celery tasks (queue `default`): a registration's processing; the sweeps every worker's
+main process runs (settings.WORKER_PERIODIC): lost registrations, raw uploads past their days."""
 
 from __future__ import annotations
 
@@ -19,3 +20,8 @@ def registration_process_task(*, registration_id: str) -> str:
 def registration_uploads_prune() -> int:
     """settings.WORKER_PERIODIC: raw uploads past CAMEO_UPLOAD_RETENTION_DAYS."""
     return services.registration_uploads_prune()
+
+
+def registrations_redispatch_lost() -> int:
+    """settings.WORKER_PERIODIC: registrations whose task was lost (a broker hiccup, a dead worker)."""
+    return services.registrations_redispatch_lost()

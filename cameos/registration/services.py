@@ -67,6 +67,7 @@ CHARACTER_FPS = 1.0  # a character's clip is looked at once a second
 CHARACTER_MIN_FACE = 0.08  # any real face in a character upload, even a small one, refuses it
 REFERENCE_PX = 384  # a reference face crop's side
 LIVE = ~Q(state=Cameo.State.DELETED)
+REDISPATCH_S = 120  # a queued registration not claimed by then is sent to the workers again
 
 
 # --- the challenge ---------------------------------------------------------------------------------
@@ -235,18 +236,25 @@ class _Run:
         self.started = time.perf_counter()
         self.stage_started = self.started
 
-    def stage(self, name: str, progress: int) -> None:
+    def _close(self) -> None:
+        """The running stage's seconds, into the timings."""
         now = time.perf_counter()
         previous = self.registration.stage
         if previous and previous not in self.timings:
             self.timings[previous] = round(now - self.stage_started, 3)
         self.stage_started = now
+
+    def stage(self, name: str, progress: int) -> None:
+        self._close()
         self.registration.stage, self.registration.progress = name, progress
-        Registration.objects.filter(id=self.registration.id).update(stage=name, progress=progress)
+        # updated_at moves too: a processing registration that stops moving was lost with its worker.
+        Registration.objects.filter(id=self.registration.id).update(
+            stage=name, progress=progress, updated_at=timezone.now()
+        )
         _event(self.registration)
 
     def finish(self, state: str, *, error: Refused | None = None, cameo: Cameo | None = None) -> None:
-        self.stage(self.registration.stage, self.registration.progress)  # closes the last stage's timing
+        self._close()
         registration = self.registration
         registration.state = state
         registration.progress = 100 if state == Registration.State.SUCCEEDED else registration.progress
@@ -274,8 +282,11 @@ class _Run:
 def registration_process(*, registration_id: UUID) -> str:
     """The task's work: claim the queued registration, run its checks, store the cameo or the
     refusal. Answers the registration's final state ("" when it was not queued)."""
-    claimed = Registration.objects.filter(id=registration_id, state=Registration.State.QUEUED).update(
-        state=Registration.State.PROCESSING, stage="decode", progress=5
+    claimable = Q(state=Registration.State.QUEUED) | Q(
+        state=Registration.State.PROCESSING, updated_at__lt=_stale()
+    )
+    claimed = Registration.objects.filter(claimable, id=registration_id).update(
+        state=Registration.State.PROCESSING, stage="decode", progress=5, updated_at=timezone.now()
     )
     if not claimed:
         return ""
@@ -501,6 +512,34 @@ def _uploads_delete(registration: Registration) -> None:
         default_storage.delete(name)
     if names:
         Registration.objects.filter(id=registration.id).update(upload="", voice_upload="", photos=[])
+
+
+def _stale() -> Any:
+    """Processing that has not moved for longer than a task may run: its worker was lost."""
+    return timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+
+
+def registrations_redispatch_lost() -> int:
+    """Send the task again for registrations queued a while ago and never claimed (a message lost
+    on its way), and for those a lost worker left processing. Safe: one conditional UPDATE claims a
+    registration, so an extra message finds it taken and steps aside."""
+    waited = timezone.now() - timedelta(seconds=REDISPATCH_S)
+    lost = Registration.objects.filter(
+        Q(state=Registration.State.QUEUED, updated_at__lt=waited)
+        | Q(state=Registration.State.PROCESSING, updated_at__lt=_stale())
+    )
+    sent = 0
+    for registration_id, updated_at in lost.values_list("id", "updated_at")[:100]:
+        # One sweeper wins it: the others find updated_at moved on. Back to queued, so the task claims it.
+        moved = lost.filter(id=registration_id, updated_at=updated_at).update(
+            state=Registration.State.QUEUED, updated_at=timezone.now()
+        )
+        if moved:
+            _dispatch(registration_id)
+            sent += 1
+    if sent:
+        logger.warning("cameos.registrations_redispatched", extra={"count": sent})
+    return sent
 
 
 def registration_uploads_prune() -> int:

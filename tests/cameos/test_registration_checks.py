@@ -112,3 +112,28 @@ def test_liveness_wants_each_turn_in_order():
     assert _turns_seen(side) == [1, -1]
     with pytest.raises(Refused):
         services.checks.liveness(services.checks.Track(poses={}, frames=0, yaws=(0.0,) * 3), ["left"])
+
+
+@pytest.mark.skipif(selfie.tools_missing() is not None, reason=selfie.tools_missing() or "")
+@pytest.mark.parametrize("state", ["queued", "processing"])
+def test_a_registration_whose_task_was_lost_is_processed_again(state, django_capture_on_commit_callbacks):
+    # given an upload whose task never ran (its message lost, or its worker died mid-way)
+    owner = UserFactory()
+    registration = services.registration_start(owner_id=owner.id, kind="person")
+    Registration.objects.filter(id=registration.id).update(head_turns=["left", "right"], phrase="4 7 2 9 1")
+    with django_capture_on_commit_callbacks(execute=False):
+        services.registration_upload(
+            owner_id=owner.id,
+            registration_id=registration.id,
+            upload=services.Upload(video=io.BytesIO(selfie.selfie(digits="4 7 2 9 1"))),
+        )
+    Registration.objects.filter(id=registration.id).update(state=state)
+    # a recent one is left alone (its worker may be on it)
+    assert services.registrations_redispatch_lost() == 0
+    # when it has not moved for long enough, the sweep sends it again
+    long_ago = timezone.now() - timedelta(hours=1)
+    Registration.objects.filter(id=registration.id).update(updated_at=long_ago)
+    assert services.registrations_redispatch_lost() == 1
+    registration.refresh_from_db()
+    assert registration.state == "succeeded", registration.error_code
+    assert services.registrations_redispatch_lost() == 0
