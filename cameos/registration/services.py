@@ -62,7 +62,6 @@ logger = logging.getLogger(__name__)
 
 TURNS = ("left", "right")
 HANDLE_RE = re.compile(r"^[a-z0-9_.]{3,30}$")  # the usernames' pattern: a handle reads like one
-TASK = "cameos.registration_process"
 CHARACTER_FPS = 1.0  # a character's clip is looked at once a second
 CHARACTER_MIN_FACE = 0.08  # any real face in a character upload, even a small one, refuses it
 REFERENCE_PX = 384  # a reference face crop's side
