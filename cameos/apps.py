@@ -9,8 +9,10 @@ class CameosConfig(AppConfig):
         from accounts.public import member_files_register, member_leaving_register, work_stopper_register
         from cameos import errors  # noqa: F401  (declare the app's error codes in every process)
         from cameos.export import export_hooks_register
+        from cameos.likeness_index import cameo_faces_nearest
         from cameos.moderation import moderation_hooks_register
         from cameos.services import owner_files, owner_leaving, owner_work_stop
+        from moderation.public import cameo_faces_nearest_register
 
         # The owner banned or deactivated: the jobs of others casting their cameos stop too.
         work_stopper_register(owner_work_stop)
@@ -20,3 +22,4 @@ class CameosConfig(AppConfig):
         member_files_register(owner_files)
         export_hooks_register()  # cameos, consents, approvals and the usage log in the data export
         moderation_hooks_register()  # reports on cameos; moderators suspend and restore them
+        cameo_faces_nearest_register(cameo_faces_nearest)  # output screening finds unconsented cameos

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -17,7 +18,7 @@ from config.errors import KinoError
 from config.storage import files_delete_on_commit
 from feed import errors, selectors
 from feed.mentions import mentions_record
-from feed.models import Mention, NotificationGroup, Video, VideoStats
+from feed.models import Mention, NotificationGroup, Video, VideoCameo, VideoStats
 from feed.notifications import notification_send
 from mediakit import EncodedClip
 from moderation.public import TextKind
@@ -57,8 +58,10 @@ def draft_create_for_job(
     media: EncodedClip,
     engine: str,
     remix_of_id: UUID | None = None,
+    cameos: Sequence[tuple[UUID, UUID]] = (),
 ) -> DraftReceipt:
-    """The draft of a finished generation job; exactly one per job, however often this is called."""
+    """The draft of a finished generation job; exactly one per job, however often this is called.
+    `cameos`: (cameo_id, owner_id) of each cameo cast, so its owner finds the draft (oversight)."""
     existing = Video.objects.filter(source_job_id=job_id).values_list("id", flat=True).first()
     if existing is not None:
         return DraftReceipt(video_id=existing, created=False)
@@ -84,6 +87,12 @@ def draft_create_for_job(
         with transaction.atomic():
             video.save()
             VideoStats.objects.create(video=video)
+            VideoCameo.objects.bulk_create(
+                [
+                    VideoCameo(video=video, cameo_id=cameo_id, cameo_owner_id=owner)
+                    for cameo_id, owner in cameos
+                ]
+            )
     except IntegrityError:
         # Another attempt of the same job won the race; keep its draft, drop our files.
         video.video.delete(save=False)

@@ -14,6 +14,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.public import ACCOUNT_INACTIVE
+from cameos.public import (
+    CAMEO_CONSENT_REVOKED,
+    CAMEO_NOT_FOUND,
+    CAMEO_PERMISSION_DENIED,
+    CAMEO_RESTRICTION,
+    MAX_CAMEOS,
+    TOO_MANY_CAMEOS,
+)
 from config.api import (
     BODY_ERRORS,
     IMAGE_ERRORS,
@@ -30,6 +38,7 @@ from generation.models import DURATIONS, Job
 from moderation.public import (
     LIKENESS_PUBLIC_FIGURE,
     LIKENESS_REAL_PERSON,
+    LIKENESS_UNCONSENTED_CAMEO,
     MODERATION_UNAVAILABLE,
     TEXT_PUBLIC_FIGURE,
     TEXT_REFUSED,
@@ -40,6 +49,9 @@ _JOB_CODES = [
     error.code
     for error in (
         ACCOUNT_INACTIVE,
+        CAMEO_CONSENT_REVOKED,
+        LIKENESS_PUBLIC_FIGURE,
+        LIKENESS_UNCONSENTED_CAMEO,
         errors.STORAGE_UNAVAILABLE,
         errors.OUT_OF_MEMORY,
         errors.ATTEMPTS_EXHAUSTED,
@@ -83,6 +95,11 @@ class JobSerializer(serializers.Serializer):
     height = serializers.IntegerField(help_text="The clip's height in pixels; 0 until the render")
     seed = serializers.IntegerField()
     remix_of = serializers.UUIDField(source="remix_of_id", allow_null=True)
+    cameos = serializers.ListField(
+        child=serializers.CharField(),
+        source="cameo_handles",
+        help_text="The handles of the cameos cast (the consented ones, as the request named them)",
+    )
     has_start_image = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     stage = serializers.CharField(help_text="The pipeline stage the latest attempt is in, or ended in")
@@ -124,7 +141,11 @@ class GenerationListCreateApi(APIView):
         seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, allow_null=True)
         remix_of = serializers.UUIDField(required=False, allow_null=True)
         cameos = serializers.ListField(
-            child=serializers.CharField(max_length=30), max_length=2, required=False
+            child=serializers.CharField(max_length=30),
+            max_length=10,
+            required=False,
+            help_text=f"Handles of cameos to cast, besides the prompt's @handles: at most {MAX_CAMEOS} in "
+            "all (too_many_cameos); each must be one you may use",
         )
 
     class UploadSerializer(InputSerializer):  # multipart bodies: the same, and a start image
@@ -149,7 +170,10 @@ class GenerationListCreateApi(APIView):
                 IMAGE_ERRORS,
                 errors.PROMPT_EMPTY,
                 errors.PROMPT_TOO_LONG,
-                errors.CAMEOS_UNAVAILABLE,
+                TOO_MANY_CAMEOS,
+                CAMEO_NOT_FOUND,
+                CAMEO_PERMISSION_DENIED,
+                CAMEO_RESTRICTION,
                 errors.START_IMAGE_UNSUPPORTED,
                 TEXT_REFUSED,
                 TEXT_PUBLIC_FIGURE,

@@ -10,7 +10,6 @@ from config.errors import ErrorCode
 # Asking for a clip
 PROMPT_EMPTY = ErrorCode("prompt_empty", "Describe the clip you want.")
 PROMPT_TOO_LONG = ErrorCode("prompt_too_long", "The prompt is too long.")
-CAMEOS_UNAVAILABLE = ErrorCode("cameos_unavailable", "Cameos are not available yet.")
 START_IMAGE_UNSUPPORTED = ErrorCode(
     "start_image_unsupported", "This server's video model cannot start from an image."
 )

@@ -115,6 +115,8 @@ def job_finish(
 _STOP_FILTERS: dict[str, Callable[[UUID], Q]] = {
     "user": lambda user_id: Q(user_id=user_id),
     "video": lambda video_id: Q(remix_of_id=video_id),
+    # A withdrawn consent: every job casting the cameo (the GIN index on cameo_ids of active jobs).
+    "cameo": lambda cameo_id: Q(cameo_ids__contains=[cameo_id]),
 }
 
 

@@ -53,6 +53,12 @@ class Job(models.Model):
         blank=True,
         help_text="The cameos cast (consent is checked at the request, before rendering and at the draft).",
     )
+    cameo_handles = ArrayField(
+        models.CharField(max_length=30),
+        default=list,
+        blank=True,
+        help_text="The cast's handles as the request named them, in cameo_ids' order (what the API shows).",
+    )
     tier = models.CharField(max_length=20, help_text="Quota and priority tier at the time of the request.")
     priority = models.BooleanField(default=False)
 

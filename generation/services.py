@@ -22,6 +22,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.public import Standing, member_hold, member_standing
+from cameos.public import (
+    CameoCast,
+    ConsentDecision,
+    cameo_face_embeddings,
+    cameo_handles_in_prompt,
+    cameo_uses_record,
+    consent_decide,
+    consent_error,
+)
 from config.errors import TOKEN_NOT_VALID, KinoError, upload_refused
 from config.events import event_send_on_commit
 from feed.public import video_ref_for_remix
@@ -74,9 +83,14 @@ class ClipAsk:
 def generation_enqueue(*, user_id: UUID, ask: ClipAsk, idempotency_key: str = "") -> EnqueueResult:
     """Check the request, take one unit of quota atomically, and queue the job once the row commits."""
     standing = member_standing(user_id=user_id)
-    _ask_check(user_id, ask, teen=standing is not None and standing.is_teen)
+    teen = standing is not None and standing.is_teen
+    _ask_check(user_id, ask, teen=teen)
+    decisions = _consent_checked(user_id, ask, teen=teen)
+    casts = [d.cast for d in decisions if d.cast is not None]
+    start_image = None
+    if ask.start_image is not None:
+        start_image = _start_image_checked(ask.start_image, user_id, [c.cameo_id for c in casts])
     tier = _tier(standing)
-    start_image = _start_image_checked(ask.start_image, user_id) if ask.start_image is not None else None
     with transaction.atomic():
         if not member_hold(user_id=user_id):  # deleted while asking: nothing of theirs may be written
             raise KinoError(TOKEN_NOT_VALID)
@@ -88,8 +102,11 @@ def generation_enqueue(*, user_id: UUID, ask: ClipAsk, idempotency_key: str = ""
         earlier = _earlier_job(user_id, idempotency_key)
         if earlier is not None:
             return EnqueueResult(job=earlier, created=False)
-        job = _job_new(user_id, ask, tier, idempotency_key, usage.day)
+        job = _job_new(user_id, ask, tier, idempotency_key, usage.day, casts)
         _job_insert(job, start_image)
+        cameo_uses_record(
+            user_id=user_id, decisions=decisions, stage="request", job_id=job.id, prompt=job.prompt
+        )
         DailyUsage.objects.filter(pk=usage.pk).update(used=F("used") + 1)
         # The "queued" event goes out before the job is dispatched, so a fast worker's events follow it.
         event_send_on_commit(user_id=user_id, event_type="generation.queued", data=job_event_data(job))
@@ -124,18 +141,36 @@ def _ask_check(user_id: UUID, ask: ClipAsk, *, teen: bool) -> None:
         message = f"The prompt is longer than {settings.GENERATION_PROMPT_MAX_CHARS} characters."
         raise KinoError(errors.PROMPT_TOO_LONG, message, field="prompt")
     text_require(ask.prompt.strip(), kind="prompt", field="prompt", teen=teen)
-    if ask.cameo_handles:
-        # Cameos (consented likenesses) arrive with their own issue; until then no handle can resolve.
-        raise KinoError(errors.CAMEOS_UNAVAILABLE, field="cameos")
     if ask.remix_of_id is not None:
         video_ref_for_remix(viewer_id=user_id, video_id=ask.remix_of_id)  # a visible post that allows it
     if ask.start_image is not None and not engine_accepts_start_image():
         raise KinoError(errors.START_IMAGE_UNSUPPORTED, field="start_image")
 
 
-def _start_image_checked(upload: UploadedFile, user_id: UUID) -> ContentFile:
+def cameo_handles_of(ask: ClipAsk) -> tuple[str, ...]:
+    """The cameos a request casts: the API's `cameos` list, then the prompt's @handles, each once."""
+    named = [handle.strip().removeprefix("@").lower() for handle in ask.cameo_handles]
+    return tuple(dict.fromkeys([*named, *cameo_handles_in_prompt(ask.prompt)]))
+
+
+def _consent_checked(user_id: UUID, ask: ClipAsk, *, teen: bool) -> tuple[ConsentDecision, ...]:
+    """Consent for every cameo cast (at most 2), or KinoError for the first refusal (`cameos`). A
+    refusal is written to the cameo's usage log, so its owner sees who tried (and was turned away)."""
+    decisions = consent_decide(user_id=user_id, handles=cameo_handles_of(ask), prompt=ask.prompt, teen=teen)
+    refused = [d for d in decisions if not d.allowed]
+    if refused:
+        cameo_uses_record(user_id=user_id, decisions=decisions, stage="request", prompt=ask.prompt.strip())
+        logger.info(
+            "generation.cameo_refused",
+            extra={"user_id": str(user_id), "code": str(refused[0].error), "handle": refused[0].handle},
+        )
+        raise consent_error(refused[0])
+    return decisions
+
+
+def _start_image_checked(upload: UploadedFile, user_id: UUID, cameo_ids: list[UUID]) -> ContentFile:
     """The sanitized start image, once likeness screening passed it: a public figure's face, or any real
-    person's face that is not a cameo the member may use (none until cameos exist), is refused."""
+    person's face that is not one of the request's consented cameos (`cameo_ids`), is refused."""
     try:
         webp = image_sanitize(
             upload,
@@ -146,8 +181,11 @@ def _start_image_checked(upload: UploadedFile, user_id: UUID) -> ContentFile:
         )
     except ImageRejected as exc:
         raise upload_refused(exc, "start_image") from None
+    allowed_faces = list(cameo_face_embeddings(cameo_ids=cameo_ids).values()) if cameo_ids else []
     try:
-        verdict = image_screen(webp, purpose="start_image", subject_kind="user", subject_id=user_id)
+        verdict = image_screen(
+            webp, purpose="start_image", allowed_faces=allowed_faces, subject_kind="user", subject_id=user_id
+        )
     except ScreeningUnavailable:
         raise KinoError(MODERATION_UNAVAILABLE, field="start_image") from None
     if verdict.blocked and verdict.error is not None:
@@ -169,7 +207,9 @@ def _quota_take(user_id: UUID, tier: str) -> DailyUsage:
     return usage
 
 
-def _job_new(user_id: UUID, ask: ClipAsk, tier: str, idempotency_key: str, day: date) -> Job:
+def _job_new(
+    user_id: UUID, ask: ClipAsk, tier: str, idempotency_key: str, day: date, casts: list[CameoCast]
+) -> Job:
     seed = ask.seed if ask.seed is not None else int(np.random.default_rng().integers(0, 2**31 - 1))
     return Job(
         user_id=user_id,
@@ -179,6 +219,8 @@ def _job_new(user_id: UUID, ask: ClipAsk, tier: str, idempotency_key: str, day: 
         quality=ask.quality,
         seed=seed,
         remix_of_id=ask.remix_of_id,
+        cameo_ids=[cast.cameo_id for cast in casts],
+        cameo_handles=[cast.handle for cast in casts],
         tier=tier,
         priority=tier == "priority",
         idempotency_key=idempotency_key,

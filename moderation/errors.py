@@ -13,6 +13,11 @@ from config.errors import ErrorCode
 LIKENESS_REAL_PERSON = ErrorCode(
     "likeness_real_person", "This image shows a real person who is not a cameo you may use.", 400
 )
+LIKENESS_UNCONSENTED_CAMEO = ErrorCode(
+    "likeness_unconsented_cameo",
+    "The clip shows a registered cameo that was not consented to for this generation.",
+    403,
+)
 # --- reports, queue, decisions, appeals ---------------------------------------------
 SUBJECT_NOT_FOUND = ErrorCode("subject_not_found", "There is nothing to report there.", 404)
 REPORT_OWN = ErrorCode("report_own", "You cannot report yourself or what you made.", 400)

@@ -5,6 +5,7 @@ from moderation.errors import (
     ACTION_NOT_APPLICABLE,
     LIKENESS_PUBLIC_FIGURE,
     LIKENESS_REAL_PERSON,
+    LIKENESS_UNCONSENTED_CAMEO,
     MODERATION_UNAVAILABLE,
     TEXT_PUBLIC_FIGURE,
     TEXT_REFUSED,
@@ -13,7 +14,13 @@ from moderation.labels import labels_for
 from moderation.likeness.faces import Face, faces_find, image_decode
 from moderation.likeness.landmarks import Pose, face_crop, faces_posed, poses_described, yaw_of
 from moderation.likeness.loader import ScreeningUnavailable
-from moderation.likeness.registry import FaceHit, faces_nearest, figure_register
+from moderation.likeness.registry import (
+    CameoFaceHit,
+    FaceHit,
+    cameo_faces_nearest_register,
+    faces_nearest,
+    figure_register,
+)
 from moderation.likeness.sampling import MediaUnreadable, clip_from_file
 from moderation.likeness.screen import LikenessVerdict, Match, clip_screen, image_screen
 from moderation.likeness.voices import audio_decode, voice_embed, voice_match
@@ -27,11 +34,13 @@ __all__ = [
     "ACTION_NOT_APPLICABLE",
     "LIKENESS_PUBLIC_FIGURE",
     "LIKENESS_REAL_PERSON",
+    "LIKENESS_UNCONSENTED_CAMEO",
     "MODERATION_UNAVAILABLE",
     "REASON_CODES",
     "TEXT_CATEGORIES",
     "TEXT_PUBLIC_FIGURE",
     "TEXT_REFUSED",
+    "CameoFaceHit",
     "Face",
     "FaceHit",
     "LikenessVerdict",
@@ -46,6 +55,7 @@ __all__ = [
     "TextModelUnavailable",
     "TextVerdict",
     "audio_decode",
+    "cameo_faces_nearest_register",
     "clip_from_file",
     "clip_screen",
     "face_crop",

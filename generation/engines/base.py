@@ -25,8 +25,11 @@ class GenerationRequest:
     seed: int
     negative_prompt: str = ""
     start_image: np.ndarray | None = field(default=None, repr=False)  # uint8 [H, W, 3]
-    # uint8 [H, W, 3] each: who or what must appear (cameos), for engines that take them
+    # uint8 [H, W, 3] each: who or what must appear (cameos, one image each), for engines that take them
     reference_images: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    # What the cast asks of the picture (cameos' preferences, characters' personalities), for engines
+    # that read text: they append it to the prompt (the member's prompt stays as typed).
+    cast_notes: str = ""
 
 
 def device_resolve(device: str) -> str:

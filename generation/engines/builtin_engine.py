@@ -7,6 +7,11 @@ middle and its scene continued around it, more sky and floor for portrait, the s
 going on left and right for landscape (`generation.builtin.frame.frames_fit`); the object and its
 motion stay inside the square. The model's window is 2 s; longer clips are drawn window after
 window, each going on from the end of the one before.
+
+Cameos: the model cannot draw people and is not retrained for them. Each cast cameo's reference
+image (a person's face crop, a character's image) is pasted on the clip's main object at the output
+resolution, following the object's track (`generation.builtin.cameo`); the cast's notes (preferences,
+personalities) are not read, as the model has no words for them.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from generation.builtin.cameo import cameos_composite
 from generation.builtin.frame import frames_fit
 from generation.engines.base import GenerationRequest, StepCallback, device_resolve
 from mediakit import Clip
@@ -40,7 +46,7 @@ def _weights_version(path: Path) -> str:
 class BuiltinEngine:
     makes_audio = True
     supports_start_image = False
-    supports_reference_images = False
+    supports_reference_images = True  # pasted on the main object (generation.builtin.cameo)
 
     def __init__(self, settings: BuiltinSettings) -> None:
         from generation.builtin.pipeline import KinoPipeline
@@ -60,8 +66,8 @@ class BuiltinEngine:
         return (long, short, num_frames) if width > height else (short, long, num_frames)
 
     def generate(self, request: GenerationRequest, on_step: StepCallback) -> Clip:
-        if request.start_image is not None or request.reference_images:
-            raise ValueError(f"{self.name} takes neither a start image nor reference images")
+        if request.start_image is not None:
+            raise ValueError(f"{self.name} cannot start from an image")
 
         out = self.pipeline(
             request.prompt,
@@ -72,5 +78,5 @@ class BuiltinEngine:
             on_step=on_step,
         )
         width, height, _ = self.fit(request.width, request.height, request.num_frames)
-        frames = frames_fit(out.frames, width, height)
+        frames = cameos_composite(frames_fit(out.frames, width, height), out.frames, request.reference_images)
         return Clip(frames=frames, fps=out.fps, audio=out.audio[None], sample_rate=out.sample_rate)

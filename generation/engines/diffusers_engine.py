@@ -113,7 +113,7 @@ class DiffusersEngine:
             return tensors
 
         kwargs: dict[str, Any] = {
-            "prompt": request.prompt,
+            "prompt": f"{request.prompt} {request.cast_notes}".strip(),
             "negative_prompt": request.negative_prompt or None,
             "height": height,
             "width": width,
@@ -136,6 +136,7 @@ class DiffusersEngine:
             if not self.supports_reference_images:
                 raise ValueError(f"{self.name} cannot take reference images")
 
+            # VACE conditions on them: who must appear (a cameo's face crop, a character's image).
             kwargs["reference_images"] = [Image.fromarray(image) for image in request.reference_images]
         with torch.inference_mode():
             output = pipe(**kwargs)

@@ -32,6 +32,7 @@ from uuid import UUID
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from cameos.public import CameoCast
 from config.errors import ErrorCode, error_code_get
 from generation import errors
 from generation.engines import Engine, GenerationCancelled
@@ -113,6 +114,7 @@ class JobContext:
     worker: str = ""
     job: Job | None = None  # the row, once claimed (kept in step with what this attempt wrote)
     engine: Engine | None = None
+    casts: tuple[CameoCast, ...] = ()  # the job's cameos, as `recheck` found them consented
     clip: Clip | None = None
     encoded: EncodedClip | None = None
     timings: list[dict[str, Any]] = field(default_factory=list)  # [{"stage", "seconds"}], in order

@@ -8,7 +8,7 @@ registered, and active) are matched; a figure whose own cameo the caller may use
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -156,3 +156,45 @@ def figure_register(*, name: str, aliases: Sequence[str] = (), roles: Sequence[s
         )
         figure_names_changed()
     return figure.id
+
+
+# --- registered cameos' faces (the cameos app sits above moderation: it registers its index) ---------
+
+
+@dataclass(frozen=True)
+class CameoFaceHit:
+    """The registered cameo nearest to one face seen, and how far (Euclidean, dlib descriptors)."""
+
+    face: int  # index into the faces asked about
+    cameo_id: UUID
+    distance: float
+
+    @property
+    def matches(self) -> bool:
+        return self.distance <= settings.MODERATION_FACE_MATCH_DISTANCE
+
+
+# (descriptors, cameos to leave out) -> for each descriptor with one, the nearest live cameo's face
+CameoFacesNearest = Callable[[Sequence[np.ndarray], frozenset[UUID]], list[CameoFaceHit]]
+_cameo_indexes: list[CameoFacesNearest] = []
+
+
+def cameo_faces_nearest_register(index: CameoFacesNearest) -> CameoFacesNearest:
+    """The cameos app's face index (CameosConfig.ready): output screening asks it whether a face in a
+    clip is a registered cameo, leaving out the job's consented ones."""
+    if index not in _cameo_indexes:
+        _cameo_indexes.append(index)
+    return index
+
+
+def cameo_faces_nearest(
+    descriptors: Sequence[np.ndarray], *, allowed_cameo_ids: frozenset[UUID] = frozenset()
+) -> list[CameoFaceHit]:
+    """For each descriptor, the nearest registered cameo face not among `allowed_cameo_ids` (none while
+    no index is registered: a process without the cameos app)."""
+    hits: dict[int, CameoFaceHit] = {}
+    for index in _cameo_indexes:
+        for hit in index(descriptors, allowed_cameo_ids):
+            if hit.face not in hits or hit.distance < hits[hit.face].distance:
+                hits[hit.face] = hit
+    return [hits[face] for face in sorted(hits)]

@@ -23,11 +23,16 @@ from accounts.public import MemberImageKind, Refusal
 from config.errors import ErrorCode
 from mediakit import Clip
 from moderation.audit import audit_record
-from moderation.errors import LIKENESS_PUBLIC_FIGURE, LIKENESS_REAL_PERSON, MODERATION_UNAVAILABLE
+from moderation.errors import (
+    LIKENESS_PUBLIC_FIGURE,
+    LIKENESS_REAL_PERSON,
+    LIKENESS_UNCONSENTED_CAMEO,
+    MODERATION_UNAVAILABLE,
+)
 from moderation.likeness import voices
 from moderation.likeness.faces import Face, faces_described_alone, faces_find, image_decode
 from moderation.likeness.loader import ScreeningUnavailable
-from moderation.likeness.registry import FaceHit, faces_nearest
+from moderation.likeness.registry import CameoFaceHit, FaceHit, cameo_faces_nearest, faces_nearest
 from moderation.likeness.sampling import AUDIO_RATE, audio_mono_16k, frames_at
 
 logger = logging.getLogger(__name__)
@@ -54,6 +59,7 @@ class Match:
     time_s: float | None = None  # when in the clip (a voice window's start)
     end_s: float | None = None  # a voice window's end
     box: tuple[int, int, int, int] | None = None  # left, top, right, bottom (faces)
+    cameo_id: UUID | None = None  # a registered cameo's face, not among the job's consented cameos
 
     def detail(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, UUID) else v) for k, v in asdict(self).items() if v is not None}
@@ -62,7 +68,8 @@ class Match:
 @dataclass(frozen=True)
 class LikenessVerdict:
     blocked: bool
-    error: ErrorCode | None  # what the member reads (likeness_public_figure / likeness_real_person)
+    # what the member reads (likeness_public_figure / likeness_real_person / likeness_unconsented_cameo)
+    error: ErrorCode | None
     matches: tuple[Match, ...]  # why (blocking evidence only)
     faces: int = 0  # faces seen
     frames: int = 0  # frames looked at
@@ -120,7 +127,8 @@ def clip_screen(
 ) -> LikenessVerdict:
     """Screen a rendered clip: its faces at MODERATION_SCREEN_FPS and its voice track against the
     registry. A figure whose own cameo is among `allowed_cameo_ids` (the job's consented cameos) does
-    not block. Once cameos exist, a registered cameo's face that is not among them will block too."""
+    not block. A registered cameo's face (the cameos app's index) that is not among them blocks too,
+    as `likeness_unconsented_cameo` (a public figure's match, the graver, names the verdict)."""
     started = time.perf_counter()
     deadline = time.monotonic() + settings.MODERATION_SCREEN_TIMEOUT_S
     try:
@@ -144,10 +152,18 @@ def clip_screen(
         for hit in hits
         if hit.matches
     )
-    matches = face_matches + voice_matches
+    cameo_matches = tuple(
+        _cameo_match(
+            faces[hit.face], hit, frames[faces[hit.face].image].index, frames[faces[hit.face].image].time_s
+        )
+        for hit in _cameo_hits(faces, allowed_cameo_ids)
+        if hit.matches
+    )
+    matches = face_matches + voice_matches + cameo_matches
+    error = LIKENESS_PUBLIC_FIGURE if face_matches or voice_matches else None
     verdict = LikenessVerdict(
         blocked=bool(matches),
-        error=LIKENESS_PUBLIC_FIGURE if matches else None,
+        error=error or (LIKENESS_UNCONSENTED_CAMEO if cameo_matches else None),
         matches=matches,
         faces=len(faces),
         frames=len(frames),
@@ -190,6 +206,37 @@ def _nearest_per_descriptor(faces: list[Face], allowed_cameo_ids: frozenset[UUID
         if hit is not None:
             hits.append(replace(hit, face=index))
     return hits
+
+
+def _cameo_hits(faces: list[Face], allowed_cameo_ids: frozenset[UUID]) -> list[CameoFaceHit]:
+    """Each face's nearest registered cameo outside the job's cast, asked once per descriptor."""
+    first: dict[int, int] = {}
+    for index, face in enumerate(faces):
+        first.setdefault(face.described, index)
+    asked = list(first.values())
+    found = {
+        asked[hit.face]: hit
+        for hit in cameo_faces_nearest(
+            [faces[i].descriptor for i in asked], allowed_cameo_ids=allowed_cameo_ids
+        )
+    }
+    return [
+        replace(hit, face=index)
+        for index, face in enumerate(faces)
+        if (hit := found.get(first[face.described])) is not None
+    ]
+
+
+def _cameo_match(face: Face, hit: CameoFaceHit, frame: int, time_s: float) -> Match:
+    return Match(
+        kind="face",
+        figure_id=None,
+        distance=hit.distance,
+        frame=frame,
+        time_s=time_s,
+        box=face.box,
+        cameo_id=hit.cameo_id,
+    )
 
 
 def _voice_screen(

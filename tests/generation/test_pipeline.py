@@ -239,8 +239,8 @@ def test_the_fake_lower_app_does_not_import_generation():
 def test_work_stops_by_an_unknown_subject_are_refused_loudly(queued_job):
     from accounts.public import WorkStop
 
-    with pytest.raises(ValueError, match="cameo"):
-        jobs.jobs_stop(WorkStop(subject="cameo", subject_id=queued_job.id, error=PUBLIC_FIGURE))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="planet"):
+        jobs.jobs_stop(WorkStop(subject="planet", subject_id=queued_job.id, error=PUBLIC_FIGURE))  # type: ignore[arg-type]
 
 
 def test_cancel_while_running_stops_within_one_step(

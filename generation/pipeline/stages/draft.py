@@ -1,31 +1,69 @@
 """draft: the point of no return. With the job's row locked, the draft is made and the job marked
 succeeded in one transaction: a cancel or a stop from another app lands either before (and wins:
-no draft) or after (and finds the job done; a revoked consent then concerns the draft, which its
-issue lets the owner remove). Nothing can come between the draft and the job's success."""
+no draft) or after (and finds the job done; a revoked consent then concerns the draft, which the
+cameo's owner can remove). Nothing can come between the draft and the job's success.
+
+Consent is asked a third time here, holding FOR SHARE on the cast cameos' rows (taken before the
+job's row: a revocation locks the cameo FOR UPDATE and then stops the job, the same order, so the
+two never deadlock). A revocation that committed first is seen (the job ends blocked,
+`cameo_consent_revoked`, no draft); one that comes later waits for this draft to commit and finds
+the job done. The draft records its cast (feed's VideoCameo) and each owner is told of the use."""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F
 
-from accounts.public import member_hold
+from accounts.public import member_hold, member_standing
+from cameos.public import CAMEO_CONSENT_REVOKED, ConsentDecision, cameo_uses_record, consent_decide
 from feed.public import draft_create_for_job, notification_send
 from generation import errors
 from generation.jobs import job_finish
 from generation.models import Job
-from generation.pipeline.context import SUCCEEDED, Interrupted, JobContext, StageResult, transient
+from generation.pipeline.context import (
+    SUCCEEDED,
+    Interrupted,
+    JobContext,
+    StageResult,
+    block,
+    transient,
+)
+from generation.pipeline.stages.recheck import consented
+
+
+class _ConsentWithdrawn(Exception):
+    """Raised inside the draft's transaction (rolling it back) when a cast cameo's consent is gone."""
+
+    def __init__(self, decisions: tuple[ConsentDecision, ...]) -> None:
+        super().__init__("consent withdrawn")
+        self.decisions = decisions
+
+
+def _consent_locked(job: Job, teen: bool) -> tuple[ConsentDecision, ...]:
+    """The cast's decisions under FOR SHARE locks on the cameos' rows; _ConsentWithdrawn if any refuses."""
+    if not job.cameo_ids:
+        return ()
+    decisions = consent_decide(
+        user_id=job.user_id, handles=job.cameo_handles, prompt=job.prompt, teen=teen, lock=True
+    )
+    if not consented(job.cameo_ids, decisions):
+        raise _ConsentWithdrawn(decisions)
+    return decisions
 
 
 def draft(ctx: JobContext) -> StageResult:
     job = ctx.claimed
     assert ctx.encoded is not None
     assert ctx.engine is not None
+    standing = member_standing(user_id=job.user_id)
+    teen = standing is not None and standing.is_teen
     try:
         with transaction.atomic():
-            # The member first, then the job: the order a deletion locks them in (no deadlock), and a
-            # deletion either waits for this draft (and removes its files) or has happened.
+            # The member first, then the cast cameos, then the job: the order a deletion and a
+            # revocation lock them in (no deadlock); each either waits for this draft or has happened.
             if not member_hold(user_id=job.user_id):
                 raise Interrupted(ctx.interruption())
+            decisions = _consent_locked(job, teen)
             if ctx.unhindered().select_for_update().values_list("id", flat=True).first() is None:
                 raise Interrupted(ctx.interruption())
             receipt = draft_create_for_job(
@@ -35,6 +73,7 @@ def draft(ctx: JobContext) -> StageResult:
                 media=ctx.encoded,
                 engine=ctx.engine.name[:200],
                 remix_of_id=job.remix_of_id,
+                cameos=[(d.cameo_id, d.owner_id) for d in decisions if d.cameo_id and d.owner_id],
             )
             finished = job_finish(
                 job.id,
@@ -49,6 +88,14 @@ def draft(ctx: JobContext) -> StageResult:
             assert finished is not None, "the job's row is locked and this attempt's"
             ctx.job = finished
             if receipt.created:  # a draft another attempt made was notified by that attempt
+                cameo_uses_record(
+                    user_id=job.user_id,
+                    decisions=decisions,
+                    stage="draft",
+                    job_id=job.id,
+                    video_id=receipt.video_id,
+                    prompt=job.prompt,
+                )
                 notification_send(
                     recipient_id=job.user_id,
                     type="generation_finished",
@@ -58,4 +105,13 @@ def draft(ctx: JobContext) -> StageResult:
                 )
     except OSError as exc:  # storage: disk, network, S3 (nothing was committed)
         return transient(errors.STORAGE_UNAVAILABLE, str(exc))
+    except _ConsentWithdrawn as withdrawn:  # nothing was committed: no draft, ever
+        cameo_uses_record(
+            user_id=job.user_id,
+            decisions=withdrawn.decisions,
+            stage="draft",
+            job_id=job.id,
+            prompt=job.prompt,
+        )
+        return block(CAMEO_CONSENT_REVOKED)
     return SUCCEEDED

@@ -1,16 +1,40 @@
 """recheck: the world may have changed since the request; may this member still make this clip?
 
-Cameo consent and prompt policy join here with their issues.
+The member is still active, and every cameo the job casts is still consented to (the level, an
+approval, the restrictions against the prompt): a withdrawn consent blocks the job before the GPU
+(`cameo_consent_revoked`), written to the cameo's usage log. The draft stage asks once more, under lock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from uuid import UUID
+
 from accounts.public import ACCOUNT_INACTIVE, member_standing
+from cameos.public import CAMEO_CONSENT_REVOKED, ConsentDecision, cameo_uses_record, consent_decide
 from generation.pipeline.context import PASSED, JobContext, StageResult, block
 
 
 def recheck(ctx: JobContext) -> StageResult:
-    standing = member_standing(user_id=ctx.claimed.user_id)
+    job = ctx.claimed
+    standing = member_standing(user_id=job.user_id)
     if standing is None or not standing.is_active:
         return block(ACCOUNT_INACTIVE)
+    if job.cameo_ids:
+        decisions = consent_decide(
+            user_id=job.user_id, handles=job.cameo_handles, prompt=job.prompt, teen=standing.is_teen
+        )
+        cameo_uses_record(
+            user_id=job.user_id, decisions=decisions, stage="worker", job_id=job.id, prompt=job.prompt
+        )
+        if not consented(job.cameo_ids, decisions):
+            return block(CAMEO_CONSENT_REVOKED)
+        ctx.casts = tuple(d.cast for d in decisions if d.cast is not None)
     return PASSED
+
+
+def consented(cameo_ids: Sequence[UUID], decisions: Sequence[ConsentDecision]) -> bool:
+    """Every cameo the job casts is allowed now, and is the very cameo the request consented to (a
+    handle freed by a deletion and taken by another cameo is not the same consent)."""
+    allowed = {d.cameo_id for d in decisions if d.allowed}
+    return len(decisions) == len(cameo_ids) and set(cameo_ids) <= allowed

@@ -1,4 +1,5 @@
-"""screen: the finished clip's faces and voice against the public-figure registry, before any draft.
+"""screen: the finished clip's faces and voice against the public-figure registry and the registered
+cameos (those the job does not cast block, `likeness_unconsented_cameo`), before any draft.
 
 Fails closed: a model that cannot load, or screening that errors or runs out of time, is a transient
 failure (the stage runs again, GENERATION_STAGE_TRIES in all) and then the job ends failed with
@@ -15,9 +16,12 @@ from moderation.public import MODERATION_UNAVAILABLE, ScreeningUnavailable, clip
 def screen(ctx: JobContext) -> StageResult:
     assert ctx.clip is not None
     try:
-        # No cameos yet: a job's consented cameos join `allowed_cameo_ids` with their issue.
+        # The job's consented cameos may appear; any other registered cameo's face blocks.
         verdict = clip_screen(
-            ctx.clip, allowed_cameo_ids=frozenset(), subject_kind="job", subject_id=ctx.job_id
+            ctx.clip,
+            allowed_cameo_ids=frozenset(ctx.claimed.cameo_ids),
+            subject_kind="job",
+            subject_id=ctx.job_id,
         )
     except ScreeningUnavailable as exc:
         return transient(MODERATION_UNAVAILABLE, str(exc)[:200])
