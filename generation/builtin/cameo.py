@@ -12,14 +12,13 @@ The paste is an ellipse with a soft rim, centred on the object and kept inside t
 cameo goes beside the first, along the frame's long side. Where the model drew no object, the image
 stays where it last was (the middle of the square before the object is first seen).
 
-Numpy and PIL only, deterministic.
+Numpy and PIL only (the package stands alone), deterministic; a few ms per clip.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from generation.builtin.frame import BACKGROUND_DISTANCE, background_reference
 
@@ -38,16 +37,33 @@ def object_track(frames: np.ndarray) -> np.ndarray:
     far = np.linalg.norm(frames.astype(np.float32) - reference[None, :, None], axis=-1) >= BACKGROUND_DISTANCE
     centres = np.full((len(frames), 2), np.nan)
     for index, mask in enumerate(far):
-        labels, count = ndimage.label(mask)
-        if not count:
-            continue
-        sizes = ndimage.sum_labels(mask, labels, index=range(1, count + 1))
-        biggest = int(np.argmax(sizes)) + 1
-        if sizes[biggest - 1] < 2:  # a stray pixel of the model's noise
-            continue
-        y, x = ndimage.center_of_mass(labels == biggest)
-        centres[index] = (x + 0.5, y + 0.5)
+        patch = _largest_patch(mask)
+        if len(patch) >= 2:  # a lone pixel is the model's noise
+            ys, xs = np.array(patch, dtype=np.float64).T
+            centres[index] = (xs.mean() + 0.5, ys.mean() + 0.5)
     return centres
+
+
+def _largest_patch(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The (y, x) of the largest 4-connected patch of True in a small mask (the model's 32 x 32)."""
+    seen = np.zeros_like(mask, dtype=bool)
+    best: list[tuple[int, int]] = []
+    height, width = mask.shape
+    for start in zip(*np.nonzero(mask), strict=True):
+        if seen[start]:
+            continue
+        seen[start] = True
+        patch, todo = [], [(int(start[0]), int(start[1]))]
+        while todo:
+            y, x = todo.pop()
+            patch.append((y, x))
+            for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= ny < height and 0 <= nx < width and mask[ny, nx] and not seen[ny, nx]:
+                    seen[ny, nx] = True
+                    todo.append((ny, nx))
+        if len(patch) > len(best):
+            best = patch
+    return best
 
 
 def _filled(track: np.ndarray, middle: float) -> np.ndarray:

@@ -28,7 +28,7 @@ from generation.pipeline.context import (
     block,
     transient,
 )
-from generation.pipeline.stages.recheck import consented
+from generation.pipeline.stages.recheck import consented, for_the_log
 
 
 class _ConsentWithdrawn(Exception):
@@ -108,7 +108,7 @@ def draft(ctx: JobContext) -> StageResult:
     except _ConsentWithdrawn as withdrawn:  # nothing was committed: no draft, ever
         cameo_uses_record(
             user_id=job.user_id,
-            decisions=withdrawn.decisions,
+            decisions=for_the_log(job, withdrawn.decisions),
             stage="draft",
             job_id=job.id,
             prompt=job.prompt,

@@ -8,10 +8,18 @@ approval, the restrictions against the prompt): a withdrawn consent blocks the j
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from uuid import UUID
 
 from accounts.public import ACCOUNT_INACTIVE, member_standing
-from cameos.public import CAMEO_CONSENT_REVOKED, ConsentDecision, cameo_uses_record, consent_decide
+from cameos.public import (
+    CAMEO_CONSENT_REVOKED,
+    ConsentDecision,
+    cameo_owner_of,
+    cameo_uses_record,
+    consent_decide,
+)
+from generation.models import Job
 from generation.pipeline.context import PASSED, JobContext, StageResult, block
 
 
@@ -25,7 +33,11 @@ def recheck(ctx: JobContext) -> StageResult:
             user_id=job.user_id, handles=job.cameo_handles, prompt=job.prompt, teen=standing.is_teen
         )
         cameo_uses_record(
-            user_id=job.user_id, decisions=decisions, stage="worker", job_id=job.id, prompt=job.prompt
+            user_id=job.user_id,
+            decisions=for_the_log(job, decisions),
+            stage="worker",
+            job_id=job.id,
+            prompt=job.prompt,
         )
         if not consented(job.cameo_ids, decisions):
             return block(CAMEO_CONSENT_REVOKED)
@@ -38,3 +50,20 @@ def consented(cameo_ids: Sequence[UUID], decisions: Sequence[ConsentDecision]) -
     handle freed by a deletion and taken by another cameo is not the same consent)."""
     allowed = {d.cameo_id for d in decisions if d.allowed}
     return len(decisions) == len(cameo_ids) and set(cameo_ids) <= allowed
+
+
+def for_the_log(job: Job, decisions: Sequence[ConsentDecision]) -> list[ConsentDecision]:
+    """The decisions as the cameos' usage log keeps them: a cameo this job was consented to that the
+    member may no longer see is still that cameo (its owner's log shows the refusal), while it lives."""
+    cast = dict(zip((handle.lower() for handle in job.cameo_handles), job.cameo_ids, strict=False))
+    logged = []
+    for decision in decisions:
+        cameo_id = cast.get(decision.handle.lower())
+        if (
+            decision.cameo_id is None
+            and cameo_id is not None
+            and cameo_owner_of(cameo_id=cameo_id) is not None
+        ):
+            decision = replace(decision, cameo_id=cameo_id)
+        logged.append(decision)
+    return logged
