@@ -132,6 +132,7 @@ class WorkStop:
     subject: StopSubject
     subject_id: UUID
     error: ErrorCode  # what the owner of a stopped job reads, e.g. `cameo_consent_revoked`
+    member_id: UUID | None = None  # only this member's work (a cameo approval revoked from one member)
 
 
 WorkStopper = Callable[[WorkStop], int]  # returns how many pieces of work it stopped

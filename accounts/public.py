@@ -41,6 +41,7 @@ from accounts.selectors import (
     member_ids_by_username,
     member_standing,
     members_for_viewer,
+    username_exists,
 )
 from accounts.services import member_deactivate, member_hold
 
@@ -78,6 +79,7 @@ __all__ = [
     "member_text_check_register",
     "member_text_check_unregister",
     "members_for_viewer",
+    "username_exists",
     "work_stop",
     "work_stopper_register",
 ]

@@ -78,6 +78,12 @@ def member_ids_by_username(*, usernames: list[str], viewer_id: UUID) -> dict[str
     return dict(members)
 
 
+def username_exists(*, username: str) -> bool:
+    """Whether any account (active or not, blocked or not) holds `username`: a name other apps must
+    not hand out (cameos' character handles share the namespace)."""
+    return User.objects.filter(username__iexact=username).exists()
+
+
 def member_id_for_viewer(*, viewer_id: UUID, username: str) -> UUID:
     """The id of the member named `username`, as `user_get_for_viewer` finds them (404
     `user_not_found` for an unknown, deactivated or blocked-either-way name), for other apps' lists."""

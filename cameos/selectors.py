@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Lower
 
-from accounts.public import block_partner_ids
+from accounts.public import MemberTextKind, Refusal, block_partner_ids
 from cameos import errors
 from cameos.models import Approval, Cameo, CameoReference, Use
 from config.errors import KinoError
@@ -217,3 +217,18 @@ def cameo_counts(*, cameo_ids: Sequence[UUID]) -> dict[UUID, dict[str, int]]:
     for cameo_id, state, n in rows:
         counts[cameo_id][state] = n
     return counts
+
+
+def username_check(text: str, kind: MemberTextKind) -> Refusal | None:
+    """Usernames and character handles share one namespace (prompts name both by `@handle`): a new
+    username may not be a live character's handle. Registered into accounts' member text checks."""
+    if kind != "username":
+        return None
+    taken = Cameo.objects.filter(kind=Cameo.Kind.CHARACTER, handle__iexact=text.strip()).exclude(
+        state=Cameo.State.DELETED
+    )
+    return (
+        Refusal(errors.HANDLE_TAKEN, "This username is a character cameo's handle.")
+        if taken.exists()
+        else None
+    )

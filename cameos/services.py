@@ -84,14 +84,16 @@ def _lock(cameo_id: UUID) -> Cameo:
     return Cameo.objects.select_for_update(of=("self",)).get(id=cameo_id)
 
 
-def _withdraw(cameo: Cameo, *, stop_jobs: bool) -> int:
-    """Bump the version (the row is locked) and, for a change that can touch every user of the cameo,
-    stop the work casting it. Returns the jobs stopped."""
+def _withdraw(cameo: Cameo, *, member_id: UUID | None = None) -> int:
+    """Bump the version (the row is locked) and stop the work casting the cameo: everyone's, or only
+    `member_id`'s (an approval revoked). Returns the jobs stopped."""
     cameo.consent_version += 1
     Cameo.objects.filter(id=cameo.id).update(consent_version=cameo.consent_version, updated_at=timezone.now())
-    if not stop_jobs:
-        return 0
-    stopped = work_stop(WorkStop(subject="cameo", subject_id=cameo.id, error=errors.CAMEO_CONSENT_REVOKED))
+    stopped = work_stop(
+        WorkStop(
+            subject="cameo", subject_id=cameo.id, error=errors.CAMEO_CONSENT_REVOKED, member_id=member_id
+        )
+    )
     logger.info(
         "cameos.consent_withdrawn",
         extra={"cameo_id": str(cameo.id), "version": cameo.consent_version, "jobs_stopped": stopped},
@@ -137,7 +139,7 @@ def cameo_update(
     if level is not None and "level" in changed:
         lowered = LEVEL_RANK[Cameo.Level(level)] < LEVEL_RANK[Cameo.Level(old)]
         if lowered:
-            _withdraw(cameo, stop_jobs=True)
+            _withdraw(cameo)
         _tell_members("level_changed", cameo, actor_id=user_id, level=level, previous=old)
         logger.info(
             "cameos.level_changed", extra={"cameo_id": str(cameo.id), "level": level, "previous": old}
@@ -211,7 +213,7 @@ def cameo_delete(*, user_id: UUID, cameo_id: UUID, actor_id: UUID | None = None)
     usage log and the handle's history remain (the handle is free again)."""
     cameo_get_for_owner(user_id=user_id, cameo_id=cameo_id)
     cameo = _lock(cameo_id)
-    _withdraw(cameo, stop_jobs=True)
+    _withdraw(cameo)
     # The owner's own event too: feed takes down every video casting the cameo on it (an "everyone"
     # cameo may have been cast by members who never asked).
     _event("deleted", cameo, actor_id=actor_id or user_id, recipient_id=cameo.owner_id)
@@ -237,7 +239,7 @@ def cameo_suspend(*, cameo_id: UUID, moderator_id: UUID | None, reason: str = ""
         return False
     Cameo.objects.filter(id=cameo.id).update(state=Cameo.State.SUSPENDED)
     cameo.state = Cameo.State.SUSPENDED
-    _withdraw(cameo, stop_jobs=True)
+    _withdraw(cameo)
     _event("suspended", cameo, actor_id=None, recipient_id=cameo.owner_id, reason=reason)
     _tell_members("suspended", cameo, actor_id=None)
     logger.info("cameos.suspended", extra={"cameo_id": str(cameo.id), "moderator_id": str(moderator_id)})
@@ -266,7 +268,7 @@ def _owner_cameos_withdraw(owner_id: UUID) -> int:
         .values_list("id", flat=True)
     )
     for cameo_id in ids:
-        stopped += _withdraw(_lock(cameo_id), stop_jobs=True)
+        stopped += _withdraw(_lock(cameo_id))
     return stopped
 
 
@@ -348,7 +350,7 @@ EVENT_OF_MOVE = {"approve": "approved", "deny": "denied", "revoke": "revoked"}
 @transaction.atomic
 def approval_decide(*, owner_id: UUID, cameo_id: UUID, approval_id: UUID, action: str) -> Approval:
     """The owner approves, denies or revokes a member's request. Revoking (and denying) bumps the
-    consent version under the row lock: the member's jobs are refused at their next consent check."""
+    consent version under the row lock; revoking stops the member's queued and running jobs casting it."""
     cameo_get_for_owner(user_id=owner_id, cameo_id=cameo_id)
     cameo = _lock(cameo_id)
     approval = Approval.objects.select_for_update().filter(cameo=cameo, id=approval_id).first()
@@ -360,7 +362,7 @@ def approval_decide(*, owner_id: UUID, cameo_id: UUID, approval_id: UUID, action
     if approval.state not in sources:
         raise KinoError(errors.APPROVAL_STATE)
     if action == "revoke":
-        _withdraw(cameo, stop_jobs=False)
+        _withdraw(cameo, member_id=approval.user_id)
     approval.state = target
     approval.decided_at = timezone.now()
     approval.save(update_fields=["state", "decided_at", "updated_at"])

@@ -126,6 +126,8 @@ def jobs_stop(stop: WorkStop) -> int:
     if stop.subject not in _STOP_FILTERS:
         raise ValueError(f"generation cannot stop work by {stop.subject!r} yet")
     jobs = Job.objects.filter(_STOP_FILTERS[stop.subject](stop.subject_id), state__in=Job.ACTIVE)
+    if stop.member_id is not None:
+        jobs = jobs.filter(user_id=stop.member_id)
     stopped = 0
     for job_id in jobs.filter(state=Job.State.QUEUED).values_list("id", flat=True):
         queued = (Job.State.QUEUED,)

@@ -348,7 +348,18 @@ def test_a_post_is_reported_taken_down_appealed_and_restored_by_another_moderato
     assert api.get(f"/videos/{video}", headers=fan).status_code == 200
 
 
-def test_a_cameo_is_registered_shared_cast_overseen_and_withdrawn(live_stack):
+@pytest.fixture
+def builtin_stack(transactional_db, tmp_path):
+    """Kino's processes with the built-in engine (the default install's), which renders cameos."""
+    from tests.live import LiveStack
+
+    (tmp_path / "mail").mkdir()
+    stack = LiveStack(tmp_path / "mail", env={"GENERATION_ENGINE": "builtin"}).start()
+    yield stack
+    stack.stop()
+
+
+def test_a_cameo_is_registered_shared_cast_overseen_and_withdrawn(builtin_stack):
     # Given alice, bob and carol over the network
     from tests.cameos import selfie
 
@@ -356,7 +367,7 @@ def test_a_cameo_is_registered_shared_cast_overseen_and_withdrawn(live_stack):
         pytest.skip(selfie.tools_missing())
     for name in ("alice", "bob", "carol"):
         live_user(username=name)
-    api = httpx.Client(base_url=live_stack.base + "/api/v1", timeout=60)
+    api = httpx.Client(base_url=builtin_stack.base + "/api/v1", timeout=60)
     alice, bob, carol = (
         {"Authorization": f"Bearer {login(api, name)}"} for name in ("alice", "bob", "carol")
     )

@@ -33,7 +33,7 @@ from pgvector.django import CosineDistance, L2Distance
 from PIL import Image
 from redis.exceptions import RedisError
 
-from accounts.public import member_ids_by_username
+from accounts.public import username_exists
 from cameos import errors
 from cameos.models import Cameo, CameoReference, Registration
 from cameos.registration import checks, uploads
@@ -79,15 +79,12 @@ def challenge_draw() -> tuple[list[str], str]:
     return turns, " ".join(str(secrets.randbelow(10)) for _ in range(count))
 
 
-def _handle_checked(handle: str, owner_id: UUID) -> str:
+def _handle_checked(handle: str) -> str:
     handle = handle.strip().lstrip("@").lower()
     if not HANDLE_RE.fullmatch(handle):
         raise KinoError(errors.HANDLE_INVALID, field="handle")
     text_require(handle, kind="username", field="handle")
-    taken = member_ids_by_username(usernames=[handle], viewer_id=owner_id) or (
-        Cameo.objects.filter(LIVE, handle__iexact=handle).exists()
-    )
-    if taken:
+    if username_exists(username=handle) or Cameo.objects.filter(LIVE, handle__iexact=handle).exists():
         raise KinoError(errors.HANDLE_TAKEN, field="handle")
     return handle
 
@@ -102,7 +99,7 @@ def registration_start(
             raise KinoError(errors.CAMEO_EXISTS)
         handle = display_name = personality = ""
     else:
-        handle = _handle_checked(handle, owner_id)
+        handle = _handle_checked(handle)
         if display_name:
             text_require(display_name, kind="display_name", field="display_name")
         if personality:

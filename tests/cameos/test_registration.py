@@ -21,8 +21,8 @@ from PIL import Image, ImageDraw
 from cameos.models import Cameo, CameoReference, Registration
 from moderation.models import Report
 from tests.cameos import selfie
-from tests.cameos.factories import CameoFactory
-from tests.factories import UserFactory
+from tests.cameos.factories import CameoFactory, CharacterCameoFactory
+from tests.factories import BlockFactory, InviteFactory, UserFactory, signup_payload
 from tests.moderation.likeness import ASTRONAUT, ASTRONAUT_FACE, TOM_HANKS, register_figures
 
 pytestmark = [
@@ -401,10 +401,25 @@ def test_a_character_with_a_human_face_is_refused(auth_client, django_capture_on
 
 def test_a_character_handle_must_be_free(auth_client):
     UserFactory(username="bob")
-    client = auth_client(UserFactory())
+    me = UserFactory()
+    client = auth_client(me)
     response = client.post(URL, {"kind": "character", "handle": "bob"}, format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "handle_taken"
+    blocked = UserFactory(username="shy")  # a name stays taken for those its holder blocked
+    BlockFactory(blocker=blocked, blocked=me)
+    response = client.post(URL, {"kind": "character", "handle": "shy"}, format="json")
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "handle_taken")
     response = client.post(URL, {"kind": "character", "handle": "no spaces!"}, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "handle_invalid"
+
+
+def test_a_username_may_not_be_a_characters_handle(api):
+    # Given a character cameo @robo
+    CharacterCameoFactory(handle="robo")
+    # When a newcomer signs up as "Robo", Then the name is refused (prompts name both by @handle)
+    response = api.post(
+        "/api/v1/auth/signup", signup_payload(InviteFactory().display_code, username="Robo"), format="json"
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "handle_taken")

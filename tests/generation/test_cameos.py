@@ -266,25 +266,27 @@ def test_race_revoked_between_enqueue_and_render(
 def test_race_approval_revoked_between_enqueue_and_render(
     fake_engine, auth_client, django_capture_on_commit_callbacks
 ):
-    """Revoking one member's approval withdraws their consent only (cameos stops no job for it): the
-    queued job is refused by the worker's recheck, before the GPU, and its unit comes back."""
-    member = UserFactory()
+    """Revoking one member's approval stops that member's queued job at once (its unit comes back),
+    and only theirs: another approved member's job casting the same cameo goes on."""
+    member, other = UserFactory(), UserFactory()
     cameo = CameoFactory(level="approved")
     approval = ApprovalFactory(cameo=cameo, user=member)
+    ApprovalFactory(cameo=cameo, user=other)
     job = enqueued(member, f"@{cameo.handle} juggling", django_capture_on_commit_callbacks)
+    kept = enqueued(other, f"@{cameo.handle} juggling", django_capture_on_commit_callbacks)
 
     response = auth_client(cameo.owner).post(f"/api/v1/cameos/{cameo.id}/requests/{approval.id}/revoke")
     assert response.status_code == 200, response.content
 
-    assert job_execute(job_id=job.id).state == "blocked"
     job.refresh_from_db()
-    assert (job.error_code, job.stage) == ("cameo_consent_revoked", "recheck")
-    assert fake_engine.renders == []
+    assert (job.state, job.error_code) == ("blocked", "cameo_consent_revoked")
     assert used_units(member) == 0
-    assert uses(cameo, "worker") == [("worker", False, "cameo_permission_denied", job.id)]
+    assert job_execute(job_id=job.id).state == "blocked"  # its message, arriving late, starts nothing
+    assert fake_engine.renders == []
+    assert Job.objects.get(id=kept.id).state == "queued"
 
 
-def test_race_approval_revoked_during_the_render_is_refused_at_the_draft(
+def test_race_approval_revoked_during_the_render(
     fake_engine, auth_client, django_capture_on_commit_callbacks
 ):
     member = UserFactory()
@@ -292,13 +294,14 @@ def test_race_approval_revoked_during_the_render_is_refused_at_the_draft(
     approval = ApprovalFactory(cameo=cameo, user=member)
     job = enqueued(member, f"@{cameo.handle} juggling", django_capture_on_commit_callbacks)
     url = f"/api/v1/cameos/{cameo.id}/requests/{approval.id}/revoke"
-    fake_engine.after_step = lambda step: step == 1 and auth_client(cameo.owner).post(url)
+    fake_engine.steps = 5
+    fake_engine.after_step = lambda step: step == 2 and auth_client(cameo.owner).post(url)
 
     with django_capture_on_commit_callbacks(execute=True):
         assert job_execute(job_id=job.id).state == "blocked"
 
     job.refresh_from_db()
-    assert (job.error_code, job.stage, job.video_id) == ("cameo_consent_revoked", "draft", None)
+    assert (job.error_code, job.stage, job.step, job.video_id) == ("cameo_consent_revoked", "render", 2, None)
     assert not Video.objects.exists()
     assert used_units(member) == 0
 
