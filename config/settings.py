@@ -468,6 +468,11 @@ SPECTACULAR_SETTINGS = {
         "ReportReasonEnum": "moderation.models.Report.Reason",
         "SubjectKindEnum": "moderation.models.SubjectKind",
         "TombstoneReasonEnum": "feed.lineage.REASONS",
+        "CameoKindEnum": "cameos.models.Cameo.Kind",
+        "CameoStateEnum": "cameos.models.Cameo.State",
+        "ApprovalStateEnum": "cameos.models.Approval.State",
+        "RegistrationStateEnum": "cameos.models.Registration.State",
+        "VideoStateEnum": "feed.models.Video.State",
     },
     # No "SECURITY": each view's authentication classes name jwtAuth (a global one listed it twice,
     # and on public operations too).

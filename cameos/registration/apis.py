@@ -54,7 +54,7 @@ _PROCESSING_CODES = [
 ]
 
 
-class _Challenge(serializers.Serializer):
+class ChallengeSerializer(serializers.Serializer):
     head_turns = serializers.ListField(
         child=serializers.ChoiceField(choices=["left", "right"]),
         help_text="Turn the head this way, then that (your own left and right), starting facing the camera",
@@ -65,7 +65,7 @@ class _Challenge(serializers.Serializer):
     expires_at = serializers.DateTimeField(help_text="Upload before this")
 
 
-class _Error(serializers.Serializer):
+class RegistrationFailureSerializer(serializers.Serializer):
     code = serializers.CharField(help_text=f"Why it failed: {', '.join(_PROCESSING_CODES)}")
     message = serializers.CharField()
 
@@ -96,7 +96,7 @@ class RegistrationSerializer(serializers.Serializer):
         )
         return Registration.State.EXPIRED if expired else registration.state
 
-    @extend_schema_field(_Challenge())
+    @extend_schema_field(ChallengeSerializer())
     def get_challenge(self, registration: Registration) -> dict[str, Any]:
         return {
             "head_turns": list(registration.head_turns),
@@ -104,7 +104,7 @@ class RegistrationSerializer(serializers.Serializer):
             "expires_at": serializers.DateTimeField().to_representation(registration.expires_at),
         }
 
-    @extend_schema_field(_Error(allow_null=True))
+    @extend_schema_field(RegistrationFailureSerializer(allow_null=True))
     def get_error(self, registration: Registration) -> dict[str, str] | None:
         if not registration.error_code:
             return None

@@ -53,8 +53,6 @@ def _consent_locked(job: Job, teen: bool) -> tuple[ConsentDecision, ...]:
 
 def draft(ctx: JobContext) -> StageResult:
     job = ctx.claimed
-    assert ctx.encoded is not None
-    assert ctx.engine is not None
     standing = member_standing(user_id=job.user_id)
     teen = standing is not None and standing.is_teen
     try:
@@ -66,43 +64,7 @@ def draft(ctx: JobContext) -> StageResult:
             decisions = _consent_locked(job, teen)
             if ctx.unhindered().select_for_update().values_list("id", flat=True).first() is None:
                 raise Interrupted(ctx.interruption())
-            receipt = draft_create_for_job(
-                owner_id=job.user_id,
-                job_id=job.id,
-                prompt=job.prompt,
-                media=ctx.encoded,
-                engine=ctx.engine.name[:200],
-                remix_of_id=job.remix_of_id,
-                cameos=[(d.cameo_id, d.owner_id) for d in decisions if d.cameo_id and d.owner_id],
-            )
-            finished = job_finish(
-                job.id,
-                Job.State.SUCCEEDED,
-                from_states=(Job.State.RUNNING,),
-                attempt=job.attempts,
-                refund=False,
-                video_id=receipt.video_id,
-                step=F("steps"),
-                timings=ctx.timings_now(),
-            )
-            assert finished is not None, "the job's row is locked and this attempt's"
-            ctx.job = finished
-            if receipt.created:  # a draft another attempt made was notified by that attempt
-                cameo_uses_record(
-                    user_id=job.user_id,
-                    decisions=decisions,
-                    stage="draft",
-                    job_id=job.id,
-                    video_id=receipt.video_id,
-                    prompt=job.prompt,
-                )
-                notification_send(
-                    recipient_id=job.user_id,
-                    type="generation_finished",
-                    target_kind="video",
-                    target_id=receipt.video_id,
-                    data={"job_id": str(job.id)},
-                )
+            _draft_make(ctx, decisions)
     except OSError as exc:  # storage: disk, network, S3 (nothing was committed)
         return transient(errors.STORAGE_UNAVAILABLE, str(exc))
     except _ConsentWithdrawn as withdrawn:  # nothing was committed: no draft, ever
@@ -115,3 +77,49 @@ def draft(ctx: JobContext) -> StageResult:
         )
         return block(CAMEO_CONSENT_REVOKED)
     return SUCCEEDED
+
+
+def _draft_make(ctx: JobContext, decisions: tuple[ConsentDecision, ...]) -> None:
+    """The draft with its cast, the job succeeded, and (the first time) the owners and the member told;
+    inside the draft's transaction, with the job's row locked."""
+    job = ctx.claimed
+    assert ctx.encoded is not None
+    assert ctx.engine is not None
+    receipt = draft_create_for_job(
+        owner_id=job.user_id,
+        job_id=job.id,
+        prompt=job.prompt,
+        media=ctx.encoded,
+        engine=ctx.engine.name[:200],
+        remix_of_id=job.remix_of_id,
+        cameos=[(d.cameo_id, d.owner_id) for d in decisions if d.cameo_id and d.owner_id],
+    )
+    finished = job_finish(
+        job.id,
+        Job.State.SUCCEEDED,
+        from_states=(Job.State.RUNNING,),
+        attempt=job.attempts,
+        refund=False,
+        video_id=receipt.video_id,
+        step=F("steps"),
+        timings=ctx.timings_now(),
+    )
+    assert finished is not None, "the job's row is locked and this attempt's"
+    ctx.job = finished
+    if not receipt.created:  # a draft another attempt made was notified by that attempt
+        return
+    cameo_uses_record(
+        user_id=job.user_id,
+        decisions=decisions,
+        stage="draft",
+        job_id=job.id,
+        video_id=receipt.video_id,
+        prompt=job.prompt,
+    )
+    notification_send(
+        recipient_id=job.user_id,
+        type="generation_finished",
+        target_kind="video",
+        target_id=receipt.video_id,
+        data={"job_id": str(job.id)},
+    )
