@@ -5,8 +5,9 @@ A restriction is a negation and a topic. On save the negation is stripped ("neve
 "don't put me in") and the topic ("political content", "say anything about my employer") is
 embedded with the text policy's sentence encoder (moderation.public.text_embed); the vector is
 stored on the row, so a decision embeds only the prompt. The prompt is embedded once per decision,
-whole and clause by clause (the @handles replaced by "a person"), and a restriction is broken when
-its topic's cosine similarity to the prompt or to one of its clauses reaches TOPIC_THRESHOLD.
+whole and, when it is long, clause by clause (the @handles replaced by "a person"), and a
+restriction is broken when its topic's cosine similarity to the prompt or to one of its clauses
+reaches TOPIC_THRESHOLD.
 
 A restriction that names a category of the text policy ("no violence", "nothing sexual") also
 refuses a prompt whose score for that category reaches CATEGORY_THRESHOLD, lower than the policy's
@@ -32,6 +33,10 @@ from moderation.public import text_category_scores, text_embed
 TOPIC_THRESHOLD = 0.22
 CATEGORY_THRESHOLD = 0.6
 MAX_PIECES = 8  # the whole prompt and at most 7 clauses
+# A prompt of at most this many words is read whole: a topic cannot drown in it, and one pass of the
+# encoder (about 14 ms on one core) is the whole cost of a decision's meaning. On the labelled set the
+# whole prompt alone decides exactly as whole + clauses does; the clauses matter in long prompts.
+WHOLE_ONLY_WORDS = 16
 PROMPT_CACHE_SIZE = 512  # prompts whose embeddings a process keeps (about 1.5 KB a piece)
 
 # What says "not" at the head of a restriction; stripped repeatedly, so "please never make me" goes.
@@ -95,6 +100,8 @@ def restrictions_embed(texts: Sequence[str]) -> np.ndarray:
 def prompt_pieces(prompt: str) -> list[str]:
     """The prompt as a restriction reads it: whole, then its clauses (at least two words each)."""
     plain = _HANDLE.sub("a person", prompt).strip()
+    if len(prompt.split()) <= WHOLE_ONLY_WORDS:  # words as typed: a @handle is one
+        return [plain or prompt]
     # A clause says at least two words beyond the cast: "a person" alone (from "@a and @b ...") or
     # "cinematic" alone sits near anything (0.38 to "violence", 0.39 for the sexual category).
     clauses = [
