@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 import numpy as np
@@ -34,6 +34,8 @@ from moderation.likeness.faces import Face, faces_described_alone, faces_find, i
 from moderation.likeness.loader import ScreeningUnavailable
 from moderation.likeness.registry import CameoFaceHit, FaceHit, cameo_faces_nearest, faces_nearest
 from moderation.likeness.sampling import AUDIO_RATE, audio_mono_16k, frames_at
+
+HitT = TypeVar("HitT", FaceHit, CameoFaceHit)
 
 logger = logging.getLogger(__name__)
 
@@ -192,33 +194,27 @@ def _face_hits(faces: list[Face], allowed_cameo_ids: frozenset[UUID]) -> tuple[l
 
 
 def _nearest_per_descriptor(faces: list[Face], allowed_cameo_ids: frozenset[UUID]) -> list[FaceHit]:
-    first: dict[int, int] = {}
-    for index, face in enumerate(faces):
-        first.setdefault(face.described, index)
-    asked = list(first.values())
-    found = {
-        asked[hit.face]: hit
-        for hit in faces_nearest([faces[i].descriptor for i in asked], allowed_cameo_ids=allowed_cameo_ids)
-    }
-    hits = []
-    for index, face in enumerate(faces):
-        hit = found.get(first[face.described])
-        if hit is not None:
-            hits.append(replace(hit, face=index))
-    return hits
+    return _per_descriptor(faces, faces_nearest, allowed_cameo_ids)
 
 
 def _cameo_hits(faces: list[Face], allowed_cameo_ids: frozenset[UUID]) -> list[CameoFaceHit]:
-    """Each face's nearest registered cameo outside the job's cast, asked once per descriptor."""
+    """Each face's nearest registered cameo outside the job's cast."""
+    return _per_descriptor(faces, cameo_faces_nearest, allowed_cameo_ids)
+
+
+def _per_descriptor(
+    faces: list[Face],
+    nearest: Callable[..., Sequence[HitT]],
+    allowed_cameo_ids: frozenset[UUID],
+) -> list[HitT]:
+    """`nearest`'s hits for each face, asked once per descriptor (faces that share one share its hit)."""
     first: dict[int, int] = {}
     for index, face in enumerate(faces):
         first.setdefault(face.described, index)
     asked = list(first.values())
     found = {
         asked[hit.face]: hit
-        for hit in cameo_faces_nearest(
-            [faces[i].descriptor for i in asked], allowed_cameo_ids=allowed_cameo_ids
-        )
+        for hit in nearest([faces[i].descriptor for i in asked], allowed_cameo_ids=allowed_cameo_ids)
     }
     return [
         replace(hit, face=index)
