@@ -343,7 +343,7 @@ class CameoRequestApi(APIView):
         approval, created = services.approval_request(
             user_id=requester_id(request), cameo_id=cameo_id, message=data.validated_data["message"]
         )
-        approval = selectors.approvals_of_cameo(cameo=approval.cameo).get(id=approval.id)
+        approval = selectors.approvals_of_cameo(cameo=approval.cameo_id).get(id=approval.id)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(ApprovalSerializer(approval, context={"request": request}).data, status=code)
 
@@ -369,7 +369,7 @@ class _ApprovalDecideApi(APIView):
         approval = services.approval_decide(
             owner_id=requester_id(request), cameo_id=cameo_id, approval_id=request_id, action=self.action
         )
-        approval = selectors.approvals_of_cameo(cameo=approval.cameo).get(id=approval.id)
+        approval = selectors.approvals_of_cameo(cameo=approval.cameo_id).get(id=approval.id)
         return Response(ApprovalSerializer(approval, context={"request": request}).data)
 
 

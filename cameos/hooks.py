@@ -10,22 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
-
-CameoEventKind = Literal[
-    "requested", "approved", "denied", "revoked", "level_changed", "used", "deleted", "suspended"
-]
-EVENT_KINDS: tuple[str, ...] = (
-    "requested",
-    "approved",
-    "denied",
-    "revoked",
-    "level_changed",
-    "used",
-    "deleted",
-    "suspended",
-)
 
 
 @dataclass(frozen=True)
@@ -38,7 +24,7 @@ class CameoEvent:
     data: job_id, video_id, prompt, count for a batched "everyone" cameo).
     """
 
-    kind: str
+    kind: str  # requested, approved, denied, revoked, level_changed, used, deleted, suspended
     cameo_id: UUID
     handle: str
     owner_id: UUID

@@ -123,15 +123,6 @@ def cameo_get_by_handle_for_viewer(*, user_id: UUID, handle: str) -> Cameo:
     return cameo
 
 
-def cameo_get_for_use(*, user_id: UUID, handle: str) -> Cameo:
-    """A cameo `user_id` may cast: 404 when they may not see it, 403 `cameo_permission_denied`
-    when they see it but may not use it (yet: they may ask)."""
-    cameo = cameo_get_by_handle_for_viewer(user_id=user_id, handle=handle)
-    if not usable(cameo):
-        raise KinoError(errors.CAMEO_PERMISSION_DENIED)
-    return cameo
-
-
 def cameo_get_for_owner(*, user_id: UUID, cameo_id: UUID) -> Cameo:
     """The owner's own cameo (any state but deleted), or 404 for everyone else."""
     cameo = cameos_of_owner(user_id=user_id).filter(id=cameo_id).first()
@@ -140,16 +131,9 @@ def cameo_get_for_owner(*, user_id: UUID, cameo_id: UUID) -> Cameo:
     return cameo
 
 
-def approvals_of_cameo(*, cameo: Cameo, state: str | None = None) -> QuerySet[Approval]:
+def approvals_of_cameo(*, cameo: Cameo | UUID, state: str | None = None) -> QuerySet[Approval]:
     approvals = Approval.objects.filter(cameo=cameo).select_related("user__profile")
     return approvals.filter(state=state) if state else approvals
-
-
-def approval_get_for_owner(*, cameo: Cameo, approval_id: UUID) -> Approval:
-    approval = Approval.objects.filter(cameo=cameo, id=approval_id).first()
-    if approval is None:
-        raise KinoError(errors.APPROVAL_NOT_FOUND)
-    return approval
 
 
 def approvals_of_member(*, user_id: UUID) -> QuerySet[Approval]:

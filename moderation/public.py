@@ -11,12 +11,11 @@ from moderation.errors import (
     TEXT_REFUSED,
 )
 from moderation.labels import labels_for
-from moderation.likeness.faces import Face, faces_find, image_decode
-from moderation.likeness.landmarks import Pose, face_crop, faces_posed, poses_described, yaw_of
+from moderation.likeness.faces import faces_find, image_decode
+from moderation.likeness.landmarks import Pose, face_crop, faces_posed, poses_described
 from moderation.likeness.loader import ScreeningUnavailable
 from moderation.likeness.registry import (
     CameoFaceHit,
-    FaceHit,
     cameo_faces_nearest_register,
     faces_nearest,
     figure_register,
@@ -27,8 +26,7 @@ from moderation.likeness.voices import audio_decode, voice_embed, voice_match
 from moderation.reports import report_file
 from moderation.subjects import SubjectHandler, SubjectView, subject_handler_register
 from moderation.text import TextKind, TextVerdict, text_check, text_judge, text_require
-from moderation.text.categories import CATEGORIES as TEXT_CATEGORIES
-from moderation.text.categories import TextModelUnavailable, text_category_scores, text_embed
+from moderation.text.categories import text_category_scores, text_embed
 
 __all__ = [
     "ACTION_NOT_APPLICABLE",
@@ -37,12 +35,9 @@ __all__ = [
     "LIKENESS_UNCONSENTED_CAMEO",
     "MODERATION_UNAVAILABLE",
     "REASON_CODES",
-    "TEXT_CATEGORIES",
     "TEXT_PUBLIC_FIGURE",
     "TEXT_REFUSED",
     "CameoFaceHit",
-    "Face",
-    "FaceHit",
     "LikenessVerdict",
     "Match",
     "MediaUnreadable",
@@ -52,7 +47,6 @@ __all__ = [
     "SubjectHandler",
     "SubjectView",
     "TextKind",
-    "TextModelUnavailable",
     "TextVerdict",
     "audio_decode",
     "cameo_faces_nearest_register",
@@ -77,5 +71,4 @@ __all__ = [
     "text_require",
     "voice_embed",
     "voice_match",
-    "yaw_of",
 ]

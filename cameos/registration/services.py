@@ -41,6 +41,7 @@ from cameos.registration.checks import Refused
 from cameos.registration.phrase import PhraseModelUnavailable
 from config.errors import KinoError
 from config.events import event_send
+from config.storage import files_delete
 from moderation.public import (
     MODERATION_UNAVAILABLE,
     MediaUnreadable,
@@ -51,6 +52,7 @@ from moderation.public import (
     faces_find,
     faces_nearest,
     faces_posed,
+    image_decode,
     poses_described,
     report_file,
     text_require,
@@ -147,7 +149,7 @@ def _upload_checked(
         raise KinoError(
             errors.UPLOAD_INVALID, f"Upload at most {settings.CAMEO_PHOTOS_MAX} photos.", field="photos"
         )
-    video = uploads.video_checked(upload.video)[0] if upload.video is not None else None
+    video = uploads.video_checked(upload.video) if upload.video is not None else None
     voice = uploads.voice_checked(upload.voice) if upload.voice is not None else None
     photos = [uploads.photo_checked(photo) for photo in upload.photos]
     return video, voice, photos
@@ -425,7 +427,7 @@ def likeness_conflict(*, owner_id: UUID, face: np.ndarray | None, voice: np.ndar
 def _character(run: _Run) -> Cameo:
     registration = run.registration
     if registration.photos:
-        images = [_image(_read_name(name)) for name in registration.photos]
+        images = [image_decode(_read_name(name)) for name in registration.photos]
     else:
         try:
             clip = clip_from_file(
@@ -448,11 +450,6 @@ def _character(run: _Run) -> Cameo:
 def _read_name(name: str) -> bytes:
     with default_storage.open(name, "rb") as handle:
         return bytes(handle.read())
-
-
-def _image(data: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(data)) as opened:  # a WebP the upload guard wrote
-        return np.asarray(opened.convert("RGB"))
 
 
 def _fitted(image: np.ndarray) -> np.ndarray:
@@ -504,8 +501,7 @@ def _uploads_delete(registration: Registration) -> None:
     """The raw upload (video, voice, photos) goes; the row keeps what processing found."""
     names = [f.name for f in (registration.upload, registration.voice_upload) if f.name]
     names += list(registration.photos)
-    for name in names:
-        default_storage.delete(name)
+    files_delete(names)  # a storage error is logged: it never replaces the registration's result
     if names:
         Registration.objects.filter(id=registration.id).update(upload="", voice_upload="", photos=[])
 

@@ -8,12 +8,10 @@ guard, so a damaged or hostile file is a 4xx, never a 5xx.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from typing import Any
 
 import av
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cameos import errors
 from config.errors import KinoError
@@ -23,14 +21,6 @@ PHOTO_SIDE = 1024  # a character's photo is kept at most this large on its longe
 PHOTO_MAX_PIXELS = 40_000_000
 VIDEO_FORMATS = {"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"}
 AUDIO_FORMATS = {"wav", "mp3", "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "ogg"}
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    seconds: float
-    width: int
-    height: int
-    has_audio: bool
 
 
 def _read(upload: Any, max_bytes: int) -> bytes:
@@ -74,9 +64,9 @@ def _seconds(container: Any, stream: Any, cap: float) -> float:
     return last
 
 
-def video_checked(upload: Any) -> tuple[bytes, VideoInfo]:
-    """The selfie video's bytes and what it is; UPLOAD_INVALID, UPLOAD_TOO_LARGE or
-    DURATION_OUT_OF_RANGE otherwise."""
+def video_checked(upload: Any) -> bytes:
+    """The selfie video's bytes, once its format, frame size and length pass; UPLOAD_INVALID,
+    UPLOAD_TOO_LARGE or DURATION_OUT_OF_RANGE otherwise."""
     data = _read(upload, settings.CAMEO_UPLOAD_MAX_BYTES)
     if sniffed(data) not in {"mp4", "webm"}:
         raise KinoError(errors.UPLOAD_INVALID, "Upload an MP4, MOV or WebM video.", field="video")
@@ -86,7 +76,6 @@ def video_checked(upload: Any) -> tuple[bytes, VideoInfo]:
                 raise KinoError(errors.UPLOAD_INVALID, "This file has no video.", field="video")
             stream = container.streams.video[0]
             width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
-            has_audio = bool(container.streams.audio)
             seconds = _seconds(container, stream, settings.CAMEO_VIDEO_MAX_S + 1)
     except (av.FFmpegError, ValueError, OSError, IndexError) as exc:
         raise KinoError(errors.UPLOAD_INVALID, "This video could not be read.", field="video") from exc
@@ -102,7 +91,7 @@ def video_checked(upload: Any) -> tuple[bytes, VideoInfo]:
             f"The video must last {settings.CAMEO_VIDEO_MIN_S:g} to {settings.CAMEO_VIDEO_MAX_S:g} seconds.",
             field="video",
         )
-    return data, VideoInfo(seconds=round(seconds, 3), width=width, height=height, has_audio=has_audio)
+    return data
 
 
 def voice_checked(upload: Any) -> bytes:
@@ -141,7 +130,3 @@ def photo_checked(upload: Any) -> bytes:
     except ImageRejected as exc:
         error = errors.UPLOAD_TOO_LARGE if exc.code == "image_too_large" else errors.UPLOAD_INVALID
         raise KinoError(error, exc.message, field="photos") from None
-
-
-def photo_file(webp: bytes, number: int) -> SimpleUploadedFile:
-    return SimpleUploadedFile(f"photo-{number}.webp", webp, content_type="image/webp")
