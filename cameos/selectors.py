@@ -163,15 +163,14 @@ def cameo_owner_of(*, cameo_id: UUID) -> UUID | None:
     )
 
 
-def cameo_references(*, cameo_id: UUID) -> list[np.ndarray]:
-    """The cameo's reference images (uint8 RGB), in order; none for a cameo that is not active."""
+def cameo_references(*, cameo_id: UUID, limit: int | None = None) -> list[np.ndarray]:
+    """The cameo's first `limit` reference images (all by default; uint8 RGB), in order; none for a
+    cameo that is not active."""
     from PIL import Image
 
-    refs = CameoReference.objects.filter(cameo_id=cameo_id, cameo__state=Cameo.State.ACTIVE).order_by(
-        "position"
-    )
+    refs = CameoReference.objects.filter(cameo_id=cameo_id, cameo__state=Cameo.State.ACTIVE)
     images = []
-    for ref in refs:
+    for ref in refs.order_by("position")[:limit]:
         with ref.image.open("rb") as f, Image.open(f) as img:
             images.append(np.asarray(img.convert("RGB"), dtype=np.uint8))
     return images

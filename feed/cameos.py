@@ -166,11 +166,10 @@ def cameo_event_notify(event: CameoEvent) -> None:
     if event.kind == "used":
         _used(event)
         return
-    if event.kind == "deleted":
-        # Fired to each member concerned; taking the videos down again is a no-op.
+    if event.kind == "deleted" and event.recipient_id == event.owner_id:
+        # Fired to the owner first, then to each member concerned: the videos go down once.
         cameo_videos_take_down(cameo_id=event.cameo_id, owner_id=event.owner_id, handle=event.handle)
-        if event.recipient_id == event.owner_id:
-            return
+        return
     type = _TYPE_OF.get(event.kind)
     if type is None:
         logger.warning("cameo.event_unknown", extra={"kind": event.kind, "cameo_id": str(event.cameo_id)})

@@ -12,14 +12,14 @@ import logging
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from feed.cameos import OWNER_REASONS
 from feed.media import signed_path
-from feed.models import Comment, NotificationGroup, Video, VideoCameo, VideoStats
+from feed.models import Comment, NotificationGroup, Video, VideoStats
 from feed.notifications import notification_send
 from feed.reactions import comment_restore, comment_take_down, comments_visible_to
-from feed.selectors import videos_visible_to
+from feed.selectors import cast_in, videos_visible_to
 from feed.services import _remix_counts_add, video_remove
 from moderation.public import (
     Outcome,
@@ -43,9 +43,8 @@ def _reach(stats: VideoStats | None) -> int:
 def _reportable_by(viewer_id: UUID) -> QuerySet[Video]:
     """What a member may report: what they see, and a removed video they are cast in (a cameo's owner
     who took their likeness out of it may still bring it to the moderators)."""
-    cast = Exists(VideoCameo.objects.filter(video_id=OuterRef("id"), cameo_owner_id=viewer_id))
     visible = videos_visible_to(viewer_id=viewer_id).values("id")
-    return Video.objects.filter(Q(id__in=visible) | (Q(state=State.REMOVED) & cast))
+    return Video.objects.filter(Q(id__in=visible) | (Q(state=State.REMOVED) & cast_in(viewer_id)))
 
 
 def video_describe(video_id: UUID, viewer_id: UUID | None) -> SubjectView | None:

@@ -26,7 +26,7 @@ class VideoRef:
     state: str
 
 
-def _cast_in(viewer_id: UUID) -> Exists:
+def cast_in(viewer_id: UUID) -> Exists:
     return Exists(VideoCameo.objects.filter(video_id=OuterRef("id"), cameo_owner_id=viewer_id))
 
 
@@ -38,7 +38,7 @@ def videos_visible_to(*, viewer_id: UUID) -> QuerySet[Video]:
         owner_id__in=block_partner_ids(user_id=viewer_id)
     )
     own = Q(owner_id=viewer_id, state__in=[State.DRAFT, State.POSTED])
-    cast = Q(state=State.DRAFT) & _cast_in(viewer_id)
+    cast = Q(state=State.DRAFT) & cast_in(viewer_id)
     return Video.objects.filter(posted | own | cast)
 
 

@@ -39,10 +39,12 @@ class _ConsentWithdrawn(Exception):
         self.decisions = decisions
 
 
-def _consent_locked(job: Job, teen: bool) -> tuple[ConsentDecision, ...]:
+def _consent_locked(job: Job) -> tuple[ConsentDecision, ...]:
     """The cast's decisions under FOR SHARE locks on the cameos' rows; _ConsentWithdrawn if any refuses."""
     if not job.cameo_ids:
         return ()
+    standing = member_standing(user_id=job.user_id)
+    teen = standing is not None and standing.is_teen
     decisions = consent_decide(
         user_id=job.user_id, handles=job.cameo_handles, prompt=job.prompt, teen=teen, lock=True
     )
@@ -53,15 +55,13 @@ def _consent_locked(job: Job, teen: bool) -> tuple[ConsentDecision, ...]:
 
 def draft(ctx: JobContext) -> StageResult:
     job = ctx.claimed
-    standing = member_standing(user_id=job.user_id)
-    teen = standing is not None and standing.is_teen
     try:
         with transaction.atomic():
             # The member first, then the cast cameos, then the job: the order a deletion and a
             # revocation lock them in (no deadlock); each either waits for this draft or has happened.
             if not member_hold(user_id=job.user_id):
                 raise Interrupted(ctx.interruption())
-            decisions = _consent_locked(job, teen)
+            decisions = _consent_locked(job)
             if ctx.unhindered().select_for_update().values_list("id", flat=True).first() is None:
                 raise Interrupted(ctx.interruption())
             _draft_make(ctx, decisions)

@@ -53,7 +53,7 @@ def request_for(job: Job, engine: Engine, casts: tuple[CameoCast, ...] = ()) -> 
 
 def _references(casts: tuple[CameoCast, ...]) -> tuple[np.ndarray, ...]:
     """One image per cameo (its first reference: a frontal face crop, or a character's image)."""
-    images = [cameo_references(cameo_id=cast.cameo_id)[:1] for cast in casts]
+    images = [cameo_references(cameo_id=cast.cameo_id, limit=1) for cast in casts]
     return tuple(image for found in images for image in found)
 
 
