@@ -526,8 +526,8 @@ def screen_time() -> dict[str, Any]:
     import soundfile
     from django.conf import settings
 
+    from mediakit.sampling import audio_mono_16k, frames_at
     from moderation.likeness.faces import faces_find
-    from moderation.likeness.sampling import audio_mono_16k, frames_at
     from moderation.likeness.voices import voice_match, voice_segments
     from moderation.public import clip_screen
 

@@ -427,6 +427,10 @@ CAMEO_UPLOAD_RETENTION_DAYS = env.int("CAMEO_UPLOAD_RETENTION_DAYS", default=0)
 # Reference face crops stored per person cameo (engines that condition on images read them).
 CAMEO_REFERENCES = env.int("CAMEO_REFERENCES", default=4)
 
+# --- Provenance ------------------------------------------------------------------
+# Marking (the visible watermark), signing (C2PA: key, chain, trust anchors), fingerprints and the
+# public lookup. Each part adds its settings here, with a line on what it does.
+
 # --- API ------------------------------------------------------------------------
 
 REST_FRAMEWORK: dict[str, Any] = {

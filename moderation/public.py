@@ -1,5 +1,6 @@
 """What other apps may use of `moderation`: these names and nothing else (import-linter holds it)."""
 
+from mediakit.sampling import MediaUnreadable, clip_from_file
 from moderation.decisions import REASON_CODES, Outcome, outcome_listener_register
 from moderation.errors import (
     ACTION_NOT_APPLICABLE,
@@ -20,7 +21,6 @@ from moderation.likeness.registry import (
     faces_nearest,
     figure_register,
 )
-from moderation.likeness.sampling import MediaUnreadable, clip_from_file
 from moderation.likeness.screen import LikenessVerdict, Match, clip_screen, image_screen
 from moderation.likeness.voices import audio_decode, voice_embed, voice_match
 from moderation.reports import report_file

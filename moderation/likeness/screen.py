@@ -22,6 +22,7 @@ from django.conf import settings
 from accounts.public import MemberImageKind, Refusal
 from config.errors import ErrorCode
 from mediakit import Clip
+from mediakit.sampling import AUDIO_RATE, audio_mono_16k, frames_at
 from moderation.audit import audit_record
 from moderation.errors import (
     LIKENESS_PUBLIC_FIGURE,
@@ -33,7 +34,6 @@ from moderation.likeness import voices
 from moderation.likeness.faces import Face, faces_described_alone, faces_find, image_decode
 from moderation.likeness.loader import ScreeningUnavailable
 from moderation.likeness.registry import CameoFaceHit, FaceHit, cameo_faces_nearest, faces_nearest
-from moderation.likeness.sampling import AUDIO_RATE, audio_mono_16k, frames_at
 
 HitT = TypeVar("HitT", FaceHit, CameoFaceHit)
 

@@ -15,7 +15,7 @@ from generation.models import DailyUsage, Job
 from generation.pipeline import STAGES, job_execute
 from mediakit import Clip
 from mediakit.encode import clip_encode
-from moderation.likeness.sampling import audio_mono_16k, clip_from_file, frames_at
+from mediakit.sampling import audio_mono_16k, clip_from_file, frames_at
 from moderation.models import AuditEntry
 from moderation.public import ScreeningUnavailable, clip_screen
 from tests.factories import UserFactory

@@ -1,5 +1,6 @@
-"""What screening looks at and listens to: frames at a fixed rate and the sound as 16 kHz mono, from a
-rendered `mediakit.Clip` or from an uploaded video or image file (decoded with PyAV or Pillow)."""
+"""What screening and fingerprinting look at and listen to: frames at a fixed rate and the sound as
+16 kHz mono, from a rendered `mediakit.Clip` or from an uploaded video or image file (decoded with
+PyAV or Pillow)."""
 
 from __future__ import annotations
 
