@@ -16,8 +16,12 @@ from mediakit.clip import Clip, EncodedClip
 AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 
-def _upscaled(frames: np.ndarray, min_short_side: int) -> np.ndarray:
-    """Small native frames are scaled up (nearest: the pixels stay honest) and made even for yuv420p."""
+PHONE_SHORT_SIDE = 256  # the smallest short side Kino delivers
+
+
+def frames_for_phones(frames: np.ndarray, min_short_side: int = PHONE_SHORT_SIDE) -> np.ndarray:
+    """Small native frames scaled up (nearest: the pixels stay honest) and made even for yuv420p; frames
+    already that large come back as they are (cropped to even sizes). The watermark is drawn on these."""
     _, height, width, _ = frames.shape
     scale = max(1, -(-min_short_side // min(height, width)))  # ceil
     if scale > 1:
@@ -25,8 +29,8 @@ def _upscaled(frames: np.ndarray, min_short_side: int) -> np.ndarray:
     return frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]
 
 
-def clip_encode(clip: Clip, *, min_short_side: int = 256, crf: int = 20) -> EncodedClip:
-    frames = _upscaled(clip.frames, min_short_side)
+def clip_encode(clip: Clip, *, min_short_side: int = PHONE_SHORT_SIDE, crf: int = 20) -> EncodedClip:
+    frames = frames_for_phones(clip.frames, min_short_side)
     count, height, width, _ = frames.shape
     fps = Fraction(clip.fps).limit_denominator(1001)
     has_audio = clip.audio is not None and clip.audio.size > 0 and clip.sample_rate in AAC_RATES
