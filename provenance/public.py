@@ -1,0 +1,23 @@
+"""What other apps may use of `provenance`: these names and nothing else (import-linter holds it).
+
+Each part of provenance appends its names here.
+"""
+
+# C2PA: signing what the worker makes (and later edits), reading any file's manifest back.
+from provenance.manifests import Creation, SigningFailed, manifest_summary, mp4_edit_sign, mp4_sign
+from provenance.signing import SigningMisconfigured
+
+__all__ = [
+    "Creation",
+    "SigningFailed",
+    "SigningMisconfigured",
+    "manifest_summary",
+    "mp4_edit_sign",
+    "mp4_sign",
+]
+
+# The visible watermark: burned into every clip's frames before encoding; its box, for masking.
+from provenance.watermark import READ_THRESHOLD as WATERMARK_READ_THRESHOLD
+from provenance.watermark import watermark_box, watermark_burn, watermark_read
+
+__all__ += ["WATERMARK_READ_THRESHOLD", "watermark_box", "watermark_burn", "watermark_read"]
