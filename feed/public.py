@@ -25,6 +25,7 @@ __all__ = [
     "notification_send",
     "post",
     "video_count",
+    "video_file_read",
     "video_ref_for_remix",
     "video_ref_for_viewer",
 ]
@@ -41,3 +42,20 @@ def like(*, actor_id: UUID, video_id: UUID) -> None:
 
 def comment(*, actor_id: UUID, video_id: UUID, body: str) -> None:
     reactions.comment_create(actor_id=actor_id, video_id=video_id, body=body)
+
+
+def video_file_read(video_id: UUID) -> bytes | None:
+    """The video's stored MP4 (any state: provenance compares a copy with drafts and removed posts
+    too, and never shows the file), or None when it has none."""
+    from django.core.files.storage import default_storage
+
+    from feed.models import Video
+
+    name = Video.objects.filter(id=video_id).values_list("video", flat=True).first()
+    if not name:
+        return None
+    try:
+        with default_storage.open(name, "rb") as handle:
+            return bytes(handle.read())
+    except OSError:
+        return None

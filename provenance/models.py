@@ -20,6 +20,8 @@ class VideoPrint(models.Model):
     duration_ms = models.PositiveIntegerField()
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
+    # The @handle its watermark shows (the lookup masks the mark's boxes when comparing pixels).
+    handle = models.CharField(max_length=64, blank=True, default="")
     # provenance.audio's packed landmark hashes; empty for a silent clip.
     audio = models.BinaryField(blank=True, default=b"")
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -21,3 +21,9 @@ from provenance.watermark import READ_THRESHOLD as WATERMARK_READ_THRESHOLD
 from provenance.watermark import watermark_box, watermark_burn, watermark_read
 
 __all__ += ["WATERMARK_READ_THRESHOLD", "watermark_box", "watermark_burn", "watermark_read"]
+
+# Fingerprints and the lookup: what the worker stores for every video, what the lookup API asks.
+from provenance.fingerprints import ClipPrints, clip_prints, prints_store  # noqa: E402
+from provenance.lookup import Verdict, lookup  # noqa: E402
+
+__all__ += ["ClipPrints", "Verdict", "clip_prints", "lookup", "prints_store"]
