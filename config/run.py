@@ -187,6 +187,7 @@ def _prepare(host: str, port: str) -> None:
     os.environ.update(started)
     for name, url in started.items():
         print(f"  embedded {name.split('_')[0].lower():9} {url}")
+    _manage("provenance_dev_ca")  # the local C2PA signer under var/c2pa/ (once; never overwritten)
     _manage("migrate", "--noinput", "-v", "0")
     if host in ("127.0.0.1", "localhost", "::1"):
         _manage("seed_demo")

@@ -431,6 +431,34 @@ CAMEO_REFERENCES = env.int("CAMEO_REFERENCES", default=4)
 # Marking (the visible watermark), signing (C2PA: key, chain, trust anchors), fingerprints and the
 # public lookup. Each part adds its settings here, with a line on what it does.
 
+# C2PA: every MP4 Kino makes carries a signed manifest (on by default; a deployment that cannot sign
+# turns it off, and its files then say nothing of where they came from).
+PROVENANCE_SIGNING = env.bool("PROVENANCE_SIGNING", default=True)
+_C2PA_NAMES = ("PROVENANCE_SIGNER_KEY", "PROVENANCE_SIGNER_CERTS", "PROVENANCE_TRUST_ANCHORS")
+# Outside production, with none of the three paths below set, a missing development CA is made under
+# var/c2pa/ on first use (what `manage.py provenance_dev_ca` does): `make run`, the workers and the
+# tests sign with no setup step, and no two installations share a key.
+PROVENANCE_DEV_CA = not PRODUCTION and not any(env.str(name, default="") for name in _C2PA_NAMES)
+
+
+def _c2pa_path(name: str, dev_file: str) -> Path:
+    dev_default = str(VAR_DIR / "c2pa" / dev_file)
+    if PROVENANCE_SIGNING:
+        return Path(_required_in_production(name, dev_default))
+    return Path(env.str(name, default=dev_default))
+
+
+# The signer's private key (PEM; EC P-256/P-384/P-521, Ed25519 or RSA).
+PROVENANCE_SIGNER_KEY = _c2pa_path("PROVENANCE_SIGNER_KEY", "signer.key")
+# The signer's certificate, then its intermediates (PEM): the chain every manifest embeds.
+PROVENANCE_SIGNER_CERTS = _c2pa_path("PROVENANCE_SIGNER_CERTS", "signer-chain.pem")
+# The root certificates whose files read as "trusted" (PEM, one or more: an old and a new root while
+# rotating); published at /.well-known/c2pa/trust-anchors.pem.
+PROVENANCE_TRUST_ANCHORS = _c2pa_path("PROVENANCE_TRUST_ANCHORS", "trust-anchors.pem")
+# An RFC 3161 timestamp authority that countersigns each signature, so a file stays valid after the
+# signer's certificate expires; none by default (signing then needs no network).
+PROVENANCE_TSA_URL = env.str("PROVENANCE_TSA_URL", default="")
+
 # --- API ------------------------------------------------------------------------
 
 REST_FRAMEWORK: dict[str, Any] = {
@@ -477,6 +505,7 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStateEnum": "cameos.models.Approval.State",
         "RegistrationStateEnum": "cameos.models.Registration.State",
         "VideoStateEnum": "feed.models.Video.State",
+        "ProvenanceStateEnum": "provenance.apis.STATES",
     },
     # No "SECURITY": each view's authentication classes name jwtAuth (a global one listed it twice,
     # and on public operations too).

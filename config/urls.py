@@ -11,6 +11,7 @@ from config.health import healthz
 from feed.export import export_signed
 from feed.media import media_signed
 from feed.share import share_media, share_page
+from provenance.views import trust_anchors
 
 admin.site.site_header = "Kino moderation"
 admin.site.site_title = "Kino admin"
@@ -29,11 +30,14 @@ urlpatterns = [
     path("api/v1/", include("cameos.urls")),
     path("api/v1/", include("feed.urls")),
     path("api/v1/", include("moderation.urls")),
+    path("api/v1/", include("provenance.urls")),
     path("media/signed/<str:token>", media_signed, name="media-signed"),
     path("exports/signed/<str:token>", export_signed, name="export-signed"),
     # A post's public page and its media, for anyone with the link (no login).
     path("v/<uuid:video_id>", share_page, name="share"),
     path("v/<uuid:video_id>/<str:name>", share_media, name="share-media"),
+    # Kino's C2PA root(s), so anyone can check that a file it signed reads as trusted.
+    path(".well-known/c2pa/trust-anchors.pem", trust_anchors, name="c2pa-trust-anchors"),
     # Unknown API paths answer in the API's error shape, also with DEBUG on.
     re_path(r"^api/", api_not_found),
 ]

@@ -6,4 +6,5 @@ class ProvenanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from provenance import errors  # noqa: F401  (declare the app's error codes in every process)
+        # Declare the app's error codes and its boot check (signing) in every process.
+        from provenance import checks, errors  # noqa: F401

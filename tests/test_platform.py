@@ -61,9 +61,28 @@ def production_env(**overrides: str) -> dict[str, str]:
         EMAIL_URL="smtp+tls://mailer:secret@smtp.example.com:587",
         DATABASE_URL=database_url(),
         REDIS_URL=settings.REDIS_URL,
+        **production_c2pa(),
     )
     env.update(overrides)
     return env
+
+
+def production_c2pa() -> dict[str, str]:
+    """C2PA credentials as production names them: three paths set (a CA of the test run's own)."""
+    from provenance.signing import dev_ca_ensure
+
+    folder = Path(settings.VAR_DIR) / "c2pa-production-test"
+    paths = {
+        "PROVENANCE_SIGNER_KEY": folder / "signer.key",
+        "PROVENANCE_SIGNER_CERTS": folder / "signer-chain.pem",
+        "PROVENANCE_TRUST_ANCHORS": folder / "trust-anchors.pem",
+    }
+    dev_ca_ensure(
+        key_path=paths["PROVENANCE_SIGNER_KEY"],
+        certs_path=paths["PROVENANCE_SIGNER_CERTS"],
+        anchors_path=paths["PROVENANCE_TRUST_ANCHORS"],
+    )
+    return {name: str(path) for name, path in paths.items()}
 
 
 def test_production_settings_pass_the_deploy_check_with_zero_warnings():
@@ -75,7 +94,8 @@ def test_production_settings_pass_the_deploy_check_with_zero_warnings():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "JWT_SIGNING_KEY", "ALLOWED_HOSTS", "SITE_URL", "EMAIL_URL"]
+    "missing",
+    ["SECRET_KEY", "JWT_SIGNING_KEY", "ALLOWED_HOSTS", "SITE_URL", "EMAIL_URL", "PROVENANCE_SIGNER_KEY"],
 )
 def test_production_refuses_to_boot_without_its_secrets(missing):
     env = production_env()
