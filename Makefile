@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# The voice encoder without its sdist dependency on webrtcvad (pyproject lists the rest).
 	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4
+	# The invisible-mark figure of bench/provenance_watermark.py (measured, not shipped): without its
+	# declared opencv-python (it clashes with the headless build), onnx and onnxruntime.
+	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0
+	$(BIN)/pip install --quiet PyWavelets==1.9.0
 	touch $(STAMP)
 
 run: $(STAMP)
