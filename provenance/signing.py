@@ -16,6 +16,7 @@ signs a tiny clip, which catches the rest.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable
@@ -93,8 +94,15 @@ def signing_material() -> SigningMaterial:
 def trust_anchors_pem() -> str:
     """The roots Kino trusts when it reads a manifest ("" when there are none to read)."""
     path = Path(settings.PROVENANCE_TRUST_ANCHORS)
-    if settings.PROVENANCE_DEV_CA and settings.PROVENANCE_SIGNING:
-        signing_material()  # makes the dev CA on first use, so a reader trusts the files this Kino signs
+    if settings.PROVENANCE_DEV_CA and not path.exists():
+        # A reader before the first signer (a fresh `make run` answering a request): the dev CA
+        # whose root it will trust. A broken one reads as no anchors; the boot check says why.
+        with contextlib.suppress(SigningMisconfigured):
+            dev_ca_ensure(
+                key_path=Path(settings.PROVENANCE_SIGNER_KEY),
+                certs_path=Path(settings.PROVENANCE_SIGNER_CERTS),
+                anchors_path=path,
+            )
     try:
         return path.read_text()
     except OSError:
