@@ -459,6 +459,17 @@ PROVENANCE_TRUST_ANCHORS = _c2pa_path("PROVENANCE_TRUST_ANCHORS", "trust-anchors
 # signer's certificate expires; none by default (signing then needs no network).
 PROVENANCE_TSA_URL = env.str("PROVENANCE_TSA_URL", default="")
 
+# The public lookup (POST /api/v1/provenance/lookup, anonymous allowed): an upload of at most
+# PROVENANCE_LOOKUP_MAX_BYTES (the request is also held to API_MAX_UPLOAD_BYTES), sniffed by content.
+PROVENANCE_LOOKUP_MAX_BYTES = env.int("PROVENANCE_LOOKUP_MAX_BYTES", default=8 * 1024 * 1024)
+# A video longer than this (by its headers) is refused with `lookup_media_too_long`, not cut: decoding
+# is the lookup's main cost, and a copy of a Kino clip is short.
+PROVENANCE_LOOKUP_MAX_S = env.float("PROVENANCE_LOOKUP_MAX_S", default=30.0)
+# A video's frames and a still image may have at most this many pixels (checked from the headers,
+# before anything is decoded): `lookup_media_too_many_pixels` otherwise.
+PROVENANCE_LOOKUP_MAX_PIXELS = env.int("PROVENANCE_LOOKUP_MAX_PIXELS", default=1920 * 1080)
+PROVENANCE_LOOKUP_MAX_IMAGE_PIXELS = env.int("PROVENANCE_LOOKUP_MAX_IMAGE_PIXELS", default=4096 * 4096)
+
 # --- API ------------------------------------------------------------------------
 
 REST_FRAMEWORK: dict[str, Any] = {
@@ -478,6 +489,8 @@ REST_FRAMEWORK: dict[str, Any] = {
         "appeal_token": env.str("THROTTLE_APPEAL_TOKEN", default="10/hour"),
         # an estate's requests to block a deceased person's likeness, per address
         "estate_request": env.str("THROTTLE_ESTATE_REQUEST", default="5/hour"),
+        # lookups of a clip or still on POST /api/v1/provenance/lookup, per address (anyone may ask)
+        "provenance_lookup": env.str("THROTTLE_PROVENANCE_LOOKUP", default="20/min"),
     },
     # The client's address is the connection's: proxies are handled once, in the ASGI app
     # (TRUSTED_PROXIES), so DRF must never read X-Forwarded-For itself.

@@ -5,6 +5,7 @@ never model instances. The member's own writes (`post`, `like`, `comment`) are h
 seeding in `generation` and answer nothing.
 """
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from feed import reactions, services
@@ -18,6 +19,7 @@ __all__ = [
     "REMIX_OF_DRAFT",
     "VIDEO_NOT_FOUND",
     "DraftReceipt",
+    "PublicVideo",
     "VideoRef",
     "comment",
     "draft_create_for_job",
@@ -26,6 +28,7 @@ __all__ = [
     "post",
     "video_count",
     "video_file_read",
+    "video_public_ref",
     "video_ref_for_remix",
     "video_ref_for_viewer",
 ]
@@ -59,3 +62,27 @@ def video_file_read(video_id: UUID) -> bytes | None:
             return bytes(handle.read())
     except OSError:
         return None
+
+
+@dataclass(frozen=True)
+class PublicVideo:
+    """A post anyone may see, as its public share page shows it."""
+
+    video_id: UUID
+    username: str  # the creator's @handle, without the @
+    caption: str
+    share_path: str  # the share page, `/v/<id>` (make it absolute with config.api.site_url)
+
+
+def video_public_ref(video_id: UUID) -> PublicVideo | None:
+    """The video when anyone may see it (the share page's rule: posted, by an active member), else None:
+    a draft, a removed or deleted video, a deactivated owner or an unknown id all read the same."""
+    from django.urls import reverse
+
+    from feed.share import _public_posts
+
+    row = _public_posts().filter(id=video_id).values_list("owner__username", "caption").first()
+    if row is None:
+        return None
+    share_path = reverse("share", kwargs={"video_id": video_id})
+    return PublicVideo(video_id=video_id, username=row[0], caption=row[1], share_path=share_path)

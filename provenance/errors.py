@@ -13,3 +13,6 @@ PROVENANCE_UNAVAILABLE = ErrorCode(
 PROVENANCE_NO_FILE = ErrorCode(
     "provenance_no_file", "This video has no stored file to read a manifest from.", 409
 )
+LOOKUP_MEDIA_TOO_MANY_PIXELS = ErrorCode(
+    "lookup_media_too_many_pixels", "The image or the video's frames have too many pixels.", 400
+)

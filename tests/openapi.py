@@ -21,6 +21,7 @@ PUBLIC = {
     ("post", "/api/v1/auth/logout"),
     ("post", "/api/v1/moderation/appeals"),  # a banned member's appeal, with the code their email carries
     ("post", "/api/v1/moderation/estate-requests"),  # a deceased person's estate asks for a block
+    ("post", "/api/v1/provenance/lookup"),  # was this clip made in Kino? anyone may ask
 }
 
 

@@ -248,5 +248,6 @@ def test_every_throttled_operation_declares_429():
         if view.throttle_classes:
             throttled.append(operation.id)
             assert "`rate_limited`" in operation.spec["responses"]["429"]["description"], operation.id
-    # waitlist, invite check, signup, login, reports, appeals by code, estates, a cameo owner's reports
-    assert len(throttled) == 8
+    # waitlist, invite check, signup, login, reports, appeals by code, estates, a cameo owner's reports,
+    # provenance lookups
+    assert len(throttled) == 9

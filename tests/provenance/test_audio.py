@@ -42,7 +42,7 @@ def _aac(samples: np.ndarray, *, bitrate: int = 24_000, rate: int = 22_050) -> n
         for packet in (*stream.encode(frame), *stream.encode()):
             container.mux(packet)
     out.seek(0)
-    with av.open(out) as container:
+    with av.open(out, "r") as container:
         decoded = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
     return mono_16k(decoded, rate)
 
