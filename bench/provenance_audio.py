@@ -16,6 +16,10 @@ one steady chord), so two unrelated "room" clips usually share a stretch of iden
 some offset. The bench reports those pairs apart (`false_match_rate_same_ambience`) from pairs of
 different ambiences, and also the rate at which a false match lands at offset 0 ± 0.25 s (what a
 lookup, which checks the audio offset against the pictures' offset, would take as agreement).
+Measured (60 scenes, 2 cores): copies found 0.82 after AAC 24k (hum: a steady chord with no time in
+it, 0.59 over all transforms; every other sound 0.89-1.0), 1.0 after ±6 dB, 0.80 as 3 s excerpts;
+speech 1.0 everywhere; false matches 2.0 % across ambiences, 0 % between speech thirds, 78 % within
+one ambience (shared loop) but 4.2 % at offset 0; 436 bytes and 1.4 ms a second of sound.
 The two speech thirds against each other are unrelated too (same voices, different words).
 """
 
@@ -103,6 +107,21 @@ def _rate(hits: list[bool]) -> float | None:
     return round(sum(hits) / len(hits), 4) if hits else None
 
 
+def _copies_found(
+    originals: list[np.ndarray], prints: list[bytes], kinds: list[str]
+) -> tuple[dict[str, list[bool]], dict[str, list[bool]]]:
+    """Found or not, per transform and per kind of sound (the ambience, or "speech")."""
+    by_transform: dict[str, list[bool]] = {}
+    by_kind: dict[str, list[bool]] = {}
+    for samples, stored, kind in zip(originals, prints, kinds, strict=True):
+        for name, (copy, offset_s) in copies(samples).items():
+            vote = audio_agreement(audio_print(copy, AUDIO_RATE, query=True), stored)
+            key = f"speech_{name}" if kind == "speech" else name
+            by_transform.setdefault(key, []).append(_found(vote, offset_s))
+            by_kind.setdefault(kind, []).append(_found(vote, offset_s))
+    return by_transform, by_kind
+
+
 def audio_bench(scenes: int = SCENES) -> dict[str, Any]:
     sounds = world_sounds(scenes)
     speech = speech_thirds()
@@ -111,13 +130,7 @@ def audio_bench(scenes: int = SCENES) -> dict[str, Any]:
     prints = [audio_print(s, AUDIO_RATE) for s in originals]
     print_s = time.perf_counter() - started
     seconds = sum(s.size for s in originals) / AUDIO_RATE
-    found: dict[str, list[bool]] = {}
-    speech_found: dict[str, list[bool]] = {}
-    for index, samples in enumerate(originals):
-        target = speech_found if index >= len(sounds) else found
-        for name, (copy, offset_s) in copies(samples).items():
-            vote = audio_agreement(audio_print(copy, AUDIO_RATE, query=True), prints[index])
-            target.setdefault(name, []).append(_found(vote, offset_s))
+    found, by_kind = _copies_found(originals, prints, [kind for kind, _ in sounds] + ["speech"] * len(speech))
     queries = [audio_print(s, AUDIO_RATE, query=True) for s in originals]
     same: list[bool] = []
     other: list[bool] = []
@@ -130,7 +143,8 @@ def audio_bench(scenes: int = SCENES) -> dict[str, Any]:
             vote = audio_agreement(queries[i], prints[j])
             (same if kind_i == kind_j else other).append(vote.matched)
             at_zero.append(vote.matched and vote.offset_s is not None and abs(vote.offset_s) <= 0.25)
-            scores.append(vote.score)
+            if kind_i != kind_j:
+                scores.append(vote.score)
     speech_false = [
         audio_agreement(queries[len(sounds) + i], prints[len(sounds) + j]).matched
         for i in range(3)
@@ -139,12 +153,12 @@ def audio_bench(scenes: int = SCENES) -> dict[str, Any]:
     ]
     return {
         "audio_match_rate": {name: _rate(hits) for name, hits in found.items()},
-        "audio_match_rate_speech": {name: _rate(hits) for name, hits in speech_found.items()},
+        "audio_match_rate_by_sound": {kind: _rate(hits) for kind, hits in sorted(by_kind.items())},
         "audio_false_match_rate_other_ambience": _rate(other),
         "audio_false_match_rate_same_ambience": _rate(same),
         "audio_false_match_rate_at_offset_0": _rate(at_zero),
         "audio_false_match_rate_speech": _rate(speech_false),
-        "audio_unrelated_score_p99": round(float(np.percentile(scores, 99)), 4),
+        "audio_score_p99_other_ambience": round(float(np.percentile(scores, 99)), 4),
         "audio_print_bytes_per_s": round(sum(len(p) for p in prints) / seconds, 1),
         "audio_print_ms_per_s": round(1000 * print_s / seconds, 2),
         "audio_clips": len(originals),

@@ -63,7 +63,9 @@ def lookup_media_read(upload: Any) -> tuple[Clip, bool]:
     cap = (
         settings.PROVENANCE_LOOKUP_MAX_IMAGE_PIXELS if probe.still else settings.PROVENANCE_LOOKUP_MAX_PIXELS
     )
-    if not 0 < probe.pixels <= cap:
+    if probe.pixels == 0:
+        raise KinoError(errors.LOOKUP_MEDIA_INVALID, "The pictures have no size.", field="file")
+    if probe.pixels > cap:
         raise KinoError(errors.LOOKUP_MEDIA_TOO_MANY_PIXELS, f"At most {cap} pixels a picture.", field="file")
     if probe.seconds > settings.PROVENANCE_LOOKUP_MAX_S:
         raise KinoError(
