@@ -13,6 +13,8 @@ new by a take number, so its embedding is computed (`consent_check_*`: the reque
 (the prompt's embedding kept by its text; permissions and restrictions always read afresh).
 In the same run, as a baseline: the bare lookup of the two cameo rows
 by handle (one query), and the decision with the restrictions removed (the permission query only).
+`consent_prompt_encoder`: which copy of the text encoder read the prompts ("bfloat16" where the CPU
+computes bfloat16 natively, else "float32"; moderation.text.embed.embed_quick).
 
 Target (issue 23): p99 <= 20 ms on 2 cores. Seeded rows are rolled back at the end; run alone it
 uses its own database (kino_cameobench, bench/fresh.py).
@@ -80,6 +82,7 @@ def _measure(runs: int) -> dict[str, Any]:
     from cameos.models import Cameo, Restriction
     from cameos.public import consent_decide
     from cameos.services import cameo_restrictions_set
+    from moderation.text.embed import bfloat16_native
     from tests.cameos.factories import CameoFactory
     from tests.factories import UserFactory
 
@@ -120,6 +123,7 @@ def _measure(runs: int) -> dict[str, Any]:
         **_figures("baseline_cameo_lookup", bare),
         **_figures("baseline_consent_without_restrictions", unrestricted),
         "consent_check_runs": runs,
+        "consent_prompt_encoder": "bfloat16" if bfloat16_native() else "float32",
         "consent_check_setup": "2 cameos (everyone), 3 restrictions each, prompts breaking none",
     }
 

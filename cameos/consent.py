@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.db import connection
-from django.db.models.functions import Lower
 
 from cameos import errors
-from cameos.models import Cameo, Restriction
+from cameos.models import Cameo
 from cameos.restrictions import PromptView, restriction_broken
-from cameos.selectors import cameos_visible_to, handle_normalize, usable
+from cameos.selectors import ConsentRow, consent_rows, handle_normalize, restrictions_of
 from config.errors import ErrorCode, KinoError
 
 MAX_CAMEOS = 2
@@ -95,7 +94,7 @@ def _lock_rows(handles: list[str]) -> None:
         )
 
 
-def _cast(cameo: Cameo) -> CameoCast:
+def _cast(cameo: ConsentRow) -> CameoCast:
     return CameoCast(
         cameo_id=cameo.id,
         handle=cameo.handle,
@@ -109,7 +108,7 @@ def _cast(cameo: Cameo) -> CameoCast:
 
 
 def _refused(
-    handle: str, error: ErrorCode, cameo: Cameo | None = None, restriction: str = ""
+    handle: str, error: ErrorCode, cameo: ConsentRow | None = None, restriction: str = ""
 ) -> ConsentDecision:
     return ConsentDecision(
         handle=handle,
@@ -121,11 +120,11 @@ def _refused(
     )
 
 
-def _permission(handle: str, cameo: Cameo | None) -> ConsentDecision:
+def _permission(handle: str, cameo: ConsentRow | None) -> ConsentDecision:
     """The decision before restrictions: found and usable, or why not."""
     if cameo is None:
         return _refused(handle, errors.CAMEO_NOT_FOUND)
-    if not usable(cameo):
+    if not cameo.can_use:
         return _refused(handle, errors.CAMEO_PERMISSION_DENIED, cameo)
     return ConsentDecision(
         handle=handle, cameo_id=cameo.id, owner_id=cameo.owner_id, allowed=True, error=None, cast=_cast(cameo)
@@ -144,25 +143,18 @@ def consent_decide(
         return ()
     if lock:
         _lock_rows(names)
-    found: dict[str, Cameo] = {
-        cameo.handle.lower(): cameo
-        for cameo in cameos_visible_to(user_id=user_id)
-        .annotate(lower=Lower("handle"))
-        .filter(lower__in=names)
-    }
+    found = {row.handle.lower(): row for row in consent_rows(user_id=user_id, handles=names)}
     decisions = [_permission(name, found.get(name)) for name in names]
     return tuple(_restrictions_apply(decisions, found, user_id=user_id, prompt=prompt, teen=teen))
 
 
 def _restrictions_apply(
-    decisions: list[ConsentDecision], found: dict[str, Cameo], *, user_id: UUID, prompt: str, teen: bool
+    decisions: list[ConsentDecision], found: dict[str, ConsentRow], *, user_id: UUID, prompt: str, teen: bool
 ) -> list[ConsentDecision]:
     others = [d.cameo_id for d in decisions if d.cameo_id and d.allowed and d.owner_id != user_id]
     if not others:
         return decisions
-    by_cameo: dict[UUID, list[Restriction]] = {}
-    for restriction in Restriction.objects.filter(cameo_id__in=others).only("cameo_id", "text", "embedding"):
-        by_cameo.setdefault(restriction.cameo_id, []).append(restriction)
+    by_cameo = restrictions_of(cameo_ids=others)
     if not by_cameo:
         return decisions
     view = PromptView.of(prompt, teen=teen)

@@ -12,7 +12,7 @@ class ModerationConfig(AppConfig):
         from moderation.likeness.loader import face_models_status
         from moderation.likeness.screen import avatar_check
         from moderation.text.categories import exemplar_model
-        from moderation.text.embed import encoder
+        from moderation.text.embed import encoder, quick_encoder
         from moderation.text.policy import member_text_check
 
         # faces: an avatar with a public figure's face is refused; /healthz (and every worker's
@@ -27,3 +27,4 @@ class ModerationConfig(AppConfig):
         # first prompt (3-5 s).
         warmer_register(encoder)
         warmer_register(exemplar_model)
+        warmer_register(quick_encoder)  # cameos read a request's prompt with it

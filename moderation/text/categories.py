@@ -35,7 +35,7 @@ import numpy as np
 from django.conf import settings
 
 from moderation.models import Category
-from moderation.text.embed import embed
+from moderation.text.embed import embed, embed_quick
 from moderation.text.normalize import clean_text
 
 EXEMPLARS_PATH = Path(__file__).with_name("exemplars.jsonl")
@@ -281,10 +281,13 @@ def judgement_from(model: ExemplarModel, text: Embedded, thresholds: dict[str, f
 # --- for cameos' restrictions (moderation.public) ---------------------------------------------
 
 
-def text_embed(texts: list[str]) -> np.ndarray:
+def text_embed(texts: list[str], *, quick: bool = False) -> np.ndarray:
     """[len(texts), 384] unit rows of the texts as the policy reads them (cleaned): cameos embeds
-    restrictions and prompts with the same encoder the policy uses, loaded once per process."""
-    return embed([clean_text(t) for t in texts])
+    restrictions and prompts with the same encoder the policy uses, loaded once per process.
+    `quick`: from its bfloat16 copy where the CPU has bfloat16 (embed.embed_quick), for a prompt read
+    at the generation request."""
+    cleaned = [clean_text(t) for t in texts]
+    return embed_quick(cleaned) if quick else embed(cleaned)
 
 
 def text_category_scores(vectors: np.ndarray) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ from cameos.public import (
     consent_decide,
     consent_require,
 )
+from cameos.selectors import _consent_statement
 from config.errors import KinoError
 from tests.cameos.factories import ApprovalFactory, CameoFactory, CharacterCameoFactory, RestrictionFactory
 from tests.factories import BlockFactory, FollowFactory, UserFactory
@@ -181,6 +182,29 @@ def test_a_changed_restriction_applies_at_once(auth_client):
         f"/api/v1/cameos/{cameo.id}/restrictions", {"restrictions": []}, format="json"
     )
     assert decide(user, cameo.handle, prompt=prompt)[0].allowed
+
+
+def test_the_consent_query_is_compiled_once_and_bound_afresh_each_time():
+    # consent_rows runs a statement compiled once per number of handles: the member and the handles
+    # are parameters, so the next decision (another member, other handles) reads its own answer.
+    approved_only = CameoFactory(level="approved")
+    open_one = CameoFactory(level="everyone")
+    approved, stranger = UserFactory(), UserFactory()
+    ApprovalFactory(cameo=approved_only, user=approved, state="approved")
+    BlockFactory(blocker=open_one.owner, blocked=stranger)
+    assert [d.allowed for d in decide(approved, approved_only.handle, open_one.handle)] == [True, True]
+    compiled = _consent_statement.cache_info()
+    assert [d.error.code for d in decide(stranger, approved_only.handle, open_one.handle)] == [
+        "cameo_permission_denied",
+        "cameo_not_found",
+    ]
+    assert [d.handle for d in decide(stranger, open_one.handle, approved_only.handle)] == [
+        open_one.handle,
+        approved_only.handle,
+    ]
+    assert decide(approved_only.owner, approved_only.handle)[0].allowed
+    assert decide(approved, open_one.handle)[0].allowed
+    assert _consent_statement.cache_info().misses <= compiled.misses + 1  # the one-handle statement
 
 
 def test_lock_needs_a_transaction_and_takes_it():

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from cameos.restrictions import PromptView, restriction_breaks, restriction_topic, restrictions_embed
+from cameos.restrictions import (
+    TOPIC_THRESHOLD,
+    PromptView,
+    prompt_pieces,
+    restriction_breaks,
+    restriction_topic,
+    restrictions_embed,
+)
+from moderation.public import text_embed
 
 DATA = Path(__file__).parent / "data" / "restrictions.jsonl"
 PRECISION_FLOOR = 0.9
@@ -67,3 +75,17 @@ def test_a_restriction_naming_a_policy_category_uses_its_scores():
     assert not restriction_breaks(
         PromptView.of("@erin chopping onions with a chef's knife"), "no violence", vector
     )
+
+
+def test_the_prompts_quick_vectors_decide_as_float32_does():
+    # A request reads the prompt with the encoder's bfloat16 copy (where the CPU has bfloat16): its
+    # similarities to the stored (float32) topics stay within 0.002, and no pair of the labelled set
+    # lands on the other side of the threshold.
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    topics = restrictions_embed([r["restriction"] for r in rows])
+    for row, topic in zip(rows, topics, strict=True):
+        pieces = prompt_pieces(row["prompt"])
+        quick = float((text_embed(pieces, quick=True) @ topic).max())
+        exact = float((text_embed(pieces) @ topic).max())
+        assert abs(quick - exact) < 0.002, row
+        assert (quick >= TOPIC_THRESHOLD) is (exact >= TOPIC_THRESHOLD), row
