@@ -271,3 +271,32 @@ def test_lookups_are_throttled_per_client(api, settings):
     assert codes == [400, 400, 429]
     assert limited.json()["error"]["code"] == "rate_limited"
     assert "Retry-After" in limited.headers
+
+
+def _png(size: tuple[int, int], mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _tiny_mp4(frames: int, side: int) -> bytes:
+    pixels = np.random.default_rng(0).integers(0, 255, (frames, side, side, 3), dtype=np.uint8)
+    silence = np.zeros((1, 16000), np.float32)
+    return clip_encode(Clip(frames=pixels, fps=FPS, audio=silence, sample_rate=16000), min_short_side=2).mp4
+
+
+ODD_BUT_VALID = {
+    "png_1x1": lambda: _png((1, 1)),
+    "png_1x4000": lambda: _png((1, 4000)),
+    "png_rgba": lambda: _png((64, 64), "RGBA"),
+    "png_palette": lambda: _png((64, 64), "P"),
+    "mp4_one_frame_16px": lambda: _tiny_mp4(1, 16),
+    "mp4_2x2_silent": lambda: _tiny_mp4(3, 2),
+}
+
+
+@pytest.mark.parametrize("case", ODD_BUT_VALID, ids=list(ODD_BUT_VALID))
+def test_odd_but_valid_media_get_an_answer(api, posted, case):
+    response = _upload(api, ODD_BUT_VALID[case](), "odd")
+    assert response.status_code == 200
+    assert response.json()["verdict"] == "not_from_kino"
