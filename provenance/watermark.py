@@ -8,7 +8,8 @@ it, at least MIN_FONT_PX): 14 px text on the built-in model's 256 px clips (abou
 phone fills its screen with them), 40 px on 1280x720. The font is Aileron, which Pillow's wheel
 carries inside it (`ImageFont.load_default(size=...)`): nothing is downloaded or read from the
 system. Handles are drawn as account names are made (letters, digits, `_ . -`); anything else is
-dropped and a handle longer than HANDLE_MAX_CHARS is cut short with "..".
+dropped, and a handle longer than HANDLE_MAX_CHARS, or wider than LINE_MAX_WIDTH of the short
+side (twenty "m"s), is cut short with "..".
 
 Where it goes: it stays SLOT_S (2 s) at each of POSITIONS in turn, from the first frame, and
 starts the cycle again after the last (16 s). The order is chosen so that two positions in a
@@ -20,8 +21,8 @@ Each position sits MARGIN of the short side in from the edges it touches.
 How it is burned: the mark and handle are drawn once per clip into a sprite, as two planes, how
 much of the pixel under it stays (`keep`) and what is added (`add`), so a frame's pixels under
 the sprite become `pixel * keep + add` (8-bit fixed point, the sprite's box only). A 1280x720,
-10 s, 24 fps clip takes 0.2-0.4 s on 2 busy cores, most of it copying the frames into the new
-array the caller gets; its H.264 encode takes 1.3-2.2 s there.
+10 s, 24 fps clip takes 0.23-0.33 s on 2 busy cores, a third to a half of it copying the frames
+into the new array the caller gets; its H.264 encode takes 1.9-2.3 s there.
 
 How it is read back (tests and the bench, `watermark_read`): for each 2 s slot the clip shows,
 the "@handle" line is drawn as it should look over mid-grey, aligned by normalised
@@ -29,7 +30,8 @@ cross-correlation (`cv2.matchTemplate`, weighted by where the mark covers the pi
 luma within SEARCH of where the schedule puts it, and scored as its worst letter-wide chunk
 (CHUNK_EM): a whole-line score lets the shared "@" and the outline's shape carry a wrong handle
 to 0.55, the worst chunk keeps it near 0 unless the letters look alike. The slot's score is the
-median over a few of its frames; it reads at READ_THRESHOLD. Measured (bench/provenance_watermark.py):
+median over a few of its frames; it reads at READ_THRESHOLD. An excerpt reads when the reader is
+told where in the clip it starts (`start_s`). Measured (bench/provenance_watermark.py):
 the right handle scores 0.82-0.96 on the world's frames after H.264 at crf 20-40 (0.52 at worst
 on bright noise at crf 40, which the encoder smears to 8 kB for 16 s), other handles and unmarked
 clips at most 0.46. Only the handle's line is matched: the Kino mark is the same on every clip, so
@@ -40,8 +42,9 @@ identity: a handle a letter away from the burned one reads too when the letters 
 and the centred ones when the lengths differ little). Whose clip it is, the lookup says.
 
 No invisible mark ships. `invisible-watermark` was measured on Kino's clips (the bench's
-`invisible_mark_recovery`): its dwtDct loses the 32-bit id already in Kino's own crf 20 encode
-(the world's saturated colours clip its chroma embedding), dwtDctSvd keeps it through a
+`invisible_mark_recovery`): its dwtDct keeps the 32-bit id in 1 clip of 10 after Kino's own
+crf 20 encode (on the world's flat, saturated frames it misses bits even unencoded; it held on
+a textured test image), dwtDctSvd keeps it through a
 low-quality re-encode or a half-scale copy alone (9 clips in 10) but never through both
 together (0 of 10, 60 % of bits right), and a crop or a mirror would end it anyway. The
 fingerprint lookup is asked to find exactly those copies (bench/provenance.py), so a mark that
@@ -78,6 +81,7 @@ MARGIN = 0.04  # inset from the edges, as a share of the short side
 INK_ALPHA = 0.85  # the white text and logo: semi-opaque
 HALO_ALPHA = 0.55  # the dark outline and shadow under them
 HANDLE_MAX_CHARS = 20  # longer handles are cut (account names allow 30)
+LINE_MAX_WIDTH = 0.5  # "@handle" is cut (with "..") to this share of the short side: wide letters
 READ_THRESHOLD = 0.5  # a slot's median score from which its handle reads (see the module's notes)
 SEARCH = 0.015  # how far from its scheduled place the reader looks, as a share of the short side
 READ_FRAMES = 5  # frames scored per slot (evenly spread over it)
@@ -140,6 +144,16 @@ def _logo(side: int) -> Image.Image:
     return mask.resize((side, side), Image.Resampling.LANCZOS)
 
 
+def _fitted(handle: str, font: ImageFont.FreeTypeFont, width: float) -> str:
+    """The handle cut short (with "..") so that "@handle" is at most `width` pixels wide."""
+    if font.getlength("@" + handle) <= width:
+        return handle
+    for keep in range(len(handle) - 1, 0, -1):
+        if font.getlength("@" + handle[:keep] + "..") <= width:
+            return handle[:keep] + ".."
+    return ""
+
+
 def _ink(handle: str, font_px: int, pad: int) -> tuple[Image.Image, tuple[int, int]]:
     """The white parts (L mask): logo and "Kino" on the first line, "@handle" on the second, with
     `pad` pixels all round for the halo; and the rows where the second line's glyphs are."""
@@ -149,6 +163,7 @@ def _ink(handle: str, font_px: int, pad: int) -> tuple[Image.Image, tuple[int, i
     logo_side = round(title_ascent * 0.8)
     gap = round(font_px * 0.3)
     first = logo_side + gap + round(title.getlength("Kino"))
+    handle = _fitted(handle, font, LINE_MAX_WIDTH * font_px / TEXT_SCALE)
     second = round(font.getlength("@" + handle)) if handle else 0
     line_two = pad + title_ascent + title_descent + round(font_px * 0.15)
     height = line_two + (ascent + descent if handle else 0) + pad
@@ -216,9 +231,9 @@ def watermark_box(t_s: float, width: int, height: int, handle: str) -> tuple[int
     return x, y, min(w, width - x), min(h, height - y)
 
 
-def _slots(count: int, fps: float) -> list[tuple[int, int]]:
-    """The frame ranges [start, stop) that share a position: one per SLOT_S, from the first frame."""
-    slot_of = np.floor(np.arange(count) / fps / SLOT_S + 1e-9).astype(int)
+def _slots(count: int, fps: float, start_s: float = 0.0) -> list[tuple[int, int]]:
+    """The frame ranges [start, stop) that share a position, for frames from `start_s` of the clip."""
+    slot_of = np.floor((start_s + np.arange(count) / fps) / SLOT_S + 1e-9).astype(int)
     edges = [0, *(np.flatnonzero(np.diff(slot_of)) + 1).tolist(), count]
     return [(start, stop) for start, stop in itertools.pairwise(edges) if stop > start]
 
@@ -277,15 +292,16 @@ def _frame_score(frame: np.ndarray, at: tuple[int, int], sprite: Sprite, reach: 
     )
 
 
-def watermark_read(frames: np.ndarray, fps: float, handle: str) -> list[float]:
-    """One score per SLOT_S slot the frames cover (taken to start at the clip's first frame): how
-    well "@handle" matches where the schedule puts it, -1..1; a slot reads at READ_THRESHOLD."""
+def watermark_read(frames: np.ndarray, fps: float, handle: str, *, start_s: float = 0.0) -> list[float]:
+    """One score per SLOT_S slot the frames cover (the first frame `start_s` seconds into the
+    marked clip: an excerpt's start): how well "@handle" matches where the schedule puts it,
+    -1..1; a slot reads at READ_THRESHOLD."""
     count, height, width, _ = frames.shape
     sprite = sprite_make(min(width, height), handle)
     reach = max(2, round(SEARCH * min(height, width)))
     scores = []
-    for start, stop in _slots(count, fps):
-        x, y, _, _ = watermark_box(start / fps, width, height, handle)
+    for start, stop in _slots(count, fps, start_s):
+        x, y, _, _ = watermark_box(start_s + start / fps, width, height, handle)
         at = (x + sprite.line_at[0], y + sprite.line_at[1])
         picks = np.unique(np.linspace(start, stop - 1, min(READ_FRAMES, stop - start)).round().astype(int))
         scores.append(float(np.median([_frame_score(frames[i], at, sprite, reach) for i in picks])))

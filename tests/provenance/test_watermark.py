@@ -95,6 +95,22 @@ def test_the_handle_reads_on_any_background_and_size(size: tuple[int, int], shad
     assert min(scores) >= READ_THRESHOLD, scores
 
 
+def test_a_3_s_excerpt_reads_at_both_positions_it_shows(scenes: np.ndarray) -> None:
+    # Given a 3 s excerpt from 1.25 s in (the mark moves on 0.75 s into it)
+    marked = watermark_burn(scenes, FPS, "alice_k")
+    first = round(1.25 * FPS)
+    excerpt = marked[first : first + round(3 * FPS)]
+
+    # When it is read knowing where it starts, then both slots read; not knowing, the first does not
+    # (most of its frames already show the next position)
+    scores = watermark_read(_decoded(excerpt, 28), 2.0, "alice_k", start_s=1.25)
+    misplaced = watermark_read(excerpt, FPS, "alice_k")
+
+    assert len(scores) == 2
+    assert min(scores) >= READ_THRESHOLD, scores
+    assert misplaced[0] < READ_THRESHOLD, misplaced
+
+
 def test_another_handle_does_not_read(scenes: np.ndarray) -> None:
     decoded = _decoded(watermark_burn(scenes, FPS, "alice_k"), 20)
 
@@ -133,14 +149,16 @@ def _touches_band(box: tuple[int, int, int, int], edge: str, band: float, width:
 
 
 @pytest.mark.parametrize(("width", "height"), [(256, 256), (256, 456), (1280, 720), (720, 1280)])
-def test_the_mark_stays_inside_the_frame_and_small(width: int, height: int) -> None:
-    longest = "a" * 30
+@pytest.mark.parametrize("handle", ["a" * 30, "m" * 30, "W" * 30, "x9"])
+def test_the_mark_stays_inside_the_frame_and_small(width: int, height: int, handle: str) -> None:
+    short = min(width, height)
     for position in range(len(POSITIONS)):
-        x, y, w, h = watermark_box(position * SLOT_S, width, height, longest)
+        x, y, w, h = watermark_box(position * SLOT_S, width, height, handle)
         assert min(x, y) >= 0
         assert x + w <= width
         assert y + h <= height
-        assert w * h <= 0.12 * width * height  # a corner's worth, not a banner
+        assert w <= 0.56 * short  # the handle line is cut to half the short side (plus its outline)
+        assert h <= 0.2 * short
 
 
 def test_handles_are_drawn_as_account_names_and_capped() -> None:
