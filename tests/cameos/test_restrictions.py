@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cameos.restrictions import (
@@ -89,3 +90,14 @@ def test_the_prompts_quick_vectors_decide_as_float32_does():
         exact = float((text_embed(pieces) @ topic).max())
         assert abs(quick - exact) < 0.002, row
         assert (quick >= TOPIC_THRESHOLD) is (exact >= TOPIC_THRESHOLD), row
+
+
+def test_the_quick_encoders_forward_pass_is_transformers_one():
+    # embed_quick runs BERT layer by layer (moderation.text.embed._bert_hidden): in float32 that is
+    # transformers' forward pass, padding included; in bfloat16 its vectors stay next to float32's.
+    from moderation.text.embed import encoder
+
+    texts = ["x", "a person surfing", "a person and a person at a campaign rally, waving flags in the rain"]
+    exact = encoder()(texts)
+    np.testing.assert_allclose(encoder().quick(bfloat16=False)(texts), exact, atol=1e-6)
+    assert float((encoder().quick(bfloat16=True)(texts) * exact).sum(1).min()) > 0.9999
