@@ -85,29 +85,36 @@ def video_id_of(index: int) -> UUID:
     return UUID(int=index + 1)
 
 
-def posted(index: int) -> tuple[np.ndarray, np.ndarray]:
-    """Clip `index` as posted: (frames uint8 [32, 256, 256, 3] with the watermark, sound [N] at 16 kHz)."""
+def posted(index: int, every: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Clip `index` as posted: (frames uint8 [32 / every, 256, 256, 3] with the watermark, sound [N] at
+    16 kHz). `every`: keep one frame in so many (the marks and pixels of those frames are the same as
+    in the whole clip: the watermark's place depends on the time only)."""
     from generation.builtin.world import scene_render, scene_sample
     from mediakit.encode import frames_for_phones
     from provenance.watermark import watermark_burn
 
     rng = np.random.default_rng(index)
     rendered = scene_render(scene_sample(rng), rng, frames=FRAMES, size=NATIVE, fps=FPS)
-    return watermark_burn(frames_for_phones(rendered.frames), FPS, handle_of(index)), rendered.audio
+    frames = frames_for_phones(rendered.frames[::every])
+    return watermark_burn(frames, FPS / every, handle_of(index)), rendered.audio
 
 
-def _prints_of(indices: list[int]) -> list[tuple[int, np.ndarray, np.ndarray, bytes]]:
-    from provenance.fingerprints import clip_prints
+def _prints_of(indices: list[int]) -> list[tuple[int, np.ndarray, list[list[str]], bytes]]:
+    """Each clip's prints as clip_prints makes them from the posted frames (only the sampled frames
+    are scaled up and marked: the same pixels, a quarter of the work)."""
+    from provenance.fingerprints import SAMPLE_FPS, bits_text, clip_prints
 
+    every = round(FPS / SAMPLE_FPS)
     out = []
     for index in indices:
-        frames, sound = posted(index)
-        prints = clip_prints(frames, FPS, sound, 16_000)
-        out.append((index, prints.times_ms, np.packbits(prints.hashes[..., ::-1], axis=-1), prints.audio))
+        frames, sound = posted(index, every)
+        prints = clip_prints(frames, FPS / every, sound, 16_000)
+        texts = [[bits_text(bits) for bits in rows] for rows in prints.hashes]
+        out.append((index, prints.times_ms, texts, prints.audio))
     return out
 
 
-def _copy_rows(batch: list[tuple[int, np.ndarray, np.ndarray, bytes]]) -> int:
+def _copy_rows(batch: list[tuple[int, np.ndarray, list[list[str]], bytes]]) -> int:
     from django.db import connection
 
     rows = 0
@@ -120,12 +127,10 @@ def _copy_rows(batch: list[tuple[int, np.ndarray, np.ndarray, bytes]]) -> int:
                     (video_id_of(index), 4000, 256, 256, handle_of(index), sound, datetime.now(UTC))
                 )
         with raw.copy('COPY provenance_frameprint (video_id, at_ms, "window", hash) FROM STDIN') as copy:
-            for index, times_ms, packed, _ in batch:
-                for at_ms, row in zip(times_ms, packed, strict=True):
-                    for window, bits in enumerate(row):
-                        copy.write_row(
-                            (video_id_of(index), int(at_ms), window, "".join(f"{b:08b}" for b in bits))
-                        )
+            for index, times_ms, texts, _ in batch:
+                for at_ms, row in zip(times_ms, texts, strict=True):
+                    for window, text in enumerate(row):
+                        copy.write_row((video_id_of(index), int(at_ms), window, text))
                         rows += 1
     return rows
 
@@ -307,6 +312,7 @@ def lookups(clips: int, samples: int, seed: int) -> dict[str, Any]:
     rows: dict[str, list[bool]] = {t: [] for t in (*TRANSFORMS, "unrelated")}
     kinds: dict[str, dict[str, int]] = {t: {} for t in rows}
     times: list[float] = []
+    misses: list[dict[str, Any]] = []
     transforms_seen: dict[str, dict[str, int]] = {t: {} for t in TRANSFORMS}
     for transform, index, data in made:
         verdict, took = _looked_up(data)
@@ -315,7 +321,10 @@ def lookups(clips: int, samples: int, seed: int) -> dict[str, Any]:
         if index is None:
             rows[transform].append(verdict.kind == "not_from_kino")
             continue
-        rows[transform].append(verdict.kind == "from_kino" and verdict.video_id == video_id_of(index))
+        hit = verdict.kind == "from_kino" and verdict.video_id == video_id_of(index)
+        rows[transform].append(hit)
+        if not hit:
+            misses.append({"transform": transform, "clip": index, "kind": verdict.kind})
         for name in verdict.transforms:
             transforms_seen[transform][name] = transforms_seen[transform].get(name, 0) + 1
     recall = {t: round(float(np.mean(rows[t])), 4) for t in TRANSFORMS}
@@ -325,7 +334,12 @@ def lookups(clips: int, samples: int, seed: int) -> dict[str, Any]:
         "unrelated_not_found_rate": round(float(np.mean(rows["unrelated"])), 4),
         "lookup_p50_ms": round(float(np.percentile(times, 50)), 1),
         "lookup_p99_ms": round(float(np.percentile(times, 99)), 1),
-        "detail_lookups": {"verdicts": kinds, "transforms_reported": transforms_seen, "queries": len(made)},
+        "detail_lookups": {
+            "verdicts": kinds,
+            "transforms_reported": transforms_seen,
+            "queries": len(made),
+            "misses": misses[:40],
+        },
     }
 
 
@@ -343,16 +357,29 @@ def _parts() -> dict[str, Any]:
     return report
 
 
-def main(clips: int, samples: int, workers: int, seed: int, parts: bool) -> dict[str, Any]:
+def _reused_index(clips: int) -> dict[str, Any]:
+    """The index a previous run loaded (--reuse): its sizes; its load and build times are that run's."""
+    sizes = _sizes()
+    if sizes["videos"] != clips:
+        raise SystemExit(f"--reuse: the kept index holds {sizes['videos']} clips, not {clips}")
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    kept = previous.get("detail", {}).get("index", {})
+    return {**kept, **sizes, "build_s": kept.get("build_s"), "reused": True}
+
+
+def main(
+    clips: int, samples: int, workers: int, seed: int, parts: bool, reuse: bool = False
+) -> dict[str, Any]:
     from bench.fresh import fresh_environment
     from config import embedded
 
-    fresh_environment(embedded.var_dir() / "bench-provenance", database=DATABASE, redis_db=REDIS_DB)
+    workdir = embedded.var_dir() / "bench-provenance"
+    reused = fresh_environment(workdir, database=DATABASE, redis_db=REDIS_DB, reuse=reuse)
     import django
 
     django.setup()
     began = time.perf_counter()
-    index = index_load(clips, workers)
+    index = _reused_index(clips) if reused else index_load(clips, workers)
     measured = lookups(clips, samples, seed)
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -399,9 +426,14 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2, help="processes fingerprinting the index")
     parser.add_argument("--seed", type=int, default=24)
     parser.add_argument("--no-parts", action="store_true", help="skip the watermark, C2PA and audio benches")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the index a previous run of this size loaded"
+    )
     args = parser.parse_args()
     print(
         json.dumps(
-            main(args.clips, args.samples, args.workers, args.seed, not args.no_parts), indent=2, default=str
+            main(args.clips, args.samples, args.workers, args.seed, not args.no_parts, args.reuse),
+            indent=2,
+            default=str,
         )
     )

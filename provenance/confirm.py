@@ -32,17 +32,22 @@ from provenance.watermark import HANDLE_MAX_CHARS, watermark_box
 
 COMPARE_SIDE = 128  # pixels are compared with the query's short side at most this
 NEAR_S = 0.5  # stored frames this close to the matched time are tried, the best one counts
+FOLLOW_S = 0.3  # once one frame fixed the offset, the others try the stored frames this close
 BLUR_SIGMA = 1.2
-RESIDUAL = 30.0  # grey levels (after the gain fit) from which a pixel disagrees
+CLIPPED = (3, 252)  # query pixels with a channel at or beyond these are not compared (a brightened
+# copy clips there: no gain undoes it)
+RESIDUAL = (28.0, 12.0, 12.0)  # Y, U, V levels (after the gain fit) from which a pixel disagrees
 ORB_FEATURES = 400
 ORB_RATIO = 0.8
 ORB_MIN_INLIERS = 10
-WATERMARK_PAD = 3  # pixels around the mark's box also masked (its halo blurs out on re-encoding)
+WATERMARK_NEAR_S = 0.25  # the mark's boxes this long before and after a frame are masked too
+WATERMARK_PAD = 2  # pixels (of the halved frame) around the mark's box masked too (its halo blurs)
 
 
 @dataclass(frozen=True)
 class StoredFrames:
-    grey: np.ndarray  # uint8 [T, H, W]
+    grey: np.ndarray  # uint8 [T, H, W]: the luma plane, for ORB
+    colour: np.ndarray  # float32 [T, H/2, W/2, 3]: Y (halved), U, V, for the pixel comparison
     times_s: np.ndarray  # float [T]
     handle: str
 
@@ -73,26 +78,39 @@ class FrameCheck:
 
 
 def stored_frames(video_id: UUID, handle: str) -> StoredFrames | None:
+    """The video's frames as the decoder gives them (its YUV 4:2:0 planes: no colour conversion), or
+    None when its file cannot be read."""
     data = video_file_read(video_id)
     if not data:
         return None
+    lumas: list[np.ndarray] = []
+    colours: list[np.ndarray] = []
+    times: list[float] = []
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
-            stream = container.streams.video[0]
-            pictures: list[np.ndarray] = []
-            times: list[float] = []
-            for frame in container.decode(stream):
-                pictures.append(frame.to_ndarray(format="gray"))
-                times.append(
-                    float(frame.pts * frame.time_base)
-                    if frame.pts is not None and frame.time_base
-                    else len(times) / 8.0
-                )
+            for frame in container.decode(container.streams.video[0]):
+                luma, u, v = (_plane(frame, k) for k in range(3))
+                lumas.append(luma)
+                half = cv2.resize(luma, (u.shape[1], u.shape[0]), interpolation=cv2.INTER_AREA)
+                colours.append(np.stack([half, u, v], axis=-1).astype(np.float32))
+                times.append(_frame_time(frame, len(times)))
     except (av.FFmpegError, ValueError, OSError, IndexError):
         return None
-    if not pictures:
+    if not lumas or frame.format.name != "yuv420p":
         return None
-    return StoredFrames(np.stack(pictures), np.array(times), handle)
+    return StoredFrames(np.stack(lumas), np.stack(colours), np.array(times), handle)
+
+
+def _frame_time(frame: av.VideoFrame, count: int) -> float:
+    if frame.pts is None or frame.time_base is None:
+        return count / 8.0  # a stream without timestamps: Kino encodes at 8 fps
+    return float(frame.pts * frame.time_base)
+
+
+def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:
+    plane = frame.planes[index]
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
+    return rows[: plane.height, : plane.width].copy()  # the decoder reuses its buffers
 
 
 def window_matrix(
@@ -101,7 +119,8 @@ def window_matrix(
     query_size: tuple[int, int],
     stored_size: tuple[int, int],
 ) -> np.ndarray:
-    """The affine map (stored pixels -> query pixels) under which the two windows coincide."""
+    """The affine map (stored -> query, in corner coordinates: pixel i spans [i, i + 1]) under which
+    the two windows coincide."""
     (qx, qy, qw, qh), (sx, sy, sw, sh) = query_window, stored_window
     (qwidth, qheight), (swidth, sheight) = query_size, stored_size
     ax, ay = qwidth * qw / (swidth * sw), qheight * qh / (sheight * sh)
@@ -133,9 +152,25 @@ def orb_refine(query: np.ndarray, stored: np.ndarray, prior: np.ndarray) -> tupl
     dst = np.array([kq[m.trainIdx].pt for m in good], np.float32)
     matrix, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0)
     count = int(inliers.sum()) if inliers is not None else 0
-    if matrix is None or count < ORB_MIN_INLIERS or not _near(matrix, prior, query.shape):
+    if matrix is None or count < ORB_MIN_INLIERS:
+        return prior, 0
+    matrix = _centres_to_corners(matrix)
+    if not _near(matrix, prior, query.shape):
         return prior, 0
     return matrix, count
+
+
+def _centres_to_corners(matrix: np.ndarray) -> np.ndarray:
+    """OpenCV's pixel-centre affine as a corner-coordinate one."""
+    out = matrix.astype(np.float64).copy()
+    out[:, 2] += 0.5 - matrix[:, :2] @ np.array([0.5, 0.5])
+    return out
+
+
+def _corners_to_centres(matrix: np.ndarray) -> np.ndarray:
+    out = matrix.astype(np.float64).copy()
+    out[:, 2] += matrix[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    return out
 
 
 def _near(matrix: np.ndarray, prior: np.ndarray, shape: tuple[int, ...]) -> bool:
@@ -148,52 +183,72 @@ def _near(matrix: np.ndarray, prior: np.ndarray, shape: tuple[int, ...]) -> bool
 
 
 def _watermark_mask(stored: StoredFrames, time_s: float) -> np.ndarray:
+    """1 where the pixels may be compared, 0 on the watermark's boxes (at the halved colour size): the
+    box at `time_s` and WATERMARK_NEAR_S either side (the query's frame may show the mark moved on)."""
     width, height = stored.size
-    mask = np.ones((height, width), np.float32)
+    ratio = stored.colour.shape[1] / height
+    mask = np.ones(stored.colour.shape[1:3], np.float32)
     handle = stored.handle or "x" * HANDLE_MAX_CHARS  # unknown: the widest mark covers any
-    x, y, w, h = watermark_box(time_s, width, height, handle)
-    mask[
-        max(0, y - WATERMARK_PAD) : y + h + WATERMARK_PAD, max(0, x - WATERMARK_PAD) : x + w + WATERMARK_PAD
-    ] = 0
+    pad = WATERMARK_PAD
+    for at in {max(0.0, time_s - WATERMARK_NEAR_S), time_s, time_s + WATERMARK_NEAR_S}:
+        x, y, w, h = (round(v * ratio) for v in watermark_box(at, width, height, handle))
+        mask[max(0, y - pad) : y + h + pad, max(0, x - pad) : x + w + pad] = 0
     return mask
 
 
 def _disagreement(query: np.ndarray, stored: np.ndarray, mask: np.ndarray) -> tuple[float, float, float]:
-    """(share of masked pixels that disagree after the gain fit, gain, offset)."""
+    """(share of masked pixels that disagree after a gain and offset fitted per channel, the luma's
+    gain, the luma's offset). Both are float32 [H, W, 3] Y, U, V; a pixel disagrees when any channel
+    is off by more than its RESIDUAL."""
     keep = mask > 0.99
-    if keep.sum() < 64:
+    count = int(keep.sum())
+    if count < 64:
         return 1.0, 1.0, 0.0
-    q, s = query[keep], stored[keep]
-    design = np.stack([s, np.ones_like(s)], axis=1)
-    (gain, offset), *_ = np.linalg.lstsq(design, q, rcond=None)
-    bad = ((np.abs(query - (gain * stored + offset)) > RESIDUAL) & keep).astype(np.uint8)
-    bad = cv2.morphologyEx(bad, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    return float(bad.sum() / keep.sum()), float(gain), float(offset)
+    bad = np.zeros(keep.shape, bool)
+    fits = []
+    for channel, limit in enumerate(RESIDUAL):
+        q, s = query[..., channel], stored[..., channel]
+        gain, offset = _gain_fit(q[keep], s[keep])
+        bad |= np.abs(q - (gain * s + offset)) > limit
+        fits.append((gain, offset))
+    opened = cv2.morphologyEx((bad & keep).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return float(opened.sum() / count), fits[0][0], fits[0][1]
+
+
+def _gain_fit(q: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    """Least squares q ~ gain * s + offset, the gain held to 0.5-2 (a brightness, not a new picture)."""
+    s_mean, q_mean = float(s.mean()), float(q.mean())
+    spread = float(((s - s_mean) ** 2).mean())
+    gain = float(((s - s_mean) * (q - q_mean)).mean()) / spread if spread > 1.0 else 1.0
+    gain = min(2.0, max(0.5, gain))
+    return gain, q_mean - gain * s_mean
 
 
 def frame_check(
-    query_rgb: np.ndarray, stored: StoredFrames, time_s: float, placement: Placement
+    query_rgb: np.ndarray, stored: StoredFrames, time_s: float, placement: Placement, near_s: float = NEAR_S
 ) -> FrameCheck:
-    """Compare one query frame with the stored frames within NEAR_S of `time_s`."""
-    query = cv2.cvtColor(query_rgb, cv2.COLOR_RGB2GRAY)
-    if placement.mirrored:
-        query = np.ascontiguousarray(query[:, ::-1])
-    shrink = min(1.0, COMPARE_SIDE / min(query.shape))
+    """Compare one query frame with the stored frames within `near_s` of `time_s`, in colour; the
+    best fit counts (of equal fits, the one nearest `time_s`)."""
+    query = np.ascontiguousarray(query_rgb[:, ::-1] if placement.mirrored else query_rgb)
+    shrink = min(1.0, COMPARE_SIDE / min(query.shape[:2]))
     size = (max(1, round(query.shape[1] * shrink)), max(1, round(query.shape[0] * shrink)))
-    small = cv2.GaussianBlur(
-        cv2.resize(query, size, interpolation=cv2.INTER_AREA).astype(np.float32), (0, 0), BLUR_SIGMA
+    small = cv2.resize(query, size, interpolation=cv2.INTER_AREA)
+    small_yuv = cv2.GaussianBlur(
+        cv2.cvtColor(small, cv2.COLOR_RGB2YUV).astype(np.float32), (0, 0), BLUR_SIGMA
     )
-    matrix = placement.matrix * shrink
+    clipped = (small.min(axis=2) <= CLIPPED[0]) | (small.max(axis=2) >= CLIPPED[1])
+    matrix = _compare_matrix(placement.matrix, query.shape, size, stored)
     best = (2.0, time_s, 1.0, 0.0)
-    near = np.flatnonzero(np.abs(stored.times_s - time_s) <= NEAR_S + 1e-6)
-    for index in near:
-        warped = cv2.warpAffine(stored.grey[index].astype(np.float32), matrix, size, flags=cv2.INTER_LINEAR)
+    near = np.flatnonzero(np.abs(stored.times_s - time_s) <= near_s + 1e-6)
+    for index in sorted(near, key=lambda i: abs(stored.times_s[i] - time_s)):
+        warped = cv2.warpAffine(stored.colour[index], matrix, size, flags=cv2.INTER_LINEAR)
         mask = cv2.warpAffine(
             _watermark_mask(stored, float(stored.times_s[index])), matrix, size, flags=cv2.INTER_NEAREST
         )
         mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
-        share, gain, offset = _disagreement(small, cv2.GaussianBlur(warped, (0, 0), BLUR_SIGMA), mask)
-        if share < best[0]:
+        mask[clipped] = 0
+        share, gain, offset = _disagreement(small_yuv, cv2.GaussianBlur(warped, (0, 0), BLUR_SIGMA), mask)
+        if share < best[0] - 1e-4:
             best = (share, float(stored.times_s[index]), gain, offset)
     scale = float(np.hypot(*placement.matrix[:, 0]))
     width, height = stored.size
@@ -201,15 +256,30 @@ def frame_check(
     return FrameCheck(best[0], best[1], best[2], best[3], placement.inliers, scale, coverage)
 
 
-def placement(
+def _compare_matrix(
+    matrix: np.ndarray, query_shape: tuple[int, ...], size: tuple[int, int], stored: StoredFrames
+) -> np.ndarray:
+    """The placement (full stored -> full query, corners) as warpAffine wants it: from the halved
+    stored colour frame to the shrunk query, in pixel centres."""
+    out_scale = np.diag([size[0] / query_shape[1], size[1] / query_shape[0]])
+    in_scale = stored.grey.shape[1] / stored.colour.shape[1]
+    linear = out_scale @ matrix[:, :2] * in_scale
+    shift = out_scale @ matrix[:, 2]
+    return _corners_to_centres(np.column_stack([linear, shift]))
+
+
+def placed_check(
     query_rgb: np.ndarray,
     stored: StoredFrames,
     time_s: float,
     windows: tuple[tuple[float, float, float, float], tuple[float, float, float, float]],
     mirrored: bool,
-) -> Placement:
-    """Where the query frame sits on the stored frame at `time_s`: the met windows' geometry, refined
-    by ORB. `windows` is (the query's window, as hashed, the stored window)."""
+) -> tuple[Placement, FrameCheck]:
+    """Where the query frame sits on the stored frames near `time_s`, and how well it fits there.
+
+    Two proposals: the met windows' geometry (`windows`: the query's window as hashed, the stored
+    window) and ORB's refinement of it; the pixels decide (ORB's few matches on flat pictures can
+    be off by a percent of scale, which the comparison sees)."""
     query = cv2.cvtColor(query_rgb, cv2.COLOR_RGB2GRAY)
     query_window, stored_window = windows
     if mirrored:
@@ -218,4 +288,8 @@ def placement(
     prior = window_matrix(query_window, stored_window, (query.shape[1], query.shape[0]), stored.size)
     index = int(np.argmin(np.abs(stored.times_s - time_s)))
     matrix, inliers = orb_refine(query, stored.grey[index], prior)
-    return Placement(matrix, mirrored, inliers)
+    proposals = [Placement(prior, mirrored, 0)]
+    if inliers:
+        proposals.append(Placement(matrix, mirrored, inliers))
+    checked = [(place, frame_check(query_rgb, stored, time_s, place)) for place in proposals]
+    return min(checked, key=lambda pc: pc[1].mismatch)

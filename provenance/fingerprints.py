@@ -32,18 +32,20 @@ WINDOWS: tuple[tuple[float, float, float, float], ...] = (
     (0.0, 1 - CROP, CROP, CROP),
     (1 - CROP, 1 - CROP, CROP, CROP),
 )
-KEEP_BITS = 12  # a sampled frame whose full-frame hash is this close to the last kept one is dropped
+KEEP_BITS = 16  # a sampled frame whose full-frame hash is this close to the last kept one is dropped
+WINDOWS_EVERY_MS = 1000  # the windows beyond the full frame are hashed on a kept frame this often
 
 
 @dataclass(frozen=True)
 class ClipPrints:
     times_ms: np.ndarray = field(repr=False)  # int64 [F]: when each kept frame shows
-    hashes: np.ndarray = field(repr=False)  # bool [F, len(WINDOWS), 256]
+    # Per kept frame, bool [windows, 256]: row w is WINDOWS[w] (the full frame only, or all of them).
+    hashes: list[np.ndarray] = field(repr=False)
     audio: bytes = field(default=b"", repr=False)  # provenance.audio's print; b"" when silent
 
     @property
     def count(self) -> int:
-        return int(self.hashes.shape[0] * self.hashes.shape[1])
+        return sum(len(rows) for rows in self.hashes)
 
 
 def sample_indices(count: int, fps: float, rate: float = SAMPLE_FPS) -> tuple[np.ndarray, np.ndarray]:
@@ -66,28 +68,39 @@ def frame_hashes(
     image: np.ndarray, windows: tuple[tuple[float, float, float, float], ...] = WINDOWS
 ) -> np.ndarray:
     """bool [len(windows), 256]: the frame's PDQ hash through each window."""
-    return np.stack([pdq.pdq_hash(window_crop(image, window)).bits for window in windows])
+    luma = pdq.luminance(image)
+    return np.stack([pdq.bits_from_dct(pdq.luma_dct(window_crop(luma, window))[0]) for window in windows])
 
 
 def clip_prints(
     frames: np.ndarray, fps: float, audio: np.ndarray | None, sample_rate: int | None
 ) -> ClipPrints:
     """The prints of a clip's final (watermarked) frames, uint8 [T, H, W, 3], and its sound
-    (float32 [N] or [C, N]); what the worker stores with `prints_store`."""
+    (float32 [N] or [C, N]); what the worker stores with `prints_store`.
+
+    Every sampled frame is hashed whole; the other windows are hashed about once a second
+    (WINDOWS_EVERY_MS): a cropped copy is met on fewer frames, and the index stays half as large."""
     indices, times_ms = sample_indices(frames.shape[0], fps)
     kept_times: list[int] = []
     kept: list[np.ndarray] = []
+    last_full: np.ndarray | None = None
+    windows_at = -WINDOWS_EVERY_MS
     for index, time_ms in zip(indices, times_ms, strict=True):
-        full = pdq.pdq_hash(frames[index]).bits
-        if kept and pdq.hamming(full, kept[-1][0]) <= KEEP_BITS:
+        luma = pdq.luminance(frames[index])
+        full = pdq.bits_from_dct(pdq.luma_dct(luma)[0])
+        if last_full is not None and pdq.hamming(full, last_full) <= KEEP_BITS:
             continue
-        kept.append(np.concatenate([full[None], frame_hashes(frames[index], WINDOWS[1:])]))
+        last_full = full
+        rows = [full]
+        if time_ms - windows_at >= WINDOWS_EVERY_MS:
+            windows_at = int(time_ms)
+            rows += [pdq.bits_from_dct(pdq.luma_dct(window_crop(luma, w))[0]) for w in WINDOWS[1:]]
+        kept.append(np.stack(rows))
         kept_times.append(int(time_ms))
-    hashes = np.stack(kept) if kept else np.zeros((0, len(WINDOWS), pdq.BITS), bool)
     sound = b""
     if audio is not None and sample_rate and audio.size:
         sound = audio_prints.audio_print(audio, sample_rate)
-    return ClipPrints(times_ms=np.array(kept_times, np.int64), hashes=hashes, audio=sound)
+    return ClipPrints(times_ms=np.array(kept_times, np.int64), hashes=kept, audio=sound)
 
 
 def bits_text(bits: np.ndarray) -> str:

@@ -47,10 +47,12 @@ NEIGHBOURS = 10  # stored hashes fetched per query hash
 EF_SEARCH = 40  # HNSW's candidate list per search (pgvector's default; recall is the vote's job)
 SEARCH_BITS = 72  # a hit farther than this (of 256) votes for nothing
 CANDIDATES = 3  # videos confirmed per lookup
-PAIRS_PER_CANDIDATE = 4  # query frames compared per candidate
+ATTEMPTS = 2  # (mirrored, offset) starts tried per candidate
+CHECK_FRAMES = 5  # query frames, spread over it, compared with a candidate
 OFFSET_BIN_MS = 500
-MATCH_MISMATCH = 0.004  # at most this share of disagreeing pixels: the same pictures
-REJECT_MISMATCH = 0.02  # at least this: other pictures (a look-alike)
+MATCH_MISMATCH = 0.01  # at most this share of disagreeing pixels: the same pictures
+REJECT_MISMATCH = 0.016  # at least this: other pictures (a look-alike)
+AUDIO_AGREE_S = 0.25  # the sound's offset within this of the pictures' counts as agreeing
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ NOT_FROM_KINO = Verdict("not_from_kino", None, 0.0, None, None, ())
 class QueryFrames:
     images: list[np.ndarray] = field(repr=False)  # uint8 [H, W, 3] each
     times_s: np.ndarray  # float [F]
-    hashes: np.ndarray = field(repr=False)  # bool [F, len(QUERY_WINDOWS), 2 (as is, mirrored), 256]
+    probes: list[tuple[int, int, bool]]  # (frame, QUERY_WINDOWS index, mirrored) of each hash
+    hashes: np.ndarray = field(repr=False)  # bool [len(probes), 256]
 
 
 @dataclass(frozen=True)
@@ -88,24 +91,33 @@ class Pair:
 @dataclass
 class Candidate:
     video_id: UUID
-    mirrored: bool
-    score: float
-    pairs: list[Pair]
+    score: float  # its best (mirrored, offset)'s votes
+    # The best pair of each of its ATTEMPTS best-voted (mirrored, offset): where the checks start.
+    starts: list[Pair]
 
 
 def query_frames(clip: Clip) -> QueryFrames:
+    """The query's frames and hashes: every frame whole, the first and a middle one (WINDOW_FRAMES)
+    through all QUERY_WINDOWS too; each as it is and mirrored."""
     indices, times_ms = sample_indices(clip.frames.shape[0], clip.fps)
     if len(indices) > MAX_QUERY_FRAMES:
         keep = np.linspace(0, len(indices) - 1, MAX_QUERY_FRAMES).round().astype(int)
         indices, times_ms = indices[keep], times_ms[keep]
     images = [clip.frames[i] for i in indices]
-    hashes = np.zeros((len(images), len(QUERY_WINDOWS), 2, pdq.BITS), bool)
+    windowed = {0, len(images) // 2}
+    probes: list[tuple[int, int, bool]] = []
+    hashes = []
     for f, image in enumerate(images):
-        for w, window in enumerate(QUERY_WINDOWS):
-            coefficients, _ = pdq.pdq_dct(window_crop(image, window))
-            hashes[f, w, 0] = pdq.bits_from_dct(coefficients)
-            hashes[f, w, 1] = pdq.bits_from_dct(pdq.dihedral(coefficients, "mirror"))
-    return QueryFrames(images, times_ms / 1000.0, hashes)
+        luma = pdq.luminance(image)
+        for w in range(len(QUERY_WINDOWS) if f in windowed else 1):
+            coefficients, _ = pdq.luma_dct(window_crop(luma, QUERY_WINDOWS[w]))
+            hashes += [
+                pdq.bits_from_dct(coefficients),
+                pdq.bits_from_dct(pdq.dihedral(coefficients, "mirror")),
+            ]
+            probes += [(f, w, False), (f, w, True)]
+    bits = np.stack(hashes) if hashes else np.zeros((0, pdq.BITS), bool)
+    return QueryFrames(images, times_ms / 1000.0, probes, bits)
 
 
 def nearest(hashes: np.ndarray) -> list[tuple[int, UUID, int, int, int]]:
@@ -132,65 +144,113 @@ def nearest(hashes: np.ndarray) -> list[tuple[int, UUID, int, int, int]]:
 
 def candidates(query: QueryFrames) -> list[Candidate]:
     """The best-voted videos: hits agree on (video, mirrored, time offset), one vote per query frame."""
-    windows, variants = query.hashes.shape[1:3]
-    hits = nearest(query.hashes.reshape(-1, pdq.BITS))
+    hits = nearest(query.hashes)
     best: dict[tuple[UUID, bool, int], dict[int, Pair]] = defaultdict(dict)
     for index, video_id, at_ms, stored_window, distance in hits:
         if distance > SEARCH_BITS:
             continue
-        frame, rest = divmod(index, windows * variants)
-        query_window, variant = divmod(rest, variants)
+        frame, query_window, mirrored = query.probes[index]
         offset = round((at_ms - query.times_s[frame] * 1000) / OFFSET_BIN_MS)
-        key = (video_id, bool(variant), offset)
-        pair = Pair(frame, at_ms, query_window, stored_window, bool(variant), distance)
+        key = (video_id, mirrored, offset)
+        pair = Pair(frame, at_ms, query_window, stored_window, mirrored, distance)
         held = best[key].get(frame)
         if held is None or distance < held.distance:
             best[key][frame] = pair
-    by_video: dict[UUID, Candidate] = {}
-    for (video_id, mirrored, _), pairs in best.items():
+    keys: dict[UUID, list[tuple[float, Pair]]] = defaultdict(list)
+    for (video_id, _, _), pairs in best.items():
         score = sum(1 - p.distance / SEARCH_BITS for p in pairs.values())
-        if video_id not in by_video or score > by_video[video_id].score:
-            ordered = sorted(pairs.values(), key=lambda p: p.distance)
-            by_video[video_id] = Candidate(video_id, mirrored, score, ordered)
-    return sorted(by_video.values(), key=lambda c: -c.score)[:CANDIDATES]
+        keys[video_id].append((score, min(pairs.values(), key=lambda p: p.distance)))
+    found = []
+    for video_id, scored in keys.items():
+        scored.sort(key=lambda sp: -sp[0])
+        found.append(Candidate(video_id, scored[0][0], [pair for _, pair in scored[:ATTEMPTS]]))
+    return sorted(found, key=lambda c: -c.score)[:CANDIDATES]
 
 
 @dataclass(frozen=True)
 class Checked:
     candidate: Candidate
-    checks: list[tuple[Pair, confirm.FrameCheck]]
-    mismatch: float
+    mirrored: bool
+    checks: list[tuple[int, confirm.FrameCheck]]  # (query frame, its check)
+    mismatch: float  # the worst frame's
     audio: audio_prints.AudioVote | None
     video: VideoPrint
+    query_times: tuple[float, ...]  # the query frames' times
+
+    @property
+    def offset_s(self) -> float:
+        """Where the query starts in the video, by the pictures."""
+        return float(np.median([c.video_time_s - self.query_times[f] for f, c in self.checks]))
+
+    @property
+    def heard(self) -> bool:
+        """The sound matched at the pictures' offset (the world's ambiences loop: a match elsewhere
+        in time says nothing)."""
+        vote = self.audio
+        return bool(
+            vote
+            and vote.matched
+            and vote.offset_s is not None
+            and abs(vote.offset_s - self.offset_s) <= AUDIO_AGREE_S
+        )
 
 
 def candidate_check(query: QueryFrames, candidate: Candidate, query_audio: bytes) -> Checked | None:
+    """Compare the query with the candidate over the whole query: a start pair fixes the geometry
+    (windows, ORB) and the time offset (the next start is tried when the first frame disagrees);
+    CHECK_FRAMES frames spread over the query must all agree (a frame showing only a shared
+    background agrees with any clip of that background, so the worst frame counts)."""
     video = VideoPrint.objects.filter(video_id=candidate.video_id).first()
     stored = confirm.stored_frames(candidate.video_id, video.handle) if video else None
     if video is None or stored is None:
         return None
-    checks = []
-    for pair in _spread(candidate.pairs):
-        windows = (QUERY_WINDOWS[pair.query_window], WINDOWS[pair.stored_window])
-        image = query.images[pair.frame]
-        place = confirm.placement(image, stored, pair.at_ms / 1000, windows, pair.mirrored)
-        time_s = float(query.times_s[pair.frame]) + _offset_s(candidate, query)
-        checks.append((pair, confirm.frame_check(image, stored, time_s, place)))
-    mismatch = float(np.median([c.mismatch for _, c in checks]))
+    tried = []
+    for start in candidate.starts:
+        windows = (QUERY_WINDOWS[start.query_window], WINDOWS[start.stored_window])
+        image = query.images[start.frame]
+        place, first = confirm.placed_check(image, stored, start.at_ms / 1000, windows, start.mirrored)
+        tried.append((start, place, first))
+        if first.mismatch < REJECT_MISMATCH:
+            break
+    start, place, first = min(tried, key=lambda t: t[2].mismatch)
+    checks = [(start.frame, first), *_followed(query, stored, start.frame, first, place, video.duration_ms)]
     vote = None
     if query_audio and video.audio:
         vote = audio_prints.audio_agreement(query_audio, bytes(video.audio))
-    return Checked(candidate, checks, mismatch, vote, video)
+    times = tuple(float(t) for t in query.times_s)
+    mismatch = max(c.mismatch for _, c in checks)
+    checks.sort(key=lambda fc: fc[0])
+    return Checked(candidate, place.mirrored, checks, mismatch, vote, video, times)
 
 
-def _offset_s(candidate: Candidate, query: QueryFrames) -> float:
-    """The candidate's time offset (stored minus query), the median over its pairs."""
-    return float(np.median([p.at_ms / 1000 - query.times_s[p.frame] for p in candidate.pairs]))
+def _followed(
+    query: QueryFrames,
+    stored: confirm.StoredFrames,
+    done: int,
+    first: confirm.FrameCheck,
+    place: confirm.Placement,
+    duration_ms: int,
+) -> list[tuple[int, confirm.FrameCheck]]:
+    """The other frames' checks at the first one's offset and placement; stops at one that clearly
+    disagrees (the verdict is then settled)."""
+    offset = first.video_time_s - float(query.times_s[done])
+    checks: list[tuple[int, confirm.FrameCheck]] = []
+    if first.mismatch >= REJECT_MISMATCH:
+        return checks
+    for frame in _spread(len(query.images), done):
+        at = float(query.times_s[frame]) + offset
+        if -confirm.FOLLOW_S <= at <= duration_ms / 1000 + confirm.FOLLOW_S:
+            check = confirm.frame_check(query.images[frame], stored, at, place, confirm.FOLLOW_S)
+            checks.append((frame, check))
+            if check.mismatch >= REJECT_MISMATCH:
+                break
+    return checks
 
 
-def _spread(pairs: list[Pair]) -> list[Pair]:
-    """At most PAIRS_PER_CANDIDATE pairs, the closest first, of different query frames."""
-    return pairs[:PAIRS_PER_CANDIDATE]
+def _spread(frames: int, done: int) -> list[int]:
+    """Up to CHECK_FRAMES - 1 query frames other than `done`, spread evenly over the query."""
+    picks = np.linspace(0, frames - 1, min(frames, CHECK_FRAMES)).round().astype(int)
+    return [int(f) for f in dict.fromkeys(picks) if f != done]
 
 
 def lookup(clip: Clip, *, still: bool) -> Verdict:
@@ -200,7 +260,7 @@ def lookup(clip: Clip, *, still: bool) -> Verdict:
         return NOT_FROM_KINO
     query_audio = b""
     if clip.audio is not None and clip.sample_rate and clip.audio.size:
-        query_audio = audio_prints.audio_print(clip.audio, clip.sample_rate)
+        query_audio = audio_prints.audio_print(clip.audio, clip.sample_rate, query=True)
     checked = []
     for candidate in candidates(query):
         result = candidate_check(query, candidate, query_audio)
@@ -213,13 +273,11 @@ def lookup(clip: Clip, *, still: bool) -> Verdict:
 
 
 def _accepted(result: Checked) -> bool:
-    heard = result.audio is not None and result.audio.matched
-    return result.mismatch <= MATCH_MISMATCH or (heard and result.mismatch < REJECT_MISMATCH)
+    return result.mismatch <= MATCH_MISMATCH or (result.heard and result.mismatch < REJECT_MISMATCH)
 
 
 def _rejected(result: Checked) -> bool:
-    heard_other = result.audio is not None and not result.audio.matched and result.mismatch > MATCH_MISMATCH
-    return result.mismatch >= REJECT_MISMATCH or heard_other
+    return result.mismatch >= REJECT_MISMATCH
 
 
 def verdict(query: QueryFrames, checked: list[Checked], clip: Clip, *, still: bool) -> Verdict:
@@ -235,18 +293,17 @@ def verdict(query: QueryFrames, checked: list[Checked], clip: Clip, *, still: bo
 def _confidence(result: Checked) -> float:
     """1 at no disagreeing pixel, 0 at REJECT_MISMATCH; a matching sound adds to it."""
     pictures = float(np.clip(1 - result.mismatch / REJECT_MISMATCH, 0, 1))
-    if result.audio is not None and result.audio.matched:
+    if result.heard and result.audio is not None:
         return min(1.0, 0.5 + pictures / 2 + result.audio.score / 2)
     return pictures
 
 
 def _found(query: QueryFrames, result: Checked, clip: Clip, *, still: bool) -> Verdict:
-    """from_kino: the matched span of the query (its frames that voted for the video) and of the video."""
-    frame_s = 1 / SAMPLE_FPS
-    voted = [float(query.times_s[p.frame]) for p in result.candidate.pairs]
+    """from_kino: the span of the query its checked frames cover, and where that falls in the video."""
     query_end = clip.frames.shape[0] / clip.fps
-    query_range = (min(voted), min(query_end, max(voted) + frame_s))
-    offset = float(np.median([c.video_time_s - query.times_s[p.frame] for p, c in result.checks]))
+    checked = [float(query.times_s[f]) for f, _ in result.checks]
+    query_range = (min(checked), min(query_end, max(checked) + 1 / SAMPLE_FPS))
+    offset = result.offset_s
     duration = result.video.duration_ms / 1000
     video_range = (max(0.0, query_range[0] + offset), min(duration, query_range[1] + offset))
     if still:
@@ -271,7 +328,7 @@ def transforms_seen(result: Checked, query_s: float, *, still: bool) -> tuple[st
     offset = float(np.median([c.offset for c in checks]))
     brightness = float(np.median([c.gain * 128 + c.offset - 128 for c in checks]))
     seen = []
-    if result.candidate.mirrored:
+    if result.mirrored:
         seen.append("mirrored")
     if coverage < 0.95:
         seen.append("cropped")

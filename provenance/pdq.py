@@ -123,7 +123,13 @@ def dihedral(coefficients: np.ndarray, variant: str) -> np.ndarray:
 
 def pdq_dct(image: np.ndarray) -> tuple[np.ndarray, int]:
     """uint8 [H, W, 3] -> (the [16, 16] DCT coefficients, quality)."""
-    small = downsample(luminance(image))
+    return luma_dct(luminance(image))
+
+
+def luma_dct(luma: np.ndarray) -> tuple[np.ndarray, int]:
+    """float32 [H, W] luma -> (the [16, 16] DCT coefficients, quality): windows of one frame share
+    its luminance."""
+    small = downsample(luma)
     return dct16(small), quality(small)
 
 
