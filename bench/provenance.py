@@ -99,7 +99,7 @@ def posted(index: int, every: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return watermark_burn(frames, FPS / every, handle_of(index)), rendered.audio
 
 
-def _prints_of(indices: list[int]) -> list[tuple[int, np.ndarray, list[list[str]], bytes]]:
+def _prints_of(indices: list[int]) -> list[tuple[int, list[tuple[int, int, str]], bytes]]:
     """Each clip's prints as clip_prints makes them from the posted frames (only the sampled frames
     are scaled up and marked: the same pixels, a quarter of the work)."""
     from provenance.fingerprints import SAMPLE_FPS, bits_text, clip_prints
@@ -108,13 +108,15 @@ def _prints_of(indices: list[int]) -> list[tuple[int, np.ndarray, list[list[str]
     out = []
     for index in indices:
         frames, sound = posted(index, every)
-        prints = clip_prints(frames, FPS / every, sound, 16_000)
-        texts = [[bits_text(bits) for bits in rows] for rows in prints.hashes]
-        out.append((index, prints.times_ms, texts, prints.audio))
+        prints = clip_prints(frames, FPS / every, sound, 16_000, handle=handle_of(index))
+        rows = zip(
+            prints.times_ms.tolist(), prints.windows.tolist(), map(bits_text, prints.hashes), strict=True
+        )
+        out.append((index, list(rows), prints.audio))
     return out
 
 
-def _copy_rows(batch: list[tuple[int, np.ndarray, list[list[str]], bytes]]) -> int:
+def _copy_rows(batch: list[tuple[int, list[tuple[int, int, str]], bytes]]) -> int:
     from django.db import connection
 
     rows = 0
@@ -122,16 +124,15 @@ def _copy_rows(batch: list[tuple[int, np.ndarray, list[list[str]], bytes]]) -> i
         raw = cursor.cursor
         columns = "video_id, duration_ms, width, height, handle, audio, created_at"
         with raw.copy(f"COPY provenance_videoprint ({columns}) FROM STDIN") as copy:
-            for index, _, _, sound in batch:
+            for index, _, sound in batch:
                 copy.write_row(
                     (video_id_of(index), 4000, 256, 256, handle_of(index), sound, datetime.now(UTC))
                 )
         with raw.copy('COPY provenance_frameprint (video_id, at_ms, "window", hash) FROM STDIN') as copy:
-            for index, times_ms, texts, _ in batch:
-                for at_ms, row in zip(times_ms, texts, strict=True):
-                    for window, text in enumerate(row):
-                        copy.write_row((video_id_of(index), int(at_ms), window, text))
-                        rows += 1
+            for index, prints, _ in batch:
+                for at_ms, window, text in prints:
+                    copy.write_row((video_id_of(index), at_ms, window, text))
+                    rows += 1
     return rows
 
 

@@ -32,7 +32,8 @@ from provenance.watermark import HANDLE_MAX_CHARS, watermark_box
 
 COMPARE_SIDE = 128  # pixels are compared with the query's short side at most this
 NEAR_S = 0.5  # stored frames this close to the matched time are tried, the best one counts
-FOLLOW_S = 0.3  # once one frame fixed the offset, the others try the stored frames this close
+FOLLOW_S = 0.5  # the other frames try the stored frames this close to the first one's offset (a still
+# stretch can fix the offset a few frames off)
 BLUR_SIGMA = 1.2
 CLIPPED = (3, 252)  # query pixels with a channel at or beyond these are not compared (a brightened
 # copy clips there: no gain undoes it)

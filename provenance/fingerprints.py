@@ -14,12 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
+import cv2
 import numpy as np
 from django.db import transaction
 
 from provenance import audio as audio_prints
 from provenance import pdq
 from provenance.models import FramePrint, VideoPrint
+from provenance.watermark import watermark_box
 
 SAMPLE_FPS = 2.0  # frames hashed a second (the lookup's query frames come at the same rate)
 CROP = 0.8  # the side of the centred and corner windows, as a share of the frame's
@@ -31,21 +33,26 @@ WINDOWS: tuple[tuple[float, float, float, float], ...] = (
     (1 - CROP, 0.0, CROP, CROP),
     (0.0, 1 - CROP, CROP, CROP),
     (1 - CROP, 1 - CROP, CROP, CROP),
+    (0.0, 0.0, 1.0, 1.0),  # PAINTED: the full frame, its watermark painted out
 )
+PAINTED = 6
 KEEP_BITS = 16  # a sampled frame whose full-frame hash is this close to the last kept one is dropped
 WINDOWS_EVERY_MS = 1000  # the windows beyond the full frame are hashed on a kept frame this often
 
 
 @dataclass(frozen=True)
 class ClipPrints:
-    times_ms: np.ndarray = field(repr=False)  # int64 [F]: when each kept frame shows
-    # Per kept frame, bool [windows, 256]: row w is WINDOWS[w] (the full frame only, or all of them).
-    hashes: list[np.ndarray] = field(repr=False)
+    """One row per stored hash: when its frame shows, through which window, the 256 bits."""
+
+    times_ms: np.ndarray = field(repr=False)  # int64 [N]
+    windows: np.ndarray = field(repr=False)  # int [N]: WINDOWS index
+    hashes: np.ndarray = field(repr=False)  # bool [N, 256]
     audio: bytes = field(default=b"", repr=False)  # provenance.audio's print; b"" when silent
+    handle: str = ""  # the @handle its watermark shows ("" when unknown)
 
     @property
     def count(self) -> int:
-        return sum(len(rows) for rows in self.hashes)
+        return int(self.hashes.shape[0])
 
 
 def sample_indices(count: int, fps: float, rate: float = SAMPLE_FPS) -> tuple[np.ndarray, np.ndarray]:
@@ -73,16 +80,24 @@ def frame_hashes(
 
 
 def clip_prints(
-    frames: np.ndarray, fps: float, audio: np.ndarray | None, sample_rate: int | None
+    frames: np.ndarray,
+    fps: float,
+    audio: np.ndarray | None,
+    sample_rate: int | None,
+    *,
+    handle: str = "",
 ) -> ClipPrints:
     """The prints of a clip's final (watermarked) frames, uint8 [T, H, W, 3], and its sound
-    (float32 [N] or [C, N]); what the worker stores with `prints_store`.
+    (float32 [N] or [C, N]); what the worker stores with `prints_store`. `handle`: the @handle
+    burned in (provenance.watermark), when known.
 
     Every sampled frame is hashed whole; the other windows are hashed about once a second
-    (WINDOWS_EVERY_MS): a cropped copy is met on fewer frames, and the index stays half as large."""
+    (WINDOWS_EVERY_MS): a cropped copy is met on fewer frames, and the index stays half as large.
+    With the handle known, each kept frame is also hashed with its mark painted out (PAINTED): on a
+    plain picture the mark weighs in the hash, and a copy with the mark painted out must still meet
+    its frames."""
     indices, times_ms = sample_indices(frames.shape[0], fps)
-    kept_times: list[int] = []
-    kept: list[np.ndarray] = []
+    rows: list[tuple[int, int, np.ndarray]] = []
     last_full: np.ndarray | None = None
     windows_at = -WINDOWS_EVERY_MS
     for index, time_ms in zip(indices, times_ms, strict=True):
@@ -91,16 +106,36 @@ def clip_prints(
         if last_full is not None and pdq.hamming(full, last_full) <= KEEP_BITS:
             continue
         last_full = full
-        rows = [full]
+        at = int(time_ms)
+        rows.append((at, 0, full))
         if time_ms - windows_at >= WINDOWS_EVERY_MS:
-            windows_at = int(time_ms)
-            rows += [pdq.bits_from_dct(pdq.luma_dct(window_crop(luma, w))[0]) for w in WINDOWS[1:]]
-        kept.append(np.stack(rows))
-        kept_times.append(int(time_ms))
+            windows_at = at
+            rows += [(at, w, _hash(window_crop(luma, WINDOWS[w]))) for w in range(1, PAINTED)]
+        if handle:
+            rows.append((at, PAINTED, _hash(pdq.luminance(_painted_out(frames[index], at / 1000, handle)))))
     sound = b""
     if audio is not None and sample_rate and audio.size:
         sound = audio_prints.audio_print(audio, sample_rate)
-    return ClipPrints(times_ms=np.array(kept_times, np.int64), hashes=kept, audio=sound)
+    return ClipPrints(
+        times_ms=np.array([r[0] for r in rows], np.int64),
+        windows=np.array([r[1] for r in rows], int),
+        hashes=np.stack([r[2] for r in rows]) if rows else np.zeros((0, pdq.BITS), bool),
+        audio=sound,
+        handle=handle,
+    )
+
+
+def _hash(luma: np.ndarray) -> np.ndarray:
+    return pdq.bits_from_dct(pdq.luma_dct(luma)[0])
+
+
+def _painted_out(image: np.ndarray, time_s: float, handle: str) -> np.ndarray:
+    """The frame with its watermark's box filled in from around it (Navier-Stokes inpainting)."""
+    height, width = image.shape[:2]
+    x, y, w, h = watermark_box(time_s, width, height, handle)
+    mask = np.zeros((height, width), np.uint8)
+    mask[max(0, y - 1) : y + h + 1, max(0, x - 1) : x + w + 1] = 255
+    return cv2.inpaint(np.ascontiguousarray(image), mask, 3, cv2.INPAINT_NS)
 
 
 def bits_text(bits: np.ndarray) -> str:
@@ -110,13 +145,17 @@ def bits_text(bits: np.ndarray) -> str:
 
 @transaction.atomic
 def prints_store(video_id: UUID, prints: ClipPrints, *, width: int, height: int, duration_ms: int) -> None:
-    """Store a video's prints (replacing any it had): one VideoPrint and a FramePrint per frame and window."""
+    """Store a video's prints (replacing any it had): one VideoPrint and its FramePrints."""
     VideoPrint.objects.filter(video_id=video_id).delete()
     VideoPrint.objects.create(
-        video_id=video_id, duration_ms=duration_ms, width=width, height=height, audio=prints.audio
+        video_id=video_id,
+        duration_ms=duration_ms,
+        width=width,
+        height=height,
+        handle=prints.handle,
+        audio=prints.audio,
     )
     FramePrint.objects.bulk_create(
-        FramePrint(video_id=video_id, at_ms=int(at_ms), window=window, hash=bits_text(bits))
-        for at_ms, row in zip(prints.times_ms, prints.hashes, strict=True)
-        for window, bits in enumerate(row)
+        FramePrint(video_id=video_id, at_ms=int(at_ms), window=int(window), hash=bits_text(bits))
+        for at_ms, window, bits in zip(prints.times_ms, prints.windows, prints.hashes, strict=True)
     )

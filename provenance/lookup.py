@@ -43,10 +43,11 @@ QUERY_WINDOWS: tuple[tuple[float, float, float, float], ...] = (
     (1 - _INNER, 1 - _INNER, _INNER, _INNER),
 )
 MAX_QUERY_FRAMES = 8  # a longer query is sampled evenly down to this many frames
-NEIGHBOURS = 10  # stored hashes fetched per query hash
-EF_SEARCH = 40  # HNSW's candidate list per search (pgvector's default; recall is the vote's job)
+NEIGHBOURS = 24  # stored hashes fetched per query hash
+EF_SEARCH = 48  # HNSW's candidate list per search (a little above NEIGHBOURS; recall is the vote's job)
+CROWD_BITS = 6  # other videos this close to a hit's distance crowd it (and share its vote)
 SEARCH_BITS = 72  # a hit farther than this (of 256) votes for nothing
-CANDIDATES = 3  # videos confirmed per lookup
+CANDIDATES = 4  # videos confirmed per lookup
 ATTEMPTS = 2  # (mirrored, offset) starts tried per candidate
 CHECK_FRAMES = 5  # query frames, spread over it, compared with a candidate
 OFFSET_BIN_MS = 500
@@ -143,28 +144,44 @@ def nearest(hashes: np.ndarray) -> list[tuple[int, UUID, int, int, int]]:
 
 
 def candidates(query: QueryFrames) -> list[Candidate]:
-    """The best-voted videos: hits agree on (video, mirrored, time offset), one vote per query frame."""
-    hits = nearest(query.hashes)
-    best: dict[tuple[UUID, bool, int], dict[int, Pair]] = defaultdict(dict)
-    for index, video_id, at_ms, stored_window, distance in hits:
-        if distance > SEARCH_BITS:
-            continue
+    """The best-voted videos: hits agree on (video, mirrored, time offset), one vote per query frame,
+    each weighted by its closeness and by how few other videos the same hash came as close to (a
+    frame of bare background meets every clip of that background: its votes count for little)."""
+    best: dict[tuple[UUID, bool, int], dict[int, tuple[float, Pair]]] = defaultdict(dict)
+    for index, hits in _by_probe(nearest(query.hashes)).items():
         frame, query_window, mirrored = query.probes[index]
-        offset = round((at_ms - query.times_s[frame] * 1000) / OFFSET_BIN_MS)
-        key = (video_id, mirrored, offset)
-        pair = Pair(frame, at_ms, query_window, stored_window, mirrored, distance)
-        held = best[key].get(frame)
-        if held is None or distance < held.distance:
-            best[key][frame] = pair
+        closest: dict[UUID, int] = {}
+        for video_id, _, _, distance in hits:
+            closest.setdefault(video_id, distance)
+        for video_id, at_ms, stored_window, distance in hits:
+            crowd = sum(1 for other, d in closest.items() if other != video_id and d <= distance + CROWD_BITS)
+            weight = (1 - distance / SEARCH_BITS) / (1 + crowd)
+            offset = round((at_ms - query.times_s[frame] * 1000) / OFFSET_BIN_MS)
+            key = (video_id, mirrored, offset)
+            held = best[key].get(frame)
+            if held is None or weight > held[0]:
+                best[key][frame] = (
+                    weight,
+                    Pair(frame, at_ms, query_window, stored_window, mirrored, distance),
+                )
     keys: dict[UUID, list[tuple[float, Pair]]] = defaultdict(list)
-    for (video_id, _, _), pairs in best.items():
-        score = sum(1 - p.distance / SEARCH_BITS for p in pairs.values())
-        keys[video_id].append((score, min(pairs.values(), key=lambda p: p.distance)))
+    for (video_id, _, _), votes in best.items():
+        score = sum(weight for weight, _ in votes.values())
+        keys[video_id].append((score, max(votes.values(), key=lambda wp: wp[0])[1]))
     found = []
     for video_id, scored in keys.items():
         scored.sort(key=lambda sp: -sp[0])
         found.append(Candidate(video_id, scored[0][0], [pair for _, pair in scored[:ATTEMPTS]]))
     return sorted(found, key=lambda c: -c.score)[:CANDIDATES]
+
+
+def _by_probe(hits: list[tuple[int, UUID, int, int, int]]) -> dict[int, list[tuple[UUID, int, int, int]]]:
+    """The hits closer than SEARCH_BITS, per query hash, closest first."""
+    grouped: dict[int, list[tuple[UUID, int, int, int]]] = defaultdict(list)
+    for index, video_id, at_ms, window, distance in sorted(hits, key=lambda h: h[4]):
+        if distance <= SEARCH_BITS:
+            grouped[index].append((video_id, at_ms, window, distance))
+    return grouped
 
 
 @dataclass(frozen=True)
