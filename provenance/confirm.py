@@ -93,13 +93,22 @@ def stored_frames(video_id: UUID, handle: str) -> StoredFrames | None:
                 luma, u, v = (_plane(frame, k) for k in range(3))
                 lumas.append(luma)
                 half = cv2.resize(luma, (u.shape[1], u.shape[0]), interpolation=cv2.INTER_AREA)
-                colours.append(np.stack([half, u, v], axis=-1).astype(np.float32))
+                colours.append(_full_range(np.stack([half, u, v], axis=-1)))
                 times.append(_frame_time(frame, len(times)))
     except (av.FFmpegError, ValueError, OSError, IndexError):
         return None
     if not lumas or frame.format.name != "yuv420p":
         return None
     return StoredFrames(np.stack(lumas), np.stack(colours), np.array(times), handle)
+
+
+def _full_range(yuv: np.ndarray) -> np.ndarray:
+    """The decoder's studio-range YUV (Y 16-235, U and V 16-240) as full range, as OpenCV's RGB->YUV
+    gives the query's: a plain copy then fits with gain 1 and offset 0."""
+    out = yuv.astype(np.float32)
+    out[..., 0] = (out[..., 0] - 16) * (255 / 219)
+    out[..., 1:] = (out[..., 1:] - 128) * (255 / 224) + 128
+    return out
 
 
 def _frame_time(frame: av.VideoFrame, count: int) -> float:

@@ -53,6 +53,8 @@ CHECK_FRAMES = 5  # query frames, spread over it, compared with a candidate
 OFFSET_BIN_MS = 500
 MATCH_MISMATCH = 0.01  # at most this share of disagreeing pixels: the same pictures
 REJECT_MISMATCH = 0.016  # at least this: other pictures (a look-alike)
+BRIGHTNESS_LEVELS = 12  # mid-grey moved by more than this (of 255): "brightness" is reported
+BRIGHTNESS_GAIN = 0.12  # or the contrast by more than this share
 AUDIO_AGREE_S = 0.25  # the sound's offset within this of the pictures' counts as agreeing
 
 
@@ -342,7 +344,6 @@ def transforms_seen(result: Checked, query_s: float, *, still: bool) -> tuple[st
     scale = float(np.median([c.scale for c in checks]))
     coverage = float(np.median([c.coverage for c in checks]))
     gain = float(np.median([c.gain for c in checks]))
-    offset = float(np.median([c.offset for c in checks]))
     brightness = float(np.median([c.gain * 128 + c.offset - 128 for c in checks]))
     seen = []
     if result.mirrored:
@@ -351,7 +352,7 @@ def transforms_seen(result: Checked, query_s: float, *, still: bool) -> tuple[st
         seen.append("cropped")
     if abs(scale - 1) > 0.08:
         seen.append("scaled")
-    if abs(brightness) > 10 or (abs(gain - 1) > 0.12 and abs(offset) > 8):
+    if abs(brightness) > BRIGHTNESS_LEVELS or abs(gain - 1) > BRIGHTNESS_GAIN:
         seen.append("brightness")
     if still:
         seen.append("still")

@@ -1,0 +1,141 @@
+"""The lookup: copies of an indexed clip are traced back to it (with the time range and the
+transforms seen); an unrelated clip and a near-twin (the same scene drawn again) are not.
+
+Clips come from the built-in world (64 x 64 drawn, scaled up to the delivered 256 x 256, the watermark
+burned in), fingerprinted as the worker does; each indexed clip's MP4 is what the lookup's pixel
+check reads (provenance.confirm.video_file_read, here a dict instead of feed's storage)."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Callable
+from uuid import UUID
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from generation.builtin.world import Scene, scene_render, scene_sample
+from mediakit import Clip
+from mediakit.encode import clip_encode, frames_for_phones
+from mediakit.sampling import clip_from_file
+from provenance import confirm
+from provenance.fingerprints import clip_prints, prints_store
+from provenance.lookup import Verdict, lookup
+from provenance.watermark import watermark_burn
+
+FPS = 8.0
+HANDLE = "maker"
+INDEXED = (101, 102, 103, 104, 105, 106)
+pytestmark = pytest.mark.django_db
+
+
+def _scene(seed: int) -> Scene:
+    return scene_sample(np.random.default_rng(seed))
+
+
+def posted(seed: int, draw: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, sound) of the world's clip `seed`; `draw` renders the same scene with other positions,
+    sizes and speeds (a near-twin)."""
+    rng = np.random.default_rng(seed if draw is None else draw)
+    rendered = scene_render(_scene(seed), rng, frames=32, size=64, fps=FPS)
+    return watermark_burn(frames_for_phones(rendered.frames), FPS, HANDLE), rendered.audio
+
+
+def mp4(frames: np.ndarray, sound: np.ndarray | None, crf: int = 20) -> bytes:
+    clip = Clip(np.ascontiguousarray(frames), FPS, None if sound is None else sound[None], 16_000)
+    return clip_encode(clip, min_short_side=2, crf=crf).mp4
+
+
+@pytest.fixture
+def indexed(monkeypatch: pytest.MonkeyPatch) -> dict[int, UUID]:
+    """The INDEXED clips, fingerprinted and stored, their MP4s readable by the lookup."""
+    files: dict[UUID, bytes] = {}
+    ids = {}
+    for seed in INDEXED:
+        frames, sound = posted(seed)
+        video_id = ids[seed] = uuid.uuid4()
+        prints = clip_prints(frames, FPS, sound, 16_000, handle=HANDLE)
+        prints_store(video_id, prints, width=256, height=256, duration_ms=4000)
+        files[video_id] = mp4(frames, sound)
+    monkeypatch.setattr(confirm, "video_file_read", files.get)
+    return ids
+
+
+def _downloaded(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    frames, sound = posted(seed)
+    return clip_from_file(mp4(frames, sound), fps=FPS).frames, sound
+
+
+def _looked_up(data: bytes) -> Verdict:
+    clip = clip_from_file(data, fps=2.0)
+    return lookup(clip, still=clip.frames.shape[0] == 1)
+
+
+def _half(frames: np.ndarray) -> np.ndarray:
+    return np.stack([cv2.resize(f, (128, 128), interpolation=cv2.INTER_AREA) for f in frames])
+
+
+# name: (make the upload from the downloaded frames and sound, the transforms the verdict must name,
+#        the video range expected)
+COPIES: dict[str, tuple[Callable[[np.ndarray, np.ndarray], bytes], set[str], tuple[float, float]]] = {
+    "reencoded": (lambda f, s: mp4(f, s, crf=38), set(), (0.0, 4.0)),
+    "scaled_half": (lambda f, s: mp4(_half(f), s, crf=23), {"scaled"}, (0.0, 4.0)),
+    "cropped": (lambda f, s: mp4(f[:, :230, :230], s, crf=23), {"cropped"}, (0.0, 4.0)),
+    "mirrored": (lambda f, s: mp4(f[:, :, ::-1], s, crf=23), {"mirrored"}, (0.0, 4.0)),
+    "excerpt": (lambda f, s: mp4(f[8:], s[16_000:], crf=23), {"excerpt"}, (1.0, 4.0)),
+}
+
+
+@pytest.mark.parametrize("copy", list(COPIES))
+def test_a_copy_is_traced_to_its_video(indexed: dict[int, UUID], copy: str) -> None:
+    make, transforms, (start, end) = COPIES[copy]
+    frames, sound = _downloaded(103)
+    verdict = _looked_up(make(frames, sound))
+    assert verdict.kind == "from_kino"
+    assert verdict.video_id == indexed[103]
+    assert transforms <= set(verdict.transforms), verdict.transforms
+    assert verdict.video_range_s is not None
+    assert verdict.query_range_s is not None
+    assert abs(verdict.video_range_s[0] - start) <= 0.3
+    assert abs(verdict.video_range_s[1] - end) <= 0.3
+    assert verdict.query_range_s[0] == pytest.approx(0.0, abs=0.3)
+    assert 0 < verdict.confidence <= 1
+
+
+def test_a_plain_copy_names_no_transform(indexed: dict[int, UUID]) -> None:
+    frames, sound = _downloaded(105)
+    verdict = _looked_up(mp4(frames, sound, crf=23))
+    assert (verdict.kind, verdict.video_id, verdict.transforms) == ("from_kino", indexed[105], ())
+
+
+def test_a_still_frame_is_traced_to_its_moment(indexed: dict[int, UUID]) -> None:
+    frames, _ = _downloaded(104)
+    buffer = io.BytesIO()
+    Image.fromarray(frames[13]).save(buffer, format="JPEG", quality=90)
+    verdict = _looked_up(buffer.getvalue())
+    assert (verdict.kind, verdict.video_id) == ("from_kino", indexed[104])
+    assert "still" in verdict.transforms
+    assert verdict.video_range_s is not None
+    assert abs(verdict.video_range_s[0] - 13 / FPS) <= 0.5
+
+
+def test_an_unrelated_clip_is_not_from_kino(indexed: dict[int, UUID]) -> None:
+    frames, sound = posted(9_001)
+    assert _looked_up(mp4(frames, sound, crf=23)).kind == "not_from_kino"
+
+
+def test_a_near_twin_is_not_taken_for_the_clip(indexed: dict[int, UUID]) -> None:
+    """The same scene (colour, shape, motion, background, pan, company) drawn again: it shares the
+    indexed clip's background, watermark and shapes, only the object's path differs."""
+    for seed in (102, 106):
+        frames, sound = posted(seed, draw=77_000 + seed)
+        verdict = _looked_up(mp4(frames, sound, crf=23))
+        assert verdict.kind == "not_from_kino", (seed, verdict)
+
+
+def test_nothing_indexed_answers_not_from_kino() -> None:
+    frames, sound = posted(101)
+    assert _looked_up(mp4(frames, sound, crf=23)).kind == "not_from_kino"
