@@ -20,7 +20,7 @@ storing thumbnails would double the index for the few candidates a lookup ever l
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import av
@@ -48,13 +48,27 @@ WATERMARK_PAD = 2  # pixels (of the halved frame) around the mark's box masked t
 @dataclass(frozen=True)
 class StoredFrames:
     grey: np.ndarray  # uint8 [T, H, W]: the luma plane, for ORB
-    colour: np.ndarray  # float32 [T, H/2, W/2, 3]: Y (halved), U, V, for the pixel comparison
+    chroma: np.ndarray  # uint8 [T, H/2, W/2, 2]: U, V as decoded
     times_s: np.ndarray  # float [T]
     handle: str
+
+    made: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size(self) -> tuple[int, int]:
         return int(self.grey.shape[2]), int(self.grey.shape[1])
+
+    @property
+    def half_size(self) -> tuple[int, int]:
+        return int(self.chroma.shape[2]), int(self.chroma.shape[1])
+
+    def colour(self, index: int) -> np.ndarray:
+        """float32 [H/2, W/2, 3] full-range Y (halved), U, V of frame `index`, for the pixel
+        comparison; made on first use (a lookup compares a few frames of a few videos)."""
+        if index not in self.made:
+            half = cv2.resize(self.grey[index], self.half_size, interpolation=cv2.INTER_AREA)
+            self.made[index] = _full_range(np.dstack([half, self.chroma[index]]))
+        return self.made[index]
 
 
 @dataclass(frozen=True)
@@ -85,21 +99,20 @@ def stored_frames(video_id: UUID, handle: str) -> StoredFrames | None:
     if not data:
         return None
     lumas: list[np.ndarray] = []
-    colours: list[np.ndarray] = []
+    chromas: list[np.ndarray] = []
     times: list[float] = []
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             for frame in container.decode(container.streams.video[0]):
                 luma, u, v = (_plane(frame, k) for k in range(3))
                 lumas.append(luma)
-                half = cv2.resize(luma, (u.shape[1], u.shape[0]), interpolation=cv2.INTER_AREA)
-                colours.append(_full_range(np.stack([half, u, v], axis=-1)))
+                chromas.append(np.stack([u, v], axis=-1))
                 times.append(_frame_time(frame, len(times)))
     except (av.FFmpegError, ValueError, OSError, IndexError):
         return None
     if not lumas or frame.format.name != "yuv420p":
         return None
-    return StoredFrames(np.stack(lumas), np.stack(colours), np.array(times), handle)
+    return StoredFrames(np.stack(lumas), np.stack(chromas), np.array(times), handle)
 
 
 def _full_range(yuv: np.ndarray) -> np.ndarray:
@@ -196,8 +209,8 @@ def _watermark_mask(stored: StoredFrames, time_s: float) -> np.ndarray:
     """1 where the pixels may be compared, 0 on the watermark's boxes (at the halved colour size): the
     box at `time_s` and WATERMARK_NEAR_S either side (the query's frame may show the mark moved on)."""
     width, height = stored.size
-    ratio = stored.colour.shape[1] / height
-    mask = np.ones(stored.colour.shape[1:3], np.float32)
+    ratio = stored.half_size[1] / height
+    mask = np.ones(stored.half_size[::-1], np.float32)
     handle = stored.handle or "x" * HANDLE_MAX_CHARS  # unknown: the widest mark covers any
     pad = WATERMARK_PAD
     for at in {max(0.0, time_s - WATERMARK_NEAR_S), time_s, time_s + WATERMARK_NEAR_S}:
@@ -251,7 +264,7 @@ def frame_check(
     best = (2.0, time_s, 1.0, 0.0)
     near = np.flatnonzero(np.abs(stored.times_s - time_s) <= near_s + 1e-6)
     for index in sorted(near, key=lambda i: abs(stored.times_s[i] - time_s)):
-        warped = cv2.warpAffine(stored.colour[index], matrix, size, flags=cv2.INTER_LINEAR)
+        warped = cv2.warpAffine(stored.colour(int(index)), matrix, size, flags=cv2.INTER_LINEAR)
         mask = cv2.warpAffine(
             _watermark_mask(stored, float(stored.times_s[index])), matrix, size, flags=cv2.INTER_NEAREST
         )
@@ -272,7 +285,7 @@ def _compare_matrix(
     """The placement (full stored -> full query, corners) as warpAffine wants it: from the halved
     stored colour frame to the shrunk query, in pixel centres."""
     out_scale = np.diag([size[0] / query_shape[1], size[1] / query_shape[0]])
-    in_scale = stored.grey.shape[1] / stored.colour.shape[1]
+    in_scale = stored.size[1] / stored.half_size[1]
     linear = out_scale @ matrix[:, :2] * in_scale
     shift = out_scale @ matrix[:, 2]
     return _corners_to_centres(np.column_stack([linear, shift]))
