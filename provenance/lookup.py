@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from uuid import UUID
 
+import cv2
 import numpy as np
 from django.db import connection, transaction
 
@@ -42,6 +43,7 @@ QUERY_WINDOWS: tuple[tuple[float, float, float, float], ...] = (
     (0.0, 1 - _INNER, _INNER, _INNER),
     (1 - _INNER, 1 - _INNER, _INNER, _INNER),
 )
+QUERY_SIDE = 320  # query frames are scaled down to this short side first
 MAX_QUERY_FRAMES = 8  # a longer query is sampled evenly down to this many frames
 NEIGHBOURS = 24  # stored hashes fetched per query hash
 EF_SEARCH = 48  # HNSW's candidate list per search (a little above NEIGHBOURS; recall is the vote's job)
@@ -77,6 +79,7 @@ class QueryFrames:
     times_s: np.ndarray  # float [F]
     probes: list[tuple[int, int, bool]]  # (frame, QUERY_WINDOWS index, mirrored) of each hash
     hashes: np.ndarray = field(repr=False)  # bool [len(probes), 256]
+    shrink: float = 1.0  # the images' size over the upload's (QUERY_SIDE)
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ def query_frames(clip: Clip) -> QueryFrames:
     if len(indices) > MAX_QUERY_FRAMES:
         keep = np.linspace(0, len(indices) - 1, MAX_QUERY_FRAMES).round().astype(int)
         indices, times_ms = indices[keep], times_ms[keep]
-    images = [clip.frames[i] for i in indices]
+    images = [_shrunk(clip.frames[i]) for i in indices]
     windowed = {0, len(images) // 2}
     probes: list[tuple[int, int, bool]] = []
     hashes = []
@@ -120,7 +123,19 @@ def query_frames(clip: Clip) -> QueryFrames:
             ]
             probes += [(f, w, False), (f, w, True)]
     bits = np.stack(hashes) if hashes else np.zeros((0, pdq.BITS), bool)
-    return QueryFrames(images, times_ms / 1000.0, probes, bits)
+    shrink = images[0].shape[0] / clip.frames.shape[1] if images else 1.0
+    return QueryFrames(images, times_ms / 1000.0, probes, bits, shrink)
+
+
+def _shrunk(image: np.ndarray) -> np.ndarray:
+    """A large upload's frame scaled down to QUERY_SIDE on its short side: PDQ ends at 64 x 64 and the
+    pixels are compared at 128 anyway; hashing and ORB at 1080p would cost ten times as much."""
+    short = min(image.shape[:2])
+    if short <= QUERY_SIDE:
+        return image
+    scale = QUERY_SIDE / short
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def nearest(hashes: np.ndarray) -> list[tuple[int, UUID, int, int, int]]:
@@ -334,14 +349,15 @@ def _found(query: QueryFrames, result: Checked, clip: Clip, *, still: bool) -> V
         round(_confidence(result), 3),
         (round(query_range[0], 2), round(query_range[1], 2)),
         (round(video_range[0], 2), round(video_range[1], 2)),
-        transforms_seen(result, query_end, still=still),
+        transforms_seen(result, query_end, query.shrink, still=still),
     )
 
 
-def transforms_seen(result: Checked, query_s: float, *, still: bool) -> tuple[str, ...]:
-    """What was done to the video, as the checks saw it (`query_s`: the query's length)."""
+def transforms_seen(result: Checked, query_s: float, shrink: float, *, still: bool) -> tuple[str, ...]:
+    """What was done to the video, as the checks saw it (`query_s`: the query's length; `shrink`: how
+    much the lookup scaled the upload down before looking)."""
     checks = [c for _, c in result.checks]
-    scale = float(np.median([c.scale for c in checks]))
+    scale = float(np.median([c.scale for c in checks])) / shrink
     coverage = float(np.median([c.coverage for c in checks]))
     gain = float(np.median([c.gain for c in checks]))
     brightness = float(np.median([c.gain * 128 + c.offset - 128 for c in checks]))
