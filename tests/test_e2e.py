@@ -9,14 +9,20 @@ import re
 import threading
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import websockets
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import Invite, User
+from mediakit import Clip
+from mediakit.encode import clip_encode
+from mediakit.sampling import clip_from_file
+from provenance.public import WATERMARK_READ_THRESHOLD, watermark_read
 from tests.browser import chromium
 from tests.factories import PASSWORD, InviteFactory, UserFactory
 
@@ -212,7 +218,17 @@ def test_a_member_makes_a_clip_stage_by_stage_then_leaves_and_nothing_of_them_st
 
     events, video, closed = asyncio.run(make_then_leave())
     stages = [e["data"]["stage"] for e in events if e["type"] in ("generation.running", "generation.stage")]
-    assert stages == ["claim", "recheck", "load_engine", "render", "encode", "screen", "draft"]
+    assert stages == [
+        "claim",
+        "recheck",
+        "load_engine",
+        "render",
+        "screen",
+        "mark",
+        "encode",
+        "fingerprint",
+        "draft",
+    ]
     assert closed["data"]["reason"] == "account_deleted"
     # 3. Nothing of theirs stays reachable: the old signed link, the token, the account
     assert httpx.get(video["video_url"], timeout=10).status_code == 404
@@ -282,6 +298,9 @@ def test_a_post_is_liked_commented_remixed_traced_shared_and_exported(live_stack
         ]
         assert held
         assert archive.read(held[0]) == mp4
+
+    # 7. Its file is marked and signed; anyone traces a copy back to the post
+    provenance_traced(api, live_stack.base, mp4, root, remix)
 
 
 def test_a_post_is_reported_taken_down_appealed_and_restored_by_another_moderator(live_stack):
@@ -538,6 +557,48 @@ def clip_made(api: httpx.Client, auth: dict[str, str], ask: dict[str, object]) -
         assert state["state"] in ("queued", "running"), state
         time.sleep(0.5)
     raise AssertionError("the clip was not made in time")
+
+
+def provenance_traced(api: httpx.Client, base: str, mp4: bytes, root: str, remix: str) -> None:
+    """maker's post `root` (its file `mp4`) and fan's remix of it, traced as the public and members can."""
+    maker = {"Authorization": f"Bearer {login(api, 'maker')}"}
+    fan = {"Authorization": f"Bearer {login(api, 'fan')}"}
+    # The moving mark reads "@maker" through the clip
+    copy = clip_from_file(mp4, fps=8.0)
+    assert min(watermark_read(copy.frames, copy.fps, "maker")) >= WATERMARK_READ_THRESHOLD
+    # Anyone uploads the file, or a mirrored half-size re-encode, and is told which post it is;
+    # an unrelated clip is not from Kino
+    mirrored = replace(copy, frames=np.ascontiguousarray(copy.frames[:, ::2, ::-2]))
+    for upload in (mp4, clip_encode(mirrored, min_short_side=2, crf=28).mp4):
+        traced = traced_to(base, upload)
+        assert (traced["verdict"], traced["post"]["id"], traced["post"]["handle"]) == (
+            "from_kino",
+            root,
+            "maker",
+        )
+    assert traced_to(base, stripes_mp4())["verdict"] == "not_from_kino"
+    # The signed manifests: made by Kino for @maker; fan's remix names the post as its input
+    made = api.get(f"/videos/{root}/provenance", headers=fan).json()
+    assert (made["state"], made["author"]) == ("trusted", "@maker"), made
+    remixed = api.get(f"/videos/{remix}/provenance", headers=maker).json()
+    assert (remixed["state"], remixed["author"]) == ("trusted", "@fan"), remixed
+    assert remixed["ingredients"] == [
+        {"title": "Kino clip by @maker", "relationship": "inputTo", "state": "trusted"}
+    ]
+
+
+def traced_to(base: str, data: bytes) -> dict:
+    """What the public lookup says of a file, asked anonymously."""
+    answer = httpx.post(f"{base}/api/v1/provenance/lookup", files={"file": ("copy.mp4", data)}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def stripes_mp4() -> bytes:
+    """4 s of diagonal stripes drifting across a 320 px square: nothing Kino made."""
+    y, x = np.mgrid[:320, :320]
+    frames = np.stack([((x + y + 6 * t) // 20 % 2 * 200 + 30).astype(np.uint8) for t in range(32)])
+    return clip_encode(Clip(frames=np.repeat(frames[..., None], 3, axis=3), fps=8.0), min_short_side=2).mp4
 
 
 def exported(api: httpx.Client, auth: dict[str, str]) -> bytes:

@@ -40,6 +40,7 @@ from generation.jobs import job_event_send
 from generation.models import Job
 from generation.pipeline.heartbeat import Heartbeat
 from mediakit import Clip, EncodedClip
+from provenance.public import ClipPrints, Creation
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +116,11 @@ class JobContext:
     job: Job | None = None  # the row, once claimed (kept in step with what this attempt wrote)
     engine: Engine | None = None
     casts: tuple[CameoCast, ...] = ()  # the job's cameos, as `recheck` found them consented
-    clip: Clip | None = None
+    clip: Clip | None = None  # the rendered clip; after `mark`, its frames as delivered (marked)
+    handle: str = ""  # the creator's @handle, as `mark` burned it in
+    creation: Creation | None = None  # what `encode` signs into the MP4 (C2PA)
     encoded: EncodedClip | None = None
+    prints: ClipPrints | None = None  # what `draft` stores for the public lookup
     timings: list[dict[str, Any]] = field(default_factory=list)  # [{"stage", "seconds"}], in order
     stage: str = ""  # the stage running now, and since when (time.monotonic)
     stage_started: float = 0.0

@@ -8,7 +8,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-STAGES_AFTER_CLAIM = ["recheck", "load_engine", "render", "encode", "screen", "draft"]
+STAGES_AFTER_CLAIM = ["recheck", "load_engine", "render", "screen", "mark", "encode", "fingerprint", "draft"]
 
 
 def test_events_follow_the_job_from_queued_to_succeeded(

@@ -72,7 +72,16 @@ def test_prompt_to_playable_draft_over_the_network(transactional_db, tmp_path):
         assert types[:2] == ["generation.queued", "generation.running"]
         assert "generation.progress" in types
         stages = [e["data"]["stage"] for e in events if e["type"] == "generation.stage"]
-        assert stages == ["recheck", "load_engine", "render", "encode", "screen", "draft"]
+        assert stages == [
+            "recheck",
+            "load_engine",
+            "render",
+            "screen",
+            "mark",
+            "encode",
+            "fingerprint",
+            "draft",
+        ]
         job = api.get(f"/generations/{events[-1]['data']['id']}").json()
         assert (job["state"], job["stage"]) == ("succeeded", "draft")
         assert [t["stage"] for t in job["timings"]] == ["claim", *stages]

@@ -72,7 +72,6 @@ def test_a_stage_that_blocks_ends_the_job_blocked_with_its_code_and_gives_the_un
         "recheck",
         "load_engine",
         "render",
-        "encode",
         "screen",
     ]
 

@@ -1,18 +1,32 @@
 """The stages of a job, one module each, every one `def name(ctx: JobContext) -> StageResult`.
 
-`STAGES` is the pipeline, in order. `screen` (moderation's likeness screening, fails closed) runs
-between `encode` and `draft`; marking and fingerprints (provenance) join there with their issue.
+`STAGES` is the pipeline, in order: `screen` (moderation's likeness screening, fails closed) looks at
+the rendered frames; `mark` burns the watermark in and draws up the C2PA facts that `encode` signs;
+`fingerprint` hashes the frames as delivered, and `draft` stores the prints with the draft.
 """
 
 from generation.pipeline.context import Stage
 from generation.pipeline.stages.claim import claim
 from generation.pipeline.stages.draft import draft
 from generation.pipeline.stages.encode import encode
+from generation.pipeline.stages.fingerprint import fingerprint
 from generation.pipeline.stages.load_engine import load_engine
+from generation.pipeline.stages.mark import mark
 from generation.pipeline.stages.recheck import recheck
 from generation.pipeline.stages.render import render
 from generation.pipeline.stages.screen import screen
 
-STAGES: tuple[Stage, ...] = (claim, recheck, load_engine, render, encode, screen, draft)
+STAGES: tuple[Stage, ...] = (claim, recheck, load_engine, render, screen, mark, encode, fingerprint, draft)
 
-__all__ = ["STAGES", "claim", "draft", "encode", "load_engine", "recheck", "render", "screen"]
+__all__ = [
+    "STAGES",
+    "claim",
+    "draft",
+    "encode",
+    "fingerprint",
+    "load_engine",
+    "mark",
+    "recheck",
+    "render",
+    "screen",
+]

@@ -29,6 +29,7 @@ from generation.pipeline.context import (
     transient,
 )
 from generation.pipeline.stages.recheck import consented, for_the_log
+from provenance.public import prints_store
 
 
 class _ConsentWithdrawn(Exception):
@@ -106,8 +107,13 @@ def _draft_make(ctx: JobContext, decisions: tuple[ConsentDecision, ...]) -> None
     )
     assert finished is not None, "the job's row is locked and this attempt's"
     ctx.job = finished
-    if not receipt.created:  # a draft another attempt made was notified by that attempt
+    if not receipt.created:  # a draft another attempt made was notified (and printed) by that attempt
         return
+    assert ctx.prints is not None, "`fingerprint` runs before `draft`"
+    media = ctx.encoded
+    prints_store(
+        receipt.video_id, ctx.prints, width=media.width, height=media.height, duration_ms=media.duration_ms
+    )
     cameo_uses_record(
         user_id=job.user_id,
         decisions=decisions,
