@@ -20,6 +20,7 @@ from generation.builtin import world
 from mediakit import Clip
 from mediakit.encode import clip_encode, frames_for_phones
 from provenance.fingerprints import clip_prints, prints_store
+from provenance.watermark import watermark_burn
 from tests.factories import PostFactory, UserFactory, VideoFactory
 
 URL = "/api/v1/provenance/lookup"
@@ -300,3 +301,23 @@ def test_odd_but_valid_media_get_an_answer(api, posted, case):
     response = _upload(api, ODD_BUT_VALID[case](), "odd")
     assert response.status_code == 200
     assert response.json()["verdict"] == "not_from_kino"
+
+
+def test_a_forged_kino_mark_on_an_unrelated_clip_is_not_from_kino(api):
+    # Given a post that carries its moving mark (@maya), as every delivered clip does
+    marked = _scene_clip(POSTED_SCENE, 1)
+    marked = Clip(marked_frames(marked, "maya"), FPS, marked.audio, marked.sample_rate)
+    post = PostFactory(owner=UserFactory(username="maya"))
+    _fingerprinted(post, marked)
+    # When someone burns the same mark, same handle, into a clip Kino never made (no manifest either)
+    forged = _scene_clip(OTHER_SCENE, 3)
+    forged = Clip(marked_frames(forged, "maya"), FPS, forged.audio, forged.sample_rate)
+    body = _upload(api, _mp4(forged)).json()
+    # Then the mark alone proves nothing
+    assert (body["verdict"], body["made_in_kino"], body["post"]) == ("not_from_kino", False, None)
+    # while the real post, re-encoded, is still found
+    assert _upload(api, _mp4(marked)).json()["post"]["id"] == str(post.id)
+
+
+def marked_frames(clip: Clip, handle: str) -> np.ndarray:
+    return watermark_burn(clip.frames, clip.fps, handle)
