@@ -6,9 +6,11 @@ seeding in `generation` and answer nothing.
 """
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from feed import reactions, services
+from feed.apis.videos import VideoSerializer as VideoCardSerializer
 from feed.errors import REMIX_NOT_ALLOWED, REMIX_OF_DRAFT, VIDEO_NOT_FOUND
 from feed.notifications import notification_send
 from feed.selectors import VideoRef, video_count, video_ref_for_remix, video_ref_for_viewer
@@ -19,14 +21,22 @@ __all__ = [
     "REMIX_OF_DRAFT",
     "VIDEO_NOT_FOUND",
     "DraftReceipt",
+    "Interaction",
     "PublicVideo",
+    "VideoCardSerializer",
+    "VideoCounters",
     "VideoRef",
     "comment",
     "draft_create_for_job",
+    "interactions_of",
     "like",
+    "liked_video_ids",
     "notification_send",
     "post",
+    "remix_ids_of",
+    "video_cards_in_order",
     "video_count",
+    "video_counters",
     "video_file_read",
     "video_public_ref",
     "video_ref_for_remix",
@@ -86,3 +96,88 @@ def video_public_ref(video_id: UUID) -> PublicVideo | None:
         return None
     share_path = reverse("share", kwargs={"video_id": video_id})
     return PublicVideo(video_id=video_id, username=row[0], caption=row[1], share_path=share_path)
+
+
+# --- for the recommender: a ranked page's cards, counters, and what members did with posts -------
+
+
+def video_cards_in_order(request: Any, *, viewer_id: UUID, video_ids: list[UUID]) -> list[dict[str, Any]]:
+    """The cards (`VideoCardSerializer`'s shape) of the posts among `video_ids` that the viewer may see
+    now, in the order given: one query however many. A post removed, unposted or blocked since it
+    was ranked is left out, so a ranked page never shows what the viewer may not see."""
+    from feed.selectors import posts_visible_to, video_cards
+
+    rows = video_cards(posts_visible_to(viewer_id=viewer_id).filter(id__in=video_ids), viewer_id=viewer_id)
+    by_id = {video.id: video for video in rows}
+    serializer = VideoCardSerializer(context={"request": request})
+    return [serializer.to_representation(by_id[video_id]) for video_id in video_ids if video_id in by_id]
+
+
+@dataclass(frozen=True)
+class VideoCounters:
+    """A post's hot counters, as the ranker reads them (people, not events: see View events)."""
+
+    likes: int
+    comments: int
+    remixes: int
+    views: int
+    watch_ms: int
+    shares: int
+
+
+def video_counters(video_ids: list[UUID]) -> dict[UUID, VideoCounters]:
+    """The counters of each video in `video_ids` that has them, in one query."""
+    from feed.models import VideoStats
+
+    fields = ("likes", "comments", "remixes", "views", "watch_ms", "shares")
+    rows = VideoStats.objects.filter(video_id__in=video_ids).values_list("video_id", *fields)
+    return {row[0]: VideoCounters(*row[1:]) for row in rows}
+
+
+def liked_video_ids(*, user_id: UUID, limit: int) -> list[UUID]:
+    """The posts the member liked most recently, newest like first (`Like`'s (user, -created_at) index)."""
+    from feed.models import Like
+
+    return list(
+        Like.objects.filter(user_id=user_id)
+        .order_by("-created_at")
+        .values_list("video_id", flat=True)[:limit]
+    )
+
+
+def remix_ids_of(*, video_ids: list[UUID], limit: int) -> list[UUID]:
+    """Posted direct remixes of any of `video_ids`, newest first (the `video_remixes` index)."""
+    from feed.models import Video
+
+    remixes = Video.objects.filter(remix_of_id__in=video_ids, state=Video.State.POSTED)
+    return list(remixes.order_by("-created_at").values_list("id", flat=True)[:limit])
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """Something a member did with a video, for training the ranker: `kind` is a view event's kind
+    (`like`, `share`, `see_less`, `skip`, `watch_progress` with `watch_ms`), `liked` (the like API) or
+    `remixed` (the member made a video from it, drafts included: creating is what counts)."""
+
+    user_id: UUID
+    video_id: UUID
+    kind: str
+    watch_ms: int
+
+
+def interactions_of(*, user_ids: list[UUID], video_ids: list[UUID], since: Any) -> list[Interaction]:
+    """What the members in `user_ids` did with the videos in `video_ids` since `since`: three queries
+    (view events, likes, remixes), each filtered by both id lists."""
+    from feed.models import Like, Video, ViewEvent
+
+    kinds = ["like", "share", "see_less", "skip", "watch_progress"]
+    events = ViewEvent.objects.filter(
+        user_id__in=user_ids, video_id__in=video_ids, kind__in=kinds, occurred_at__gte=since
+    ).values_list("user_id", "video_id", "kind", "watch_ms")
+    likes = Like.objects.filter(user_id__in=user_ids, video_id__in=video_ids, created_at__gte=since)
+    remixes = Video.objects.filter(owner_id__in=user_ids, remix_of_id__in=video_ids, created_at__gte=since)
+    return [
+        *(Interaction(*row) for row in events),
+        *(Interaction(u, v, "liked", 0) for u, v in likes.values_list("user_id", "video_id")),
+        *(Interaction(u, v, "remixed", 0) for u, v in remixes.values_list("owner_id", "remix_of_id")),
+    ]
