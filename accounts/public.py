@@ -6,6 +6,8 @@ reads that must stay one query: `block_partner_ids` is a subquery of ids to filt
 foreign key, `select_related("owner__profile")`, or the users `members_for_viewer` hands over).
 """
 
+from uuid import UUID
+
 from accounts.apis import UserSummarySerializer as MemberSerializer
 from accounts.apis import member_card
 from accounts.errors import ACCOUNT_INACTIVE, USER_NOT_FOUND
@@ -66,6 +68,7 @@ __all__ = [
     "export_part_register",
     "export_parts",
     "follow_listener_register",
+    "followee_ids",
     "member_card",
     "member_deactivate",
     "member_files_register",
@@ -83,3 +86,10 @@ __all__ = [
     "work_stop",
     "work_stopper_register",
 ]
+
+
+def followee_ids(*, user_id: UUID) -> list[UUID]:
+    """Everyone the member follows (the recommender's follow sources), in one query on `follow_once`."""
+    from accounts.models import Follow
+
+    return list(Follow.objects.filter(follower_id=user_id).values_list("followee_id", flat=True))
