@@ -1,5 +1,8 @@
 """What other apps may use of `moderation`: these names and nothing else (import-linter holds it)."""
 
+from datetime import datetime
+from uuid import UUID
+
 from mediakit.sampling import MediaUnreadable, clip_from_file
 from moderation.decisions import REASON_CODES, Outcome, outcome_listener_register
 from moderation.errors import (
@@ -69,6 +72,23 @@ __all__ = [
     "text_embed",
     "text_judge",
     "text_require",
+    "video_reports_by",
     "voice_embed",
     "voice_match",
 ]
+
+
+def video_reports_by(
+    *, reporter_ids: list[UUID], video_ids: list[UUID], since: datetime
+) -> list[tuple[UUID, UUID]]:
+    """(reporter, video) of the reports these members filed on these videos since `since`: the
+    recommender's ranker learns from them as strong negatives. One query."""
+    from moderation.models import Report, SubjectKind
+
+    reports = Report.objects.filter(
+        subject_kind=SubjectKind.VIDEO,
+        reporter_id__in=reporter_ids,
+        subject_id__in=video_ids,
+        created_at__gte=since,
+    )
+    return list(reports.values_list("reporter_id", "subject_id"))
