@@ -470,6 +470,36 @@ PROVENANCE_LOOKUP_MAX_S = env.float("PROVENANCE_LOOKUP_MAX_S", default=30.0)
 PROVENANCE_LOOKUP_MAX_PIXELS = env.int("PROVENANCE_LOOKUP_MAX_PIXELS", default=1920 * 1080)
 PROVENANCE_LOOKUP_MAX_IMAGE_PIXELS = env.int("PROVENANCE_LOOKUP_MAX_IMAGE_PIXELS", default=4096 * 4096)
 
+# --- Recommender -----------------------------------------------------------------
+# Vectors, the For You and following feeds, steering, teens, search. Each part appends its lines here,
+# with a comment each.
+
+# Content vectors: a posted video's prompt + caption are embedded by a task queued on commit; the task
+# takes up to this many videos waiting at once (one encoder call), so a burst of posts costs few calls.
+RECOMMENDER_EMBED_BATCH = env.int("RECOMMENDER_EMBED_BATCH", default=64)
+# Videos still without a content vector (a lost task) are embedded by a periodic sweep this often.
+RECOMMENDER_EMBED_SWEEP_S = env.int("RECOMMENDER_EMBED_SWEEP_S", default=30)
+# ALS (implicit) over interactions of the last RECOMMENDER_ALS_DAYS, retrained every
+# RECOMMENDER_ALS_RETRAIN_S by the worker; factors must match recommender.models.COLLAB_DIMENSIONS.
+RECOMMENDER_ALS_FACTORS = 64
+RECOMMENDER_ALS_ITERATIONS = env.int("RECOMMENDER_ALS_ITERATIONS", default=15)
+RECOMMENDER_ALS_REGULARIZATION = env.float("RECOMMENDER_ALS_REGULARIZATION", default=0.05)
+RECOMMENDER_ALS_DAYS = env.int("RECOMMENDER_ALS_DAYS", default=90)
+RECOMMENDER_ALS_RETRAIN_S = env.int("RECOMMENDER_ALS_RETRAIN_S", default=6 * 3600)
+# How far behaviour moves a video's ANN vector from its content vector, at most (a video with many
+# interactions; one with none keeps its content vector, so a new post is retrievable at once).
+RECOMMENDER_BLEND_MAX = env.float("RECOMMENDER_BLEND_MAX", default=0.5)
+# Interactions for the blend to reach half of RECOMMENDER_BLEND_MAX.
+RECOMMENDER_BLEND_HALF_AT = env.int("RECOMMENDER_BLEND_HALF_AT", default=20)
+# Interest vectors: a positive interaction joins the nearest of a member's clusters when its cosine
+# similarity is at least this, else opens a new one (up to 3, then the two nearest merge).
+RECOMMENDER_INTEREST_JOIN = env.float("RECOMMENDER_INTEREST_JOIN", default=0.5)
+# Each event multiplies every cluster's weight by this before adding its own (recency: ~50 events).
+RECOMMENDER_INTEREST_DECAY = env.float("RECOMMENDER_INTEREST_DECAY", default=0.98)
+# HNSW search breadth, set per query with SET LOCAL (>= 2x the largest ANN limit); build parameters
+# are in recommender/models.py (m, ef_construction).
+RECOMMENDER_EF_SEARCH = env.int("RECOMMENDER_EF_SEARCH", default=400)
+
 # --- API ------------------------------------------------------------------------
 
 REST_FRAMEWORK: dict[str, Any] = {

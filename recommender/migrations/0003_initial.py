@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('recommender', '0001_vector_extension'),
+        ('recommender', '0002_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
