@@ -257,6 +257,7 @@ WORKER_PERIODIC = {
     "generation.jobs.jobs_redispatch_lost": GENERATION_REAP_S,
     "feed.events.view_events_prune": 3600,  # view events past FEED_EVENTS_RETENTION_DAYS, hourly
     "feed.export.exports_sweep": 300,  # expired export zips go; exports whose worker was lost fail
+    "provenance.fingerprints.prints_prune": 3600,  # prints of deleted videos (and their handles) go, hourly
     "cameos.tasks.registration_uploads_prune": 3600,  # raw uploads past CAMEO_UPLOAD_RETENTION_DAYS
     "cameos.tasks.registrations_redispatch_lost": 60,  # registrations whose task was lost
 }

@@ -181,3 +181,10 @@ def interactions_of(*, user_ids: list[UUID], video_ids: list[UUID], since: Any) 
         *(Interaction(u, v, "liked", 0) for u, v in likes.values_list("user_id", "video_id")),
         *(Interaction(u, v, "remixed", 0) for u, v in remixes.values_list("owner_id", "remix_of_id")),
     ]
+
+
+def video_ids_existing(video_ids: list[UUID]) -> set[UUID]:
+    """Which of these videos still exist, in any state (provenance drops the prints of the others)."""
+    from feed.models import Video
+
+    return set(Video.objects.filter(id__in=video_ids).values_list("id", flat=True))

@@ -11,10 +11,12 @@ their floor and their shapes, and hash alike. So each candidate is checked pictu
    may have painted the mark out), and the share of pixels that still disagree is counted after
    an opening (edges misaligned by a pixel or blurred by re-encoding leave thin lines; a ball
    somewhere else leaves a blob). The best of the nearby stored frames counts, per query frame; the
-   median over the query frames is the candidate's mismatch.
+   worst query frame is the candidate's mismatch (provenance.lookup: a frame of bare background fits
+   any clip of that background, a frame with the wrong ball does not).
 
-The stored frames come from the video's own MP4 (feed.public.video_file_read), decoded as grey:
-storing thumbnails would double the index for the few candidates a lookup ever looks at.
+The stored frames come from the video's own MP4 (feed.public.video_file_read), decoded to their
+YUV planes (colour, for the pixels) and luma (for ORB): storing thumbnails would double the index
+for the few candidates a lookup ever looks at.
 """
 
 from __future__ import annotations

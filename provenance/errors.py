@@ -7,9 +7,6 @@ LOOKUP_MEDIA_INVALID = ErrorCode(
 )
 LOOKUP_MEDIA_TOO_LARGE = ErrorCode("lookup_media_too_large", "The upload is too large.", 413)
 LOOKUP_MEDIA_TOO_LONG = ErrorCode("lookup_media_too_long", "The video is too long to look up.", 400)
-PROVENANCE_UNAVAILABLE = ErrorCode(
-    "provenance_unavailable", "This video's provenance cannot be read right now.", 503
-)
 PROVENANCE_NO_FILE = ErrorCode(
     "provenance_no_file", "This video has no stored file to read a manifest from.", 409
 )

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from django.db import transaction
 
+from feed.public import video_ids_existing
 from provenance import audio as audio_prints
 from provenance import pdq
 from provenance.models import FramePrint, VideoPrint
@@ -159,3 +160,24 @@ def prints_store(video_id: UUID, prints: ClipPrints, *, width: int, height: int,
         FramePrint(video_id=video_id, at_ms=int(at_ms), window=int(window), hash=bits_text(bits))
         for at_ms, window, bits in zip(prints.times_ms, prints.windows, prints.hashes, strict=True)
     )
+
+
+PRUNE_BATCH = 1000  # prints asked about per query
+
+
+def prints_prune() -> int:
+    """Delete the prints of videos that are gone (a deleted draft, a deleted account's videos): they
+    keep a handle nobody may hold any more, and the lookup has no file left to compare with. Periodic
+    (WORKER_PERIODIC), in keyset batches; the number of videos whose prints went."""
+    removed, after = 0, None
+    while True:
+        batch = VideoPrint.objects.order_by("video_id")
+        if after is not None:
+            batch = batch.filter(video_id__gt=after)
+        ids = list(batch.values_list("video_id", flat=True)[:PRUNE_BATCH])
+        if not ids:
+            return removed
+        gone = set(ids) - video_ids_existing(ids)
+        if gone:
+            removed += VideoPrint.objects.filter(video_id__in=gone).delete()[1].get(VideoPrint._meta.label, 0)
+        after = ids[-1]

@@ -21,8 +21,9 @@ Each position sits MARGIN of the short side in from the edges it touches.
 How it is burned: the mark and handle are drawn once per clip into a sprite, as two planes, how
 much of the pixel under it stays (`keep`) and what is added (`add`), so a frame's pixels under
 the sprite become `pixel * keep + add` (8-bit fixed point, the sprite's box only). A 1280x720,
-10 s, 24 fps clip takes 0.23-0.33 s on 2 busy cores, a third to a half of it copying the frames
-into the new array the caller gets; its H.264 encode takes 1.9-2.3 s there.
+10 s, 24 fps clip takes about 0.19 s on 2 cores (bench/provenance_watermark.py, a median), a
+sixth of its H.264 encode; a good part of it is copying the frames into the new array the caller
+gets.
 
 How it is read back (tests and the bench, `watermark_read`): for each 2 s slot the clip shows,
 the "@handle" line is drawn as it should look over mid-grey, aligned by normalised

@@ -15,9 +15,10 @@ from PIL import Image
 from generation.builtin.world import scene_render, scene_sample
 from mediakit.encode import frames_for_phones
 from provenance import pdq
-from provenance.fingerprints import PAINTED, WINDOWS, bits_text, clip_prints, prints_store
+from provenance.fingerprints import PAINTED, WINDOWS, bits_text, clip_prints, prints_prune, prints_store
 from provenance.models import FramePrint, VideoPrint
 from provenance.watermark import watermark_burn
+from tests.factories import VideoFactory
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -137,3 +138,18 @@ def test_prints_store_writes_one_row_per_hash_and_replaces_them() -> None:
     first = rows.get(at_ms=0, window=0).hash
     text = first.to_text() if hasattr(first, "to_text") else str(first)
     assert text == bits_text(prints.hashes[0]) == pdq.PdqHash(prints.hashes[0], 0).bits_text
+
+
+@pytest.mark.django_db
+def test_the_prints_of_deleted_videos_are_pruned_and_others_kept(settings):
+    kept, deleted = VideoFactory(), VideoFactory()
+    frames = np.random.default_rng(3).integers(0, 255, (16, 64, 64, 3), dtype=np.uint8)
+    for video in (kept, deleted):
+        prints_store(video.id, clip_prints(frames, 8.0, None, None), width=64, height=64, duration_ms=2000)
+    deleted.delete()
+
+    assert prints_prune() == 1
+    assert list(VideoPrint.objects.values_list("video_id", flat=True)) == [kept.id]
+    assert not FramePrint.objects.filter(video_id=deleted.id).exists()
+    assert FramePrint.objects.filter(video_id=kept.id).exists()
+    assert "provenance.fingerprints.prints_prune" in settings.WORKER_PERIODIC
