@@ -501,6 +501,27 @@ RECOMMENDER_INTEREST_DECAY = env.float("RECOMMENDER_INTEREST_DECAY", default=0.9
 # are in recommender/models.py (m, ef_construction).
 RECOMMENDER_EF_SEARCH = env.int("RECOMMENDER_EF_SEARCH", default=400)
 
+# Steering (R3). An instruction keeps at most this many clauses ("more cooking, less horror": two).
+RECOMMENDER_STEER_MAX_CLAUSES = env.int("RECOMMENDER_STEER_MAX_CLAUSES", default=6)
+# The re-rank term, in the ranker's score units: + this x the best similarity to a toward clause ...
+RECOMMENDER_STEER_TOWARD_WEIGHT = env.float("RECOMMENDER_STEER_TOWARD_WEIGHT", default=1.0)
+# ... - this x how far the nearest away clause or see-less video rises above the floor similarity
+# (MiniLM puts unrelated texts below about 0.3, so only neighbours of what was pushed away sink).
+RECOMMENDER_STEER_AWAY_WEIGHT = env.float("RECOMMENDER_STEER_AWAY_WEIGHT", default=1.0)
+RECOMMENDER_STEER_AWAY_FLOOR = env.float("RECOMMENDER_STEER_AWAY_FLOOR", default=0.3)
+# "See less like this" mutes the creator and pushes nearby content down this many days; the latest
+# this many see-less videos count.
+RECOMMENDER_SEE_LESS_DAYS = env.int("RECOMMENDER_SEE_LESS_DAYS", default=30)
+RECOMMENDER_SEE_LESS_MAX = env.int("RECOMMENDER_SEE_LESS_MAX", default=50)
+# Teens: feed items a teen may be served per day (the server's local day, TIME_ZONE); then 429
+# feed_daily_limit_reached until midnight.
+RECOMMENDER_TEEN_DAILY_ITEMS = env.int("RECOMMENDER_TEEN_DAILY_ITEMS", default=200)
+# Wellbeing check-in card: offered once a scrolling session has served this many items (0: never),
+# at most once per RECOMMENDER_CHECKIN_EVERY_S per member; an answer that steers does so this long.
+RECOMMENDER_CHECKIN_EVERY_ITEMS = env.int("RECOMMENDER_CHECKIN_EVERY_ITEMS", default=60)
+RECOMMENDER_CHECKIN_EVERY_S = env.int("RECOMMENDER_CHECKIN_EVERY_S", default=3600)
+RECOMMENDER_CHECKIN_STEER_S = env.int("RECOMMENDER_CHECKIN_STEER_S", default=24 * 3600)
+
 # --- API ------------------------------------------------------------------------
 
 REST_FRAMEWORK: dict[str, Any] = {

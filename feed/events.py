@@ -17,10 +17,10 @@ why pruning and not partitioning.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -100,6 +100,24 @@ class EventsReceipt:
     ignored: int  # about a video the member may not see, or older than the retention: not stored
 
 
+# Upper apps (the recommender: "see less") learn of a member's events once the batch commits. A
+# listener gets the batch's events about videos the member may see (new ones and ones stored before:
+# react idempotently); its failure is logged and never refuses the batch, which is stored by then.
+ViewEventsListener = Callable[[UUID, Sequence[EventIn]], None]
+_listeners: list[ViewEventsListener] = []
+
+
+def view_events_listener_register(listener: ViewEventsListener) -> ViewEventsListener:
+    if listener not in _listeners:
+        _listeners.append(listener)
+    return listener
+
+
+def _listeners_run(user_id: UUID, rows: Sequence[EventIn]) -> None:
+    for listener in _listeners:
+        listener(user_id, rows)
+
+
 def view_events_ingest(*, user_id: UUID, events: Sequence[EventIn]) -> EventsReceipt:
     """Store a batch of `user_id`'s events and count what they add to the videos' counters.
 
@@ -127,6 +145,8 @@ def view_events_ingest(*, user_id: UUID, events: Sequence[EventIn]) -> EventsRec
         with transaction.atomic():
             accepted, deltas = _insert(user_id, rows, now)
             _counters_add(_counted(user_id, deltas))
+        if _listeners:
+            transaction.on_commit(partial(_listeners_run, user_id, tuple(rows)), robust=True)
     return EventsReceipt(accepted=accepted, duplicates=len(events) - accepted - ignored, ignored=ignored)
 
 

@@ -12,6 +12,7 @@ from uuid import UUID
 from feed import reactions, services
 from feed.apis.videos import VideoSerializer as VideoCardSerializer
 from feed.errors import REMIX_NOT_ALLOWED, REMIX_OF_DRAFT, VIDEO_NOT_FOUND
+from feed.events import EventIn, ViewEventsListener, view_events_listener_register
 from feed.notifications import notification_send
 from feed.selectors import VideoRef, video_count, video_ref_for_remix, video_ref_for_viewer
 from feed.services import DraftReceipt, draft_create_for_job
@@ -21,11 +22,13 @@ __all__ = [
     "REMIX_OF_DRAFT",
     "VIDEO_NOT_FOUND",
     "DraftReceipt",
+    "EventIn",
     "Interaction",
     "PublicVideo",
     "VideoCardSerializer",
     "VideoCounters",
     "VideoRef",
+    "ViewEventsListener",
     "comment",
     "draft_create_for_job",
     "interactions_of",
@@ -41,6 +44,7 @@ __all__ = [
     "video_public_ref",
     "video_ref_for_remix",
     "video_ref_for_viewer",
+    "view_events_listener_register",
 ]
 
 
