@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 	# declared opencv-python (it clashes with the headless build), onnx and onnxruntime.
 	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0
 	$(BIN)/pip install --quiet PyWavelets==1.9.0
+	# The recommender bench's plots (bench/recommender.py; measured, not shipped).
+	$(BIN)/pip install --quiet matplotlib==3.11.2
 	touch $(STAMP)
 
 run: $(STAMP)
