@@ -6,6 +6,7 @@ reads that must stay one query: `block_partner_ids` is a subquery of ids to filt
 foreign key, `select_related("owner__profile")`, or the users `members_for_viewer` hands over).
 """
 
+from typing import Any
 from uuid import UUID
 
 from accounts.apis import UserSummarySerializer as MemberSerializer
@@ -82,6 +83,7 @@ __all__ = [
     "member_text_check_register",
     "member_text_check_unregister",
     "members_for_viewer",
+    "members_visible_to",
     "username_exists",
     "work_stop",
     "work_stopper_register",
@@ -93,3 +95,15 @@ def followee_ids(*, user_id: UUID) -> list[UUID]:
     from accounts.models import Follow
 
     return list(Follow.objects.filter(follower_id=user_id).values_list("followee_id", flat=True))
+
+
+def members_visible_to(*, viewer_id: UUID) -> Any:
+    """Active members not blocked either way with the viewer, with their profiles, as a query for
+    another app to filter and order (search ranks them by name): `MemberSerializer` takes the rows."""
+    from accounts.models import User
+
+    return (
+        User.objects.filter(is_active=True)
+        .exclude(id__in=block_partner_ids(user_id=viewer_id))
+        .select_related("profile")
+    )

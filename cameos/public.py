@@ -16,6 +16,9 @@ lock before the draft):
 - `cameo_listener_register(listener)`: CameoEvents, inside the transaction that makes the change.
 """
 
+from typing import Any
+from uuid import UUID
+
 from cameos.consent import (
     MAX_CAMEOS,
     CameoCast,
@@ -54,7 +57,16 @@ __all__ = [
     "cameo_owner_of",
     "cameo_references",
     "cameo_uses_record",
+    "cameos_usable_by_member",
     "consent_decide",
     "consent_error",
     "consent_require",
 ]
+
+
+def cameos_usable_by_member(*, user_id: UUID) -> Any:
+    """The live cameos the member may cast now (their own and others' they may use), with the owner
+    and profile, as a query for another app to filter and order (search finds them by handle)."""
+    from cameos.selectors import cameos_usable_by
+
+    return cameos_usable_by(user_id=user_id).select_related("owner__profile")

@@ -522,6 +522,15 @@ RECOMMENDER_CHECKIN_EVERY_ITEMS = env.int("RECOMMENDER_CHECKIN_EVERY_ITEMS", def
 RECOMMENDER_CHECKIN_EVERY_S = env.int("RECOMMENDER_CHECKIN_EVERY_S", default=3600)
 RECOMMENDER_CHECKIN_STEER_S = env.int("RECOMMENDER_CHECKIN_STEER_S", default=24 * 3600)
 
+# Search (R4). Names (people, cameo handles) match by trigram similarity (pg_trgm's measure) at least
+# this (pg_trgm's own default); a name that starts with the query always matches.
+SEARCH_TRIGRAM_THRESHOLD = env.float("SEARCH_TRIGRAM_THRESHOLD", default=0.3)
+# Posts: each of the two lists (nearest content vectors, caption words) brings at most this many; their
+# fusion is what pages go through (a query's posts end there).
+SEARCH_POSTS_PER_LIST = env.int("SEARCH_POSTS_PER_LIST", default=100)
+# Results per kind on the first page of `GET /search` (the per-kind lists take `limit`).
+SEARCH_FIRST_PAGE = env.int("SEARCH_FIRST_PAGE", default=10)
+
 # --- API ------------------------------------------------------------------------
 
 REST_FRAMEWORK: dict[str, Any] = {

@@ -36,6 +36,7 @@ __all__ = [
     "liked_video_ids",
     "notification_send",
     "post",
+    "posts_matching_words",
     "remix_ids_of",
     "video_cards_in_order",
     "video_count",
@@ -192,3 +193,26 @@ def video_ids_existing(video_ids: list[UUID]) -> set[UUID]:
     from feed.models import Video
 
     return set(Video.objects.filter(id__in=video_ids).values_list("id", flat=True))
+
+
+# --- for search: posts by the words of their captions ----------------------------------------------
+
+
+def posts_matching_words(*, viewer_id: UUID, words: str) -> Any:
+    """The posts the viewer may see whose caption has the words (`websearch_to_tsquery`: quotes,
+    `or`, `-word`; English stems, so "cooking" finds "cook"), as a values query of (`id`, `rank`)
+    to slice or join into one statement: not evaluated here. It matches the expression of the GIN
+    index that recommender's migration 0002_search builds on posted captions."""
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+    from feed.selectors import posts_visible_to
+
+    vector = SearchVector("caption", config="english")
+    query = SearchQuery(words, config="english", search_type="websearch")
+    return (
+        posts_visible_to(viewer_id=viewer_id)
+        .annotate(words=vector)
+        .filter(words=query)
+        .annotate(rank=SearchRank(vector, query))
+        .values_list("id", "rank")
+    )
