@@ -184,7 +184,7 @@ def interactions_of(*, user_ids: list[UUID], video_ids: list[UUID], since: Any) 
     return [
         *(Interaction(*row) for row in events),
         *(Interaction(u, v, "liked", 0) for u, v in likes.values_list("user_id", "video_id")),
-        *(Interaction(u, v, "remixed", 0) for u, v in remixes.values_list("owner_id", "remix_of_id")),
+        *(Interaction(u, v, "remixed", 0) for u, v in remixes.values_list("owner_id", "remix_of_id") if v),
     ]
 
 

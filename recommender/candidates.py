@@ -1,0 +1,253 @@
+"""Candidates for a member's next snapshot, from several sources in ONE query.
+
+Each source is a branch of a `UNION ALL` over `recommender_videovector`, every branch under the same
+eligibility condition (`recommender.eligibility`), each with its own order and limit:
+
+- `ann`: the nearest videos to each interest vector (and `steer`: to each steering instruction),
+  through the HNSW index with pgvector's iterative scan (`hnsw.iterative_scan = relaxed_order`), so
+  the filter is applied inside the scan and a branch still fills when many neighbours are filtered
+  out; `hnsw.ef_search` is set per transaction to at least twice the largest limit. A branch that
+  comes back short (a very selective filter: a teen's share of a small catalogue, a member who has
+  seen most of it) runs again as an exact scan, so a page is never short while eligible videos exist;
+- `follow`: recent posts of the people the member follows or whose posts they liked;
+- `fresh`: posts of the last FEED_FRESH_S that have had fewer than FEED_EXPLORE_TARGET impressions
+  (counted in Redis as they are served), so every new post gets some exposure in its first hour;
+- `trending`: the periodic top list (`recommender.trending`), and `remix`: posted remixes of what the
+  member liked; both arrive as ids and pass through the same condition.
+
+Vectors come back as `halfvec_send` bytes (768 bytes a row, read with numpy) rather than text:
+parsing 400 vectors of 384 numbers from text costs more than the rest of the request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from recommender.eligibility import Audience, eligible_sql
+from recommender.models import DIMENSIONS, VideoVector
+
+logger = logging.getLogger(__name__)
+
+TABLE = VideoVector._meta.db_table
+# A candidate's logged source is the first of these that proposed it: exploration first (its
+# impressions are counted), then the more particular reasons.
+SOURCES = ("fresh", "follow", "steer", "remix", "ann", "trending", "given")
+COLUMNS = "v.video_id, v.creator_id, v.posted_at, v.remix_of_id, halfvec_send(v.vector)"
+WITH_CONTENT = COLUMNS + ", halfvec_send(v.content)"
+
+
+@dataclass
+class Candidate:
+    """One eligible video and every source that proposed it."""
+
+    video_id: UUID
+    creator_id: UUID
+    posted_at: datetime
+    remix_of_id: UUID | None
+    vector: np.ndarray  # float32 [DIMENSIONS], unit length (zeros while the video awaits its vector)
+    sources: list[str] = field(default_factory=list)
+    content: np.ndarray | None = None  # the content vector alone, read when steering needs it
+
+    @property
+    def source(self) -> str:
+        """The source logged with the impression (the first of SOURCES that proposed it)."""
+        return self.sources[0]
+
+
+@dataclass(frozen=True)
+class AnnQuery:
+    vector: np.ndarray  # float32 [DIMENSIONS]
+    limit: int
+    source: str = "ann"  # or "steer"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to retrieve for one snapshot; an empty part is simply not asked."""
+
+    queries: tuple[AnnQuery, ...] = ()
+    follow_creators: tuple[UUID, ...] = ()
+    liked_ids: tuple[UUID, ...] = ()  # their creators count as "interacted with"
+    follow_since: datetime | None = None
+    follow_limit: int = 0
+    fresh_limit: int = 0
+    ids: dict[str, list[UUID]] = field(default_factory=dict)  # source -> ids (trending, remix)
+    exclude_seen: bool = True
+    with_content: bool = False  # also read content vectors (steering compares in that space)
+
+
+def halfvec_literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.5f}" for x in vector.tolist()) + "]"
+
+
+def vector_of(raw: bytes | memoryview | None) -> np.ndarray:
+    """`halfvec_send`'s bytes: dimensions (int16), unused (int16), then big-endian float16s."""
+    if raw is None:
+        return np.zeros(DIMENSIONS, dtype=np.float32)
+    return np.frombuffer(bytes(raw), dtype=">f2", offset=4).astype(np.float32)
+
+
+def _branch(source: int, columns: str, where: str, order: str, limit: int | None) -> str:
+    tail = f" ORDER BY {order}" if order else ""
+    tail += f" LIMIT {int(limit)}" if limit is not None else ""
+    # Only the table's name, fixed columns and our own conditions are formatted in; values are parameters.
+    return f"(SELECT {source} AS branch, {columns} FROM {TABLE} v WHERE {where}{tail})"  # noqa: S608
+
+
+def _branches(
+    plan: Plan, audience: Audience, *, exact: frozenset[int] = frozenset()
+) -> tuple[str, list[Any], list[str]]:
+    """The UNION ALL and its parameters; `names[i]` is branch i's source. ANN branches in `exact`
+    order by an expression the index cannot serve, so PostgreSQL scans every eligible row."""
+    eligible, eligible_params = eligible_sql(audience, exclude_seen=plan.exclude_seen)
+    columns = WITH_CONTENT if plan.with_content else COLUMNS
+    parts: list[str] = []
+    params: list[Any] = []
+    names: list[str] = []
+
+    def add(where: str, extra: list[Any], order: str, limit: int | None, name: str) -> None:
+        parts.append(_branch(len(names), columns, f"{eligible} AND {where}", order, limit))
+        params.extend([*eligible_params, *extra])
+        names.append(name)
+
+    for query in plan.queries:
+        distance = "(v.vector <=> %s::halfvec)" + (" + 0" if len(names) in exact else "")
+        # The parameter of ORDER BY comes after the WHERE's.
+        add("v.vector IS NOT NULL", [], distance, query.limit, query.source)
+        params.append(halfvec_literal(query.vector))
+    if plan.follow_limit and (plan.follow_creators or plan.liked_ids):
+        liked = f"v.creator_id IN (SELECT l.creator_id FROM {TABLE} l WHERE l.video_id = ANY(%s::uuid[]))"  # noqa: S608
+        where = f"(v.creator_id = ANY(%s::uuid[]) OR {liked}) AND v.posted_at >= %s"
+        extra = [list(plan.follow_creators), list(plan.liked_ids), plan.follow_since]
+        add(where, extra, "v.posted_at DESC", plan.follow_limit, "follow")
+    if plan.fresh_limit:
+        since = timezone.now() - timedelta(seconds=settings.RECOMMENDER_FRESH_S)
+        add("v.posted_at >= %s", [since], "v.posted_at DESC", plan.fresh_limit, "fresh")
+    for name, ids in plan.ids.items():
+        if ids:
+            add("v.video_id = ANY(%s::uuid[])", [ids], "", None, name)
+    return " UNION ALL ".join(parts), params, names
+
+
+def _fetch(
+    plan: Plan, audience: Audience, exact: frozenset[int] = frozenset()
+) -> tuple[list[tuple[Any, ...]], list[str]]:
+    sql, params, names = _branches(plan, audience, exact=exact)
+    if not sql:
+        return [], names
+    largest = max((query.limit for query in plan.queries), default=0)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true),"
+            " set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+            " set_config('hnsw.max_scan_tuples', %s, true)",
+            [
+                str(min(1000, max(settings.RECOMMENDER_EF_SEARCH, 2 * largest))),
+                str(settings.RECOMMENDER_ANN_MAX_SCAN_TUPLES),
+            ],
+        )
+        cursor.execute(sql, params)
+        return cursor.fetchall(), names
+
+
+def candidates_gather(plan: Plan, audience: Audience) -> list[Candidate]:
+    """Every eligible candidate the plan's sources propose, each once (with all its sources), in the
+    order the branches gave them."""
+    rows, names = _fetch(plan, audience)
+    counts = [0] * len(names)
+    for row in rows:
+        counts[row[0]] += 1
+    short = frozenset(i for i, query in enumerate(plan.queries) if counts[i] < query.limit)
+    if short:
+        # Exact scans for the short ANN branches only: the others keep what they found.
+        queries = tuple(q if i in short else replace(q, limit=0) for i, q in enumerate(plan.queries))
+        exact_plan = Plan(queries=queries, exclude_seen=plan.exclude_seen, with_content=plan.with_content)
+        extra, _ = _fetch(exact_plan, audience, exact=short)
+        rows = [row for row in rows if row[0] not in short] + [row for row in extra if row[0] in short]
+        logger.info("recommender.ann_exact", extra={"branches": len(short), "user_id": str(audience.user_id)})
+    found: dict[UUID, Candidate] = {}
+    rows.sort(key=lambda row: SOURCES.index(names[row[0]]))
+    for branch, video_id, creator_id, posted_at, remix_of_id, raw, *content in rows:
+        candidate = found.get(video_id)
+        if candidate is None:
+            candidate = found[video_id] = Candidate(
+                video_id, creator_id, posted_at, remix_of_id, vector_of(raw)
+            )
+            candidate.content = vector_of(content[0]) if content else None
+        if names[branch] not in candidate.sources:
+            candidate.sources.append(names[branch])
+    return _explore_only_the_unexposed(list(found.values()))
+
+
+# --- exploration: how many impressions each fresh post has had ------------------------------------
+
+
+@cache
+def _client(url: str) -> Any:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def redis_client() -> Any:
+    """The recommender's Redis (snapshots, exploration counts, trending): one client per URL."""
+    return _client(settings.REDIS_URL)
+
+
+def _explored_key(video_id: UUID) -> str:
+    return f"kino:rec:explored:{video_id}"
+
+
+def _explore_only_the_unexposed(candidates: list[Candidate]) -> list[Candidate]:
+    """Fresh candidates that already had FEED_EXPLORE_TARGET impressions lose their `fresh` source
+    (and go, when nothing else proposed them); the least exposed first, FEED_FRESH_TAKE at most."""
+    fresh = [c for c in candidates if "fresh" in c.sources]
+    if not fresh:
+        return candidates
+    try:
+        counts = [int(n or 0) for n in redis_client().mget([_explored_key(c.video_id) for c in fresh])]
+    except (redis.RedisError, OSError):
+        logger.warning("recommender.explored_unavailable", exc_info=True)
+        counts = [0] * len(fresh)
+    ranked = sorted(zip(counts, range(len(fresh)), strict=True))
+    keep = {
+        fresh[i].video_id
+        for n, i in ranked[: settings.RECOMMENDER_FRESH_TAKE]
+        if n < settings.RECOMMENDER_EXPLORE_TARGET
+    }
+    for candidate in fresh:
+        if candidate.video_id not in keep:
+            candidate.sources.remove("fresh")
+    return [c for c in candidates if c.sources]
+
+
+def explored_count(video_ids: Sequence[UUID]) -> None:
+    """Count served impressions of fresh posts (the keys live twice the fresh window)."""
+    if not video_ids:
+        return
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for video_id in video_ids:
+            pipe.incr(_explored_key(video_id))
+            pipe.expire(_explored_key(video_id), 2 * settings.RECOMMENDER_FRESH_S)
+        pipe.execute()
+    except (redis.RedisError, OSError):
+        logger.warning("recommender.explored_unavailable", exc_info=True)
+
+
+def candidates_for_videos(
+    audience: Audience, video_ids: list[UUID], *, with_content: bool = False
+) -> list[Candidate]:
+    """The given videos as candidates, where eligible (offline evaluation ranks chosen sets)."""
+    plan = Plan(ids={"given": video_ids}, exclude_seen=False, with_content=with_content)
+    return candidates_gather(plan, audience)

@@ -1,0 +1,65 @@
+"""Who may be shown what: the one condition every candidate source shares.
+
+A video is eligible for a member when it is in feeds (posted, not removed, not labelled "not in
+feeds": `VideoVector.in_feeds`, kept in step by the vectors' listeners), not theirs, not by someone
+blocked either way or muted by their steering, not served to them recently, and teen-appropriate
+(`teen_ok`) for a teen. The condition is SQL over `recommender_videovector` (alias `v`), so the
+filtered ANN applies it inside the index scan (pgvector's iterative scans keep going until enough
+rows pass) instead of after it; the cards re-check visibility at the end (feed decides who sees
+what), so a post blocked or removed after ranking never shows either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.public import block_partner_ids, followee_ids
+from recommender.models import Impression
+
+
+@dataclass(frozen=True)
+class Audience:
+    """One member as the filters see them, read once per snapshot."""
+
+    user_id: UUID
+    teen: bool
+    followees: tuple[UUID, ...]
+    excluded_creators: tuple[UUID, ...]  # blocked either way, or muted by the member's steering
+    seen: tuple[UUID, ...]  # served to them within FEED_SEEN_S
+
+
+def audience_for(user_id: UUID, *, teen: bool, muted: frozenset[UUID] = frozenset()) -> Audience:
+    """Three small queries: block partners, followees, and what the member was served recently
+    (newest first on the (user_id, -served_at) index, at most FEED_SEEN_MAX)."""
+    blocked = set(block_partner_ids(user_id=user_id).values_list("other", flat=True))
+    since = timezone.now() - timedelta(seconds=settings.RECOMMENDER_SEEN_S)
+    seen = (
+        Impression.objects.filter(user_id=user_id, served_at__gte=since)
+        .order_by("-served_at")
+        .values_list("video_id", flat=True)[: settings.RECOMMENDER_SEEN_MAX]
+    )
+    return Audience(
+        user_id=user_id,
+        teen=teen,
+        followees=tuple(f for f in followee_ids(user_id=user_id) if f not in blocked),
+        excluded_creators=tuple(blocked | set(muted)),
+        seen=tuple(set(seen)),
+    )
+
+
+def eligible_sql(audience: Audience, *, exclude_seen: bool = True) -> tuple[str, list[object]]:
+    """The eligibility condition over `v` and its parameters. The following feed keeps what was seen
+    (people expect every post of whom they follow there); For You leaves it out."""
+    sql = "v.in_feeds AND v.creator_id <> %s AND NOT (v.creator_id = ANY(%s::uuid[]))"
+    params: list[object] = [audience.user_id, list(audience.excluded_creators)]
+    if exclude_seen and audience.seen:
+        sql += " AND NOT (v.video_id = ANY(%s::uuid[]))"
+        params.append(list(audience.seen))
+    if audience.teen:
+        sql += " AND v.teen_ok"
+    return sql, params

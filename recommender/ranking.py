@@ -1,0 +1,280 @@
+"""The ranker: a light multi-task model trained on logged impressions and what followed them.
+
+Every served impression is logged with the features it was scored on and the model's version
+(`Impression`). Training joins them with what the member then did with that video (feed's view
+events, likes and remixes; moderation's reports) into six outcomes, fits one logistic regression per
+outcome on the standardised features (Newton's method, L2), and scores a candidate by the expected
+utility: the sum of each outcome's probability times its weight in `UTILITY`. Remixing (creating)
+weighs most, then liking; "see less" and reports are strong negatives; watch time counts little, on
+purpose: the feed favours what makes people create, not time spent.
+
+With no model yet (a new install, or fewer than RECOMMENDER_RANKER_MIN_IMPRESSIONS), `FALLBACK`
+scores: similarity to the member's interests, follows, popularity and freshness by hand-set weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from feed.public import interactions_of, video_counters
+from moderation.public import video_reports_by
+from recommender.candidates import Candidate
+from recommender.models import Impression, RankerModel
+
+logger = logging.getLogger(__name__)
+
+FEATURES = (
+    "interest",  # best cosine similarity to one of the member's interest vectors
+    "steer",  # the steering re-rank term (recommender.steering)
+    "followed",  # 1 when the member follows the creator
+    "liked_creator",  # 1 when the member liked a recent post of the creator (and does not follow)
+    "likes",  # log1p of the counters ...
+    "remixes",
+    "shares",
+    "views",
+    "like_rate",  # likes / (views + 1)
+    "remix_rate",  # remixes / (views + 1)
+    "age",  # log1p of the post's age in hours
+    "is_remix",
+    "src_ann",
+    "src_follow",
+    "src_fresh",
+    "src_trending",
+    "src_remix",
+)
+# What each outcome is worth; the score is the expected sum.
+UTILITY = {"remixed": 5.0, "liked": 3.0, "shared": 1.5, "watched": 0.5, "see_less": -4.0, "reported": -6.0}
+# Used until a model is trained: weights of the (unstandardised) features above.
+FALLBACK_VERSION = "fallback-1"
+FALLBACK = {
+    "interest": 1.0,
+    "followed": 0.6,
+    "liked_creator": 0.3,
+    "likes": 0.08,
+    "remixes": 0.15,
+    "shares": 0.05,
+    "views": 0.02,
+    "like_rate": 0.5,
+    "remix_rate": 1.0,
+    "age": -0.1,
+    "src_fresh": 0.1,
+}
+
+
+@dataclass(frozen=True)
+class Member:
+    """What scoring needs to know about the member, read once per snapshot."""
+
+    interests: np.ndarray  # [k, d] unit rows (k may be 0)
+    followees: frozenset[UUID]
+    steer: Any = None  # recommender.steering.SteerTerms, or None
+
+
+def features_of(member: Member, candidates: Sequence[Candidate]) -> np.ndarray:
+    """[n, len(FEATURES)] float32; one query (the counters)."""
+    n = len(candidates)
+    x = np.zeros((n, len(FEATURES)), dtype=np.float32)
+    if not n:
+        return x
+    col = {name: i for i, name in enumerate(FEATURES)}
+    vectors = np.stack([c.vector for c in candidates])
+    if len(member.interests):
+        x[:, col["interest"]] = (vectors @ member.interests.T).max(axis=1)
+    if member.steer is not None and member.steer.active:
+        contents = np.stack([c.content if c.content is not None else c.vector for c in candidates])
+        x[:, col["steer"]] = member.steer.rerank(contents)
+    counters = video_counters([c.video_id for c in candidates])
+    now = timezone.now()
+    for i, c in enumerate(candidates):
+        followed = c.creator_id in member.followees
+        x[i, col["followed"]] = followed
+        x[i, col["liked_creator"]] = "follow" in c.sources and not followed
+        stats = counters.get(c.video_id)
+        if stats is not None:
+            x[i, col["likes"]] = np.log1p(stats.likes)
+            x[i, col["remixes"]] = np.log1p(stats.remixes)
+            x[i, col["shares"]] = np.log1p(stats.shares)
+            x[i, col["views"]] = np.log1p(stats.views)
+            x[i, col["like_rate"]] = stats.likes / (stats.views + 1)
+            x[i, col["remix_rate"]] = stats.remixes / (stats.views + 1)
+        x[i, col["age"]] = np.log1p(max(0.0, (now - c.posted_at).total_seconds() / 3600))
+        x[i, col["is_remix"]] = c.remix_of_id is not None
+        for source in c.sources:
+            if f"src_{source}" in col:
+                x[i, col[f"src_{source}"]] = 1.0
+    return x
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scorer:
+    version: str
+    weights: dict[str, Any]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.version == FALLBACK_VERSION:
+            w = np.array([FALLBACK.get(name, 0.0) for name in FEATURES], dtype=np.float32)
+            return x @ w
+        z = (x - np.asarray(self.weights["mean"])) / np.asarray(self.weights["std"])
+        score = np.zeros(len(x), dtype=np.float64)
+        for outcome, head in self.weights["heads"].items():
+            score += UTILITY[outcome] * _sigmoid(z @ np.asarray(head["coef"]) + head["intercept"])
+        return score.astype(np.float32)
+
+
+_FALLBACK_SCORER = Scorer(FALLBACK_VERSION, {})
+_loaded: dict[str, Any] = {"at": -1e9, "scorer": _FALLBACK_SCORER}
+
+
+def scorer_active() -> Scorer:
+    """The active model, re-read at most every RECOMMENDER_RANKER_RELOAD_S per process (one query)."""
+    if time.monotonic() - _loaded["at"] >= settings.RECOMMENDER_RANKER_RELOAD_S:
+        row = RankerModel.objects.filter(active=True).values_list("version", "weights").first()
+        usable = row is not None and list(row[1].get("features", [])) == list(FEATURES)
+        _loaded["scorer"] = Scorer(row[0], row[1]) if usable and row else _FALLBACK_SCORER
+        _loaded["at"] = time.monotonic()
+    scorer: Scorer = _loaded["scorer"]
+    return scorer
+
+
+def rank(member: Member, candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray, str]:
+    """Scores [n] (higher first), the features they came from [n, F] and the model's version. The
+    steering term is added to every model's score as well as being a feature: it must move the next
+    page now, before any model has learned from it."""
+    x = features_of(member, candidates)
+    scorer = scorer_active()
+    return scorer(x) + x[:, FEATURES.index("steer")], x, scorer.version
+
+
+# --- training ------------------------------------------------------------------------------------
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def logistic_fit(
+    x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, steps: int = 12
+) -> tuple[np.ndarray, float]:
+    """Newton's method on the L2-penalised log loss (the intercept unpenalised): a dozen steps of a
+    [F+1, F+1] solve, exact enough for 17 features and fast for 200,000 rows."""
+    n, f = x.shape
+    xb = np.hstack([x, np.ones((n, 1))])
+    w = np.zeros(f + 1)
+    penalty = np.full(f + 1, l2)
+    penalty[-1] = 0.0
+    for _ in range(steps):
+        p = _sigmoid(xb @ w)
+        gradient = xb.T @ (p - y) + penalty * w
+        hessian = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(penalty + 1e-6)
+        w -= np.linalg.solve(hessian, gradient)
+    return w[:-1], float(w[-1])
+
+
+def auc(scores: np.ndarray, y: np.ndarray) -> float | None:
+    """Area under the ROC curve (rank statistic); None without both classes."""
+    positives = int(y.sum())
+    negatives = len(y) - positives
+    if not positives or not negatives:
+        return None
+    ranks = np.empty(len(scores))
+    ranks[np.argsort(scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def outcomes_of(impressions: list[tuple[Any, ...]], since: Any) -> np.ndarray:
+    """[n, len(UTILITY)] 0/1: what each impression's member did with its video after `since`."""
+    users = list({row[0] for row in impressions})
+    videos = list({row[1] for row in impressions})
+    done: dict[tuple[UUID, UUID], set[str]] = {}
+    watched: dict[tuple[UUID, UUID], int] = {}
+    kinds = {
+        "like": "liked",
+        "liked": "liked",
+        "remixed": "remixed",
+        "share": "shared",
+        "see_less": "see_less",
+    }
+    for act in interactions_of(user_ids=users, video_ids=videos, since=since):
+        key = (act.user_id, act.video_id)
+        if act.kind in kinds:
+            done.setdefault(key, set()).add(kinds[act.kind])
+        watched[key] = watched.get(key, 0) + act.watch_ms
+    for reporter_id, video_id in video_reports_by(reporter_ids=users, video_ids=videos, since=since):
+        done.setdefault((reporter_id, video_id), set()).add("reported")
+    for key, ms in watched.items():
+        if ms >= settings.RECOMMENDER_RANKER_WATCH_MS:
+            done.setdefault(key, set()).add("watched")
+    y = np.zeros((len(impressions), len(UTILITY)), dtype=np.float64)
+    for i, row in enumerate(impressions):
+        for j, outcome in enumerate(UTILITY):
+            y[i, j] = outcome in done.get((row[0], row[1]), ())
+    return y
+
+
+def ranker_train() -> str:
+    """Train on the recent impressions; store the model and make it active when there was enough to
+    learn from. Returns the version that serves afterwards (the fallback's when nothing is trained)."""
+    since = timezone.now() - timedelta(days=settings.RECOMMENDER_RANKER_DAYS)
+    rows = list(
+        Impression.objects.filter(served_at__gte=since)
+        .order_by("-served_at")
+        .values_list("user_id", "video_id", "features", "served_at")[
+            : settings.RECOMMENDER_RANKER_MAX_IMPRESSIONS
+        ]
+    )
+    rows = [row for row in rows if len(row[2]) == len(FEATURES)][::-1]  # oldest first
+    if len(rows) < settings.RECOMMENDER_RANKER_MIN_IMPRESSIONS:
+        return scorer_active().version
+    x = np.asarray([row[2] for row in rows], dtype=np.float64)
+    y = outcomes_of(rows, since)
+    weights, metrics = _fit(x, y)
+    if not weights["heads"]:
+        return scorer_active().version
+    version = f"lr-{timezone.now():%Y%m%d%H%M%S}-{len(rows)}"
+    with transaction.atomic():
+        RankerModel.objects.filter(active=True).update(active=False)
+        RankerModel.objects.create(version=version, weights=weights, metrics=metrics, active=True)
+    _loaded["at"] = -1e9
+    logger.info("recommender.ranker_trained", extra={"version": version, "metrics": metrics})
+    return version
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One head per outcome with enough positives, fitted on the oldest 80 % and measured (AUC) on the
+    newest 20 % (time-ordered, as it will serve), then refitted on all of it."""
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std < 1e-6] = 1.0
+    z = (x - mean) / std
+    cut = int(len(z) * 0.8)
+    heads: dict[str, Any] = {}
+    metrics: dict[str, Any] = {"impressions": len(z), "positives": {}, "auc": {}}
+    for j, outcome in enumerate(UTILITY):
+        positives = int(y[:, j].sum())
+        metrics["positives"][outcome] = positives
+        if positives < 5:
+            continue
+        coef, intercept = logistic_fit(z[:cut], y[:cut, j])
+        metrics["auc"][outcome] = auc(z[cut:] @ coef + intercept, y[cut:, j])
+        coef, intercept = logistic_fit(z, y[:, j])
+        heads[outcome] = {"coef": coef.tolist(), "intercept": intercept}
+    weights = {"features": list(FEATURES), "mean": mean.tolist(), "std": std.tolist(), "heads": heads}
+    return weights, metrics
+
+
+def ranker_train_periodic() -> None:
+    """WORKER_PERIODIC's entry (hourly by default)."""
+    ranker_train()
