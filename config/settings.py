@@ -531,6 +531,60 @@ SEARCH_POSTS_PER_LIST = env.int("SEARCH_POSTS_PER_LIST", default=100)
 # Results per kind on the first page of `GET /search` (the per-kind lists take `limit`).
 SEARCH_FIRST_PAGE = env.int("SEARCH_FIRST_PAGE", default=10)
 
+# The For You and following feeds (R2). A first page gathers candidates from every source, ranks,
+# mixes and stores a snapshot in Redis; later pages are read from it, so they neither repeat nor skip.
+RECOMMENDER_PAGE_SIZE = env.int("RECOMMENDER_PAGE_SIZE", default=20)  # items a page; diversity per page
+RECOMMENDER_SNAPSHOT_ITEMS = env.int("RECOMMENDER_SNAPSHOT_ITEMS", default=200)  # ranked items kept
+RECOMMENDER_SNAPSHOT_TTL_S = env.int("RECOMMENDER_SNAPSHOT_TTL_S", default=1800)  # a session's life
+# Candidates per source (300-500 in all for a first page): ANN over the interest vectors (shared by
+# weight), each steering clause, recent posts of followed and liked creators, trending, remixes.
+RECOMMENDER_CANDIDATES_ANN = env.int("RECOMMENDER_CANDIDATES_ANN", default=200)
+RECOMMENDER_CANDIDATES_STEER = env.int("RECOMMENDER_CANDIDATES_STEER", default=60)
+RECOMMENDER_CANDIDATES_FOLLOW = env.int("RECOMMENDER_CANDIDATES_FOLLOW", default=150)
+RECOMMENDER_FOLLOW_DAYS = env.int("RECOMMENDER_FOLLOW_DAYS", default=14)  # the following feed: 30
+RECOMMENDER_CANDIDATES_TRENDING = env.int("RECOMMENDER_CANDIDATES_TRENDING", default=100)
+RECOMMENDER_CANDIDATES_REMIX = env.int("RECOMMENDER_CANDIDATES_REMIX", default=50)
+RECOMMENDER_LIKED_RECENT = env.int("RECOMMENDER_LIKED_RECENT", default=50)  # likes that seed sources
+# Exploration: posts younger than RECOMMENDER_FRESH_S with fewer than RECOMMENDER_EXPLORE_TARGET
+# impressions are candidates for everyone (the newest RECOMMENDER_FRESH_SCAN looked at, the least
+# exposed RECOMMENDER_FRESH_TAKE kept), and a page gives them about RECOMMENDER_FRESH_SHARE of its items.
+RECOMMENDER_FRESH_S = env.int("RECOMMENDER_FRESH_S", default=3600)
+RECOMMENDER_EXPLORE_TARGET = env.int("RECOMMENDER_EXPLORE_TARGET", default=20)
+RECOMMENDER_FRESH_SCAN = env.int("RECOMMENDER_FRESH_SCAN", default=150)
+RECOMMENDER_FRESH_TAKE = env.int("RECOMMENDER_FRESH_TAKE", default=50)
+RECOMMENDER_FRESH_SHARE = env.float("RECOMMENDER_FRESH_SHARE", default=0.1)
+# About this share of a page comes from people the member follows, when they have enough.
+RECOMMENDER_FOLLOW_SHARE = env.float("RECOMMENDER_FOLLOW_SHARE", default=0.5)
+# At most this many items of one creator in a page (never two in a row), and MMR's trade-off between
+# score and novelty (1: score only).
+RECOMMENDER_CREATOR_MAX = env.int("RECOMMENDER_CREATOR_MAX", default=2)
+RECOMMENDER_MMR_LAMBDA = env.float("RECOMMENDER_MMR_LAMBDA", default=0.75)
+# Served items are not served again for this long (the most recent RECOMMENDER_SEEN_MAX of them).
+RECOMMENDER_SEEN_S = env.int("RECOMMENDER_SEEN_S", default=3 * 24 * 3600)
+RECOMMENDER_SEEN_MAX = env.int("RECOMMENDER_SEEN_MAX", default=5000)
+# Iterative HNSW scans stop after this many tuples; a branch still short then runs exactly.
+RECOMMENDER_ANN_MAX_SCAN_TUPLES = env.int("RECOMMENDER_ANN_MAX_SCAN_TUPLES", default=40000)
+# Trending: the hottest RECOMMENDER_TRENDING_KEEP of the newest RECOMMENDER_TRENDING_SCAN posts of
+# RECOMMENDER_TRENDING_DAYS, heat over (age in hours + 2) ^ GRAVITY, refreshed by the workers.
+RECOMMENDER_TRENDING_DAYS = env.int("RECOMMENDER_TRENDING_DAYS", default=3)
+RECOMMENDER_TRENDING_SCAN = env.int("RECOMMENDER_TRENDING_SCAN", default=20000)
+RECOMMENDER_TRENDING_KEEP = env.int("RECOMMENDER_TRENDING_KEEP", default=500)
+RECOMMENDER_TRENDING_GRAVITY = env.float("RECOMMENDER_TRENDING_GRAVITY", default=1.5)
+RECOMMENDER_TRENDING_REFRESH_S = env.int("RECOMMENDER_TRENDING_REFRESH_S", default=60)
+RECOMMENDER_TRENDING_TTL_S = env.int("RECOMMENDER_TRENDING_TTL_S", default=600)
+# The ranker: trained every RECOMMENDER_RANKER_RETRAIN_S on the impressions of the last
+# RECOMMENDER_RANKER_DAYS (the newest RECOMMENDER_RANKER_MAX_IMPRESSIONS); fewer than
+# RECOMMENDER_RANKER_MIN_IMPRESSIONS keeps the hand-set fallback. Serving processes re-read the
+# active model every RECOMMENDER_RANKER_RELOAD_S.
+RECOMMENDER_RANKER_DAYS = env.int("RECOMMENDER_RANKER_DAYS", default=14)
+RECOMMENDER_RANKER_MAX_IMPRESSIONS = env.int("RECOMMENDER_RANKER_MAX_IMPRESSIONS", default=200000)
+RECOMMENDER_RANKER_MIN_IMPRESSIONS = env.int("RECOMMENDER_RANKER_MIN_IMPRESSIONS", default=200)
+RECOMMENDER_RANKER_RETRAIN_S = env.int("RECOMMENDER_RANKER_RETRAIN_S", default=3600)
+RECOMMENDER_RANKER_RELOAD_S = env.int("RECOMMENDER_RANKER_RELOAD_S", default=30)
+RECOMMENDER_RANKER_WATCH_MS = env.int("RECOMMENDER_RANKER_WATCH_MS", default=5000)  # a "watched" outcome
+WORKER_PERIODIC["recommender.trending.trending_refresh"] = RECOMMENDER_TRENDING_REFRESH_S
+WORKER_PERIODIC["recommender.ranking.ranker_train_periodic"] = RECOMMENDER_RANKER_RETRAIN_S
+
 # --- API ------------------------------------------------------------------------
 
 REST_FRAMEWORK: dict[str, Any] = {
