@@ -217,7 +217,8 @@ def posts_search(
 ) -> SearchPage:
     sql, params = _posts_sql(viewer_id, q.strip(), teen=teen)
     ef_search = max(settings.RECOMMENDER_EF_SEARCH, 2 * settings.SEARCH_POSTS_PER_LIST)
-    with transaction.atomic(), connection.cursor() as cursor:
+    # `set_config(..., true)` lasts the transaction: its own one, or (no savepoint) the caller's.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('hnsw.ef_search', %s, true),"
             " set_config('hnsw.iterative_scan', 'strict_order', true)",
