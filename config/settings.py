@@ -497,9 +497,13 @@ RECOMMENDER_BLEND_HALF_AT = env.int("RECOMMENDER_BLEND_HALF_AT", default=20)
 RECOMMENDER_INTEREST_JOIN = env.float("RECOMMENDER_INTEREST_JOIN", default=0.5)
 # Each event multiplies every cluster's weight by this before adding its own (recency: ~50 events).
 RECOMMENDER_INTEREST_DECAY = env.float("RECOMMENDER_INTEREST_DECAY", default=0.98)
+# A watch_progress event this long (ms) counts as a light positive for interests.
+RECOMMENDER_INTEREST_WATCH_MS = env.int("RECOMMENDER_INTEREST_WATCH_MS", default=8000)
 # HNSW search breadth, set per query with SET LOCAL (>= 2x the largest ANN limit); build parameters
 # are in recommender/models.py (m, ef_construction).
 RECOMMENDER_EF_SEARCH = env.int("RECOMMENDER_EF_SEARCH", default=400)
+WORKER_PERIODIC["recommender.tasks.videos_embed_sweep"] = RECOMMENDER_EMBED_SWEEP_S  # lost embed tasks
+WORKER_PERIODIC["recommender.tasks.collab_retrain"] = RECOMMENDER_ALS_RETRAIN_S  # queues an ALS training
 
 # Steering (R3). An instruction keeps at most this many clauses ("more cooking, less horror": two).
 RECOMMENDER_STEER_MAX_CLAUSES = env.int("RECOMMENDER_STEER_MAX_CLAUSES", default=6)

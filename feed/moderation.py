@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from feed.cameos import OWNER_REASONS
+from feed.listeners import videos_changed
 from feed.media import signed_path
 from feed.models import Comment, NotificationGroup, Video, VideoStats
 from feed.notifications import notification_send
@@ -92,6 +93,7 @@ def video_restore(*, video_id: UUID, by_id: UUID | None) -> bool:
     video.save(update_fields=["state", "removed_at", "removed_by", "removed_reason", "updated_at"])
     if video.state == State.POSTED:
         _remix_counts_add(video, +1)
+    videos_changed([video.id])
     logger.info("video.restored", extra={"video_id": str(video.id), "by": str(by_id)})
     return True
 

@@ -13,6 +13,7 @@ from feed import reactions, services
 from feed.apis.videos import VideoSerializer as VideoCardSerializer
 from feed.errors import REMIX_NOT_ALLOWED, REMIX_OF_DRAFT, VIDEO_NOT_FOUND
 from feed.events import EventIn, ViewEventsListener, view_events_listener_register
+from feed.listeners import LikeListener, VideoListener, like_listener_register, video_listener_register
 from feed.notifications import notification_send
 from feed.selectors import VideoRef, video_count, video_ref_for_remix, video_ref_for_viewer
 from feed.services import DraftReceipt, draft_create_for_job
@@ -24,15 +25,20 @@ __all__ = [
     "DraftReceipt",
     "EventIn",
     "Interaction",
+    "LikeListener",
     "PublicVideo",
     "VideoCardSerializer",
     "VideoCounters",
+    "VideoFacts",
+    "VideoListener",
     "VideoRef",
     "ViewEventsListener",
     "comment",
     "draft_create_for_job",
     "interactions_of",
+    "interactions_since",
     "like",
+    "like_listener_register",
     "liked_video_ids",
     "notification_send",
     "post",
@@ -41,7 +47,9 @@ __all__ = [
     "video_cards_in_order",
     "video_count",
     "video_counters",
+    "video_facts",
     "video_file_read",
+    "video_listener_register",
     "video_public_ref",
     "video_ref_for_remix",
     "video_ref_for_viewer",
@@ -216,3 +224,50 @@ def posts_matching_words(*, viewer_id: UUID, words: str) -> Any:
         .annotate(rank=SearchRank(vector, query))
         .values_list("id", "rank")
     )
+
+
+# --- for the recommender's vector rows: what a post is, for indexing ------------------------------
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    """What the recommender indexes of a video: who made it, when it was posted, what it says, and
+    whether it may be recommended at all (`posted`: posted by an active member)."""
+
+    video_id: UUID
+    creator_id: UUID
+    posted: bool
+    posted_at: Any  # datetime | None
+    remix_of_id: UUID | None
+    prompt: str
+    caption: str
+
+
+def video_facts(video_ids: list[UUID]) -> list[VideoFacts]:
+    """The facts of each known video in `video_ids` (any state: an unposted or removed one reads
+    `posted=False`), in one query."""
+    from feed.models import Video
+
+    fields = ("id", "owner_id", "state", "owner__is_active", "posted_at", "remix_of_id", "prompt", "caption")
+    rows = Video.objects.filter(id__in=video_ids).values_list(*fields)
+    return [
+        VideoFacts(vid, owner, state == Video.State.POSTED and active, posted_at, remix_of, prompt, caption)
+        for vid, owner, state, active, posted_at, remix_of, prompt, caption in rows
+    ]
+
+
+def interactions_since(*, since: Any, limit: int) -> list[tuple[UUID, UUID, str, int]]:
+    """(user_id, video_id, kind, watch_ms) of everything members did with videos since `since`, for
+    training on all of it (kinds as `Interaction`'s), the newest `limit` of each source: three
+    queries by time, none by id (a training set names too many ids for a list)."""
+    from feed.models import Like, Video, ViewEvent
+
+    kinds = ["like", "share", "see_less", "skip", "watch_progress"]
+    events = ViewEvent.objects.filter(kind__in=kinds, occurred_at__gte=since).order_by("-occurred_at")
+    likes = Like.objects.filter(created_at__gte=since).order_by("-created_at")
+    remixes = Video.objects.filter(remix_of_id__isnull=False, created_at__gte=since).order_by("-created_at")
+    return [
+        *events.values_list("user_id", "video_id", "kind", "watch_ms")[:limit],
+        *((u, v, "liked", 0) for u, v in likes.values_list("user_id", "video_id")[:limit]),
+        *((u, v, "remixed", 0) for u, v in remixes.values_list("owner_id", "remix_of_id")[:limit] if v),
+    ]

@@ -32,6 +32,7 @@ from django.utils import timezone
 from accounts.public import block_partner_ids, member_hold
 from config.errors import ErrorCode, KinoError
 from feed import errors
+from feed.listeners import liked
 from feed.mentions import mentions_record
 from feed.models import Comment, Like, Mention, NotificationGroup, Video, VideoStats
 from feed.notifications import notification_send
@@ -124,6 +125,7 @@ def like_create(*, actor_id: UUID, video_id: UUID) -> LikeState:
     if not _like_insert(actor_id, video_id):
         return LikeState(liked=True, likes=_counter_read(video_id, "likes"), changed=False)
     likes = _counter_add(video_id, "likes", +1)
+    liked(actor_id, video_id)
     notification_send(
         recipient_id=video.owner_id,
         type=Type.LIKED,

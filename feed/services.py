@@ -17,6 +17,7 @@ from accounts.public import WorkStop, member_standing, work_stop
 from config.errors import KinoError
 from config.storage import files_delete_on_commit
 from feed import errors, selectors
+from feed.listeners import videos_changed
 from feed.mentions import mentions_record
 from feed.models import Mention, NotificationGroup, Video, VideoCameo, VideoStats
 from feed.notifications import notification_send
@@ -160,6 +161,7 @@ def video_post(
     mentions_record(author_id=owner_id, text=video.caption, video=video)
     if video.remix_of_id is not None:
         _remix_notify(video, video.remix_of_id)
+    videos_changed([video.id])
     logger.info("video.posted", extra={"video_id": str(video.id)})
     return video
 
@@ -183,6 +185,8 @@ def video_update(
     if remix_allowed is not None:
         video.remix_allowed = remix_allowed
     video.save(update_fields=["caption", "remix_allowed", "updated_at"])
+    if caption is not None and video.state == State.POSTED:
+        videos_changed([video.id])
     return video
 
 
@@ -195,6 +199,7 @@ def video_unpost(*, owner_id: UUID, video_id: UUID) -> Video:
     video.state = State.DRAFT
     video.save(update_fields=["state", "updated_at"])
     _remix_counts_add(video, -1)
+    videos_changed([video.id])
     return video
 
 
@@ -211,6 +216,7 @@ def video_delete(*, owner_id: UUID, video_id: UUID) -> None:
     video.save(update_fields=["state", "caption", "prompt", "video", "poster", "updated_at"])
     Mention.objects.filter(video=video).delete()
     files_delete_on_commit(files)
+    videos_changed([video.id])
     logger.info("video.deleted", extra={"video_id": str(video.id)})
 
 
@@ -234,6 +240,7 @@ def video_remove(*, video_id: UUID, by_id: UUID | None, reason: str) -> bool:
     video.removed_by_id, video.removed_reason = by_id, reason[:500]
     video.save(update_fields=["state", "removed_at", "removed_by", "removed_reason", "updated_at"])
     work_stop(WorkStop(subject="video", subject_id=video.id, error=errors.REMIX_PARENT_REMOVED))
+    videos_changed([video.id])
     logger.info("video.removed", extra={"video_id": str(video.id), "by": str(by_id)})
     return True
 

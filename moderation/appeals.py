@@ -23,6 +23,7 @@ from config.errors import KinoError
 from moderation import errors
 from moderation.audit import audit_record
 from moderation.decisions import Outcome, outcome_of, outcomes_tell
+from moderation.labels import labels_changed
 from moderation.models import REASON_TEXT_MAX, Appeal, AuditEntry, Decision, Label, PublicFigure, QueueItem
 from moderation.queue import (
     _item_locked,
@@ -111,6 +112,7 @@ def _undo(decision: Decision, moderator: Any) -> dict[str, Any]:
             undone["restored"] = True
     if decision.action == Action.LABEL:
         removed, _ = Label.objects.filter(decision=decision).delete()
+        labels_changed(decision.subject_kind, decision.subject_id)
         undone["labels_removed"] = removed
     if decision.action == Action.BAN_USER and decision.affected_user_id is not None:
         get_user_model().objects.filter(id=decision.affected_user_id).update(is_active=True)

@@ -34,6 +34,7 @@ from config.api import iso
 from config.errors import KinoError
 from config.events import event_send_on_commit
 from moderation import errors
+from moderation.labels import labels_changed
 from moderation.likeness.loader import ScreeningUnavailable
 from moderation.likeness.registry import figure_face_add
 from moderation.models import REASON_TEXT_MAX, Decision, Label, LabelKind, PublicFigure, QueueItem, Report
@@ -215,6 +216,7 @@ def _label(act: _Act) -> None:
             label=label,
             defaults={"decision": act.decision},
         )
+    labels_changed(act.item.subject_kind, act.item.subject_id)
     act.done["labels_added"] = list(act.labels)
 
 

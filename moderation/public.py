@@ -14,7 +14,7 @@ from moderation.errors import (
     TEXT_PUBLIC_FIGURE,
     TEXT_REFUSED,
 )
-from moderation.labels import labels_for
+from moderation.labels import LabelListener, label_listener_register, labels_for
 from moderation.likeness.faces import faces_find, image_decode
 from moderation.likeness.landmarks import Pose, face_crop, faces_posed, poses_described
 from moderation.likeness.loader import ScreeningUnavailable
@@ -41,6 +41,7 @@ __all__ = [
     "TEXT_PUBLIC_FIGURE",
     "TEXT_REFUSED",
     "CameoFaceHit",
+    "LabelListener",
     "LikenessVerdict",
     "Match",
     "MediaUnreadable",
@@ -62,6 +63,7 @@ __all__ = [
     "figure_register",
     "image_decode",
     "image_screen",
+    "label_listener_register",
     "labels_for",
     "outcome_listener_register",
     "poses_described",

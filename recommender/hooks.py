@@ -1,0 +1,50 @@
+"""What the recommender hears from the apps below it (registered in `RecommenderConfig.ready`):
+posts changing, labels changing, likes and view events, members leaving."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from uuid import UUID
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from recommender.interests import interests_on_remix
+from recommender.models import FeedProfile, UserFactors, UserVector, VideoVector
+from recommender.vectors import videos_sync
+
+logger = logging.getLogger(__name__)
+
+REMIX_SEEN_TTL_S = 30 * 24 * 3600
+
+
+def videos_changed(video_ids: list[UUID]) -> None:
+    """feed's video listener: the rows follow; a remix just posted teaches its creator's interests
+    (once per remix, on commit, when the parent's vector is there to learn from)."""
+    for fact in videos_sync(video_ids):
+        if fact.remix_of_id is not None:
+            learn = partial(_remix_learn, fact.creator_id, fact.remix_of_id, fact.video_id)
+            transaction.on_commit(learn, robust=True)
+
+
+def _remix_learn(creator_id: UUID, parent_id: UUID, remix_id: UUID) -> None:
+    try:
+        first = redis.Redis.from_url(settings.REDIS_URL).set(
+            f"kino:rec:remix:{remix_id}", 1, nx=True, ex=REMIX_SEEN_TTL_S
+        )
+    except (redis.RedisError, OSError):
+        logger.warning("recommender.remix_dedup_unavailable", exc_info=True)
+        first = True
+    if first:
+        interests_on_remix(creator_id, parent_id)
+
+
+def member_leaving(user_id: UUID) -> None:
+    """accounts' member-leaving hook: their vectors, factors, profile and posts' rows go with them
+    (their videos are deleted by cascade, which tells no listener)."""
+    UserVector.objects.filter(user_id=user_id).delete()
+    UserFactors.objects.filter(user_id=user_id).delete()
+    FeedProfile.objects.filter(user_id=user_id).delete()
+    VideoVector.objects.filter(creator_id=user_id).delete()

@@ -1,0 +1,135 @@
+"""Content vectors: a post is embedded off the request path and found by what it is about; its row
+follows it through unposting, takedown, restore and deletion, and its flags follow its labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from feed.moderation import video_restore
+from feed.services import video_delete, video_post, video_remove, video_unpost, video_update
+from recommender.models import VideoVector
+from recommender.vectors import as_array, content_embed, videos_embed
+from tests.factories import UserFactory, VideoFactory
+from tests.moderation.casework import decide, moderator, open_item, report
+
+pytestmark = pytest.mark.django_db
+
+
+def posted(owner, prompt: str, caption: str, capture) -> object:
+    draft = VideoFactory(owner=owner, prompt=prompt)
+    with capture(execute=True):
+        video_post(owner_id=owner.id, video_id=draft.id, caption=caption)
+    return draft
+
+
+def test_content_embed_gives_unit_rows_that_rank_by_meaning():
+    vectors = content_embed(["a chef chopping onions", "cooking pasta in a kitchen", "a rocket launch"])
+    assert vectors.shape == (3, 384)
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+    assert content_embed([]).shape == (0, 384)
+
+
+def test_a_post_is_embedded_on_commit_and_found_by_what_it_is_about(django_capture_on_commit_callbacks):
+    # Given three posts on different subjects, each embedded by the task queued when it was posted
+    ann = UserFactory()
+    cooking = posted(
+        ann,
+        "a chef slices garlic and tosses pasta in a pan",
+        "dinner in ten minutes",
+        django_capture_on_commit_callbacks,
+    )
+    space = posted(
+        ann, "a rocket lifts off from the launch pad at dawn", "liftoff", django_capture_on_commit_callbacks
+    )
+    posted(ann, "a cat chases a red laser dot across the carpet", "", django_capture_on_commit_callbacks)
+
+    # Then each has its row, in feeds, with unit content and ANN vectors
+    rows = {row.video_id: row for row in VideoVector.objects.all()}
+    assert set(rows) >= {cooking.id, space.id}
+    assert len(rows) == 3
+    row = rows[cooking.id]
+    assert (row.creator_id, row.in_feeds, row.teen_ok, row.remix_of_id) == (ann.id, True, True, None)
+    assert np.allclose(as_array(row.content), as_array(row.vector))
+
+    # And the nearest to a query about cooking is the cooking post, to one about space the launch
+    for query, expected in (
+        ("how to cook a quick pasta", cooking.id),
+        ("astronauts and spaceflight", space.id),
+    ):
+        q = content_embed([query])[0]
+        best = max(rows.values(), key=lambda r: float(as_array(r.vector) @ q))
+        assert best.video_id == expected
+
+
+def test_a_burst_of_posts_is_embedded_in_one_batch(django_capture_on_commit_callbacks, settings):
+    # Given five posts whose tasks have not run yet (their rows wait without a vector)
+    settings.RECOMMENDER_EMBED_BATCH = 4
+    ann = UserFactory()
+    drafts = [VideoFactory(owner=ann, prompt=f"waves breaking on rocks, take {i}") for i in range(5)]
+    with django_capture_on_commit_callbacks(execute=False):
+        for draft in drafts:
+            video_post(owner_id=ann.id, video_id=draft.id, caption="")
+    assert VideoVector.objects.filter(content__isnull=True).count() == 5
+
+    # When one task runs for the first post: it takes the batch (4), the next one the rest
+    assert videos_embed([drafts[0].id]) == 4
+    assert VideoVector.objects.filter(video_id=drafts[0].id, content__isnull=False).exists()
+    assert videos_embed([]) == 1
+    assert videos_embed([]) == 0
+
+
+def test_the_row_follows_the_post_through_its_life(django_capture_on_commit_callbacks):
+    ann = UserFactory()
+    video = posted(ann, "a lighthouse in a storm", "", django_capture_on_commit_callbacks)
+    before = as_array(VideoVector.objects.get(video_id=video.id).content)
+
+    # A caption edit re-embeds
+    with django_capture_on_commit_callbacks(execute=True):
+        video_update(owner_id=ann.id, video_id=video.id, caption="grandma's apple pie recipe")
+    after = as_array(VideoVector.objects.get(video_id=video.id).content)
+    assert float(before @ after) < 0.9
+
+    # Unposted: no row (nothing recommends a draft); posted again: back
+    video_unpost(owner_id=ann.id, video_id=video.id)
+    assert not VideoVector.objects.filter(video_id=video.id).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        video_post(owner_id=ann.id, video_id=video.id)
+    assert VideoVector.objects.filter(video_id=video.id, content__isnull=False).exists()
+
+    # Taken down: gone; restored: back
+    assert video_remove(video_id=video.id, by_id=None, reason="test")
+    assert not VideoVector.objects.filter(video_id=video.id).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert video_restore(video_id=video.id, by_id=None)
+    assert VideoVector.objects.filter(video_id=video.id, in_feeds=True).exists()
+
+    # Deleted: gone with its text
+    video_delete(owner_id=ann.id, video_id=video.id)
+    assert not VideoVector.objects.filter(video_id=video.id).exists()
+
+
+def test_labels_set_the_flags_that_ann_filters_on(auth_client, django_capture_on_commit_callbacks):
+    # Given a post reported by Bob
+    ann, bob = UserFactory(), UserFactory()
+    video = posted(ann, "a street fight filmed on a phone", "", django_capture_on_commit_callbacks)
+    assert report(auth_client(bob), "video", video.id, "violence").status_code == 201
+
+    # When a moderator labels it not in feeds and not for teens
+    decide(open_item("video", video.id), moderator(), "label", labels=["not_in_feeds", "not_for_teens"])
+
+    # Then its row says so, at once
+    row = VideoVector.objects.get(video_id=video.id)
+    assert (row.in_feeds, row.teen_ok) == (False, False)
+
+
+def test_a_member_leaving_takes_their_rows(django_capture_on_commit_callbacks):
+    from accounts.services import member_delete
+
+    ann = UserFactory()
+    video = posted(ann, "a sunrise over the sea", "", django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        member_delete(user=ann)
+    assert not VideoVector.objects.filter(video_id=video.id).exists()
