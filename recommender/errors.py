@@ -22,7 +22,7 @@ GUARDIANSHIP_TEEN_LINKED = ErrorCode(
     "guardianship_teen_linked", "This teen account already has a guardian: that link must end first.", 409
 )
 GUARDIANSHIP_STATE = ErrorCode(
-    "guardianship_state", "The link is not in a state that allows this (see its `state`).", 409
+    "guardianship_state", "The link is not in a state that allows this (see its state).", 409
 )
 GUARDIANSHIP_OTHER_SIDE = ErrorCode(
     "guardianship_other_side",
