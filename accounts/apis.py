@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import errors, lockout, selectors, services
+from accounts import errors, hooks, lockout, selectors, services
 from accounts.models import User
 from config.api import (
     BODY_ERRORS,
@@ -179,6 +179,13 @@ class SignupApi(APIView):
         password = serializers.CharField(max_length=128, min_length=1, trim_whitespace=False)
         birthdate = serializers.DateField()
         display_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+        topics = serializers.ListField(
+            child=serializers.CharField(max_length=hooks.SIGNUP_TOPIC_MAX),
+            max_length=hooks.SIGNUP_TOPICS_MAX,
+            required=False,
+            default=list,
+            help_text='Optional: what the new member likes ("cooking", "space"); their feed starts there',
+        )
 
     class OutputSerializer(serializers.Serializer):
         user = MeSerializer()
@@ -219,6 +226,8 @@ class SignupApi(APIView):
             birthdate=v["birthdate"],
             display_name=v["display_name"],
         )
+        if v["topics"]:
+            hooks.signup_topics_run(user.id, v["topics"])
         tokens = services.tokens_issue(user_id=user.id)
         return Response({"user": _me(request, user), "tokens": tokens}, status=status.HTTP_201_CREATED)
 

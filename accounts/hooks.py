@@ -200,3 +200,25 @@ def export_part_register(part: ExportPart) -> ExportPart:
 
 def export_parts() -> list[ExportPart]:
     return list(_export_parts.values())
+
+
+# --- signup topics ----------------------------------------------------------------
+
+# The topics a new member picked at signup (optional, already checked by the signup form: up to
+# SIGNUP_TOPICS_MAX of 1-SIGNUP_TOPIC_MAX characters): the recommender starts their feed from them.
+# Called once the account exists, outside its transaction.
+SIGNUP_TOPICS_MAX = 10
+SIGNUP_TOPIC_MAX = 40
+SignupTopicsListener = Callable[[UUID, list[str]], None]
+_signup_topics: list[SignupTopicsListener] = []
+
+
+def signup_topics_register(listener: SignupTopicsListener) -> SignupTopicsListener:
+    if listener not in _signup_topics:
+        _signup_topics.append(listener)
+    return listener
+
+
+def signup_topics_run(user_id: UUID, topics: list[str]) -> None:
+    for listener in _signup_topics:
+        listener(user_id, topics)

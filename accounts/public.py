@@ -33,6 +33,7 @@ from accounts.hooks import (
     member_leaving_register,
     member_text_check_register,
     member_text_check_unregister,
+    signup_topics_register,
     work_stop,
     work_stopper_register,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "member_text_check_unregister",
     "members_for_viewer",
     "members_visible_to",
+    "signup_topics_register",
     "username_exists",
     "work_stop",
     "work_stopper_register",

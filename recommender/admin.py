@@ -3,6 +3,9 @@
 Steering, teens and wellbeing (R3): guardian links (staff may end one, as either member may: the
 teen's switches go back off), feed profiles with the guardian's switches, instructions and their
 clauses, see-less videos and check-ins, read-only. Vectors are never shown, only whether one is stored.
+
+Vectors (R1): posts' vector rows (flags, whether embedded and blended; embed again), members'
+interest clusters and ALS factors, and the ALS trainings (queue one now).
 """
 
 from __future__ import annotations
@@ -10,11 +13,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from recommender import guardians
-from recommender.models import CheckIn, FeedProfile, Guardianship, SeeLess, SteerClause, Steering
+from recommender.models import (
+    CheckIn,
+    CollabModel,
+    FeedProfile,
+    Guardianship,
+    SeeLess,
+    SteerClause,
+    Steering,
+    UserFactors,
+    UserVector,
+    VideoVector,
+)
+from recommender.tasks import collab_train_task
+from recommender.vectors import videos_embed
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -93,3 +109,85 @@ class CheckInAdmin(ReadOnlyAdmin):
     list_display = ("id", "user_id", "shown_at", "answer", "answered_at")
     list_filter = ("answer",)
     search_fields = ("user_id",)
+
+
+# --- vectors (R1) ------------------------------------------------------------------------------------
+
+
+@admin.register(VideoVector)
+class VideoVectorAdmin(ReadOnlyAdmin):
+    """Posts as ANN sees them: whether their vectors are stored, and the flags it filters on."""
+
+    hidden = ("content", "collab", "vector")
+    list_display = (
+        "video_id",
+        "creator_id",
+        "posted_at",
+        "in_feeds",
+        "teen_ok",
+        "embedded",
+        "blended",
+        "updated_at",
+    )
+    list_filter = ("in_feeds", "teen_ok")
+    search_fields = ("video_id", "creator_id")
+    actions = ("embed_again",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[VideoVector]:
+        # The vectors stay in the database: the list only asks whether they are there.
+        return (
+            super()
+            .get_queryset(request)
+            .defer("content", "collab", "vector")
+            .annotate(has_content=Q(content__isnull=False), has_collab=Q(collab__isnull=False))
+        )
+
+    @admin.display(boolean=True, description="content vector")
+    def embedded(self, row: Any) -> bool:
+        return bool(row.has_content)
+
+    @admin.display(boolean=True, description="blended with behaviour")
+    def blended(self, row: Any) -> bool:
+        return bool(row.has_collab)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("recommender.change_videovector"))
+
+    @admin.action(description="Embed the selected posts again now (their text as it is)")
+    def embed_again(self, request: HttpRequest, queryset: QuerySet[VideoVector]) -> None:
+        ids = list(queryset.values_list("video_id", flat=True))
+        done = sum(videos_embed(ids[i : i + 64]) for i in range(0, len(ids), 64))
+        self.message_user(request, f"{done} post(s) embedded.", messages.SUCCESS)
+
+
+@admin.register(UserVector)
+class UserVectorAdmin(ReadOnlyAdmin):
+    """Members' interest clusters: how many events each holds and its share of their attention."""
+
+    hidden = ("vector",)
+    list_display = ("user_id", "slot", "weight", "events", "updated_at")
+    search_fields = ("user_id",)
+    ordering = ("user_id", "slot")
+
+
+@admin.register(UserFactors)
+class UserFactorsAdmin(ReadOnlyAdmin):
+    hidden = ("collab",)
+    list_display = ("user_id", "model_version", "updated_at")
+    search_fields = ("user_id", "model_version")
+
+
+@admin.register(CollabModel)
+class CollabModelAdmin(ReadOnlyAdmin):
+    """ALS trainings: what each learned from and how long it took; a new one can be queued."""
+
+    list_display = ("version", "trained_at", "users", "videos", "interactions", "seconds")
+    actions = ("train_now",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("recommender.change_collabmodel"))
+
+    @admin.action(description="Queue a new training now (select any run)")
+    def train_now(self, request: HttpRequest, queryset: QuerySet[CollabModel]) -> None:
+        collab_train_task.delay()
+        self.message_user(request, "A training is queued; it appears here when it ends.", messages.SUCCESS)

@@ -245,5 +245,10 @@ def _seed_clusters(vectors: np.ndarray) -> Clusters:
     return Clusters(centres.astype(np.float32), counts / counts.sum(), np.zeros(k, np.int64))
 
 
+def topics_on_signup(user_id: UUID, topics: list[str]) -> None:
+    """accounts' signup hook: the topics a new member picked."""
+    topics_set(user_id=user_id, topics=topics)
+
+
 def topics_of(user_id: UUID) -> list[str]:
     return list(FeedProfile.objects.filter(user_id=user_id).values_list("topics", flat=True).first() or [])
