@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/v1/", include("feed.urls")),
     path("api/v1/", include("moderation.urls")),
     path("api/v1/", include("provenance.urls")),
+    path("api/v1/", include("recommender.urls")),
     path("media/signed/<str:token>", media_signed, name="media-signed"),
     path("exports/signed/<str:token>", export_signed, name="export-signed"),
     # A post's public page and its media, for anyone with the link (no login).

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from recommender.eligibility import Audience, eligible_sql
+from recommender.eligibility import Audience, eligible_shared
 from recommender.models import DIMENSIONS, VideoVector
 
 logger = logging.getLogger(__name__)
@@ -109,17 +109,16 @@ def _branch(source: int, columns: str, where: str, order: str, limit: int | None
 def _branches(
     plan: Plan, audience: Audience, *, exact: frozenset[int] = frozenset()
 ) -> tuple[str, list[Any], list[str]]:
-    """The UNION ALL and its parameters; `names[i]` is branch i's source. ANN branches in `exact`
+    """The statement and its parameters; `names[i]` is branch i's source. ANN branches in `exact`
     order by an expression the index cannot serve, so PostgreSQL scans every eligible row."""
-    eligible, eligible_params = eligible_sql(audience, exclude_seen=plan.exclude_seen)
+    cte, eligible, params = eligible_shared(audience, exclude_seen=plan.exclude_seen)
     columns = WITH_CONTENT if plan.with_content else COLUMNS
     parts: list[str] = []
-    params: list[Any] = []
     names: list[str] = []
 
     def add(where: str, extra: list[Any], order: str, limit: int | None, name: str) -> None:
         parts.append(_branch(len(names), columns, f"{eligible} AND {where}", order, limit))
-        params.extend([*eligible_params, *extra])
+        params.extend(extra)
         names.append(name)
 
     for query in plan.queries:
@@ -138,7 +137,9 @@ def _branches(
     for name, ids in plan.ids.items():
         if ids:
             add("v.video_id = ANY(%s::uuid[])", [ids], "", None, name)
-    return " UNION ALL ".join(parts), params, names
+    if not parts:
+        return "", [], names
+    return f"WITH {cte} " + " UNION ALL ".join(parts), params, names
 
 
 def _fetch(
@@ -148,7 +149,8 @@ def _fetch(
     if not sql:
         return [], names
     largest = max((query.limit for query in plan.queries), default=0)
-    with transaction.atomic(), connection.cursor() as cursor:
+    # savepoint=False: inside a caller's transaction (a test) the settings last it, at no extra statement.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('hnsw.ef_search', %s, true),"
             " set_config('hnsw.iterative_scan', 'relaxed_order', true),"

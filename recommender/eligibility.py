@@ -52,14 +52,40 @@ def audience_for(user_id: UUID, *, teen: bool, muted: frozenset[UUID] = frozense
     )
 
 
+# The condition, with the member's values as slots: `eligible_sql` binds them as parameters (one
+# statement), `eligible_shared` as reads of a CTE row, so a UNION of many branches sends each list once.
+_CONDITION = "v.in_feeds AND v.creator_id <> {me} AND NOT (v.creator_id = ANY({excluded}))"
+_NOT_SEEN = " AND NOT (v.video_id = ANY({seen}))"
+_TEEN = " AND v.teen_ok"
+
+
+def _condition(audience: Audience, exclude_seen: bool) -> str:
+    sql = _CONDITION
+    if exclude_seen and audience.seen:
+        sql += _NOT_SEEN
+    return sql + (_TEEN if audience.teen else "")
+
+
 def eligible_sql(audience: Audience, *, exclude_seen: bool = True) -> tuple[str, list[object]]:
     """The eligibility condition over `v` and its parameters. The following feed keeps what was seen
     (people expect every post of whom they follow there); For You leaves it out."""
-    sql = "v.in_feeds AND v.creator_id <> %s AND NOT (v.creator_id = ANY(%s::uuid[]))"
+    sql = _condition(audience, exclude_seen)
     params: list[object] = [audience.user_id, list(audience.excluded_creators)]
-    if exclude_seen and audience.seen:
-        sql += " AND NOT (v.video_id = ANY(%s::uuid[]))"
+    if "{seen}" in sql:
         params.append(list(audience.seen))
-    if audience.teen:
-        sql += " AND v.teen_ok"
-    return sql, params
+    return sql.format(me="%s", excluded="%s::uuid[]", seen="%s::uuid[]"), params
+
+
+def eligible_shared(audience: Audience, *, exclude_seen: bool = True) -> tuple[str, str, list[object]]:
+    """The same condition reading the member's values from a one-row CTE `f`: (the CTE, the condition,
+    the CTE's parameters). Each branch reads them through a scalar subquery (an InitPlan, computed
+    once), which keeps the branch's ORDER BY on the HNSW index."""
+    cte = "f AS (SELECT %s::uuid AS me, %s::uuid[] AS excluded, %s::uuid[] AS seen)"
+    params: list[object] = [audience.user_id, list(audience.excluded_creators), list(audience.seen)]
+    # The casts make `= ANY(...)` read an array value, not the rows of a subquery.
+    reads = {
+        "me": "(SELECT me FROM f)",
+        "excluded": "(SELECT excluded FROM f)::uuid[]",
+        "seen": "(SELECT seen FROM f)::uuid[]",
+    }
+    return cte, _condition(audience, exclude_seen).format(**reads), params

@@ -41,26 +41,37 @@ class Pool:
     fresh: np.ndarray  # [n] bool: proposed for exploration
 
 
-def _allowed(
-    codes: np.ndarray, placed: list[int], page: list[int], used: np.ndarray, rules: Rules
+class _Page:
+    """The page being filled: its items and running tallies (each position costs a few vector ops)."""
+
+    def __init__(self, n: int, creators: int) -> None:
+        self.items: list[int] = []
+        self.per_creator = np.zeros(creators, dtype=np.int64)
+        self.redundancy = np.zeros(n)  # each candidate's highest similarity to the page's items
+        self.followed = 0
+        self.fresh = 0
+
+
+def _choices(
+    pool: Pool, codes: np.ndarray, page: _Page, last: int | None, used: np.ndarray, rules: Rules
 ) -> np.ndarray:
-    """Unplaced candidates whose creator is neither the previous item's nor at the page's maximum;
-    `codes` numbers the creators 0..k-1."""
-    counts = np.bincount(codes[page], minlength=int(codes.max()) + 1)
-    barred = counts >= rules.creator_max
-    if placed:
-        barred[codes[placed[-1]]] = True
-    return ~used & ~barred[codes]
-
-
-def _quota(allowed: np.ndarray, pool: Pool, page: list[int], rules: Rules) -> np.ndarray:
-    """The allowed candidates this position must come from: a share that is behind, else all."""
-    # Fresh first: its share is small and due at fixed positions; follows catch up on the next ones.
-    for flags, share in ((pool.fresh, rules.fresh_share), (pool.followed, rules.follow_share)):
-        wanted = math.floor(share * (len(page) + 1))
-        have = sum(1 for i in page if flags[i])
-        if have < wanted and (allowed & flags).any():
-            return allowed & flags
+    """The candidates this position may take: unplaced, by neither the previous item's creator nor
+    one at the page's maximum; then, when a share is behind (fresh first: its share is small and due
+    at fixed positions; follows catch up on the next ones), only that share's."""
+    barred = page.per_creator >= rules.creator_max
+    if last is not None:
+        barred = barred.copy()
+        barred[codes[last]] = True
+    allowed = ~used & ~barred[codes]
+    length = len(page.items) + 1
+    for flags, share, have in (
+        (pool.fresh, rules.fresh_share, page.fresh),
+        (pool.followed, rules.follow_share, page.followed),
+    ):
+        if have < math.floor(share * length):
+            wanted = allowed & flags
+            if wanted.any():
+                return wanted
     return allowed
 
 
@@ -75,23 +86,29 @@ def mix(pool: Pool, *, limit: int, rules: Rules) -> list[list[int]]:
     numbers: dict[UUID, int] = {}
     codes = np.array([numbers.setdefault(c, len(numbers)) for c in pool.creators], dtype=np.int64)
     used = np.zeros(n, dtype=bool)
-    placed: list[int] = []
-    pages: list[list[int]] = [[]]
-    while len(placed) < limit:
-        page = pages[-1]
-        choices = _quota(_allowed(codes, placed, page, used, rules), pool, page, rules)
-        if not choices.any() or len(page) == rules.page_size:
-            if not page:
+    pages: list[list[int]] = []
+    page, last, placed = _Page(n, len(numbers)), None, 0
+    while placed < limit:
+        choices = (
+            _choices(pool, codes, page, last, used, rules) if len(page.items) < rules.page_size else None
+        )
+        if choices is None or not choices.any():
+            if not page.items:
                 break  # nothing fits even a new page: the snapshot ends
-            pages.append([])
+            pages.append(page.items)
+            page = _Page(n, len(numbers))
             continue
-        redundancy = similar[:, page].max(axis=1) if page else np.zeros(n)
-        value = rules.mmr_lambda * relevance - (1 - rules.mmr_lambda) * redundancy
+        value = rules.mmr_lambda * relevance - (1 - rules.mmr_lambda) * page.redundancy
         best = int(np.argmax(np.where(choices, value, -np.inf)))
-        page.append(best)
-        placed.append(best)
-        used[best] = True
-    return [page for page in pages if page]
+        page.items.append(best)
+        page.per_creator[codes[best]] += 1
+        np.maximum(page.redundancy, similar[:, best], out=page.redundancy)
+        page.followed += bool(pool.followed[best])
+        page.fresh += bool(pool.fresh[best])
+        used[best], last, placed = True, best, placed + 1
+    if page.items:
+        pages.append(page.items)
+    return pages
 
 
 def rules_hold(creators: list[UUID], rules: Rules) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 import re
 import threading
@@ -620,3 +621,61 @@ def shared_page_plays(url: str) -> dict:
     with chromium() as browser:
         page = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
         return share_page_plays(page, url)
+
+
+def test_members_post_follow_and_scroll_for_you_and_following_feeds(live_stack):
+    # Given three members with drafts (alice will scroll; she follows bob, not carol)
+    from recommender.models import VideoVector
+    from tests.factories import VideoFactory
+
+    members = {name: live_user(username=name) for name in ("alice", "bob", "carol")}
+    prompts = {
+        "alice": ["a paper boat on a rainy street"],
+        "bob": ["grandma's dumplings folded by hand", "slow-motion pasta dough", "a campfire omelette"],
+        "carol": ["a lighthouse in a storm", "a cat chasing snowflakes", "neon city rain at night"],
+    }
+    drafts = {name: [VideoFactory(owner=members[name], prompt=p) for p in ps] for name, ps in prompts.items()}
+    api = httpx.Client(base_url=live_stack.base + "/api/v1", timeout=30)
+    auth = {name: {"Authorization": f"Bearer {login(api, name)}"} for name in members}
+
+    # 1. Each posts their drafts over the API; alice follows bob
+    for name, videos in drafts.items():
+        for video in videos:
+            posted = api.post(f"/videos/{video.id}/post", json={}, headers=auth[name])
+            assert posted.status_code == 200, posted.text
+    assert api.post("/users/bob/follow", headers=auth["alice"]).status_code in (200, 201)
+
+    # 2. The worker embeds every post (retrievable by ANN within a minute)
+    ids = {str(video.id): name for name, videos in drafts.items() for video in videos}
+    deadline = time.monotonic() + 60
+    while VideoVector.objects.filter(video_id__in=ids, vector__isnull=False, in_feeds=True).count() < len(
+        ids
+    ):
+        assert time.monotonic() < deadline, "the posts were not embedded within 60 s"
+        time.sleep(0.5)
+
+    # 3. Alice scrolls For You: bob's and carol's posts, never her own, never one creator twice in a
+    #    row or more than twice a page, each once; pages 2..n continue the session, then it ends
+    seen, url = [], "/feed"
+    while url:
+        page = api.get(url, headers=auth["alice"])
+        assert page.status_code == 200, page.text
+        cards = [item["video"] for item in page.json()["results"] if item["type"] == "video"]
+        creators = [card["creator"]["username"] for card in cards]
+        assert all(a != b for a, b in itertools.pairwise(creators)), creators
+        assert all(creators.count(c) <= 2 for c in creators), creators
+        seen += [card["id"] for card in cards]
+        url = page.json()["next"]
+        url = url and url.removeprefix(live_stack.base + "/api/v1")
+    assert sorted(seen) == sorted(i for i, name in ids.items() if name != "alice")
+
+    # 4. Her following feed is bob's posts, newest first; a forged cursor is refused
+    following = api.get("/feed/following", headers=auth["alice"]).json()
+    assert [item["video"]["creator"]["username"] for item in following["results"]] == ["bob"]
+    assert api.get("/feed", params={"cursor": "forged"}, headers=auth["alice"]).json()["error"]["code"] == (
+        "invalid_cursor"
+    )
+
+    # 5. Bob's For You has alice's and carol's posts
+    bobs = api.get("/feed", headers=auth["bob"]).json()["results"]
+    assert {item["video"]["creator"]["username"] for item in bobs} == {"alice", "carol"}

@@ -40,6 +40,8 @@ LISTS = {
     "/api/v1/cameos/requests/mine",
     "/api/v1/cameos/{cameo_id}/requests",
     "/api/v1/cameos/{cameo_id}/uses",
+    "/api/v1/feed",  # For You (recommender): pages of a ranked session
+    "/api/v1/feed/following",
 }
 
 

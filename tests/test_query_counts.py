@@ -241,7 +241,38 @@ def videos_casting_my_cameo(viewer: User) -> Listing:
     return Listing({"cameo_id": str(cameo.id)}, add)
 
 
+def my_feed(viewer: User) -> Listing:
+    # Posts of as many creators (one each: the creator rules let them all in), with their vector rows.
+    # What the viewer was served goes before each read, so every post is new to them; trending is
+    # refreshed as the workers do, and the ranker's model read, so both reads find them ready.
+    from recommender.models import Impression, VideoVector
+    from recommender.ranking import scorer_active
+    from recommender.trending import trending_refresh
+
+    def add(n: int) -> None:
+        Impression.objects.filter(user_id=viewer.id).delete()
+        for post in PostFactory.create_batch(n):
+            FollowFactory(follower=viewer, followee=post.owner)
+            VideoVector.objects.update_or_create(
+                video_id=post.id,
+                defaults={"creator_id": post.owner_id, "posted_at": post.posted_at, "in_feeds": True},
+            )
+        trending_refresh()
+        scorer_active()
+
+    return Listing({}, add)
+
+
+# The feeds' first pages gather candidates, rank and log what they serve: more than a plain list, but
+# as many for ten items as for one (member, steering, filters, one candidate query, counters, the
+# impressions, the cards).
+FEED_MAX_QUERIES = 16
+QUERY_BUDGETS = {"/api/v1/feed": FEED_MAX_QUERIES, "/api/v1/feed/following": FEED_MAX_QUERIES}
+
+
 ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
+    "/api/v1/feed": my_feed,
+    "/api/v1/feed/following": my_feed,
     "/api/v1/cameos/{cameo_id}/videos": videos_casting_my_cameo,
     "/api/v1/cameos": my_cameos,
     "/api/v1/cameos/usable": cameos_i_may_use,
@@ -306,4 +337,4 @@ def test_a_list_makes_as_many_queries_for_ten_rows_as_for_one(auth_client, opera
     ten = queries_for_page(client, url, rows=10)
 
     assert len(ten) == len(one), "\n".join(["1 row:", *one, "10 rows:", *ten])
-    assert len(ten) <= MAX_QUERIES, "\n".join(ten)
+    assert len(ten) <= QUERY_BUDGETS.get(operation.path, MAX_QUERIES), "\n".join(ten)
