@@ -44,7 +44,9 @@ TABLE = VideoVector._meta.db_table
 # A candidate's logged source is the first of these that proposed it: exploration first (its
 # impressions are counted), then the more particular reasons.
 SOURCES = ("fresh", "follow", "steer", "remix", "ann", "trending", "given")
-COLUMNS = "v.video_id, v.creator_id, v.posted_at, v.remix_of_id, halfvec_send(v.vector)"
+COLUMNS = (
+    "v.video_id, v.creator_id, v.posted_at, v.remix_of_id, halfvec_send(v.vector), halfvec_send(v.collab)"
+)
 WITH_CONTENT = COLUMNS + ", halfvec_send(v.content)"
 
 
@@ -59,6 +61,7 @@ class Candidate:
     vector: np.ndarray  # float32 [DIMENSIONS], unit length (zeros while the video awaits its vector)
     sources: list[str] = field(default_factory=list)
     content: np.ndarray | None = None  # the content vector alone, read when steering needs it
+    collab: np.ndarray | None = None  # ALS item factors (None until a training has seen the video)
 
     @property
     def source(self) -> str:
@@ -97,6 +100,10 @@ def vector_of(raw: bytes | memoryview | None) -> np.ndarray:
     if raw is None:
         return np.zeros(DIMENSIONS, dtype=np.float32)
     return np.frombuffer(bytes(raw), dtype=">f2", offset=4).astype(np.float32)
+
+
+def factors_of(raw: bytes | memoryview | None) -> np.ndarray | None:
+    return None if raw is None else vector_of(raw)
 
 
 def _branch(source: int, columns: str, where: str, order: str, limit: int | None) -> str:
@@ -181,12 +188,13 @@ def candidates_gather(plan: Plan, audience: Audience) -> list[Candidate]:
         logger.info("recommender.ann_exact", extra={"branches": len(short), "user_id": str(audience.user_id)})
     found: dict[UUID, Candidate] = {}
     rows.sort(key=lambda row: SOURCES.index(names[row[0]]))
-    for branch, video_id, creator_id, posted_at, remix_of_id, raw, *content in rows:
+    for branch, video_id, creator_id, posted_at, remix_of_id, raw, collab, *content in rows:
         candidate = found.get(video_id)
         if candidate is None:
             candidate = found[video_id] = Candidate(
                 video_id, creator_id, posted_at, remix_of_id, vector_of(raw)
             )
+            candidate.collab = factors_of(collab)
             candidate.content = vector_of(content[0]) if content else None
         if names[branch] not in candidate.sources:
             candidate.sources.append(names[branch])

@@ -37,7 +37,7 @@ from recommender.eligibility import Audience, audience_for
 from recommender.interests import interest_vectors
 from recommender.mix import Pool, Rules, mix
 from recommender.models import Impression
-from recommender.ranking import Member, rank
+from recommender.ranking import Member, member_factors, rank
 from recommender.snapshot import (
     Cursor,
     Snapshot,
@@ -156,7 +156,10 @@ def snapshot_build(user_id: UUID, *, following: bool, policy: TeenPolicy, page_s
     else:
         interests, plan = _for_you_plan(audience, personal=personal, steer=steer)
     candidates = candidates_gather(plan, audience)
-    member = Member(interests=interests, followees=frozenset(audience.followees), steer=steer)
+    factors = member_factors(user_id) if personal else None
+    member = Member(
+        interests=interests, followees=frozenset(audience.followees), steer=steer, factors=factors
+    )
     scores, features, version = rank(member, candidates)
     if following:
         # Newest first: the rank is still computed, for the impressions' features.
@@ -266,7 +269,8 @@ def rank_videos(user_id: UUID, video_ids: list[UUID]) -> np.ndarray:
     matrix = (
         np.stack([v for v, _ in interests]).astype(np.float32) if interests else np.zeros((0, 0), np.float32)
     )
-    member = Member(interests=matrix, followees=frozenset(audience.followees), steer=steer)
+    followees = frozenset(audience.followees)
+    member = Member(interests=matrix, followees=followees, steer=steer, factors=member_factors(user_id))
     scores, _, _ = rank(member, candidates)
     by_id = {c.video_id: float(s) for c, s in zip(candidates, scores, strict=True)}
     return np.array([by_id.get(v, -np.inf) for v in video_ids], dtype=np.float64)

@@ -30,13 +30,15 @@ from django.utils import timezone
 from feed.public import interactions_of, video_counters
 from moderation.public import video_reports_by
 from recommender.candidates import Candidate
-from recommender.models import Impression, RankerModel
+from recommender.models import Impression, RankerModel, UserFactors
+from recommender.vectors import as_array
 
 logger = logging.getLogger(__name__)
 
 FEATURES = (
     "interest",  # best cosine similarity to one of the member's interest vectors
     "steer",  # the steering re-rank term (recommender.steering)
+    "als",  # the member's ALS factors . the video's (recommender.collab; 0 when either is missing)
     "followed",  # 1 when the member follows the creator
     "liked_creator",  # 1 when the member liked a recent post of the creator (and does not follow)
     "likes",  # log1p of the counters ...
@@ -59,6 +61,7 @@ UTILITY = {"remixed": 5.0, "liked": 3.0, "shared": 1.5, "watched": 0.5, "see_les
 FALLBACK_VERSION = "fallback-1"
 FALLBACK = {
     "interest": 1.0,
+    "als": 0.5,
     "followed": 0.6,
     "liked_creator": 0.3,
     "likes": 0.08,
@@ -79,6 +82,13 @@ class Member:
     interests: np.ndarray  # [k, d] unit rows (k may be 0)
     followees: frozenset[UUID]
     steer: Any = None  # recommender.steering.SteerTerms, or None
+    factors: np.ndarray | None = None  # ALS user factors (`member_factors`), None when untrained
+
+
+def member_factors(user_id: UUID) -> np.ndarray | None:
+    """The member's ALS factors from the last training, or None (one query)."""
+    raw = UserFactors.objects.filter(user_id=user_id).values_list("collab", flat=True).first()
+    return None if raw is None else as_array(raw)
 
 
 def features_of(member: Member, candidates: Sequence[Candidate]) -> np.ndarray:
@@ -91,6 +101,8 @@ def features_of(member: Member, candidates: Sequence[Candidate]) -> np.ndarray:
     vectors = np.stack([c.vector for c in candidates])
     if len(member.interests):
         x[:, col["interest"]] = (vectors @ member.interests.T).max(axis=1)
+    if member.factors is not None:
+        x[:, col["als"]] = [c.collab @ member.factors if c.collab is not None else 0.0 for c in candidates]
     if member.steer is not None and member.steer.active:
         contents = np.stack([c.content if c.content is not None else c.vector for c in candidates])
         x[:, col["steer"]] = member.steer.rerank(contents)

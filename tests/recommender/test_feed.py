@@ -344,3 +344,28 @@ def test_the_ranker_learns_from_impressions_and_outcomes(settings):
     x[0, followed_col], x[1, followed_col] = 1.0, 0.0
     high, low = scorer(x)
     assert high > low
+
+
+def test_the_members_als_factors_meet_the_videos_in_a_feature():
+    # Given a member and two videos with ALS factors from a training, and one without
+    from recommender.candidates import candidates_for_videos
+    from recommender.eligibility import audience_for
+    from recommender.models import COLLAB_DIMENSIONS, UserFactors
+    from recommender.ranking import Member, features_of, member_factors
+
+    viewer = UserFactory()
+    user = np.zeros(COLLAB_DIMENSIONS, dtype=np.float32)
+    user[:2] = [1.0, 0.5]
+    UserFactors.objects.create(user_id=viewer.id, collab=user.tolist(), model_version="als-test")
+    posts = [posted(UserFactory(), near(0)) for _ in range(3)]
+    for post, first in zip(posts[:2], (2.0, -1.0), strict=True):
+        item = np.zeros(COLLAB_DIMENSIONS, dtype=np.float32)
+        item[0] = first
+        VideoVector.objects.filter(video_id=post.id).update(collab=item.tolist())
+    # When the candidates' features are read
+    candidates = candidates_for_videos(audience_for(viewer.id, teen=False), [p.id for p in posts])
+    member = Member(interests=np.zeros((0, 0)), followees=frozenset(), factors=member_factors(viewer.id))
+    x = features_of(member, candidates)
+    # Then the "als" feature is their dot product (0 without factors)
+    als = dict(zip([c.video_id for c in candidates], x[:, FEATURES.index("als")].tolist(), strict=True))
+    assert als == {posts[0].id: 2.0, posts[1].id: -1.0, posts[2].id: 0.0}
