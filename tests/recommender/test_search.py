@@ -9,8 +9,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.public import members_visible_to
 from moderation.public import text_embed
 from recommender.models import VideoVector
+from recommender.search import DISPLAY_NAME, USERNAME, names_ranked
 from tests.cameos.factories import CameoFactory, CharacterCameoFactory
 from tests.factories import BlockFactory, PostFactory, UserFactory
 
@@ -58,6 +60,37 @@ def test_the_trigram_measure_is_pg_trgms():
     assert split == ["  x", "  y", " x ", " y "]
     assert empty == []
     assert unrelated == 0
+
+
+def test_names_score_pg_trgms_similarity_and_follow_renames():
+    viewer = member("viewer")
+    someone = member("jonathan_b", "Jon Smith")
+    visible = members_visible_to(viewer_id=viewer.id).order_by().values_list("id")
+
+    def ranked(q: str) -> dict[Any, float]:
+        return dict(names_ranked(visible, fields=[USERNAME, DISPLAY_NAME], q=q, after=None, limit=10))
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT greatest(kino_trgm_similarity('jonathan_b', kino_trgm('jonathn')),"
+            " kino_trgm_similarity('Jon Smith', kino_trgm('jonathn')))"
+        )
+        (expected,) = cursor.fetchone()
+    assert ranked("jonathn") == {someone.id: pytest.approx(expected, abs=1e-12)}
+
+    someone.username = "marguerite"
+    someone.save()
+    someone.profile.display_name = ""
+    someone.profile.save()
+    assert ranked("jonathn") == {}
+    assert list(ranked("marguerite")) == [someone.id]
+    gone = someone.id
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM recommender_searchtrigram WHERE owner_id = %s", [gone])
+        assert cursor.fetchone()[0] > 0
+        someone.delete()
+        cursor.execute("SELECT count(*) FROM recommender_searchtrigram WHERE owner_id = %s", [gone])
+        assert cursor.fetchone() == (0,)
 
 
 def test_people_by_username_and_display_name(auth_client):
@@ -187,11 +220,11 @@ def test_search_makes_as_many_queries_for_many_results_as_for_one(auth_client, d
             posted(owner, f"lumen glowing lantern {i}")
 
     add(1, 0)
-    # Authentication, people, cameos, posts (HNSW settings, both lists in one statement, cards).
-    with django_assert_num_queries(6):
+    # Authentication; people and cameos: ids, cards; posts: HNSW settings, both lists, cards.
+    with django_assert_num_queries(8):
         body = client.get("/api/v1/search", {"q": "lumen"}).json()
     assert [len(body[k]["results"]) for k in ("people", "cameos", "posts")] == [1, 1, 1]
     add(9, 1)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         body = client.get("/api/v1/search", {"q": "lumen"}).json()
     assert [len(body[k]["results"]) for k in ("people", "cameos", "posts")] == [10, 10, 10]
