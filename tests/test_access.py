@@ -56,6 +56,8 @@ def concrete(path: str) -> str:
         .replace("{request_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{registration_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
         .replace("{handle}", "alice")
+        .replace("{guardianship_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
+        .replace("{checkin_id}", "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11")
     )
 
 
@@ -245,6 +247,27 @@ def a_decision() -> Hidden:
     return owned("decision_id", a_decision_about)
 
 
+def a_guardianship() -> Hidden:
+    # A guardian link is its two members' alone (the guardian here); anyone else reads 404.
+    from django.utils import timezone
+
+    from recommender.models import Guardianship
+
+    def make(owner: User) -> Guardianship:
+        today = timezone.localdate()
+        teen = UserFactory(birthdate=today.replace(year=today.year - 15))
+        return Guardianship.objects.create(guardian=owner, teen=teen, invited_by="guardian")
+
+    return owned("guardianship_id", make)
+
+
+def a_checkin() -> Hidden:
+    # A wellbeing check-in card is answered by the member it was shown to.
+    from recommender.models import CheckIn
+
+    return owned("checkin_id", lambda owner: CheckIn.objects.create(user_id=owner.id))
+
+
 # Keyed by an operation's path parameters, in order. A new kind of object in a path needs one here.
 BUILDERS: dict[tuple[str, ...], Callable[[], Hidden]] = {
     ("job_id",): a_job,
@@ -259,6 +282,8 @@ BUILDERS: dict[tuple[str, ...], Callable[[], Hidden]] = {
     ("cameo_id", "request_id"): a_request_for_a_cameo,
     ("handle",): a_cameo_by_handle,
     ("registration_id",): a_registration,
+    ("guardianship_id",): a_guardianship,
+    ("checkin_id",): a_checkin,
 }
 
 # Operations whose path names something anyone may look up.

@@ -241,6 +241,19 @@ def videos_casting_my_cameo(viewer: User) -> Listing:
     return Listing({"cameo_id": str(cameo.id)}, add)
 
 
+def my_guardian_links(viewer: User) -> Listing:
+    # Confirmed links, so each row also reads the teen's switches and today's count.
+    from recommender.models import Guardianship
+
+    def add(n: int) -> None:
+        today = timezone.localdate()
+        for _ in range(n):
+            teen = UserFactory(birthdate=today.replace(year=today.year - 15))
+            Guardianship.objects.create(guardian=viewer, teen=teen, invited_by="guardian", state="confirmed")
+
+    return Listing({}, add)
+
+
 def my_feed(viewer: User) -> Listing:
     # Posts of as many creators (one each: the creator rules let them all in), with their vector rows.
     # What the viewer was served goes before each read, so every post is new to them; trending is
@@ -298,6 +311,7 @@ ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
     "/api/v1/users/{username}/followers": someones_followers,
     "/api/v1/users/{username}/following": whom_someone_follows,
     "/api/v1/moderation/decisions": my_statements_of_reasons,
+    "/api/v1/guardianships": my_guardian_links,
 }
 
 LIST_OPERATIONS = [op for op in openapi.operations() if openapi.returns_a_page(op)]
