@@ -303,3 +303,38 @@ def test_personalisation_off_builds_the_page_without_the_teens_interests_or_stee
     sources = set(Impression.objects.filter(user_id=teen.id).values_list("source", flat=True))
     assert sources
     assert not sources & {"ann", "steer"}
+
+
+# --- the admin ------------------------------------------------------------------------------------
+
+
+def test_staff_find_links_by_username_and_may_end_one(client):
+    # Given a confirmed link whose guardian turned personalisation off
+    guardian, teen = an_adult(username="guardian_ann"), a_teen()
+    link = Guardianship.objects.create(guardian=guardian, teen=teen, invited_by="teen", state="confirmed")
+    other = Guardianship.objects.create(guardian=an_adult(), teen=a_teen(), invited_by="guardian")
+    FeedProfile.objects.create(user_id=teen.id, personalisation_off=True)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    # When staff search by the guardian's name, then end the link from the list
+    found = client.get("/admin/recommender/guardianship/", {"q": "guardian_ann"}).content.decode()
+    client.post(
+        "/admin/recommender/guardianship/",
+        {"action": "end_links", "_selected_action": [str(link.pk)]},
+    )
+
+    # Then the search found it alone, it is ended and the teen's switch is off again
+    assert str(link.id) in found
+    assert str(other.id) not in found
+    link.refresh_from_db()
+    assert link.state == "ended"
+    assert teen_policy(teen.id).personalisation_off is False
+
+
+@pytest.mark.parametrize(
+    "model", ["guardianship", "feedprofile", "steering", "steerclause", "seeless", "checkin"]
+)
+def test_the_admin_pages_are_read_only(client, model):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    assert client.get(f"/admin/recommender/{model}/").status_code == 200
+    assert client.get(f"/admin/recommender/{model}/add/").status_code == 403
