@@ -11,22 +11,26 @@ database 13:
    interactions by the stated behaviour model), seeded with COPY (bench/recommender_seed.py); the
    HNSW index is built once after the vectors are in: `index_build_s`, `index_size_mb`.
 2. Training as the workers would, on what happened before the split: interest vectors from each
-   member's positive events (`interests_update`, oldest first), ALS (`collab_train`), then the
-   ranker's training data: the last LOGGED_DAYS before the split are served to LOGGED_USERS members
-   through the ranker's own features (their impressions logged as the feed logs them, the features
-   read before those days' interactions go in), then `ranker_train`.
+   member's positive events (`interests_update`, oldest first); the ranker's training data: the
+   last LOGGED_DAYS before the split are served to a quarter of the members through the ranker's own
+   features (impressions logged as the feed logs them, the features read before those days'
+   interactions go in; the vectors are then still the content vectors); the rest of the
+   interactions; ALS (`collab_train`, once: it rewrites every blended vector, re-inserting each into
+   the HNSW index, the slowest step at S) and `ranker_train`; trending as its worker would.
 3. Offline (`ndcg_at_20`, `recall_at_20`): for test members (a positive outcome after the split),
    their test exposures plus 100 videos they never met, ranked by the ranker (`rank_videos`, the
    feed's scoring of given videos), plain ALS (`als_scores`), popularity before the split and at
    random; the behaviour model's own utility (`oracle`) is the ceiling.
-4. Served pages (`pages`): first pages and two more for PAGE_USERS members through `feed_page`:
+4. Served pages (`pages`): first pages and two more for some members through `feed_page`:
    the diversity rules on every page, the creator diversity, the fresh, follow and sources' shares,
    and the hidden utility of what was served against random videos.
 5. ANN recall@200 against exact search (`ann_recall_at_200`: ties counted as ann-benchmarks does, a
    result within 1e-3 of the 200th exact distance is a hit), filtered pages complete at 10, 1 and
-   0.1 % selectivity (`filtered_complete`: `teen_ok` set on that share of videos, a teen's first
-   page must be full, and a filtered ANN query of 200 must find min(200, eligible)).
-6. Steering: for STEER_USERS members a first page, then "more <a topic they do not follow>" and a
+   0.1 % selectivity (`filtered_complete`: `teen_ok` on that share of videos, seeded at 10 % and
+   narrowed by a hash of the id, so only the few teens of the world see it; a teen's first page must
+   hold min(page, eligible) items, eligible by the feed's own condition, and a filtered ANN query of
+   200 must find min(200, teen-appropriate)).
+6. Steering: for some members a first page, then "more <a topic they do not follow>" and a
    first page again: `steer_shift` is the share of the steered page among the top 10 % of the
    catalogue by similarity to the instruction (`steer_baseline` the same share before);
    `steer_added_p99_ms` the first page's p99 steered minus unsteered (in process, one at a time).
@@ -228,8 +232,9 @@ def impressions_log(bench: Bench, since: float, users: int) -> int:
     return len(logged)
 
 
-def train(bench: Bench, tier: sim.Tier) -> dict[str, Any]:
-    """Step 2 of the module's docstring; the seconds each part took."""
+def train(bench: Bench, tier: sim.Tier, *, als: bool = True) -> dict[str, Any]:
+    """Step 2 of the module's docstring; the seconds each part took. `als=False` leaves ALS out (the
+    blended vectors stay the content vectors)."""
     from recommender.collab import collab_train
     from recommender.ranking import ranker_train
     from recommender.trending import trending_refresh
@@ -237,7 +242,6 @@ def train(bench: Bench, tier: sim.Tier) -> dict[str, Any]:
     world, seeded, out = bench.world, bench.seeded, {}
     logged_from = sim.SPLIT_DAY - LOGGED_DAYS
     out["interests_s"] = interests_build(world, seeded, 0.0, logged_from)
-    out["als_version_at_logging"], out["als_s"] = seconds(collab_train)
     out["impressions_logged"], out["impressions_s"] = seconds(
         lambda: impressions_log(bench, logged_from, tier.users // 4)
     )
@@ -247,7 +251,8 @@ def train(bench: Bench, tier: sim.Tier) -> dict[str, Any]:
     seeding.sql("ANALYZE")
     out["seed_rest_s"] = round(time.perf_counter() - started, 1)
     out["interests_rest_s"] = interests_build(world, seeded, logged_from, sim.SPLIT_DAY)
-    out["als_version"], out["als_final_s"] = seconds(collab_train)
+    if als:
+        out["als_version"], out["als_final_s"] = seconds(collab_train)
     out["ranker_version"], out["ranker_train_s"] = seconds(ranker_train)
     out["trending"] = trending_refresh()
     return out
@@ -256,13 +261,15 @@ def train(bench: Bench, tier: sim.Tier) -> dict[str, Any]:
 # --- offline: the ranker against the baselines ----------------------------------------------------
 
 
-def offline(bench: Bench, tier: sim.Tier) -> dict[str, Any]:
-    """Step 3: {"ndcg_at_20": {scorer: x}, "recall_at_20": {...}, "cases": n}."""
+def offline(bench: Bench, tier: sim.Tier, *, als: bool = True) -> dict[str, Any]:
+    """Step 3: {"ndcg_at_20": {scorer: x}, "recall_at_20": {...}, "cases": n}; plain ALS's only
+    with `als`."""
     from recommender.collab import als_scores
     from recommender.feeds import rank_videos
 
     world, seeded = bench.world, bench.seeded
-    cases = sim.eval_cases(world, tier.eval_users)
+    teens = set(range(tier.users - seeding.TEENS, tier.users))  # their feed sees a tenth of the videos
+    cases = [c for c in sim.eval_cases(world, tier.eval_users) if c.user not in teens]
     popular = sim.popularity(world)
     rng = np.random.default_rng(5)
 
@@ -280,6 +287,8 @@ def offline(bench: Bench, tier: sim.Tier) -> dict[str, Any]:
         "random": lambda case: rng.random(len(case.videos)),
         "oracle": lambda case: sim.expected_utility(world, np.full(len(case.videos), case.user), case.videos),
     }
+    if not als:
+        del scorers["als"]
     measured, took = seconds(lambda: sim.evaluate(cases, scorers))
     return {
         "ndcg_at_20": {name: m["ndcg_at_20"] for name, m in measured.items()},
@@ -455,10 +464,7 @@ def filtered(bench: Bench) -> dict[str, Any]:
     size = settings.RECOMMENDER_PAGE_SIZE
     try:
         for name, share in SELECTIVITIES.items():
-            seeding.sql(
-                "UPDATE recommender_videovector SET teen_ok = (abs(hashtext(video_id::text)) %% 100000) < %s",
-                [int(share * 100_000)],
-            )
+            seeding.teen_ok_set(share)  # the seeded share is the largest: only a few rows change
             seeding.sql("ANALYZE recommender_videovector")
             ok_ids = {r[0] for r in seeding.sql("SELECT video_id FROM recommender_videovector WHERE teen_ok")}
             details = [_teen_page(bench, teen, ok_ids) for teen in bench.seeded.teen_ids]
@@ -470,7 +476,7 @@ def filtered(bench: Bench) -> dict[str, Any]:
                 for d in details
             )
     finally:
-        seeding.sql("UPDATE recommender_videovector SET teen_ok = true")
+        seeding.teen_ok_set(seeding.TEEN_OK_SHARE)
     return out
 
 
@@ -485,6 +491,7 @@ def _toward_threshold(bench: Bench, instruction: np.ndarray) -> float:
 
 def steer(bench: Bench, users: int) -> dict[str, Any]:
     """Step 6: a first page, the instruction, a first page again; shift and latencies."""
+    from config.errors import KinoError
     from recommender.feeds import feed_page
     from recommender.steering import steer_reset, steer_set
     from recommender.vectors import content_embed
@@ -498,10 +505,13 @@ def steer(bench: Bench, users: int) -> dict[str, Any]:
         text = f"more {topic[0]}: {topic[1][0]} {topic[2][0]}"
         instruction = content_embed([text])[0]
         threshold = _toward_threshold(bench, instruction)
-        page, ms = timed(lambda u=user_id: feed_page(u, cursor=None, following=False))
+        plain, ms = timed(lambda u=user_id: feed_page(u, cursor=None, following=False))
+        try:
+            steer_set(user_id=user_id, text=text)
+        except KinoError:  # the text policy refused the instruction: not a steering measurement
+            continue
         plain_ms.append(ms)
-        before.extend((bench.content([i.video_id for i in page.items]) @ instruction >= threshold).tolist())
-        steer_set(user_id=user_id, text=text)
+        before.extend((bench.content([i.video_id for i in plain.items]) @ instruction >= threshold).tolist())
         page, ms = timed(lambda u=user_id: feed_page(u, cursor=None, following=False))
         steered_ms.append(ms)
         after.extend((bench.content([i.video_id for i in page.items]) @ instruction >= threshold).tolist())
@@ -569,34 +579,34 @@ async def _scenario(base: str, tokens: list[str], kind: str, requests: int, warm
 
     host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
-    failures = 0
     spans: list[tuple[float, float]] = []
+    counts = {"failures": 0, "sessions_without_next": 0}
 
     async def one(token: str) -> None:
-        nonlocal failures
         client = Client(host, int(port), token)
         following: str | None = None
+        warm = measured = 0
         try:
-            done = 0
-            while done < warmup + requests:
-                path = "/api/v1/me" if kind == "trivial" else "/api/v1/feed"
-                if kind == "next":
-                    if following is None:
-                        _, body = await client.get("/api/v1/feed")
-                        following = _next_path(body)
-                        continue
-                    path = following
+            for _ in range(3 * (warmup + requests)):  # bounded: a feed that runs dry ends the client
+                if measured >= requests:
+                    break
+                if kind == "next" and following is None:  # a new session, unmeasured
+                    status, body = await client.get("/api/v1/feed")
+                    following = _next_path(body) if status == 200 else None
+                    counts["sessions_without_next"] += following is None
+                    continue
+                path = following or ("/api/v1/me" if kind == "trivial" else "/api/v1/feed")
                 started = time.perf_counter()
                 status, body = await client.get(path)
                 ended = time.perf_counter()
-                if kind == "next":
-                    following = _next_path(body) if status == 200 else None
-                if status >= 300:
-                    failures += 1
-                elif done >= warmup:
+                following = _next_path(body) if kind == "next" and status == 200 else None
+                counts["failures"] += status >= 300
+                if status < 300 and warm < warmup:
+                    warm += 1
+                elif status < 300:
+                    measured += 1
                     latencies.append((ended - started) * 1000)
                     spans.append((started, ended))
-                done += 1
         finally:
             client.close()
 
@@ -608,8 +618,8 @@ async def _scenario(base: str, tokens: list[str], kind: str, requests: int, warm
         "p50_ms": round(percentile(latencies, 0.5), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "requests": len(latencies),
-        "failures": failures,
         "per_s": round(len(latencies) / wall, 1),
+        **counts,
     }
 
 
@@ -781,8 +791,8 @@ def run(tier: sim.Tier, workdir: Path, *, skip: set[str]) -> dict[str, Any]:
             "filtered",
             lambda: {"filtered_complete": (f := filtered(bench))["complete"], "filtered": f["details"]},
         ),
-        ("pages", lambda: {"pages": pages(bench, max(10, tier.eval_users // 4))}),
-        ("steer", lambda: steer(bench, max(10, tier.eval_users // 8))),
+        ("pages", lambda: {"pages": pages(bench, max(10, tier.eval_users // 8))}),
+        ("steer", lambda: steer(bench, max(10, tier.eval_users // 12))),
         ("search", lambda: search(bench)),
         ("load", lambda: load(bench, workdir, tier.load_requests)),
     )
@@ -817,6 +827,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds=round(time.monotonic() - started), cores=os.cpu_count(), date=date.today().isoformat()
     )
     figures["command"] = command
+    figures["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]  # the machine is shared
     if tier.name != "small" or args.write:
         record(tier.name, figures)
     print(json.dumps(figures, indent=2, default=str))

@@ -24,6 +24,9 @@ import numpy as np
 from bench.recommender_sim import DAY_S, SPLIT_DAY, World, remixes
 
 TEENS = 5  # the world's last members are 15 (the filtered pages are a teen's)
+# Videos appropriate for teens: the largest selectivity the filtered pages are measured at, set before
+# the HNSW index is built (an UPDATE of most rows afterwards would re-insert each into the index).
+TEEN_OK_SHARE = 0.1
 DURATION_MS = 8_000
 HNSW_INDEX = "video_vector_hnsw"
 NULL = "\\N"  # COPY's null
@@ -208,7 +211,7 @@ def halfvec_text(vector: np.ndarray) -> str:
 
 def seed_vectors(world: World, seeded: Seeded) -> None:
     """Every posted video's row in recommender_videovector: the content vector of its prompt (the real
-    model's), `vector` equal to it until ALS blends behaviour in; in feeds, for everyone."""
+    model's), `vector` equal to it until ALS blends behaviour in; in feeds (teen_ok: see TEEN_OK_SHARE)."""
     made = remixes(world)
     prompts = np.concatenate([world.video_prompt, world.video_prompt[made["video"]]])
     creators = np.concatenate([world.video_creator, made["user"]])
@@ -227,6 +230,16 @@ def seed_vectors(world: World, seeded: Seeded) -> None:
         "video_id, creator_id, posted_at, remix_of_id, content, collab, vector, in_feeds, teen_ok,"
         " updated_at",
         lines,
+    )
+
+
+def teen_ok_set(share: float) -> None:
+    """`teen_ok` on `share` of the videos (by a hash of the id, so each smaller share is inside the
+    larger): only the world's few teens see the difference, and the filtered pages are theirs."""
+    sql(
+        "UPDATE recommender_videovector SET teen_ok = (abs(hashtext(video_id::text)) %% 100000) < %s"
+        " WHERE teen_ok IS DISTINCT FROM ((abs(hashtext(video_id::text)) %% 100000) < %s)",
+        [int(share * 100_000), int(share * 100_000)],
     )
 
 
@@ -268,7 +281,7 @@ def seed_world(world: World, *, logged_from: float | None = None, seed: int = 25
         ("videos", lambda: seed_videos(world, seeded)),
         ("follows", lambda: seed_follows(world, seeded)),
         ("interactions", lambda: seed_interactions(world, seeded, until=logged_from or SPLIT_DAY)),
-        ("vectors", lambda: seed_vectors(world, seeded)),
+        ("vectors", lambda: (seed_vectors(world, seeded), teen_ok_set(TEEN_OK_SHARE))),
     )
     definition = hnsw_drop()  # built once after the rows are in (timed below)
     for name, step in steps:
