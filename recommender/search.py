@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -197,7 +198,7 @@ def _posts_sql(viewer_id: UUID, q: str, *, teen: bool) -> tuple[str, list[Any]]:
     and limit, under the same eligibility."""
     blocked_sql, blocked_params = block_partner_ids(user_id=viewer_id).query.sql_with_params()
     eligible = f"v.in_feeds AND v.creator_id NOT IN ({blocked_sql})" + (" AND v.teen_ok" if teen else "")
-    vector = text_embed([q])[0].astype(np.float32)
+    vector = text_embed([q], quick=True)[0].astype(np.float32)  # the request path: the quick copy
     literal = "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
     words_sql, words_params = posts_matching_words(viewer_id=viewer_id, words=q).query.sql_with_params()
     limit = settings.SEARCH_POSTS_PER_LIST
@@ -260,3 +261,67 @@ def search(
     after = cursor_decode(cursor)
     extra = {"teen": teen} if kind == "posts" else {}
     return SEARCHES[kind](request, viewer_id=viewer_id, q=q, after=after, limit=limit, **extra)
+
+
+# --- the benchmark (bench/recommender.py's step 7) -----------------------------------------------
+
+# Posts by meaning: phrases of the kind people type, none of them a caption (the S tier has none).
+BENCH_PHRASES = (
+    "cooking dinner",
+    "a cat playing",
+    "ocean waves at sunset",
+    "city lights at night",
+    "dancing in the rain",
+    "space rocket launch",
+    "mountain hiking trip",
+    "funny dog video",
+)
+
+
+def _bench_queries(count: int, rng: np.random.Generator, viewer_id: UUID) -> list[str]:
+    """Names as people type them (a username, the same with a letter missing, a display name) and
+    phrases, in turn."""
+    members = list(
+        members_visible_to(viewer_id=viewer_id)
+        .order_by("?")
+        .values_list("username", "profile__display_name")[:count]
+    )
+    queries = []
+    for n, (username, display_name) in enumerate(members):
+        cut = int(rng.integers(1, max(2, len(username))))
+        typo = username[:cut] + username[cut + 1 :] if len(username) > 3 else username
+        queries += [username, typo, display_name or username, BENCH_PHRASES[n % len(BENCH_PHRASES)]]
+    return queries[:count]
+
+
+def _search_all(request: Any, viewer_id: UUID, q: str) -> list[SearchPage]:
+    """What `GET /search` runs: the first page of every kind."""
+    limit = settings.SEARCH_FIRST_PAGE
+    return [search(request, viewer_id=viewer_id, q=q, kind=kind, cursor=None, limit=limit) for kind in KINDS]
+
+
+def search_bench(*, queries: int = 200, seed: int = 25) -> dict[str, float | int]:
+    """Latency of a whole search as `GET /search` runs it (the first page of people, cameos and
+    posts), in process, over `queries` queries by members sampled from this database (in turn),
+    after one warm-up search (the query encoder loads once per process)."""
+    from django.test import RequestFactory
+
+    rng = np.random.default_rng(seed)
+    nobody = UUID(int=0)  # blocks nobody: the members as anyone may see them
+    viewers = list(members_visible_to(viewer_id=nobody).order_by("?").values_list("id", flat=True)[:queries])
+    if not viewers:
+        return {"search_queries": 0}
+    host = next((h for h in settings.ALLOWED_HOSTS if h not in ("*", "")), "localhost").lstrip(".")
+    request = RequestFactory(HTTP_HOST=host).get("/api/v1/search")
+    texts = _bench_queries(queries, rng, viewers[0])
+    _search_all(request, viewers[0], texts[0])
+    times = []
+    for n, text in enumerate(texts):
+        started = time.perf_counter()
+        _search_all(request, viewers[n % len(viewers)], text)
+        times.append((time.perf_counter() - started) * 1000)
+    return {
+        "search_queries": len(times),
+        "search_p50_ms": round(float(np.percentile(times, 50)), 1),
+        "search_p99_ms": round(float(np.percentile(times, 99)), 1),
+    }

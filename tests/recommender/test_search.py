@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.public import members_visible_to
 from moderation.public import text_embed
 from recommender.models import VideoVector
-from recommender.search import DISPLAY_NAME, USERNAME, names_ranked
+from recommender.search import DISPLAY_NAME, USERNAME, names_ranked, search_bench
 from tests.cameos.factories import CameoFactory, CharacterCameoFactory
 from tests.factories import BlockFactory, PostFactory, UserFactory
 
@@ -228,3 +228,13 @@ def test_search_makes_as_many_queries_for_many_results_as_for_one(auth_client, d
     with django_assert_num_queries(8):
         body = client.get("/api/v1/search", {"q": "lumen"}).json()
     assert [len(body[k]["results"]) for k in ("people", "cameos", "posts")] == [10, 10, 10]
+
+
+def test_the_benchmark_times_whole_searches():
+    for i in range(3):
+        posted(member(f"bench{i}", f"Bench {i}"), f"a lighthouse in a storm {i}")
+
+    figures = search_bench(queries=6)
+
+    assert figures["search_queries"] == 6
+    assert 0 < figures["search_p50_ms"] <= figures["search_p99_ms"]
