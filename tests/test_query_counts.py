@@ -42,6 +42,7 @@ MAX_QUERIES = 4
 class Listing:
     path_values: dict[str, str]
     add_rows: Callable[[int], object]  # adds that many rows that the viewer sees in the list
+    query: str = ""  # the query string a list needs (search's `q=`)
 
 
 def my_generations(viewer: User) -> Listing:
@@ -254,6 +255,32 @@ def my_guardian_links(viewer: User) -> Listing:
     return Listing({}, add)
 
 
+def search_results(viewer: User) -> Listing:
+    # Members, cameos and posts that all match "lumen": each search list reads its own kind.
+    from moderation.public import text_embed
+    from recommender.models import VideoVector
+    from tests.cameos.factories import CharacterCameoFactory
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            owner = UserFactory()
+            owner.profile.display_name = f"Lumen {owner.username}"
+            owner.profile.save()
+            CharacterCameoFactory(owner=owner, handle=f"lumen_{owner.username}", level="everyone")
+            post = PostFactory(owner=owner, caption=f"a lumen lantern by {owner.username}")
+            vector = text_embed([post.caption])[0].tolist()
+            VideoVector.objects.create(
+                video_id=post.id,
+                creator_id=owner.id,
+                posted_at=post.posted_at,
+                content=vector,
+                vector=vector,
+                in_feeds=True,
+            )
+
+    return Listing({}, add, query="q=lumen")
+
+
 def my_feed(viewer: User) -> Listing:
     # Posts of as many creators (one each: the creator rules let them all in), with their vector rows.
     # What the viewer was served goes before each read, so every post is new to them; trending is
@@ -286,6 +313,9 @@ QUERY_BUDGETS = {"/api/v1/feed": FEED_MAX_QUERIES, "/api/v1/feed/following": FEE
 ROW_BUILDERS: dict[str, Callable[[User], Listing]] = {
     "/api/v1/feed": my_feed,
     "/api/v1/feed/following": my_feed,
+    "/api/v1/search/people": search_results,
+    "/api/v1/search/cameos": search_results,
+    "/api/v1/search/posts": search_results,
     "/api/v1/cameos/{cameo_id}/videos": videos_casting_my_cameo,
     "/api/v1/cameos": my_cameos,
     "/api/v1/cameos/usable": cameos_i_may_use,
@@ -344,6 +374,7 @@ def test_a_list_makes_as_many_queries_for_ten_rows_as_for_one(auth_client, opera
     viewer = UserFactory()
     listing = builder(viewer)
     client, url = auth_client(viewer), operation.url(listing.path_values)
+    url += f"?{listing.query}" if listing.query else ""
 
     listing.add_rows(1)
     one = queries_for_page(client, url, rows=1)
