@@ -13,9 +13,9 @@ database 13:
 2. Training as the workers would, on what happened before the split: interest vectors from each
    member's positive events (`interests_update`, oldest first); the ranker's training data: the
    last LOGGED_DAYS before the split are served to a quarter of the members through the ranker's own
-   features (impressions logged as the feed logs them, the features read before those days'
-   interactions go in; the vectors are then still the content vectors); the rest of the
-   interactions; ALS (`collab_train`, once: it rewrites every blended vector, re-inserting each into
+   features (impressions logged as the feed logs them, with the ALS model trained on what came
+   before, the features read before those days' interactions go in); the rest of the interactions;
+   ALS again on everything (`collab_train`: it rewrites every blended vector, re-inserting each into
    the HNSW index, the slowest step at S) and `ranker_train`; trending as its worker would.
 3. Offline (`ndcg_at_20`, `recall_at_20`): for test members (a positive outcome after the split),
    their test exposures plus 100 videos they never met, ranked by the ranker (`rank_videos`, the
@@ -190,11 +190,15 @@ def impressions_log(bench: Bench, since: float, users: int) -> int:
     from recommender.eligibility import audience_for
     from recommender.interests import interest_vectors
     from recommender.models import Impression
-    from recommender.ranking import Member, features_of
+    from recommender.ranking import Member, features_of, member_factors
 
     e, seeded = bench.world.exposures, bench.seeded
     rows = np.flatnonzero((e["day"] >= since) & (e["day"] < sim.SPLIT_DAY))
-    chosen = set(np.random.default_rng(3).permutation(np.unique(e["user"][rows]))[:users].tolist())
+    # Not the teens: impressions logged today would count against their daily cap (teens.py).
+    members = np.setdiff1d(
+        np.unique(e["user"][rows]), np.arange(bench.world.tier.users - seeding.TEENS, bench.world.tier.users)
+    )
+    chosen = set(np.random.default_rng(3).permutation(members)[:users].tolist())
     by_user: dict[int, list[int]] = {}
     for r in rows:
         if int(e["user"][r]) in chosen:
@@ -207,6 +211,7 @@ def impressions_log(bench: Bench, since: float, users: int) -> int:
         member = Member(
             interests=np.stack([v for v, _ in interests]) if interests else np.zeros((0, 0), np.float32),
             followees=frozenset(audience.followees),
+            factors=member_factors(user_id),
         )
         at = {seeded.video_ids[e["video"][r]]: r for r in exposures}
         candidates = candidates_for_videos(audience, list(at))
@@ -242,6 +247,8 @@ def train(bench: Bench, tier: sim.Tier, *, als: bool = True) -> dict[str, Any]:
     world, seeded, out = bench.world, bench.seeded, {}
     logged_from = sim.SPLIT_DAY - LOGGED_DAYS
     out["interests_s"] = interests_build(world, seeded, 0.0, logged_from)
+    if als:  # the ranker's `als` feature as serving reads it, from the factors of that time
+        out["als_version_at_logging"], out["als_s"] = seconds(collab_train)
     out["impressions_logged"], out["impressions_s"] = seconds(
         lambda: impressions_log(bench, logged_from, tier.users // 4)
     )
