@@ -43,6 +43,9 @@ LISTS = {
     "/api/v1/guardianships",  # my guardian links (recommender)
     "/api/v1/feed",  # For You (recommender): pages of a ranked session
     "/api/v1/feed/following",
+    "/api/v1/search/people",  # search (recommender): one kind's pages each
+    "/api/v1/search/cameos",
+    "/api/v1/search/posts",
 }
 
 
