@@ -509,10 +509,11 @@ WORKER_PERIODIC["recommender.tasks.collab_retrain"] = RECOMMENDER_ALS_RETRAIN_S 
 RECOMMENDER_STEER_MAX_CLAUSES = env.int("RECOMMENDER_STEER_MAX_CLAUSES", default=6)
 # The re-rank term, in the ranker's score units: + this x the best similarity to a toward clause ...
 RECOMMENDER_STEER_TOWARD_WEIGHT = env.float("RECOMMENDER_STEER_TOWARD_WEIGHT", default=1.0)
-# ... - this x how far the nearest away clause or see-less video rises above the floor similarity
-# (MiniLM puts unrelated texts below about 0.3, so only neighbours of what was pushed away sink).
+# ... - this x how far the nearest away clause or see-less video rises above the floor similarity, so
+# only content near what was pushed away sinks (MiniLM: "horror" meets horror captions at 0.29-0.40,
+# other topics at 0.03-0.13).
 RECOMMENDER_STEER_AWAY_WEIGHT = env.float("RECOMMENDER_STEER_AWAY_WEIGHT", default=1.0)
-RECOMMENDER_STEER_AWAY_FLOOR = env.float("RECOMMENDER_STEER_AWAY_FLOOR", default=0.3)
+RECOMMENDER_STEER_AWAY_FLOOR = env.float("RECOMMENDER_STEER_AWAY_FLOOR", default=0.2)
 # "See less like this" mutes the creator and pushes nearby content down this many days; the latest
 # this many see-less videos count.
 RECOMMENDER_SEE_LESS_DAYS = env.int("RECOMMENDER_SEE_LESS_DAYS", default=30)

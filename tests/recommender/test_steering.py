@@ -306,3 +306,75 @@ def test_steering_goes_with_the_account(auth_client, django_capture_on_commit_ca
     assert not SteerClause.objects.filter(user_id=member.id).exists()
     assert not SeeLess.objects.filter(user_id=member.id).exists()
     assert not CheckIn.objects.filter(user_id=member.id).exists()
+
+
+# --- the feed follows -----------------------------------------------------------------------------
+
+TOPICS = {
+    "cooking": [
+        "a chef cooking pasta",
+        "baking sourdough bread",
+        "frying dumplings in a wok",
+        "a soup recipe",
+    ],
+    "horror": [
+        "a ghost in a haunted house",
+        "a zombie attack at night",
+        "a scary clown in the dark",
+        "a demon",
+    ],
+    "football": [
+        "a football match goal",
+        "a striker scoring a penalty",
+        "a soccer stadium crowd",
+        "a free kick",
+    ],
+    "space": ["a rocket launch to orbit", "astronauts on the moon", "a galaxy and nebula", "a mars rover"],
+    "cats": [
+        "a kitten playing with yarn",
+        "a cat sleeping in a box",
+        "a cat chasing a laser",
+        "a fluffy cat",
+    ],
+}
+SETTINGS = ["filmed at sunset", "in slow motion", "in a short clip", "close up"]
+
+
+def test_an_instruction_moves_the_next_first_page_toward_it(auth_client):
+    # Given 80 fresh posts on five topics, each by its own creator, embedded from their captions
+    captions = [
+        (topic, f"{subject}, {where}")
+        for topic, subjects in TOPICS.items()
+        for subject in subjects
+        for where in SETTINGS
+    ]
+    vectors = content_embed([caption for _, caption in captions])
+    topic_of = {}
+    for (topic, caption), vector in zip(captions, vectors, strict=True):
+        post = PostFactory(caption=caption)
+        VideoVector.objects.create(
+            video_id=post.id,
+            creator_id=post.owner_id,
+            posted_at=post.posted_at,
+            content=vector.tolist(),
+            vector=vector.tolist(),
+            in_feeds=True,
+        )
+        topic_of[str(post.id)] = topic
+    member = UserFactory()
+    client = auth_client(member)
+
+    def first_page() -> list[str]:
+        page = client.get("/api/v1/feed").json()["results"]
+        return [topic_of[item["video"]["id"]] for item in page if item["type"] == "video"]
+
+    before = first_page()
+
+    # When the member steers, and opens the feed again
+    assert client.put(URL, {"text": "more cooking, less horror"}, format="json").status_code == 200
+    after = first_page()
+
+    # Then most of the new page is cooking and horror is gone from it
+    assert len(after) == 20
+    assert after.count("cooking") >= 10 > before.count("cooking")
+    assert after.count("horror") == 0, (before, after)
