@@ -51,6 +51,12 @@ def unit(vector: np.ndarray) -> np.ndarray:
     return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
 
+def from_send(raw: bytes | memoryview) -> np.ndarray:
+    """A halfvec in its binary form (`halfvec_send`: dimensions and a spare int16, then big-endian
+    float16s) as float32."""
+    return np.frombuffer(bytes(raw), dtype=">f2", offset=4).astype(np.float32)
+
+
 def as_array(value: Any) -> np.ndarray:
     """A halfvec column's value (pgvector's `HalfVector`, or a list or array) as float32."""
     if hasattr(value, "to_numpy"):
