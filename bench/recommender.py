@@ -8,15 +8,18 @@ One run of a tier, on its own database (kino_recbench_<tier>, made afresh, bench
 database 13:
 
 1. The world (bench/recommender_sim.py: members with hidden tastes, creators, topic videos, follows,
-   interactions by the stated behaviour model), seeded with COPY (bench/recommender_seed.py); the
-   HNSW index is built once after the vectors are in: `index_build_s`, `index_size_mb`.
+   interactions by the stated behaviour model), seeded with COPY (bench/recommender_seed.py), the
+   HNSW index built once after the vectors are in (`seed_index_build_s`).
 2. Training as the workers would, on what happened before the split: interest vectors from each
    member's positive events (`interests_update`, oldest first); the ranker's training data: the
    last LOGGED_DAYS before the split are served to a quarter of the members through the ranker's own
    features (impressions logged as the feed logs them, with the ALS model trained on what came
    before, the features read before those days' interactions go in); the rest of the interactions;
    ALS again on everything (`collab_train`: it rewrites every blended vector, re-inserting each into
-   the HNSW index, the slowest step at S) and `ranker_train`; trending as its worker would.
+   the HNSW index) and `ranker_train`; trending as its worker would. Then the HNSW index is built
+   afresh over the blended vectors that serve, as a migration would: `index_build_s`, `index_size_mb`
+   (the seeded content vectors repeat by prompt, and pgvector's HNSW keeps a repeated vector once,
+   so the first build is not the measure).
 3. Offline (`ndcg_at_20`, `recall_at_20`): for test members (a positive outcome after the split),
    their test exposures plus 100 videos they never met, ranked by the ranker (`rank_videos`, the
    feed's scoring of given videos), plain ALS (`als_scores`), popularity before the split and at
@@ -261,6 +264,9 @@ def train(bench: Bench, tier: sim.Tier, *, als: bool = True) -> dict[str, Any]:
     if als:
         out["als_version"], out["als_final_s"] = seconds(collab_train)
     out["ranker_version"], out["ranker_train_s"] = seconds(ranker_train)
+    # The index as a migration builds it over the vectors that serve (blended with behaviour: the
+    # seeded content vectors repeat by prompt, and pgvector keeps a repeated vector once).
+    out.update(seeding.hnsw_build(seeding.hnsw_drop()))
     out["trending"] = trending_refresh()
     return out
 
@@ -788,10 +794,9 @@ def build(tier: sim.Tier, workdir: Path) -> tuple[Bench, dict[str, Any]]:
 
 def run(tier: sim.Tier, workdir: Path, *, skip: set[str]) -> dict[str, Any]:
     bench, figures = build(tier, workdir)
-    index = {k: figures[k] for k in ("index_build_s", "index_size_mb")}
     print("seeded", figures, flush=True)
     steps: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
-        ("train", lambda: {"training": train(bench, tier)}),
+        ("train", lambda: _trained(train(bench, tier))),
         ("offline", lambda: offline(bench, tier)),
         ("ann", lambda: ann_recall(bench)),
         (
@@ -806,7 +811,16 @@ def run(tier: sim.Tier, workdir: Path, *, skip: set[str]) -> dict[str, Any]:
     for name, call in steps:
         if name not in skip:
             part(figures, name, call)
-    return {**index, **figures}
+    return figures
+
+
+def _trained(training: dict[str, Any]) -> dict[str, Any]:
+    """The training's figures, the index build's (after it) at the top."""
+    return {
+        "index_build_s": training.pop("index_build_s"),
+        "index_size_mb": training.pop("index_size_mb"),
+        "training": training,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -288,7 +288,7 @@ def seed_world(world: World, *, logged_from: float | None = None, seed: int = 25
         started = time.perf_counter()
         step()
         seeded.timings[f"seed_{name}_s"] = round(time.perf_counter() - started, 1)
-    seeded.timings.update(hnsw_build(definition))
+    seeded.timings.update({f"seed_{k}": v for k, v in hnsw_build(definition).items()})
     seeded.teen_ids = seeded.user_ids[-TEENS:]
     seeded.counts = {
         "videos": len(seeded.video_ids),
