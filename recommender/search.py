@@ -157,6 +157,8 @@ def people_search(request: Any, *, viewer_id: UUID, q: str, after: Any, limit: i
     """Members by username or display name (the closer of the two): the ranked ids, then the cards."""
     visible = members_visible_to(viewer_id=viewer_id).order_by().values_list("id")
     ranked = names_ranked(visible, fields=[USERNAME, DISPLAY_NAME], q=q, after=after, limit=limit)
+    if not ranked:
+        return SearchPage("people", [], None)  # no cards to read
     members = members_for_viewer(user_ids=[row_id for row_id, _ in ranked[:limit]], viewer_id=viewer_id)
     cards = [member_card(request, members[row_id]) for row_id, _ in ranked[:limit] if row_id in members]
     return _page("people", ranked, cards, limit)
@@ -179,6 +181,8 @@ def cameos_search(request: Any, *, viewer_id: UUID, q: str, after: Any, limit: i
     ranked = names_ranked(
         usable.order_by().values_list("id"), fields=[CAMEO_HANDLE], q=q, after=after, limit=limit
     )
+    if not ranked:
+        return SearchPage("cameos", [], None)
     cameos = {cameo.id: cameo for cameo in usable.filter(id__in=[row_id for row_id, _ in ranked[:limit]])}
     cards = [_cameo_card(request, cameos[row_id]) for row_id, _ in ranked[:limit] if row_id in cameos]
     return _page("cameos", ranked, cards, limit)
@@ -242,6 +246,8 @@ def posts_search(
     if after is not None:
         ranked = [r for r in ranked if (-r[0], r[1]) > (-after[0], after[1])]
     page = ranked[:limit]
+    if not page:
+        return SearchPage("posts", [], None)
     cards = video_cards_in_order(request, viewer_id=viewer_id, video_ids=[video_id for _, video_id in page])
     more = len(ranked) > limit
     return SearchPage("posts", cards, cursor_encode(*page[-1]) if more and page else None)
