@@ -12,7 +12,7 @@ what), so a post blocked or removed after ranking never shows either.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
@@ -30,58 +30,63 @@ class Audience:
     teen: bool
     followees: tuple[UUID, ...]
     excluded_creators: tuple[UUID, ...]  # blocked either way, or muted by the member's steering
-    seen: tuple[UUID, ...]  # served to them within FEED_SEEN_S
+    seen_since: datetime  # what was served to them since then is left out (RECOMMENDER_SEEN_S ago)
 
 
 def audience_for(user_id: UUID, *, teen: bool, muted: frozenset[UUID] = frozenset()) -> Audience:
-    """Three small queries: block partners, followees, and what the member was served recently
-    (newest first on the (user_id, -served_at) index, at most FEED_SEEN_MAX)."""
+    """Two small queries: block partners and followees. What the member was served recently stays in
+    the database: the condition reads it there (one index range on (user_id, -served_at))."""
     blocked = set(block_partner_ids(user_id=user_id).values_list("other", flat=True))
-    since = timezone.now() - timedelta(seconds=settings.RECOMMENDER_SEEN_S)
-    seen = (
-        Impression.objects.filter(user_id=user_id, served_at__gte=since)
-        .order_by("-served_at")
-        .values_list("video_id", flat=True)[: settings.RECOMMENDER_SEEN_MAX]
-    )
     return Audience(
         user_id=user_id,
         teen=teen,
         followees=tuple(f for f in followee_ids(user_id=user_id) if f not in blocked),
         excluded_creators=tuple(blocked | set(muted)),
-        seen=tuple(set(seen)),
+        seen_since=timezone.now() - timedelta(seconds=settings.RECOMMENDER_SEEN_S),
     )
 
 
 # The condition, with the member's values as slots: `eligible_sql` binds them as parameters (one
-# statement), `eligible_shared` as reads of a CTE row, so a UNION of many branches sends each list once.
+# statement), `eligible_shared` as reads of a CTE row, so a UNION of many branches sends each once.
 _CONDITION = "v.in_feeds AND v.creator_id <> {me} AND NOT (v.creator_id = ANY({excluded}))"
 _NOT_SEEN = " AND NOT (v.video_id = ANY({seen}))"
 _TEEN = " AND v.teen_ok"
+# The videos served to the member since a time, newest first, at most RECOMMENDER_SEEN_MAX: an array
+# computed once per statement (an InitPlan), never shipped to Python and back.
+_SEEN = (
+    f"ARRAY(SELECT i.video_id FROM {Impression._meta.db_table} i WHERE i.user_id = {{me}}"  # noqa: S608
+    " AND i.served_at >= {since} ORDER BY i.served_at DESC LIMIT {limit})"
+)
 
 
 def _condition(audience: Audience, exclude_seen: bool) -> str:
-    sql = _CONDITION
-    if exclude_seen and audience.seen:
-        sql += _NOT_SEEN
+    sql = _CONDITION + (_NOT_SEEN if exclude_seen else "")
     return sql + (_TEEN if audience.teen else "")
+
+
+def _seen(me: str, since: str) -> str:
+    return _SEEN.format(me=me, since=since, limit=int(settings.RECOMMENDER_SEEN_MAX))
 
 
 def eligible_sql(audience: Audience, *, exclude_seen: bool = True) -> tuple[str, list[object]]:
     """The eligibility condition over `v` and its parameters. The following feed keeps what was seen
     (people expect every post of whom they follow there); For You leaves it out."""
-    sql = _condition(audience, exclude_seen)
     params: list[object] = [audience.user_id, list(audience.excluded_creators)]
-    if "{seen}" in sql:
-        params.append(list(audience.seen))
-    return sql.format(me="%s", excluded="%s::uuid[]", seen="%s::uuid[]"), params
+    if exclude_seen:
+        params += [audience.user_id, audience.seen_since]
+    seen = _seen("%s::uuid", "%s")
+    return _condition(audience, exclude_seen).format(me="%s", excluded="%s::uuid[]", seen=seen), params
 
 
 def eligible_shared(audience: Audience, *, exclude_seen: bool = True) -> tuple[str, str, list[object]]:
     """The same condition reading the member's values from a one-row CTE `f`: (the CTE, the condition,
     the CTE's parameters). Each branch reads them through a scalar subquery (an InitPlan, computed
     once), which keeps the branch's ORDER BY on the HNSW index."""
-    cte = "f AS (SELECT %s::uuid AS me, %s::uuid[] AS excluded, %s::uuid[] AS seen)"
-    params: list[object] = [audience.user_id, list(audience.excluded_creators), list(audience.seen)]
+    seen = _seen("%s::uuid", "%s") if exclude_seen else "'{}'::uuid[]"
+    cte = f"f AS (SELECT %s::uuid AS me, %s::uuid[] AS excluded, {seen} AS seen)"
+    params: list[object] = [audience.user_id, list(audience.excluded_creators)]
+    if exclude_seen:
+        params += [audience.user_id, audience.seen_since]
     # The casts make `= ANY(...)` read an array value, not the rows of a subquery.
     reads = {
         "me": "(SELECT me FROM f)",
