@@ -369,3 +369,56 @@ def test_the_members_als_factors_meet_the_videos_in_a_feature():
     # Then the "als" feature is their dot product (0 without factors)
     als = dict(zip([c.video_id for c in candidates], x[:, FEATURES.index("als")].tolist(), strict=True))
     assert als == {posts[0].id: 2.0, posts[1].id: -1.0, posts[2].id: 0.0}
+
+
+# --- teens and wellbeing (R3's policy, as the feed applies it) --------------------------------------
+
+
+def a_teen() -> Any:
+    today = date.today()
+    return UserFactory(birthdate=today.replace(year=today.year - 15))
+
+
+def test_a_teen_is_served_up_to_the_daily_cap_then_refused(auth_client, settings):
+    settings.RECOMMENDER_TEEN_DAILY_ITEMS = 25
+    teen = a_teen()
+    interested(teen, 0)
+    catalogue(40, 2)
+    client = auth_client(teen)
+    first = client.get("/api/v1/feed").json()
+    second = client.get(first["next"]).json()
+    assert [len(first["results"]), len(second["results"])] == [20, 5]
+    refused = client.get(second["next"])
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "feed_daily_limit_reached"
+    assert Impression.objects.filter(user_id=teen.id).count() == 25
+
+
+def test_a_guardians_switches_end_the_scroll_and_the_personalisation(auth_client):
+    from recommender.models import FeedProfile
+
+    teen = a_teen()
+    interested(teen, 0)
+    catalogue(30, 2)
+    FeedProfile.objects.create(user_id=teen.id, personalisation_off=True, continuous_scroll_off=True)
+    page = auth_client(teen).get("/api/v1/feed").json()
+    assert len(page["results"]) == 20
+    assert page["next"] is None
+    sources = set(Impression.objects.filter(user_id=teen.id).values_list("source", flat=True))
+    assert sources
+    assert not sources & {"ann", "steer", "remix"}
+
+
+def test_a_check_in_card_follows_the_page_when_one_is_due(auth_client, settings):
+    settings.RECOMMENDER_CHECKIN_EVERY_ITEMS = 30
+    viewer = UserFactory()
+    interested(viewer, 0)
+    catalogue(40, 2)
+    client = auth_client(viewer)
+    first = client.get("/api/v1/feed").json()
+    second = client.get(first["next"]).json()
+    assert [item["type"] for item in first["results"]] == ["video"] * 20
+    assert [item["type"] for item in second["results"]] == ["video"] * 20 + ["checkin"]
+    card = second["results"][-1]
+    assert card["video"] is None
+    assert card["checkin"]["question"]
