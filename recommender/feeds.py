@@ -168,7 +168,9 @@ def snapshot_build(user_id: UUID, *, following: bool, policy: TeenPolicy, page_s
             # Newest first: the rank is still computed, for the impressions' features.
             scores = np.array([c.posted_at.timestamp() for c in candidates], dtype=np.float64)
         pool = _pool(candidates, scores, member)
-        pages = mix(pool, limit=settings.RECOMMENDER_SNAPSHOT_ITEMS, rules=_rules(following, page_size))
+        steering = steer is not None and bool(steer.queries)
+        rules = _rules(following, page_size, steering=steering)
+        pages = mix(pool, limit=settings.RECOMMENDER_SNAPSHOT_ITEMS, rules=rules)
     logged = np.round(features, 5).tolist()
 
     def item(i: int) -> SnapshotItem:
@@ -191,7 +193,10 @@ def _one_blas_thread() -> Any:
     return _blas().limit(limits=1, user_api="blas")
 
 
-def _rules(following: bool, page_size: int) -> Rules:
+def _rules(following: bool, page_size: int, *, steering: bool = False) -> Rules:
+    """The mix's rules. While the member steers toward something, RECOMMENDER_STEER_SHARE of each page
+    comes from the steering's own candidates and the follow share applies to the rest: they asked in
+    words, and that beats habit for the next pages."""
     if following:
         # Time order, kept: no shares to fill, no MMR reordering; the creator rules still hold.
         return Rules(
@@ -201,12 +206,14 @@ def _rules(following: bool, page_size: int) -> Rules:
             fresh_share=0.0,
             mmr_lambda=1.0,
         )
+    steer_share = settings.RECOMMENDER_STEER_SHARE if steering else 0.0
     return Rules(
         page_size=page_size,
         creator_max=settings.RECOMMENDER_CREATOR_MAX,
-        follow_share=settings.RECOMMENDER_FOLLOW_SHARE,
+        follow_share=settings.RECOMMENDER_FOLLOW_SHARE * (1 - steer_share),
         fresh_share=settings.RECOMMENDER_FRESH_SHARE,
         mmr_lambda=settings.RECOMMENDER_MMR_LAMBDA,
+        steer_share=steer_share,
     )
 
 
@@ -218,6 +225,7 @@ def _pool(candidates: list[Candidate], scores: np.ndarray, member: Member) -> Po
         vectors=np.stack([c.vector for c in candidates]) if candidates else np.zeros((0, dims)),
         followed=np.array([c.creator_id in member.followees for c in candidates], dtype=bool),
         fresh=np.array(["fresh" in c.sources for c in candidates], dtype=bool),
+        steered=np.array(["steer" in c.sources for c in candidates], dtype=bool),
     )
 
 

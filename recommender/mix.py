@@ -28,6 +28,7 @@ class Rules:
     follow_share: float = 0.5
     fresh_share: float = 0.1
     mmr_lambda: float = 0.75
+    steer_share: float = 0.0  # while the member steers: this share of a page from the steering's ANN
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Pool:
     vectors: np.ndarray  # [n, d] unit rows
     followed: np.ndarray  # [n] bool: by someone the member follows
     fresh: np.ndarray  # [n] bool: proposed for exploration
+    steered: np.ndarray | None = None  # [n] bool: proposed by a steering clause's ANN (None: none)
 
 
 class _Page:
@@ -50,6 +52,7 @@ class _Page:
         self.redundancy = np.zeros(n)  # each candidate's highest similarity to the page's items
         self.followed = 0
         self.fresh = 0
+        self.steered = 0
 
 
 def _choices(
@@ -64,8 +67,10 @@ def _choices(
         barred[codes[last]] = True
     allowed = ~used & ~barred[codes]
     length = len(page.items) + 1
+    steered = pool.steered if pool.steered is not None else np.zeros(len(pool.creators), dtype=bool)
     for flags, share, have in (
         (pool.fresh, rules.fresh_share, page.fresh),
+        (steered, rules.steer_share, page.steered),
         (pool.followed, rules.follow_share, page.followed),
     ):
         if have < math.floor(share * length):
@@ -105,6 +110,7 @@ def mix(pool: Pool, *, limit: int, rules: Rules) -> list[list[int]]:
         np.maximum(page.redundancy, similar[:, best], out=page.redundancy)
         page.followed += bool(pool.followed[best])
         page.fresh += bool(pool.fresh[best])
+        page.steered += bool(pool.steered is not None and pool.steered[best])
         used[best], last, placed = True, best, placed + 1
     if page.items:
         pages.append(page.items)

@@ -268,8 +268,13 @@ def ranker_train() -> str:
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
     """One head per outcome with enough positives, fitted on the oldest 80 % and measured (AUC) on the
     newest 20 % (time-ordered, as it will serve), then refitted on all of it."""
+    x = x.copy()
+    # The steering term is added to every score as it is; a head learning it from the few steered
+    # impressions would count it twice.
+    x[:, FEATURES.index("steer")] = 0.0
     mean, std = x.mean(axis=0), x.std(axis=0)
-    std[std < 1e-6] = 1.0
+    # A feature almost constant in training (a rare flag) must not blow up at serving: std >= 0.01.
+    std = np.maximum(std, 1e-2)
     z = (x - mean) / std
     cut = int(len(z) * 0.8)
     heads: dict[str, Any] = {}

@@ -125,6 +125,19 @@ def test_the_mix_gives_about_half_to_follows_and_a_share_to_fresh_posts():
         assert sum(fresh[i] for i in page) == 2
 
 
+def test_while_steering_a_share_of_the_page_comes_from_the_instruction():
+    local = np.random.default_rng(2)
+    n = 200
+    owners = [uuid4() for _ in range(n)]
+    followed, steered = np.arange(n) < 60, (np.arange(n) >= 60) & (np.arange(n) < 100)
+    scores = np.where(steered, 0.0, 1.0) + local.random(n) * 0.01  # the instruction's score lowest
+    pool = Pool(owners, scores, np.eye(n, 8) + 0.01, followed, np.zeros(n, bool), steered)
+    rules = Rules(follow_share=0.5 * 0.4, fresh_share=0.1, steer_share=0.6)
+    for page in mix(pool, limit=40, rules=rules):
+        assert sum(steered[i] for i in page) == 12
+        assert sum(followed[i] for i in page) >= 3  # about 0.5 x the rest
+
+
 def test_a_page_ends_short_rather_than_break_a_rule():
     # Two creators, ten posts each: four fit a page (two each, alternating), then the next page.
     creator_a, creator_b = uuid4(), uuid4()
