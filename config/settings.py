@@ -525,10 +525,11 @@ RECOMMENDER_SEE_LESS_MAX = env.int("RECOMMENDER_SEE_LESS_MAX", default=50)
 # feed_daily_limit_reached until midnight.
 RECOMMENDER_TEEN_DAILY_ITEMS = env.int("RECOMMENDER_TEEN_DAILY_ITEMS", default=200)
 # Wellbeing check-in card: offered once a scrolling session has served this many items (0: never),
-# at most once per RECOMMENDER_CHECKIN_EVERY_S per member; an answer that steers does so this long.
+# at most once per RECOMMENDER_CHECKIN_EVERY_S per member; an answer that steers does so this long
+# (a mood, not a taste: a few hours, not the day).
 RECOMMENDER_CHECKIN_EVERY_ITEMS = env.int("RECOMMENDER_CHECKIN_EVERY_ITEMS", default=60)
 RECOMMENDER_CHECKIN_EVERY_S = env.int("RECOMMENDER_CHECKIN_EVERY_S", default=3600)
-RECOMMENDER_CHECKIN_STEER_S = env.int("RECOMMENDER_CHECKIN_STEER_S", default=24 * 3600)
+RECOMMENDER_CHECKIN_STEER_S = env.int("RECOMMENDER_CHECKIN_STEER_S", default=3 * 3600)
 
 # Search (R4). Names (people, cameo handles) match by trigram similarity (pg_trgm's measure) at least
 # this (pg_trgm's own default, `pg_trgm.similarity_threshold`).
@@ -566,9 +567,6 @@ RECOMMENDER_FRESH_TAKE = env.int("RECOMMENDER_FRESH_TAKE", default=50)
 RECOMMENDER_FRESH_SHARE = env.float("RECOMMENDER_FRESH_SHARE", default=0.1)
 # About this share of a page comes from people the member follows, when they have enough.
 RECOMMENDER_FOLLOW_SHARE = env.float("RECOMMENDER_FOLLOW_SHARE", default=0.5)
-# While a member steers toward something, this share of a page comes from the instruction's own ANN
-# candidates (the follow share then applies to the rest).
-RECOMMENDER_STEER_SHARE = env.float("RECOMMENDER_STEER_SHARE", default=0.6)
 # At most this many items of one creator in a page (never two in a row), and MMR's trade-off between
 # score and novelty (1: score only).
 RECOMMENDER_CREATOR_MAX = env.int("RECOMMENDER_CREATOR_MAX", default=2)

@@ -151,7 +151,7 @@ class CheckInAnswerApi(APIView):
             200: OutputSerializer,
             **error_responses(BODY_ERRORS, errors.CHECKIN_NOT_FOUND, errors.CHECKIN_ANSWERED),
         },
-        summary="Answer a check-in card (once); some answers steer my feed for a day",
+        summary="Answer a check-in card (once); some answers steer my feed for a few hours",
     )
     def post(self, request: Request, checkin_id: UUID) -> Response:
         user_id = requester_id(request)
