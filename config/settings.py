@@ -567,6 +567,9 @@ RECOMMENDER_FRESH_TAKE = env.int("RECOMMENDER_FRESH_TAKE", default=50)
 RECOMMENDER_FRESH_SHARE = env.float("RECOMMENDER_FRESH_SHARE", default=0.1)
 # About this share of a page comes from people the member follows, when they have enough.
 RECOMMENDER_FOLLOW_SHARE = env.float("RECOMMENDER_FOLLOW_SHARE", default=0.5)
+# While a member steers toward something, this share of a page comes from the instruction's own ANN
+# candidates (the follow share then applies to the rest).
+RECOMMENDER_STEER_SHARE = env.float("RECOMMENDER_STEER_SHARE", default=0.6)
 # At most this many items of one creator in a page (never two in a row), and MMR's trade-off between
 # score and novelty (1: score only).
 RECOMMENDER_CREATOR_MAX = env.int("RECOMMENDER_CREATOR_MAX", default=2)
