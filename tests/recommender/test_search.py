@@ -130,7 +130,8 @@ def test_cameos_the_viewer_may_cast_by_handle(auth_client):
 
     found = names(auth_client(viewer).get("/api/v1/search/cameos", {"q": "@comet"}), key="handle")
     assert set(found) == {"captain_comet", "cometfan", mine.handle}
-    assert found.index("cometfan") < found.index("captain_comet")  # starts with the query
+    assert found.index("cometfan") < found.index("captain_comet")  # shorter: closer by trigrams
+    assert names(auth_client(viewer).get("/api/v1/search/cameos", {"q": "xylophone"}), key="handle") == []
 
 
 def test_posts_by_meaning_and_by_words(auth_client):
@@ -220,12 +221,13 @@ def test_search_makes_as_many_queries_for_many_results_as_for_one(auth_client, d
             posted(owner, f"lumen glowing lantern {i}")
 
     add(1, 0)
-    # Authentication; people and cameos: ids, cards; posts: HNSW settings, both lists, cards.
-    with django_assert_num_queries(8):
+    # Authentication; people: ids, cards; cameos: any handle, ids, cards; posts: HNSW settings, both
+    # lists, cards.
+    with django_assert_num_queries(9):
         body = client.get("/api/v1/search", {"q": "lumen"}).json()
     assert [len(body[k]["results"]) for k in ("people", "cameos", "posts")] == [1, 1, 1]
     add(9, 1)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         body = client.get("/api/v1/search", {"q": "lumen"}).json()
     assert [len(body[k]["results"]) for k in ("people", "cameos", "posts")] == [10, 10, 10]
 
