@@ -196,6 +196,33 @@ def test_a_teen_has_one_guardian_at_a_time(auth_client):
     )
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_confirmations_at_once_make_one_guardian(auth_client):
+    # Given a teen invited by two adults
+    teen = a_teen()
+    links = [
+        Guardianship.objects.create(guardian=an_adult(), teen=teen, invited_by="guardian") for _ in range(2)
+    ]
+    answers: list[int] = []
+
+    def confirm(link: Guardianship) -> None:
+        try:
+            answers.append(auth_client(teen).post(f"{URL}/{link.id}/confirm").status_code)
+        finally:
+            connection.close()
+
+    # When the teen confirms both at the same moment
+    threads = [threading.Thread(target=confirm, args=(link,)) for link in links]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then exactly one link is confirmed, and the other answer is a 409
+    assert sorted(answers) == [200, 409]
+    assert Guardianship.objects.filter(teen=teen, state="confirmed").count() == 1
+
+
 @pytest.mark.parametrize(
     ("inviter", "invitee"),
     [(an_adult, an_adult), (a_teen, a_teen)],
