@@ -1,4 +1,5 @@
-"""HTTP API of steering and check-ins: `PUT|GET|DELETE /feed/steer`, `POST /feed/checkins/{id}/answer`.
+"""HTTP API of steering, check-ins and limits: `PUT|GET|DELETE /feed/steer`,
+`POST /feed/checkins/{id}/answer`, `GET /feed/limits` (a teen's cap and their guardian's switches).
 
 "See less like this" has no endpoint of its own: the client sends the `see_less` view event
 (`POST /events`), which feed hands to `steering.see_less_record` once stored; `GET /feed/steer`
@@ -20,7 +21,7 @@ from rest_framework.views import APIView
 from accounts.public import MemberSerializer, member_card, members_for_viewer
 from config.api import BODY_ERRORS, StrictSerializer, error_responses, iso, requester_id
 from moderation.public import MODERATION_UNAVAILABLE, TEXT_PUBLIC_FIGURE, TEXT_REFUSED
-from recommender import errors, steering, wellbeing
+from recommender import errors, steering, teens, wellbeing
 from recommender.models import STEER_TEXT_MAX, SteerClause
 
 TEXT_ERRORS = (TEXT_REFUSED, TEXT_PUBLIC_FIGURE, MODERATION_UNAVAILABLE)
@@ -113,6 +114,33 @@ class FeedSteerApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class FeedLimitsApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        is_teen = serializers.BooleanField()
+        daily_items = serializers.IntegerField(allow_null=True, help_text="Feed items a day; null: no cap")
+        items_left_today = serializers.IntegerField(
+            allow_null=True, help_text="0: the feed answers 429 feed_daily_limit_reached until tomorrow"
+        )
+        personalisation_off = serializers.BooleanField(help_text="Set by my guardian")
+        continuous_scroll_off = serializers.BooleanField(help_text="Set by my guardian")
+
+    @extend_schema(
+        responses={200: OutputSerializer, **error_responses()},
+        summary="How my feed is limited: a teen's daily items and what is left today, my guardian's switches",
+    )
+    def get(self, request: Request) -> Response:
+        policy = teens.teen_policy(requester_id(request))
+        return Response(
+            {
+                "is_teen": policy.is_teen,
+                "daily_items": teens.daily_items() if policy.is_teen else None,
+                "items_left_today": policy.items_left_today,
+                "personalisation_off": policy.personalisation_off,
+                "continuous_scroll_off": policy.continuous_scroll_off,
+            }
+        )
+
+
 class _AnswerChoiceSerializer(serializers.Serializer):
     value = serializers.ChoiceField(choices=list(wellbeing.ANSWERS), help_text="What to send back")
     label = serializers.CharField()  # type: ignore[assignment]  # the field named "label", as `source` above
@@ -168,5 +196,6 @@ class CheckInAnswerApi(APIView):
 
 urlpatterns = [
     path("feed/steer", FeedSteerApi.as_view(), name="feed-steer"),
+    path("feed/limits", FeedLimitsApi.as_view(), name="feed-limits"),
     path("feed/checkins/<uuid:checkin_id>/answer", CheckInAnswerApi.as_view(), name="feed-checkin-answer"),
 ]

@@ -104,6 +104,27 @@ def test_without_redis_the_cap_counts_todays_logged_impressions(settings):
     assert teen_items_served(teen.id, 5) == 2
 
 
+def test_a_teen_reads_what_is_left_today_and_an_adult_reads_no_cap(auth_client, settings):
+    settings.RECOMMENDER_TEEN_DAILY_ITEMS = 20
+    teen = a_teen()
+    FeedProfile.objects.create(user_id=teen.id, continuous_scroll_off=True)
+    teen_items_served(teen.id, 15)
+    assert auth_client(teen).get("/api/v1/feed/limits").json() == {
+        "is_teen": True,
+        "daily_items": 20,
+        "items_left_today": 5,
+        "personalisation_off": False,
+        "continuous_scroll_off": True,
+    }
+    assert auth_client(an_adult()).get("/api/v1/feed/limits").json() == {
+        "is_teen": False,
+        "daily_items": None,
+        "items_left_today": None,
+        "personalisation_off": False,
+        "continuous_scroll_off": False,
+    }
+
+
 # --- guardian links -----------------------------------------------------------------------------
 
 
