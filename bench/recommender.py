@@ -36,7 +36,8 @@ database 13:
 6. Steering: for some members a first page, then "more <a topic they do not follow>" and a
    first page again: `steer_shift` is the share of the steered page among the top 10 % of the
    catalogue by similarity to the instruction (`steer_baseline` the same share before);
-   `steer_added_p99_ms` the first page's p99 steered minus unsteered (in process, one at a time).
+   `steer_added_p99_ms` the first page's p99 steered minus unsteered (in process, one at a time; the
+   unsteered one timed after the steering is reset, so both follow a page of the same member).
 7. `search_p99_ms` (recommender.search's `search_bench`).
 8. The load test on the real ASGI server (uvicorn, 2 processes, as `make run`): 20 clients, first
    pages (each a new session), next pages (following the cursors), and `GET /api/v1/me` (the trivial
@@ -518,17 +519,18 @@ def steer(bench: Bench, users: int) -> dict[str, Any]:
         text = f"more {topic[0]}: {topic[1][0]} {topic[2][0]}"
         instruction = content_embed([text])[0]
         threshold = _toward_threshold(bench, instruction)
-        plain, ms = timed(lambda u=user_id: feed_page(u, cursor=None, following=False))
+        plain = feed_page(user_id, cursor=None, following=False)
         try:
             steer_set(user_id=user_id, text=text)
         except KinoError:  # the text policy refused the instruction: not a steering measurement
             continue
-        plain_ms.append(ms)
         before.extend((bench.content([i.video_id for i in plain.items]) @ instruction >= threshold).tolist())
         page, ms = timed(lambda u=user_id: feed_page(u, cursor=None, following=False))
         steered_ms.append(ms)
         after.extend((bench.content([i.video_id for i in page.items]) @ instruction >= threshold).tolist())
         steer_reset(user_id=user_id)
+        # The unsteered time from a page after the steered one (the same warm state), not the first.
+        plain_ms.append(timed(lambda u=user_id: feed_page(u, cursor=None, following=False))[1])
     return {
         "steer_shift": round(float(np.mean(after)), 3) if after else None,
         "steer_baseline": round(float(np.mean(before)), 3) if before else None,
@@ -703,7 +705,10 @@ def plot(results: dict[str, Any]) -> list[str]:
         "next_page_p99_ms",
         "steer_added_p99_ms",
         "search_p99_ms",
+        "trivial_p50_ms",  # GET /api/v1/me in the same run: the floor at 20 clients
     ]
+    for tier in tiers:
+        results[tier]["trivial_p50_ms"] = results[tier].get("load", {}).get("trivial", {}).get("p50_ms")
     for k, tier in enumerate(tiers):
         axis.bar(
             np.arange(len(keys)) + k * width,
@@ -713,7 +718,7 @@ def plot(results: dict[str, Any]) -> list[str]:
         )
     axis.scatter(
         np.arange(len(keys)) + width * (len(tiers) - 1) / 2,
-        [TARGETS[k] for k in keys],
+        [TARGETS.get(k, np.nan) for k in keys],
         marker="_",
         s=400,
         c="red",
@@ -741,10 +746,20 @@ TOP_LEVEL = (
 )
 
 
-def record(tier: str, figures: dict[str, Any]) -> dict[str, Any]:
+def record(tier: str, figures: dict[str, Any], *, merge: bool = False) -> dict[str, Any]:
     """Merge one tier's figures into bench/results/recommender.json (other tiers kept); the headline
-    figures of the tier also at the top."""
+    figures of the tier also at the top. `merge`: a re-measurement on the same database replaces only
+    the figures it measured (its command and errors listed under "reruns")."""
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if merge and isinstance(results.get(tier), dict):
+        earlier = results[tier]
+        kept = ("command", "errors", "part_s", "seconds", "date", "load_average_at_end")
+        rerun = {k: figures.pop(k, None) for k in kept}
+        earlier.setdefault("reruns", []).append(rerun)
+        for name in rerun["part_s"] or {}:
+            if name not in (rerun["errors"] or {}):
+                earlier.get("errors", {}).pop(name, None)
+        figures = {**earlier, **figures}
     results[tier] = figures
     if tier == "S" or "S" not in results:
         results.update({key: figures.get(key) for key in TOP_LEVEL})
@@ -774,11 +789,17 @@ def part(figures: dict[str, Any], name: str, call: Callable[[], dict[str, Any]])
     print(name, "done in", figures["part_s"][name], "s", flush=True)
 
 
-def build(tier: sim.Tier, workdir: Path) -> tuple[Bench, dict[str, Any]]:
-    """The world, seeded: the Bench and what it took."""
+def build(tier: sim.Tier, workdir: Path, *, reuse: bool) -> tuple[Bench, dict[str, Any]]:
+    """The world, seeded (or, with `reuse`, as an earlier run seeded and trained it: trending, kept
+    in Redis, is refreshed): the Bench and what it took."""
     started = time.perf_counter()
     world = sim.world_make(tier, embed_cached(workdir.parent / "bench-recommender-cache"))
     made = round(time.perf_counter() - started, 1)
+    if reuse:
+        from recommender.trending import trending_refresh
+
+        trending_refresh()
+        return Bench(world, seeding.seeded_ids(world)), {}
     seeded = seeding.seed_world(world, logged_from=sim.SPLIT_DAY - LOGGED_DAYS)
     e = world.exposures
     before = e["day"] < sim.SPLIT_DAY
@@ -792,9 +813,11 @@ def build(tier: sim.Tier, workdir: Path) -> tuple[Bench, dict[str, Any]]:
     return Bench(world, seeded), {"world_s": made, **seeded.timings, "sizes": sizes}
 
 
-def run(tier: sim.Tier, workdir: Path, *, skip: set[str]) -> dict[str, Any]:
-    bench, figures = build(tier, workdir)
+def run(tier: sim.Tier, workdir: Path, *, skip: set[str], reuse: bool) -> dict[str, Any]:
+    bench, figures = build(tier, workdir, reuse=reuse)
     print("seeded", figures, flush=True)
+    if reuse:
+        skip = skip | {"train"}  # trained already
     steps: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
         ("train", lambda: _trained(train(bench, tier))),
         ("offline", lambda: offline(bench, tier)),
@@ -827,6 +850,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tier", choices=sorted(sim.TIERS), default="S")
     parser.add_argument("--skip", default="", help="comma-separated steps to leave out (e.g. load,search)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure again on the tier's database as the last run left it (no seeding, no training);"
+        " the figures measured replace theirs in the tier's record",
+    )
     parser.add_argument("--write", action="store_true", help="write the small tier's figures too")
     args = parser.parse_args(argv)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -836,11 +865,12 @@ def main(argv: list[str] | None = None) -> int:
     tier = sim.TIERS[args.tier]
     workdir = embedded.var_dir() / f"bench-recommender-{tier.name}"
     started = time.monotonic()
-    fresh_environment(workdir, database=f"kino_recbench_{tier.name.lower()}", redis_db=REDIS_DB)
+    database = f"kino_recbench_{tier.name.lower()}"
+    reused = fresh_environment(workdir, database=database, redis_db=REDIS_DB, reuse=args.reuse)
     import django
 
     django.setup()
-    figures = run(tier, workdir, skip=set(filter(None, args.skip.split(","))))
+    figures = run(tier, workdir, skip=set(filter(None, args.skip.split(","))), reuse=reused)
     command = " ".join(
         [".venv/bin/python bench/recommender.py", *(argv if argv is not None else sys.argv[1:])]
     )
@@ -850,7 +880,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["command"] = command
     figures["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]  # the machine is shared
     if tier.name != "small" or args.write:
-        record(tier.name, figures)
+        record(tier.name, figures, merge=reused)
     print(json.dumps(figures, indent=2, default=str))
     return 0
 

@@ -260,22 +260,35 @@ def hnsw_build(definition: str) -> dict[str, float]:
     return {"index_build_s": round(took, 1), "index_size_mb": round(size / 2**20, 1)}
 
 
-def seed_world(world: World, *, logged_from: float | None = None, seed: int = 25) -> Seeded:
-    """Everything before the split (or only up to `logged_from`: the rest goes in with
-    `seed_interactions` after the ranker's impressions of that period are logged)."""
+def seeded_ids(world: World, seed: int = 25) -> Seeded:
+    """The database ids the world's members and videos get (decided by `seed`: a database seeded
+    before from the same world is read again with them)."""
     from django.utils import timezone
 
     rng = np.random.default_rng(seed)
     made = remixes(world)
-    seeded = Seeded(
-        user_ids=_ids(rng, world.tier.users),
+    user_ids = _ids(rng, world.tier.users)
+    return Seeded(
+        user_ids=user_ids,
         video_ids=_ids(rng, len(world.video_day) + len(made["user"])),
-        teen_ids=[],
+        teen_ids=user_ids[-TEENS:],
         remix_of=made["video"],
         now=timezone.now(),
         timings={},
-        counts={},
+        counts={
+            "videos": len(world.video_day) + len(made["user"]),
+            "remixes": len(made["user"]),
+            "users": world.tier.users,
+            "teens": TEENS,
+            "follows": len(world.follows),
+        },
     )
+
+
+def seed_world(world: World, *, logged_from: float | None = None, seed: int = 25) -> Seeded:
+    """Everything before the split (or only up to `logged_from`: the rest goes in with
+    `seed_interactions` after the ranker's impressions of that period are logged)."""
+    seeded = seeded_ids(world, seed)
     steps = (
         ("members", lambda: seed_members(seeded.user_ids, seeded.now)),
         ("videos", lambda: seed_videos(world, seeded)),
@@ -289,12 +302,4 @@ def seed_world(world: World, *, logged_from: float | None = None, seed: int = 25
         step()
         seeded.timings[f"seed_{name}_s"] = round(time.perf_counter() - started, 1)
     seeded.timings.update({f"seed_{k}": v for k, v in hnsw_build(definition).items()})
-    seeded.teen_ids = seeded.user_ids[-TEENS:]
-    seeded.counts = {
-        "videos": len(seeded.video_ids),
-        "remixes": len(made["user"]),
-        "users": world.tier.users,
-        "teens": TEENS,
-        "follows": len(world.follows),
-    }
     return seeded

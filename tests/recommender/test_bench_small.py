@@ -6,6 +6,7 @@ the diversity rules and a filtered (teen) page is full."""
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pytest
@@ -67,7 +68,8 @@ def test_the_hidden_tastes_are_visible_to_the_metrics() -> None:
 
 
 @pytest.mark.django_db
-def test_seeded_small_world_end_to_end() -> None:
+def test_seeded_small_world_end_to_end(settings: Any) -> None:
+    settings.RECOMMENDER_RANKER_MIN_IMPRESSIONS = 50  # a tiny world logs a few hundred
     w = world()
     seeded = seeding.seed_world(w, logged_from=sim.SPLIT_DAY - bench_run.LOGGED_DAYS)
     bench = bench_run.Bench(w, seeded)
