@@ -36,8 +36,9 @@ database 13:
 6. Steering: for some members a first page, then "more <a topic they do not follow>" and a
    first page again: `steer_shift` is the share of the steered page among the top 10 % of the
    catalogue by similarity to the instruction (`steer_baseline` the same share before);
-   `steer_added_p99_ms` the first page's p99 steered minus unsteered (in process, one at a time; the
-   unsteered one timed after the steering is reset, so both follow a page of the same member).
+   `steer_added_p99_ms` the first page's p99 steered minus unsteered (in process, one at a time,
+   STEER_REPEATS first pages per member each way; the unsteered ones timed after the steering is
+   reset, so both follow pages of the same member).
 7. `search_p99_ms` (recommender.search's `search_bench`).
 8. The load test on the real ASGI server (uvicorn, 2 processes, as `make run`): 20 clients, first
    pages (each a new session), next pages (following the cursors), and `GET /api/v1/me` (the trivial
@@ -503,6 +504,15 @@ def _toward_threshold(bench: Bench, instruction: np.ndarray) -> float:
     return float(np.quantile(sims, 0.9))
 
 
+STEER_REPEATS = 3  # first pages timed per member and condition (a p99 of one page each is a max)
+
+
+def _first_page_ms(user_id: UUID) -> float:
+    from recommender.feeds import feed_page
+
+    return timed(lambda: feed_page(user_id, cursor=None, following=False))[1]
+
+
 def steer(bench: Bench, users: int) -> dict[str, Any]:
     """Step 6: a first page, the instruction, a first page again; shift and latencies."""
     from config.errors import KinoError
@@ -526,19 +536,22 @@ def steer(bench: Bench, users: int) -> dict[str, Any]:
             continue
         before.extend((bench.content([i.video_id for i in plain.items]) @ instruction >= threshold).tolist())
         page, ms = timed(lambda u=user_id: feed_page(u, cursor=None, following=False))
-        steered_ms.append(ms)
         after.extend((bench.content([i.video_id for i in page.items]) @ instruction >= threshold).tolist())
+        steered_ms += [ms, *(_first_page_ms(user_id) for _ in range(STEER_REPEATS - 1))]
         steer_reset(user_id=user_id)
-        # The unsteered time from a page after the steered one (the same warm state), not the first.
-        plain_ms.append(timed(lambda u=user_id: feed_page(u, cursor=None, following=False))[1])
+        # The unsteered times from pages after the steered ones (the same warm state), not the first.
+        plain_ms += [_first_page_ms(user_id) for _ in range(STEER_REPEATS)]
     return {
         "steer_shift": round(float(np.mean(after)), 3) if after else None,
         "steer_baseline": round(float(np.mean(before)), 3) if before else None,
         "steer_added_p99_ms": round(percentile(steered_ms, 0.99) - percentile(plain_ms, 0.99), 1),
         "steer_added_p50_ms": round(statistics.median(steered_ms) - statistics.median(plain_ms), 1),
+        "steer_added_p90_ms": round(percentile(steered_ms, 0.9) - percentile(plain_ms, 0.9), 1),
+        "steered_first_page_p99_ms": round(percentile(steered_ms, 0.99), 1),
         "first_page_in_process_p50_ms": round(statistics.median(plain_ms), 1),
         "first_page_in_process_p99_ms": round(percentile(plain_ms, 0.99), 1),
-        "steer_users": len(plain_ms),
+        "steer_users": len(steered_ms) // STEER_REPEATS,
+        "steer_pages_timed": len(plain_ms),
     }
 
 
