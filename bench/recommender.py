@@ -392,7 +392,7 @@ def _nearest(
     from django.conf import settings
     from django.db import connection, transaction
 
-    from recommender.candidates import halfvec_literal
+    from recommender.candidates import ef_search_for, halfvec_literal
 
     with transaction.atomic(), connection.cursor() as cursor:
         if exact:
@@ -403,7 +403,7 @@ def _nearest(
                 "SELECT set_config('hnsw.ef_search', %s, true),"
                 " set_config('hnsw.iterative_scan', 'relaxed_order', true),"
                 " set_config('hnsw.max_scan_tuples', %s, true)",
-                [str(settings.RECOMMENDER_EF_SEARCH), str(settings.RECOMMENDER_ANN_MAX_SCAN_TUPLES)],
+                [str(ef_search_for(200)), str(settings.RECOMMENDER_ANN_MAX_SCAN_TUPLES)],
             )
         cursor.execute(
             f"SELECT video_id, vector <=> %s::halfvec AS d FROM recommender_videovector v WHERE {where}"  # noqa: S608
@@ -416,7 +416,7 @@ def _nearest(
 def ann_recall(bench: Bench, queries: int = 100, limit: int = 200) -> dict[str, Any]:
     """Step 5a: recall@200 of the HNSW scan (the serving settings) against the exact scan, for the
     content vectors of random videos (ties: within 1e-3 of the 200th exact distance)."""
-    from django.conf import settings
+    from recommender.candidates import ef_search_for
 
     rng = np.random.default_rng(9)
     picks = rng.choice(len(bench.seeded.video_ids), size=queries, replace=False)
@@ -437,7 +437,7 @@ def ann_recall(bench: Bench, queries: int = 100, limit: int = 200) -> dict[str, 
         "ann_p50_ms": round(statistics.median(ann_ms), 2),
         "ann_p99_ms": round(percentile(ann_ms, 0.99), 2),
         "exact_p50_ms": round(statistics.median(exact_ms), 2),
-        "ef_search": settings.RECOMMENDER_EF_SEARCH,
+        "ef_search": ef_search_for(200),
     }
 
 

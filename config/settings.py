@@ -499,9 +499,6 @@ RECOMMENDER_INTEREST_JOIN = env.float("RECOMMENDER_INTEREST_JOIN", default=0.5)
 RECOMMENDER_INTEREST_DECAY = env.float("RECOMMENDER_INTEREST_DECAY", default=0.98)
 # A watch_progress event this long (ms) counts as a light positive for interests.
 RECOMMENDER_INTEREST_WATCH_MS = env.int("RECOMMENDER_INTEREST_WATCH_MS", default=8000)
-# HNSW search breadth, set per query with SET LOCAL (>= 2x the largest ANN limit); build parameters
-# are in recommender/models.py (m, ef_construction).
-RECOMMENDER_EF_SEARCH = env.int("RECOMMENDER_EF_SEARCH", default=400)
 WORKER_PERIODIC["recommender.tasks.videos_embed_sweep"] = RECOMMENDER_EMBED_SWEEP_S  # lost embed tasks
 WORKER_PERIODIC["recommender.tasks.collab_retrain"] = RECOMMENDER_ALS_RETRAIN_S  # queues an ALS training
 
@@ -597,8 +594,12 @@ RECOMMENDER_RANKER_MIN_IMPRESSIONS = env.int("RECOMMENDER_RANKER_MIN_IMPRESSIONS
 RECOMMENDER_RANKER_RETRAIN_S = env.int("RECOMMENDER_RANKER_RETRAIN_S", default=3600)
 RECOMMENDER_RANKER_RELOAD_S = env.int("RECOMMENDER_RANKER_RELOAD_S", default=30)
 RECOMMENDER_RANKER_WATCH_MS = env.int("RECOMMENDER_RANKER_WATCH_MS", default=5000)  # a "watched" outcome
-WORKER_PERIODIC["recommender.trending.trending_refresh"] = RECOMMENDER_TRENDING_REFRESH_S
-WORKER_PERIODIC["recommender.ranking.ranker_train_periodic"] = RECOMMENDER_RANKER_RETRAIN_S
+# Each queues its task once per period across all workers (recommender.tasks).
+WORKER_PERIODIC["recommender.tasks.trending_recompute"] = RECOMMENDER_TRENDING_REFRESH_S
+WORKER_PERIODIC["recommender.tasks.ranker_retrain"] = RECOMMENDER_RANKER_RETRAIN_S
+# Served items (impressions, the ranker's training data) are kept this long, then pruned hourly.
+RECOMMENDER_IMPRESSIONS_RETENTION_DAYS = env.int("RECOMMENDER_IMPRESSIONS_RETENTION_DAYS", default=30)
+WORKER_PERIODIC["recommender.tasks.impressions_prune"] = 3600
 
 # --- API ------------------------------------------------------------------------
 

@@ -150,6 +150,12 @@ def _branches(
     return f"WITH {cte} " + " UNION ALL ".join(parts), params, names
 
 
+def ef_search_for(limit: int) -> int:
+    """HNSW's search breadth for an ANN list of `limit`: twice it (below the limit pgvector returns fewer
+    rows than asked; at twice it recall@200 is 0.998 at S), at least pgvector's 40, at most 1000."""
+    return min(1000, max(40, 2 * limit))
+
+
 def _fetch(
     plan: Plan, audience: Audience, exact: frozenset[int] = frozenset()
 ) -> tuple[list[tuple[Any, ...]], list[str]]:
@@ -164,7 +170,7 @@ def _fetch(
             " set_config('hnsw.iterative_scan', 'relaxed_order', true),"
             " set_config('hnsw.max_scan_tuples', %s, true)",
             [
-                str(min(1000, max(40, 2 * largest))),
+                str(ef_search_for(largest)),
                 str(settings.RECOMMENDER_ANN_MAX_SCAN_TUPLES),
             ],
         )

@@ -27,9 +27,9 @@ INTEREST_SLOTS = 3  # PinnerSage-style clusters per member
 TOPIC_MAX = 40  # characters of one signup topic
 TOPICS_MAX = 10
 STEER_TEXT_MAX = 200
-# HNSW build parameters (bench/results/recommender.json records the recall they give at
-# RECOMMENDER_EF_SEARCH): m=16, ef_construction=64 are pgvector's defaults and reach recall@200
-# >= 0.95 on the content vectors with ef_search 400.
+# HNSW build parameters (bench/results/recommender.json records the recall they give at the serving
+# ef_search, recommender.candidates.ef_search_for): m=16, ef_construction=64 are pgvector's defaults
+# and reach recall@200 >= 0.95 on the content vectors with ef_search 400.
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 

@@ -1,5 +1,5 @@
-"""A member's steering, check-ins, feed settings and guardian links: in their data export, and gone
-with their account.
+"""A member's steering, check-ins, feed settings, guardian links and what the feed served them
+(impressions): in their data export, and gone with their account.
 
 Registered from `RecommenderConfig.ready` into accounts' hooks. Guardian links go by their foreign
 keys' cascade; the other rows name the member by a plain id, so they are deleted here (see-less rows
@@ -13,7 +13,7 @@ from uuid import UUID
 from django.db.models import Q
 
 from accounts.public import ExportPart, ExportSink
-from recommender.models import CheckIn, FeedProfile, Guardianship, SeeLess, SteerClause, Steering
+from recommender.models import CheckIn, FeedProfile, Guardianship, Impression, SeeLess, SteerClause, Steering
 
 
 def member_leaving(user_id: UUID) -> None:
@@ -21,6 +21,7 @@ def member_leaving(user_id: UUID) -> None:
     SteerClause.objects.filter(user_id=user_id).delete()
     SeeLess.objects.filter(Q(user_id=user_id) | Q(creator_id=user_id)).delete()
     CheckIn.objects.filter(user_id=user_id).delete()
+    Impression.objects.filter(user_id=user_id).delete()
 
 
 def _export_write(user_id: UUID, sink: ExportSink) -> None:
@@ -42,6 +43,14 @@ def _export_write(user_id: UUID, sink: ExportSink) -> None:
     sink.write_json(
         "checkins.json",
         list(CheckIn.objects.filter(user_id=user_id).order_by("shown_at", "id").values()),
+    )
+    sink.write_json(
+        "feed_served.json",  # what the feed showed them, when and why (its features are the ranker's)
+        list(
+            Impression.objects.filter(user_id=user_id)
+            .order_by("served_at", "id")
+            .values("video_id", "served_at", "position", "source", "score", "model_version")
+        ),
     )
     sink.write_json(
         "feed_settings.json",

@@ -290,8 +290,3 @@ def _fit(x: np.ndarray, y: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
         heads[outcome] = {"coef": coef.tolist(), "intercept": intercept}
     weights = {"features": list(FEATURES), "mean": mean.tolist(), "std": std.tolist(), "heads": heads}
     return weights, metrics
-
-
-def ranker_train_periodic() -> None:
-    """WORKER_PERIODIC's entry (hourly by default)."""
-    ranker_train()

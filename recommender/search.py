@@ -255,7 +255,7 @@ def posts_search(
     request: Any, *, viewer_id: UUID, q: str, after: Any, limit: int, teen: bool = False
 ) -> SearchPage:
     sql, params = _posts_sql(viewer_id, q.strip(), teen=teen)
-    # Twice the list (the feed's RECOMMENDER_EF_SEARCH is sized for its own, longer ANN lists).
+    # Twice the list, as the feed's ANN lists (recommender.candidates.ef_search_for).
     ef_search = max(40, 2 * settings.SEARCH_POSTS_PER_LIST)
     # `set_config(..., true)` lasts the transaction: its own one, or (no savepoint) the caller's.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:

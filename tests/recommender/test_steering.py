@@ -13,7 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from accounts.public import export_parts
-from recommender.models import CheckIn, SeeLess, SteerClause, Steering, VideoVector
+from recommender.models import CheckIn, Impression, SeeLess, SteerClause, Steering, VideoVector
 from recommender.steering import NO_TERMS, Clause, clauses_parse, steer_terms
 from recommender.vectors import content_embed
 from tests.factories import PASSWORD, BlockFactory, PostFactory, UserFactory
@@ -276,6 +276,7 @@ def test_the_data_export_holds_steering_see_less_and_checkins(
     with django_capture_on_commit_callbacks(execute=True):
         see_less(client, post)
     CheckIn.objects.create(user_id=member.id, answer="good", answered_at=timezone.now())
+    served(member, post)
 
     sink = Sink()
     next(part for part in export_parts() if part.name == "recommender").write(member.id, sink)
@@ -291,6 +292,9 @@ def test_the_data_export_holds_steering_see_less_and_checkins(
     assert [row["answer"] for row in sink.files["checkins.json"]] == ["good"]
     assert sink.files["feed_settings.json"] is None
     assert sink.files["guardian_links.json"] == []
+    assert [(row["video_id"], row["source"]) for row in sink.files["feed_served.json"]] == [
+        (str(post.id), "fresh")
+    ]
 
 
 def test_steering_goes_with_the_account(auth_client, django_capture_on_commit_callbacks):
@@ -300,12 +304,26 @@ def test_steering_goes_with_the_account(auth_client, django_capture_on_commit_ca
     with django_capture_on_commit_callbacks(execute=True):
         see_less(client, post)
     CheckIn.objects.create(user_id=member.id)
+    served(member, post)
     with django_capture_on_commit_callbacks(execute=True):
         assert client.delete("/api/v1/me", {"password": PASSWORD}, format="json").status_code == 204
     assert not Steering.objects.filter(user_id=member.id).exists()
     assert not SteerClause.objects.filter(user_id=member.id).exists()
     assert not SeeLess.objects.filter(user_id=member.id).exists()
     assert not CheckIn.objects.filter(user_id=member.id).exists()
+    assert not Impression.objects.filter(user_id=member.id).exists()
+
+
+def served(member, post) -> Impression:
+    return Impression.objects.create(
+        user_id=member.id,
+        video_id=post.id,
+        page_key="p",
+        position=0,
+        source="fresh",
+        score=1.0,
+        model_version="v",
+    )
 
 
 # --- the feed follows -----------------------------------------------------------------------------
