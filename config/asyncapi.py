@@ -27,7 +27,17 @@ SCHEMAS = "#/components/schemas/"
 # Job states and pipeline stages as generation names them (config may not import generation;
 # tests/test_asyncapi.py checks these against generation.models.Job.State and pipeline.STAGES).
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "blocked")
-GENERATION_STAGES = ("claim", "recheck", "load_engine", "render", "encode", "screen", "draft")
+GENERATION_STAGES = (
+    "claim",
+    "recheck",
+    "load_engine",
+    "render",
+    "screen",
+    "mark",
+    "encode",
+    "fingerprint",
+    "draft",
+)
 CLOSE_REASONS = ("account_inactive", "account_deleted")
 # Notification types as feed names them (tests/test_asyncapi.py checks them against NotificationGroup.Type).
 NOTIFICATION_TYPES = (

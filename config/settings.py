@@ -650,6 +650,8 @@ SPECTACULAR_SETTINGS = {
         "RegistrationStateEnum": "cameos.models.Registration.State",
         "VideoStateEnum": "feed.models.Video.State",
         "ProvenanceStateEnum": "provenance.apis.STATES",
+        "GuardianSideEnum": "recommender.models.Guardianship.Side",
+        "CheckInAnswerEnum": "recommender.wellbeing.ANSWERS",
     },
     # No "SECURITY": each view's authentication classes name jwtAuth (a global one listed it twice,
     # and on public operations too).

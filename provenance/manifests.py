@@ -51,6 +51,11 @@ class SigningFailed(RuntimeError):
     """c2pa refused to sign (a bad file, a refused ingredient, a credential c2pa will not use)."""
 
 
+class IngredientRefused(SigningFailed):
+    """c2pa could not read a parent's file as an ingredient (not an MP4 it parses): the clip itself can
+    still be signed without it."""
+
+
 @dataclass(frozen=True)
 class Creation:
     """What a new clip's manifest says: which engine made it, for whom (the public handle)."""
@@ -180,7 +185,7 @@ def _ingredient_add(builder: c2pa.Builder, parent_mp4: bytes, relationship: str)
     try:
         builder.add_ingredient({"title": title, "relationship": relationship}, MP4, io.BytesIO(parent_mp4))
     except c2pa.C2paError as exc:
-        raise SigningFailed(f"c2pa refused the {relationship} ingredient: {exc}") from exc
+        raise IngredientRefused(f"c2pa refused the {relationship} ingredient: {exc}") from exc
 
 
 def _signed(builder: c2pa.Builder, mp4: bytes, material: SigningMaterial) -> bytes:

@@ -4,11 +4,19 @@ Each part of provenance appends its names here.
 """
 
 # C2PA: signing what the worker makes (and later edits), reading any file's manifest back.
-from provenance.manifests import Creation, SigningFailed, manifest_summary, mp4_edit_sign, mp4_sign
+from provenance.manifests import (
+    Creation,
+    IngredientRefused,
+    SigningFailed,
+    manifest_summary,
+    mp4_edit_sign,
+    mp4_sign,
+)
 from provenance.signing import SigningMisconfigured
 
 __all__ = [
     "Creation",
+    "IngredientRefused",
     "SigningFailed",
     "SigningMisconfigured",
     "manifest_summary",

@@ -501,6 +501,8 @@ PRIVATE_PARAMS = {
     "request_id",
     "registration_id",
     "handle",  # the same cameo, by its handle
+    "guardianship_id",  # a guardian link: its two members' alone
+    "checkin_id",  # a wellbeing check-in card: the member it was shown to
 }
 # Operations that answer a hidden object exactly as they answer one that does not exist, not with a 404.
 SAME_AS_UNKNOWN = {("delete", "/api/v1/users/{username}/block")}
@@ -517,6 +519,8 @@ OBJECT_BUILDERS: dict[str, Callable[[User], str]] = {
     "request_id": lambda owner: a_request_for(owner),
     "registration_id": lambda owner: a_registration_of(owner),
     "handle": lambda owner: a_cameo_of(owner).handle,
+    "guardianship_id": lambda owner: a_guardianship_of(owner),
+    "checkin_id": lambda owner: a_checkin_of(owner),
 }
 UNKNOWN_VALUES = {
     "job_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
@@ -531,7 +535,26 @@ UNKNOWN_VALUES = {
     "request_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
     "registration_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
     "handle": "nobody-at-all",
+    "guardianship_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
+    "checkin_id": "8d5e0ad2-8a41-4c1c-9f59-1d1f3c1e6a11",
 }
+
+
+def a_guardianship_of(owner: User) -> str:
+    """A link the owner is the guardian of (an invitation the teen has yet to confirm)."""
+    from django.utils import timezone
+
+    from recommender.models import Guardianship
+
+    today = timezone.localdate()
+    teen = UserFactory(birthdate=today.replace(year=today.year - 15))
+    return str(Guardianship.objects.create(guardian=owner, teen=teen, invited_by="guardian").id)
+
+
+def a_checkin_of(owner: User) -> str:
+    from recommender.models import CheckIn
+
+    return str(CheckIn.objects.create(user_id=owner.id).id)
 
 
 def a_cameo_of(owner: User) -> Any:  # a cameos.models.Cameo

@@ -69,9 +69,9 @@ def queued_job(django_capture_on_commit_callbacks):
     return Job.objects.get(id=result.job.id)
 
 
-def test_screen_runs_between_encode_and_draft():
+def test_screen_looks_at_the_rendered_clip_before_it_is_marked_and_drafted():
     names = [stage.__name__ for stage in STAGES]
-    assert names[names.index("encode") + 1 : names.index("draft")] == ["screen"]
+    assert names.index("render") + 1 == names.index("screen") < names.index("mark") < names.index("draft")
 
 
 @pytest.mark.parametrize("face", ["hanks", "collins"])

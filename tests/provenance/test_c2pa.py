@@ -24,6 +24,7 @@ from provenance.checks import signing_check
 from provenance.manifests import manifest_store
 from provenance.public import (
     Creation,
+    IngredientRefused,
     SigningFailed,
     SigningMisconfigured,
     manifest_summary,
@@ -341,3 +342,9 @@ def test_a_certificate_c2pa_refuses_stops_the_boot(settings: Any, tmp_path: Path
     assert "self-signed" in problems[0].msg
     with pytest.raises(SigningFailed):
         mp4_sign(clip_mp4(20), creation())
+
+
+def test_a_parent_file_c2pa_cannot_read_is_refused_as_an_ingredient_only() -> None:
+    with pytest.raises(IngredientRefused):
+        mp4_sign(clip_mp4(8), creation("carol", parent=b"not an mp4 at all"))
+    assert manifest_summary(mp4_sign(clip_mp4(8), creation("carol")))["state"] == "trusted"
