@@ -58,6 +58,8 @@ NOTIFICATION_TYPES = (
     "cameo_likeness_removed",
     "generation_finished",
     "moderation",
+    "guardian_invited",
+    "guardian_link_changed",
 )
 EXPORT_STATES = ("queued", "running", "succeeded", "failed")  # feed.models.DataExport.State
 # cameos.models.Registration.State, as a registration event can carry it.

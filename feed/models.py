@@ -270,6 +270,8 @@ class NotificationGroup(models.Model):
         CAMEO_LIKENESS_REMOVED = "cameo_likeness_removed"  # to the video's creator
         GENERATION_FINISHED = "generation_finished"
         MODERATION = "moderation"
+        GUARDIAN_INVITED = "guardian_invited"  # a guardian link to confirm (recommender's teens)
+        GUARDIAN_LINK_CHANGED = "guardian_link_changed"  # the other side confirmed or ended it
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recipient = models.ForeignKey(

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.public import member_id_for_viewer, member_standing
 from config.errors import KinoError
+from feed.public import notification_send
 from recommender import errors
 from recommender.models import FeedProfile, Guardianship
 
@@ -76,11 +77,30 @@ def guardianship_invite(*, actor_id: UUID, username: str) -> tuple[Guardianship,
         # The same pair invited at once from both sides: one row won, both read it.
         return pair.get(), False
     logger.info("recommender.guardianship_invited", extra={"guardianship_id": str(link.id)})
+    _tell(link, actor_id, other_id, "guardian_invited")
     return link, True
 
 
 def _side(link: Guardianship, member_id: UUID) -> str:
     return Side.GUARDIAN if link.guardian_id == member_id else Side.TEEN
+
+
+def _other(link: Guardianship, member_id: UUID) -> UUID:
+    return link.teen_id if link.guardian_id == member_id else link.guardian_id
+
+
+def _tell(link: Guardianship, actor_id: UUID, recipient_id: UUID, type: str, state: str = "") -> None:
+    """The other side hears of an invitation, a confirmation or an end (feed's notifications: stored,
+    pushed on the WebSocket, grouped per link)."""
+    data = {"guardianship_id": str(link.id), **({"state": state} if state else {})}
+    notification_send(
+        recipient_id=recipient_id,
+        type=type,
+        actor_id=actor_id,
+        target_kind="user",
+        target_id=actor_id,
+        data=data,
+    )
 
 
 def guardianship_confirm(*, actor_id: UUID, guardianship_id: UUID) -> Guardianship:
@@ -100,6 +120,7 @@ def guardianship_confirm(*, actor_id: UUID, guardianship_id: UUID) -> Guardiansh
     if not updated:
         raise KinoError(errors.GUARDIANSHIP_STATE)
     logger.info("recommender.guardianship_confirmed", extra={"guardianship_id": str(link.id)})
+    _tell(link, actor_id, _other(link, actor_id), "guardian_link_changed", state=State.CONFIRMED)
     return guardianship_get_for_member(member_id=actor_id, guardianship_id=guardianship_id)
 
 
@@ -107,7 +128,8 @@ def guardianship_end(*, actor_id: UUID, guardianship_id: UUID) -> Guardianship:
     """Either side ends the link (an invitation too: declined); the teen's switches go back off.
     Ending an ended link changes nothing."""
     link = guardianship_get_for_member(member_id=actor_id, guardianship_id=guardianship_id)
-    guardianship_close(link=link)
+    if guardianship_close(link=link):
+        _tell(link, actor_id, _other(link, actor_id), "guardian_link_changed", state=State.ENDED)
     return guardianship_get_for_member(member_id=actor_id, guardianship_id=guardianship_id)
 
 

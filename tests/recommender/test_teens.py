@@ -386,3 +386,23 @@ def test_the_admin_pages_are_read_only(client, model):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     assert client.get(f"/admin/recommender/{model}/").status_code == 200
     assert client.get(f"/admin/recommender/{model}/add/").status_code == 403
+
+
+def test_each_side_is_told_of_an_invitation_a_confirmation_and_an_end(auth_client):
+    guardian, teen = an_adult(), a_teen()
+    as_guardian, as_teen = auth_client(guardian), auth_client(teen)
+
+    def heard(client: Any) -> list[tuple[str, str | None]]:
+        groups = client.get("/api/v1/notifications").json()["results"]
+        return [(g["type"], g["data"].get("state")) for g in groups]
+
+    link = invite(as_guardian, teen.username).json()
+    assert heard(as_teen) == [("guardian_invited", None)]
+    as_teen.post(f"{URL}/{link['id']}/confirm")
+    assert heard(as_guardian) == [("guardian_link_changed", "confirmed")]
+    as_guardian.post(f"{URL}/{link['id']}/end")
+    assert heard(as_teen)[0] == ("guardian_link_changed", "ended")
+    assert all(
+        g["data"]["guardianship_id"] == link["id"]
+        for g in as_teen.get("/api/v1/notifications").json()["results"]
+    )
