@@ -28,16 +28,7 @@ class VideoPrintAdmin(admin.ModelAdmin):
     )
     search_fields = ("=video_id", "handle")
     ordering = ("-created_at",)
-    fields = (
-        "video_id",
-        "handle",
-        "duration_ms",
-        "width",
-        "height",
-        "frame_hashes",
-        "has_audio",
-        "created_at",
-    )
+    fields = list_display
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[VideoPrint]:

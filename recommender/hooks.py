@@ -8,9 +8,9 @@ from functools import partial
 from uuid import UUID
 
 import redis
-from django.conf import settings
 from django.db import transaction
 
+from recommender.candidates import redis_client
 from recommender.interests import interests_on_remix
 from recommender.models import FeedProfile, UserFactors, UserVector, VideoVector
 from recommender.vectors import videos_sync
@@ -31,9 +31,7 @@ def videos_changed(video_ids: list[UUID]) -> None:
 
 def _remix_learn(creator_id: UUID, parent_id: UUID, remix_id: UUID) -> None:
     try:
-        first = redis.Redis.from_url(settings.REDIS_URL).set(
-            f"kino:rec:remix:{remix_id}", 1, nx=True, ex=REMIX_SEEN_TTL_S
-        )
+        first = redis_client().set(f"kino:rec:remix:{remix_id}", 1, nx=True, ex=REMIX_SEEN_TTL_S)
     except (redis.RedisError, OSError):
         logger.warning("recommender.remix_dedup_unavailable", exc_info=True)
         first = True

@@ -180,7 +180,9 @@ def _first_time(user_id: UUID, rows: Sequence[EventIn]) -> list[EventIn]:
     if not wanted:
         return []
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL)
+        from recommender.candidates import redis_client
+
+        client = redis_client()
         with client.pipeline(transaction=False) as pipe:
             for row in wanted:
                 pipe.set(f"kino:rec:interest:{user_id}:{row.client_event_id}", 1, nx=True, ex=SEEN_TTL_S)

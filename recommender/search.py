@@ -46,6 +46,7 @@ from config.api import iso
 from config.errors import INVALID_CURSOR, KinoError
 from feed.public import posts_matching_words, video_cards_in_order
 from moderation.public import text_embed
+from recommender.candidates import ef_search_for
 from recommender.models import VideoVector
 
 KINDS = ("people", "cameos", "posts")
@@ -255,14 +256,13 @@ def posts_search(
     request: Any, *, viewer_id: UUID, q: str, after: Any, limit: int, teen: bool = False
 ) -> SearchPage:
     sql, params = _posts_sql(viewer_id, q.strip(), teen=teen)
-    # Twice the list, as the feed's ANN lists (recommender.candidates.ef_search_for).
-    ef_search = max(40, 2 * settings.SEARCH_POSTS_PER_LIST)
+    ef_search = ef_search_for(settings.SEARCH_POSTS_PER_LIST)  # the feed's rule for ANN lists
     # `set_config(..., true)` lasts the transaction: its own one, or (no savepoint) the caller's.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('hnsw.ef_search', %s, true),"
             " set_config('hnsw.iterative_scan', 'strict_order', true)",
-            [str(min(1000, ef_search))],
+            [str(ef_search)],
         )
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.public import member_standing
 from config.errors import KinoError
 from recommender import errors
+from recommender.candidates import redis_client
 from recommender.models import FeedProfile, Impression
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ def daily_items() -> int:
 def teen_items_served_today(user_ids: list[UUID]) -> dict[UUID, int]:
     """Items served today to each member (what the cap counts), for their guardians: one Redis read."""
     try:
-        counts = _redis(settings.REDIS_URL).mget([_key(user_id) for user_id in user_ids])
+        counts = redis_client().mget([_key(user_id) for user_id in user_ids])
     except (redis.RedisError, OSError):
         logger.warning("recommender.teen_count_unavailable", exc_info=True)
         return {user_id: _served_today_logged(user_id) for user_id in user_ids}
@@ -119,7 +120,7 @@ def teen_items_served_today(user_ids: list[UUID]) -> dict[UUID, int]:
 
 def _served_today(user_id: UUID) -> int:
     try:
-        return int(_redis(settings.REDIS_URL).get(_key(user_id)) or 0)
+        return int(redis_client().get(_key(user_id)) or 0)
     except (redis.RedisError, OSError):
         logger.warning("recommender.teen_count_unavailable", extra={"user_id": str(user_id)}, exc_info=True)
         return _served_today_logged(user_id)
@@ -138,13 +139,8 @@ def _key(user_id: UUID) -> str:
 
 
 @cache
-def _redis(url: str) -> Any:
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-
-
-@cache
 def _reserve_script(url: str) -> Any:
-    return _redis(url).register_script(_RESERVE)
+    return redis_client().register_script(_RESERVE)
 
 
 def _until_tomorrow_s() -> float:
