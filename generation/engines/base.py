@@ -11,6 +11,10 @@ import numpy as np
 from mediakit import Clip
 
 
+class DurationUnsupported(ValueError):
+    """The engine cannot make a clip this long (no window chaining) or go on from a prefix."""
+
+
 class GenerationCancelled(Exception):
     """Raised from `on_step` to stop a render between two denoising steps; engines let it through."""
 
@@ -30,6 +34,12 @@ class GenerationRequest:
     # What the cast asks of the picture (cameos' preferences, characters' personalities), for engines
     # that read text: they append it to the prompt (the member's prompt stays as typed).
     cast_notes: str = ""
+    # An extension: the clip goes on from these frames (uint8 [K, H, W, 3], the source's last ones, at
+    # the source's size: the engine fits them) and this sound (float32 [C, N] at prefix_sample_rate).
+    # The clip made starts with them (K frames of the num_frames asked for), then carries on.
+    prefix_frames: np.ndarray | None = field(default=None, repr=False)
+    prefix_audio: np.ndarray | None = field(default=None, repr=False)
+    prefix_sample_rate: int | None = None
 
 
 def device_resolve(device: str) -> str:
@@ -57,7 +67,13 @@ class Engine(Protocol):
     makes_audio: bool
     supports_start_image: bool
     supports_reference_images: bool
-    steps: int  # denoising steps per clip: what progress counts
+    supports_prefix: bool  # can go on from given frames (extend; windows after the first)
+    max_frames: int | None  # the longest clip it makes (None: any length, window after window)
+    steps: int  # denoising steps per window: what progress counts
+
+    def steps_for(self, num_frames: int) -> int:
+        """Denoising steps for a whole clip of num_frames (all its windows): progress's total."""
+        ...
 
     def fit(self, width: int, height: int, num_frames: int) -> tuple[int, int, int]:
         """The nearest size and frame count the model accepts."""

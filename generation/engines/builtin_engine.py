@@ -47,6 +47,8 @@ class BuiltinEngine:
     makes_audio = True
     supports_start_image = False
     supports_reference_images = True  # pasted on the main object (generation.builtin.cameo)
+    supports_prefix = False
+    max_frames: int | None = None  # any length, window after window
 
     def __init__(self, settings: BuiltinSettings) -> None:
         from generation.builtin.pipeline import KinoPipeline
@@ -64,6 +66,11 @@ class BuiltinEngine:
         short = native * max(1, round(min(width, height) / native))
         long = max(short, math.floor(max(width, height) * short / max(1, min(width, height)) / 2 + 0.5) * 2)
         return (long, short, num_frames) if width > height else (short, long, num_frames)
+
+    def steps_for(self, num_frames: int) -> int:
+        from generation.builtin.pipeline import window_count
+
+        return window_count(num_frames, self.pipeline.config.frames) * self.steps
 
     def generate(self, request: GenerationRequest, on_step: StepCallback) -> Clip:
         if request.start_image is not None:

@@ -83,6 +83,8 @@ class DiffusersEngine:
         self._i2v: Any = None
         self.supports_start_image = self.family["i2v"] is not None
         self.supports_reference_images = bool(self.family["refs"])
+        self.supports_prefix = False
+        self.max_frames: int | None = None
         logger.info(
             "engine.loaded", extra={"engine": self.name, "version": self.version, "device": self.device}
         )
@@ -91,6 +93,9 @@ class DiffusersEngine:
         spatial, temporal = self.family["spatial"], self.family["temporal"]
         frames = max(1, round((num_frames - 1) / temporal)) * temporal + 1
         return _round_to(width, spatial), _round_to(height, spatial), frames
+
+    def steps_for(self, num_frames: int) -> int:
+        return self.steps
 
     def _pipeline_for(self, request: GenerationRequest) -> Any:
         if request.start_image is None:

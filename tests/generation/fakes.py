@@ -19,12 +19,17 @@ class FakeEngine:
     makes_audio: bool = True
     supports_start_image: bool = True
     supports_reference_images: bool = False
+    supports_prefix: bool = True
+    max_frames: int | None = None
     after_step: Callable[[int], None] | None = None  # runs after each step is reported (a test's "meanwhile")
     error: BaseException | None = None  # raised instead of rendering
     renders: list[GenerationRequest] = field(default_factory=list)
 
     def fit(self, width: int, height: int, num_frames: int) -> tuple[int, int, int]:
         return width // 2 * 2, height // 2 * 2, num_frames
+
+    def steps_for(self, num_frames: int) -> int:
+        return self.steps
 
     def generate(self, request: GenerationRequest, on_step: StepCallback) -> Clip:
         self.renders.append(request)
