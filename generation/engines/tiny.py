@@ -129,7 +129,7 @@ def _ltx2_vae() -> Any:
         upsample_residual=(False,),
         upsample_factor=(1,),
         timestep_conditioning=False,
-        patch_size=1,
+        patch_size=4,  # 8x smaller frames in all (4 x its one 2x block): few video tokens, fast tests
         patch_size_t=1,
         encoder_causal=True,
         decoder_causal=False,
@@ -166,8 +166,9 @@ def _ltx2_vocoder() -> Any:
         in_channels=LTX2_AUDIO_CHANNELS * LTX2_MEL_BINS,
         hidden_channels=32,
         out_channels=2,
-        upsample_kernel_sizes=[4, 4],
-        upsample_factors=[2, 2],
+        # 8 x 4 x 5 = the audio VAE's mel hop (160): the sound really is at 16 kHz, as long as the frames.
+        upsample_kernel_sizes=[16, 8, 11],
+        upsample_factors=[8, 4, 5],
         resnet_kernel_sizes=[3],
         resnet_dilations=[[1, 3, 5]],
         leaky_relu_negative_slope=0.1,
