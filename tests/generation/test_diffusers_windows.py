@@ -82,7 +82,14 @@ def calls(monkeypatch) -> list[Call]:
 
         monkeypatch.setattr(cls, "__call__", call)
 
-    for name in ("LTX2Pipeline", "LTX2ConditionPipeline", "WanPipeline", "WanVACEPipeline"):
+    names = (
+        "LTX2Pipeline",
+        "LTX2ImageToVideoPipeline",
+        "LTX2ConditionPipeline",
+        "WanPipeline",
+        "WanVACEPipeline",
+    )
+    for name in names:
         spy(getattr(diffusers, name))
     return seen
 
@@ -133,16 +140,21 @@ def test_sixty_seconds_of_ltx2_take_fifteen_windows():
 
 
 def test_ltx2_chains_windows_on_the_previous_ones_last_frames_with_its_sound_in_step(ltx2, calls):
+    start = np.full((32, 32, 3), 90, dtype=np.uint8)
     progress = []
-    clip = ltx2.generate(request(num_frames=33), lambda done, total: progress.append((done, total)))
+    clip = ltx2.generate(
+        request(num_frames=33, start_image=start), lambda done, total: progress.append((done, total))
+    )
 
+    # the first window starts from the image, the others go on from the frames before them
     assert [call.pipeline for call in calls] == [
-        "LTX2Pipeline",
+        "LTX2ImageToVideoPipeline",
         "LTX2ConditionPipeline",
         "LTX2ConditionPipeline",
     ]
+    assert np.array_equal(np.asarray(calls[0].kwargs["image"]), start)
     assert all(call.kwargs["num_frames"] == NATIVE for call in calls)
-    assert "conditions" not in calls[0].kwargs
+    assert all("image" not in call.kwargs for call in calls[1:])
     for index, call in enumerate(calls[1:], start=1):
         (condition,) = call.kwargs["conditions"]
         assert condition.index == 0
@@ -162,8 +174,8 @@ def test_ltx2_chains_windows_on_the_previous_ones_last_frames_with_its_sound_in_
     assert clip.audio.shape == (2, samples(33, ltx2))
     # each window's sound sits under its frames: under frames 18-22, window 2's own (its frames 10-14)
     offset = samples(8, ltx2)  # window 2's first frame
-    start, end = samples(18, ltx2), samples(23, ltx2)
-    assert np.array_equal(clip.audio[:, start:end], calls[1].audio[:, start - offset : end - offset])
+    begin, end = samples(18, ltx2), samples(23, ltx2)
+    assert np.array_equal(clip.audio[:, begin:end], calls[1].audio[:, begin - offset : end - offset])
 
     assert ltx2.steps_for(33) == 3 * STEPS
     assert progress == [(done, 3 * STEPS) for done in range(1, 3 * STEPS + 1)]
@@ -193,6 +205,15 @@ def test_ltx2_extends_from_given_frames_and_sound(ltx2, calls):
     assert np.allclose(clip.audio[:, : samples(9, ltx2) - fade], known[:, :-fade])
     assert clip.audio.shape == (2, samples(25, ltx2))
     assert set(progress) == {ltx2.steps_for(25, prefix_frames=9)} == {2 * STEPS}
+
+
+def test_given_frames_go_with_nothing_else_and_leave_something_to_make(ltx2, calls):
+    given = np.zeros((9, 32, 32, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="not both"):
+        ltx2.generate(request(prefix_frames=given, start_image=given[0]), lambda *a: None)
+    with pytest.raises(ValueError, match="nothing to make"):
+        ltx2.generate(request(num_frames=9, prefix_frames=given), lambda *a: None)
+    assert calls == []
 
 
 def test_cancel_in_the_second_window_makes_no_third(ltx2, calls):
