@@ -1,0 +1,235 @@
+"""A prompt's words and phrases labelled with the world's attributes, by meaning.
+
+Every phrase of one to three words inside a clause is embedded with the sentence embedder the built-in
+model reads prompts with (all-MiniLM-L6-v2) and compared with the vocabulary's anchors; a word the
+embedder reads badly (a typo: "bouncng") is also matched letter by letter. A dynamic programme then
+picks the labelling of the whole prompt that covers the most content words with the best matches,
+each word in at most one labelled phrase.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from generation.enhance.vocabulary import ANCHORS, SIZES, STOPWORDS
+
+if TYPE_CHECKING:
+    from generation.builtin.text import TextEncoder
+
+MAX_WORDS = 3  # the longest phrase compared with the anchors
+# How close (cosine) a phrase must come to an anchor to take its value, per attribute. The embedder
+# ranks single words well but scores them low (crimson-red 0.51), so these sit well below 1.
+THRESHOLDS = {
+    "colour": 0.55,
+    "shape": 0.55,
+    "motion": 0.55,
+    "speed": 0.6,
+    "background": 0.6,
+    "camera": 0.6,
+    "move": 0.6,
+    "hit": 0.6,
+}
+SPAN_COST = 0.05  # per labelled phrase: of two labellings that cover the same words, the one with fewer
+# A function word counts a little: of "runs" and "runs into", equally close, the longer phrase wins.
+STOPWORD_WEIGHT = 0.1
+FUZZY_CUTOFF = 0.8  # difflib's ratio for a word to count as a misspelling of an anchor word
+FUZZY_MIN_LENGTH = 4  # shorter words are too easily one letter from another word
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    clause: int  # commas, semicolons and full stops end a clause: phrases never cross them
+    content: bool  # not a function word
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # first token
+    end: int  # one past the last token
+    attribute: str
+    value: str
+    score: float  # cosine to the nearest anchor (or the letter match's ratio)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    embeddings: np.ndarray  # [A, 384] L2-normalised, one row per anchor, grouped by value
+    values: tuple[tuple[str, str], ...]  # (attribute, value) per group
+    starts: np.ndarray  # [V] each group's first row
+    words: dict[str, int]  # single-word anchors -> their value's index, for the letter-by-letter match
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*|[,.;:!?]")
+
+
+def tokenize(prompt: str) -> list[Token]:
+    tokens: list[Token] = []
+    clause = 0
+    for match in _WORD.finditer(prompt.lower()):
+        text = match.group()
+        if text in ",.;:!?":
+            clause += 1
+            continue
+        tokens.append(Token(text, clause, text not in STOPWORDS))
+    return tokens
+
+
+@lru_cache(maxsize=1)
+def encoder() -> TextEncoder:
+    """The process's one sentence embedder (loaded on first use: about 3 s on a CPU)."""
+    from generation.builtin.text import TextEncoder
+
+    return TextEncoder()
+
+
+# How much embedding this process has done: what keeps later calls cheap is that this barely grows.
+embedded = {"calls": 0, "texts": 0}
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    embedded["calls"] += 1
+    embedded["texts"] += len(texts)
+    return encoder()(texts).pooled.numpy()
+
+
+_seen: dict[str, np.ndarray] = {}
+SEEN_MAX = 20000  # phrases kept (1.5 KB each): prompts repeat their words, so most are met again
+
+
+def embed_phrases(texts: list[str]) -> np.ndarray:
+    """Embeddings of a prompt's phrases, each computed once per process (up to SEEN_MAX of them)."""
+    new = sorted({t for t in texts if t not in _seen})
+    if new:
+        if len(_seen) + len(new) > SEEN_MAX:
+            _seen.clear()
+        _seen.update(zip(new, embed(new), strict=True))
+    return np.stack([_seen[t] for t in texts])
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    """Every anchor embedded once per process."""
+    values = tuple((attribute, value) for attribute, by_value in ANCHORS.items() for value in by_value)
+    groups = [ANCHORS[attribute][value] for attribute, value in values]
+    starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
+    words = {phrase: i for i, group in enumerate(groups) for phrase in group if " " not in phrase}
+    return Vocabulary(embed([phrase for group in groups for phrase in group]), values, starts, words)
+
+
+@lru_cache(maxsize=1)
+def _edges() -> tuple[frozenset[str], frozenset[str]]:
+    """The function words some anchor starts with ("to the left") and ends with ("bumps into")."""
+    phrases = [p.split() for values in ANCHORS.values() for group in values.values() for p in group]
+    return (
+        frozenset(w[0] for w in phrases if w[0] in STOPWORDS),
+        frozenset(w[-1] for w in phrases if w[-1] in STOPWORDS),
+    )
+
+
+def _phrases(tokens: list[Token]) -> list[tuple[int, int]]:
+    """(start, end) of the phrases of 1 to MAX_WORDS tokens inside a clause that may match an anchor:
+    with a content word, and starting and ending as some anchor does (not "a red", "ball on")."""
+    first, last = _edges()
+    found = []
+    for start in range(len(tokens)):
+        for end in range(start + 1, min(start + MAX_WORDS, len(tokens)) + 1):
+            words = tokens[start:end]
+            if words[-1].clause != words[0].clause:
+                break
+            edges = (words[0].content or words[0].text in first) and (
+                words[-1].content or words[-1].text in last
+            )
+            # No anchor has three content words: three in a row are two phrases side by side.
+            joined = len(words) < MAX_WORDS or not all(t.content for t in words)
+            # A size word ("small") is no attribute of the world: only the second object's (scene.py).
+            if edges and joined and any(t.content for t in words) and not any(t.text in SIZES for t in words):
+                found.append((start, end))
+    return found
+
+
+def _misspelt(word: str, vocab: Vocabulary) -> list[tuple[int, float]]:
+    """The values a word may be a misspelling of, with difflib's ratio (or a hyphenated word's part)."""
+    if word in vocab.words:
+        return [(vocab.words[word], 1.0)]
+    parts = [(vocab.words[part], 0.95) for part in word.split("-") if "-" in word and part in vocab.words]
+    if len(word) < FUZZY_MIN_LENGTH:
+        return parts
+    candidates = [w for w in vocab.words if len(w) >= FUZZY_MIN_LENGTH]
+    close = difflib.get_close_matches(word, candidates, n=3, cutoff=FUZZY_CUTOFF)
+    return parts + [(vocab.words[w], difflib.SequenceMatcher(None, word, w).ratio()) for w in close]
+
+
+def _best(tokens: list[Token], phrases: list[tuple[int, int]]) -> list[dict[str, tuple[str, float]]]:
+    """Per phrase, per attribute: the nearest value and how near."""
+    vocab = vocabulary()
+    texts = [" ".join(t.text for t in tokens[s:e]) for s, e in phrases]
+    scores = np.maximum.reduceat(embed_phrases(texts) @ vocab.embeddings.T, vocab.starts, axis=1)  # [P, V]
+    found = []
+    for (start, end), row in zip(phrases, scores, strict=True):
+        if end - start == 1:
+            for index, ratio in _misspelt(tokens[start].text, vocab):
+                row[index] = max(row[index], ratio)
+        top: dict[str, tuple[str, float]] = {}
+        for (attribute, value), score in zip(vocab.values, row.tolist(), strict=True):
+            if score > top.get(attribute, ("", -1.0))[1]:
+                top[attribute] = (value, score)
+        found.append(top)
+    return found
+
+
+def candidates(tokens: list[Token]) -> list[Span]:
+    """Each phrase's best value per attribute, where it comes close enough to an anchor, and no less
+    close than a shorter phrase inside it with the same value ("big pink" is less pink than "pink":
+    "big" stays out; "up and down" is a bounce, unlike "up" and "down")."""
+    phrases = _phrases(tokens)
+    if not phrases:
+        return []
+    best = dict(zip(phrases, _best(tokens, phrases), strict=True))
+    spans = []
+    for (start, end), top in best.items():
+        for attribute, (value, score) in top.items():
+            inner = [
+                best[p][attribute][1]
+                for p in _inside(start, end)
+                if p in best and best[p][attribute][0] == value
+            ]
+            if score >= THRESHOLDS[attribute] and all(score >= s - 1e-3 for s in inner):
+                spans.append(Span(start, end, attribute, value, score))
+    return spans
+
+
+def _inside(start: int, end: int) -> list[tuple[int, int]]:
+    return [(s, e) for s in range(start, end) for e in range(s + 1, end + 1) if (s, e) != (start, end)]
+
+
+def label(tokens: list[Token]) -> list[Span]:
+    """The labelling that scores best: each phrase gains (its words) x (score - its threshold)."""
+    by_end: dict[int, list[Span]] = {}
+    for span in candidates(tokens):
+        by_end.setdefault(span.end, []).append(span)
+    best = [0.0] * (len(tokens) + 1)
+    choice: list[Span | None] = [None] * (len(tokens) + 1)
+    for end in range(1, len(tokens) + 1):
+        best[end], choice[end] = best[end - 1], None
+        for span in by_end.get(end, []):
+            words = sum(1.0 if t.content else STOPWORD_WEIGHT for t in tokens[span.start : span.end])
+            gain = words * (span.score - THRESHOLDS[span.attribute]) - SPAN_COST
+            if best[span.start] + gain > best[end]:
+                best[end], choice[end] = best[span.start] + gain, span
+    chosen: list[Span] = []
+    end = len(tokens)
+    while end > 0:
+        picked = choice[end]
+        if picked is None:
+            end -= 1
+        else:
+            chosen.append(picked)
+            end = picked.start
+    return chosen[::-1]

@@ -1,0 +1,132 @@
+"""The enhancer's own development set: paraphrases of held-out scenes (world.HELD_OUT colour x motion
+pairs) with the colour, shape and motion each one means, written to tune the built-in enhancer on.
+The benchmark (bench/creation.py) scores it on another set, written apart from its vocabulary.
+
+`python -m tests.generation.enhance_dev` prints the attribute accuracy and the latency.
+"""
+
+from __future__ import annotations
+
+import time
+
+# (prompt, colour, shape, motion). About a third use words the vocabulary does not list (marked *).
+DEV: tuple[tuple[str, str, str, str], ...] = (
+    # red, left
+    ("a crimson ball rolling to the left on a blue floor", "red", "ball", "left"),
+    ("leftward goes the scarlet cube, slowly", "red", "box", "left"),
+    ("strawberry-red heart sliding left across the sand", "red", "heart", "left"),  # *
+    ("a red kitty heads left, the camera still", "red", "cat", "left"),
+    ("the firetruck red star scoots to the left", "red", "star", "left"),  # *
+    ("a ruby diamond drifitng left at night", "red", "diamond", "left"),
+    # orange, bounce
+    ("an orange ball bouncing in a grassy field", "orange", "ball", "bounce"),
+    ("tangerine cube hopping up and down on the beach", "orange", "box", "bounce"),
+    ("bouncing happily, a pumpkin-coloured star", "orange", "star", "bounce"),
+    ("a citrus orange fish that keeps bobbing up and down", "orange", "fish", "bounce"),  # *
+    ("an amber ghost bounsing quickly in a grey room", "orange", "ghost", "bounce"),
+    ("the orange triangle jumps around on green grass", "orange", "triangle", "bounce"),
+    # yellow, up
+    ("a yellow balloon-like ball floating up into the sky", "yellow", "ball", "up"),
+    ("golden star rising slowly at night", "yellow", "star", "up"),
+    ("a lemon cube ascends on a sandy beach", "yellow", "box", "up"),
+    ("upward drifts a daffodil yellow heart", "yellow", "heart", "up"),  # *
+    ("a mustard kitten levitates, camera pans right", "yellow", "cat", "up"),
+    ("a yelow pyramid climbing higher and higher", "yellow", "triangle", "up"),
+    # green, right
+    ("a green ball moving to the right", "green", "ball", "right"),
+    ("an emerald cube slides rightward on a navy floor", "green", "box", "right"),
+    ("to the right glides a lime fish", "green", "fish", "right"),
+    ("avocado green ghost travelling right across the meadow", "green", "ghost", "right"),  # *
+    ("a jade gem sailing towards the right side of the frame", "green", "diamond", "right"),  # *
+    ("the greeen star quickly zips right", "green", "star", "right"),  # *
+    # blue, fall
+    ("a blue ball falling onto the floor", "blue", "ball", "fall"),
+    ("navy cube drops to the ground in a grassy field", "blue", "box", "fall"),
+    ("an azure heart plummets at night", "blue", "heart", "fall"),
+    ("denim blue kitten tumbling down onto the sand", "blue", "cat", "fall"),  # *
+    ("a cobalt triangle falls down in a plain grey room", "blue", "triangle", "fall"),
+    ("the sapphire star, suddenly faling", "blue", "star", "fall"),
+    # purple, down
+    ("a purple ball sinking slowly", "purple", "ball", "down"),
+    ("violet cube descending gently on green grass", "purple", "box", "down"),
+    ("a lavender ghost drifts downward at night", "purple", "ghost", "down"),
+    ("lilac heart moving down on the beach", "purple", "heart", "down"),
+    ("a plum-coloured fish lowering itself towards the floor", "purple", "fish", "down"),  # *
+    ("the purpel star goes down, camera panning left", "purple", "star", "down"),
+    # pink, bounce
+    ("a pink ball bouncing on a blue floor", "pink", "ball", "bounce"),
+    ("magenta cube hopping in a gray room", "pink", "box", "bounce"),
+    ("a rose-coloured heart springs up and down on the beach", "pink", "heart", "bounce"),
+    ("bubblegum kitty leaping about in the meadow", "pink", "cat", "bounce"),
+    ("a candy pink fish boinging along at night", "pink", "fish", "bounce"),  # *
+    ("the fuchsia triangle keeps bouncng", "pink", "triangle", "bounce"),
+    # white, left
+    ("a white ball moving left on the beach", "white", "ball", "left"),
+    ("ivory cube sliding to the left at night", "white", "box", "left"),
+    ("a snowy ghost drifts leftwards", "white", "ghost", "left"),
+    ("porcelain white star gliding left on a blue floor", "white", "star", "left"),  # *
+    ("a frosty-white fish swims leftward through a grassy field", "white", "fish", "left"),  # *
+    ("the whte heart travels to the left", "white", "heart", "left"),
+    # red, grow
+    ("a red ball growing bigger and bigger", "red", "ball", "grow"),
+    ("a crimson cube expands on a blue floor", "red", "box", "grow"),
+    ("scarlet star swelling up slowly at night", "red", "star", "grow"),
+    ("a cherry heart inflating on the beach", "red", "heart", "grow"),
+    ("a tomato-red ghost that puffs up in a grey room", "red", "ghost", "grow"),  # *
+    ("the red kitten getting larger on green grass", "red", "cat", "grow"),  # *
+    # blue, shrink
+    ("a blue ball shrinking", "blue", "ball", "shrink"),
+    ("cobalt cube getting smaller on the sand", "blue", "box", "shrink"),
+    ("an ocean-blue star dwindles away at night", "blue", "star", "shrink"),  # *
+    ("a turquoise fish shrinks slowly in a gray room", "blue", "fish", "shrink"),
+    ("the navy heart deflates on green grass", "blue", "heart", "shrink"),
+    ("a sky blue ghost shrinkng quickly", "blue", "ghost", "shrink"),
+    # orange, down
+    ("an orange ball sinking on a blue floor", "orange", "ball", "down"),
+    ("a tangerine cube descends slowly at night", "orange", "box", "down"),
+    ("apricot star drifting downwards over the beach", "orange", "star", "down"),
+    ("a copper heart moving down in a grassy field", "orange", "heart", "down"),
+    ("papaya-orange fish gently sinks towards the floor", "orange", "fish", "down"),  # *
+    ("the orage kitten going down slowly", "orange", "cat", "down"),
+    # purple, right
+    ("a purple ball moving right", "purple", "ball", "right"),
+    ("violet cube slides to the right on the beach", "purple", "box", "right"),
+    ("an amethyst diamond drifting rightward at night", "purple", "diamond", "right"),
+    ("a grape-coloured ghost glides right over green grass", "purple", "ghost", "right"),
+    ("to the right, a wine purple fish heads off", "purple", "fish", "right"),  # *
+    ("the purple star travels right while the camera stays put", "purple", "star", "right"),
+)
+
+
+def accuracy() -> dict[str, float]:
+    from generation.enhance.mapper import world_enhance
+
+    hits = {"colour": 0, "shape": 0, "motion": 0, "all": 0}
+    for prompt, colour, shape, motion in DEV:
+        scene = world_enhance(prompt).scene
+        assert scene is not None
+        right = {"colour": scene["colour"] == colour, "shape": scene["shape"] == shape}
+        right["motion"] = scene["motion"] == motion
+        right["all"] = all(right.values())
+        for key, ok in right.items():
+            hits[key] += ok
+    return {key: count / len(DEV) for key, count in hits.items()}
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from generation.enhance.mapper import world_enhance
+
+    started = time.perf_counter()
+    world_enhance("a red ball bouncing")
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    figures = accuracy()
+    warm = (time.perf_counter() - started) / len(DEV)
+    print({"n": len(DEV), **figures, "first_call_s": round(first, 2), "warm_call_ms": round(warm * 1000, 1)})  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
