@@ -9,7 +9,8 @@
   rendered twice with its own seed, in one run: as typed (`without`) and as the enhancer rewrote
   it, `generation.enhance.prompt_enhance(text, family="builtin").caption` (`with_enhancer`).
   The same figures per kind of paraphrase (synonym, word order, extra words, typo, hand-written),
-  and the share of prompts with words the enhancer could not map (`unmapped`).
+  and the share of prompts with words the enhancer could not map (`unmapped`). Before any render,
+  `enhancer_scene_acc`: per attribute, the share of prompts whose scene the enhancer read right.
 - clip_60s_cpu_s, boundary_jump_max and the same jump inside windows: bench/creation_long.py's
   `long_clip_measure()` (a 60 s built-in clip on 2 CPU threads, its object's track across the
   window boundaries).
@@ -37,6 +38,7 @@ PARAPHRASES = ROOT / "bench" / "data" / "paraphrases.json"
 RESULTS = ROOT / "bench" / "results" / "creation.json"
 MEASURES = {"color": "color_acc", "motion": "motion_acc", "sync": "av_sync_acc"}
 KINDS = ("synonym", "order", "extra", "typo", "handwritten")
+SCENE_ATTRIBUTES = ("colour", "shape", "motion", "background", "speed", "second", "hits")
 LONG_KEYS = ("clip_60s_cpu_s", "boundary_jump_max")
 Enhance = Callable[[str], Any]  # prompt → generation.enhance.Enhanced (caption, unmapped, enhancer)
 LongMeasure = Callable[[], dict[str, Any]]
@@ -139,6 +141,20 @@ def prompt_rows(
     return out
 
 
+def scene_agreement(rows: list[dict[str, Any]], enhanced: list[Any]) -> dict[str, float]:
+    """Per attribute, the share of prompts whose scene the enhancer read as the truth (no render):
+    what the rendered accuracy with the enhancer is bounded by."""
+    read = [(row["scene"], e.scene) for row, e in zip(rows, enhanced, strict=True) if e.scene is not None]
+    if not read:
+        return {}
+    return {
+        attribute: round(
+            sum(found.get(attribute) == truth[attribute] for truth, found in read) / len(read), 3
+        )
+        for attribute in SCENE_ATTRIBUTES
+    }
+
+
 def paraphrase_part(pipeline: Any, rows: list[dict[str, Any]], enhance: Enhance) -> dict[str, Any]:
     """Every prompt rendered as typed and as enhanced, with the same seed; both judged on its scene."""
     enhanced, enhance_cost = enhanced_all(rows, enhance)
@@ -155,6 +171,7 @@ def paraphrase_part(pipeline: Any, rows: list[dict[str, Any]], enhance: Enhance)
         "n_paraphrases": len(rows),
         "paraphrase_acc_by_kind": by_kind(rows, cases, clips, pipeline.config),
         "sync_contacts_judged": {side: scored[side]["av_sync_by_event"] for side in scored},
+        "enhancer_scene_acc": scene_agreement(rows, enhanced),
         "unmapped_share": round(sum(bool(e.unmapped) for e in enhanced) / len(rows), 3),
         "enhancer": sorted({e.enhancer for e in enhanced}),
         "enhance_cost": enhance_cost,

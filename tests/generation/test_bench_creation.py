@@ -52,12 +52,14 @@ class StandInEnhanced:
     caption: str
     unmapped: tuple[str, ...]
     enhancer: str
+    scene: dict[str, Any] | None = None
 
 
 def stand_in_enhance(text: str) -> StandInEnhanced:
-    """Not the enhancer: the prompt back, with its first word reported as unmapped in every other prompt."""
+    """Not the enhancer: the prompt back, with its first word reported as unmapped in every other
+    prompt, read as a red scene."""
     words = text.split()
-    return StandInEnhanced(text, tuple(words[:1]) if len(words) % 2 else (), "stand-in/0")
+    return StandInEnhanced(text, tuple(words[:1]) if len(words) % 2 else (), "stand-in/0", {"colour": "red"})
 
 
 def test_bench_writes_the_issue_keys_for_a_few_paraphrases(bench, tmp_path):
@@ -89,6 +91,10 @@ def test_bench_writes_the_issue_keys_for_a_few_paraphrases(bench, tmp_path):
     assert written["command"] == f".venv/bin/python bench/creation.py --paraphrases 3 --out {out} --threads 1"
     rows = json.loads((tmp_path / "creation_rows.json").read_text())
     assert [row["caption"] for row in rows] == [row["text"] for row in rows]
+    assert written["enhancer_scene_acc"]["colour"] == round(
+        sum(row["truth"]["colour"] == "red" for row in rows) / 3, 3
+    )
+    assert written["enhancer_scene_acc"]["motion"] == 0
     assert written["unmapped_share"] == round(sum(bool(row["unmapped"]) for row in rows) / 3, 3)
 
 
