@@ -73,20 +73,38 @@ def _of(spans: list[Span], attribute: str) -> list[Span]:
     return [s for s in spans if s.attribute == attribute]
 
 
-def _grounds(tokens: list[Token], spans: list[Span], found: Found) -> list[Span]:
-    """A colour right before "floor" or "ground" names the ground: the background with that floor.
+def _place_after(colour: Span, tokens: list[Token], spans: list[Span]) -> tuple[str | None, Span] | None:
+    """The place a colour describes, when a ground word or a place follows it ("navy floor", "golden
+    sand"): the background that fits (None: no background has that colour), and the place's words."""
+    if colour.end < len(tokens) and tokens[colour.end].text in SURFACES:
+        ground = Span(
+            colour.end, colour.end + 1, BACKGROUND, GROUND_COLOURS.get(colour.value, ""), colour.score
+        )
+        return GROUND_COLOURS.get(colour.value), ground
+    for place in _of(spans, BACKGROUND):
+        if place.start == colour.end:
+            fits = GROUND_COLOURS.get(colour.value) == place.value or world.colour_clashes(
+                colour.value, place.value
+            )
+            return (place.value if fits else None), place
+    return None
 
-    Returns the spans left for the objects (such a colour is never an object's)."""
+
+def _grounds(tokens: list[Token], spans: list[Span], found: Found) -> list[Span]:
+    """A colour right before "floor" or a place names the place, not an object: the background with
+    that floor, or one the world lacks (a purple meadow: the colour stays unmapped).
+
+    Returns the spans left for the objects."""
     kept = []
     for span in spans:
-        after = tokens[span.end].text if span.end < len(tokens) else ""
-        if span.attribute != COLOUR or after not in SURFACES:
+        place = _place_after(span, tokens, spans) if span.attribute == COLOUR else None
+        if place is None:
             kept.append(span)
             continue
-        background = GROUND_COLOURS.get(span.value)
+        background, where = place
         if background and found.background in (None, background):
             found.background = background
-            found.take(span, Span(span.end, span.end + 1, BACKGROUND, background, span.score))
+            found.take(span, where)
     return kept
 
 

@@ -40,13 +40,15 @@ SPAN_COST = 0.05  # per labelled phrase: of two labellings that cover the same w
 STOPWORD_WEIGHT = 0.1
 FUZZY_CUTOFF = 0.8  # difflib's ratio for a word to count as a misspelling of an anchor word
 FUZZY_MIN_LENGTH = 4  # shorter words are too easily one letter from another word
+SWAPPED = 0.9  # how sure a word with two neighbouring letters swapped is the anchor word
 
 
 @dataclass(frozen=True)
 class Token:
-    text: str
+    text: str  # as written (lower case): what `unmapped` reports
     clause: int  # commas, semicolons and full stops end a clause: phrases never cross them
     content: bool  # not a function word
+    core: str  # what is compared with the anchors: "honey-coloured" -> "honey"
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ def tokenize(prompt: str) -> list[Token]:
         if text in ",.;:!?":
             clause += 1
             continue
-        tokens.append(Token(text, clause, text not in STOPWORDS))
+        head, _, tail = text.rpartition("-")
+        core = head if head and tail in STOPWORDS else text
+        tokens.append(Token(text, clause, text not in STOPWORDS, core))
     return tokens
 
 
@@ -154,11 +158,18 @@ def _phrases(tokens: list[Token]) -> list[tuple[int, int]]:
     return found
 
 
+def _swaps(word: str) -> list[str]:
+    """The word with two neighbouring letters swapped, each way: "bleu" -> "lbeu", "belu", "blue"."""
+    return [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)]
+
+
 def _misspelt(word: str, vocab: Vocabulary) -> list[tuple[int, float]]:
-    """The values a word may be a misspelling of, with difflib's ratio (or a hyphenated word's part)."""
+    """The values a word may be a misspelling of: two letters swapped ("pnik"), or close by difflib's
+    ratio ("bouncng"), with how sure that is; or a hyphenated word's part ("cherry-red")."""
     if word in vocab.words:
         return [(vocab.words[word], 1.0)]
     parts = [(vocab.words[part], 0.95) for part in word.split("-") if "-" in word and part in vocab.words]
+    parts += [(vocab.words[swap], SWAPPED) for swap in _swaps(word) if swap in vocab.words]
     if len(word) < FUZZY_MIN_LENGTH:
         return parts
     candidates = [w for w in vocab.words if len(w) >= FUZZY_MIN_LENGTH]
@@ -169,12 +180,12 @@ def _misspelt(word: str, vocab: Vocabulary) -> list[tuple[int, float]]:
 def _best(tokens: list[Token], phrases: list[tuple[int, int]]) -> list[dict[str, tuple[str, float]]]:
     """Per phrase, per attribute: the nearest value and how near."""
     vocab = vocabulary()
-    texts = [" ".join(t.text for t in tokens[s:e]) for s, e in phrases]
+    texts = [" ".join(t.core for t in tokens[s:e]) for s, e in phrases]
     scores = np.maximum.reduceat(embed_phrases(texts) @ vocab.embeddings.T, vocab.starts, axis=1)  # [P, V]
     found = []
     for (start, end), row in zip(phrases, scores, strict=True):
         if end - start == 1:
-            for index, ratio in _misspelt(tokens[start].text, vocab):
+            for index, ratio in _misspelt(tokens[start].core, vocab):
                 row[index] = max(row[index], ratio)
         top: dict[str, tuple[str, float]] = {}
         for (attribute, value), score in zip(vocab.values, row.tolist(), strict=True):

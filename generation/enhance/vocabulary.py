@@ -31,7 +31,7 @@ ANCHORS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "yellow": (
             "yellow", "golden", "gold", "lemon", "mustard", "canary", "sunflower", "butter", "banana",
-            "saffron", "blonde", "yellowish", "sunshine yellow",
+            "saffron", "blonde", "yellowish", "sunshine yellow", "honey",
         ),
         "green": (
             "green", "emerald", "lime", "olive", "jade", "mint", "forest green", "leafy green", "sage",
@@ -105,11 +105,13 @@ ANCHORS: dict[str, dict[str, tuple[str, ...]]] = {
         "grow": (
             "grow", "grows", "growing", "getting bigger", "gets bigger", "expanding", "expands",
             "swelling", "swells", "enlarging", "inflating", "inflates", "growing larger", "ballooning",
+            "bigger", "larger", "bigger and bigger",
             "scaling up",
         ),
         "shrink": (
             "shrink", "shrinks", "shrinking", "getting smaller", "gets smaller", "contracting",
-            "contracts", "dwindling", "deflating", "deflates", "diminishing", "growing smaller",
+            "contracts", "dwindling", "deflating", "deflates", "diminishing", "growing smaller", "smaller",
+            "tinier", "smaller and smaller",
             "scaling down",
         ),
     },
@@ -185,7 +187,7 @@ STOPWORDS = frozenset(
     all each every both either neither not no nor only own same such what how why
     my your our me us him itself themselves something thing object shape item
     please show see want make create generate render imagine picture video clip scene animation
-    would like i'd let's
+    would like i'd let's colored coloured color colour hued tinted toned shade shaded
     """.split()
 )
 # Words of the floor every background has: "on the floor" is true of any scene.
