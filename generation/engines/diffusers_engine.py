@@ -258,11 +258,13 @@ class DiffusersEngine:
         return len(self.windows(self.fit(1, 1, num_frames)[2], prefix_frames)) * self.steps
 
     def _sibling(self, class_name: str) -> Any:
-        """The pipeline of class_name on the loaded one's weights (`from_pipe`: no second copy)."""
+        """The pipeline of class_name on the loaded one's weights (`from_pipe`: no second copy). The
+        dtype is passed on: without one, diffusers' `from_pipe` casts the shared weights to float32
+        in place (a bfloat16 pipeline would double in memory)."""
         if class_name not in self._siblings:
             import diffusers
 
-            sibling = getattr(diffusers, class_name).from_pipe(self.pipe)
+            sibling = getattr(diffusers, class_name).from_pipe(self.pipe, dtype=self.dtype)
             sibling.set_progress_bar_config(disable=True)
             self._siblings[class_name] = sibling
         return self._siblings[class_name]

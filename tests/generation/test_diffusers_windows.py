@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import diffusers
 import numpy as np
 import pytest
+import torch
 
 from generation.engines.base import DurationUnsupported, GenerationCancelled, GenerationRequest
 from generation.engines.diffusers_engine import (
@@ -179,6 +180,13 @@ def test_ltx2_chains_windows_on_the_previous_ones_last_frames_with_its_sound_in_
 
     assert ltx2.steps_for(33) == 3 * STEPS
     assert progress == [(done, 3 * STEPS) for done in range(1, 3 * STEPS + 1)]
+
+
+def test_the_condition_pipeline_keeps_the_loaded_weights_dtype(ltx2):
+    engine = DiffusersEngine(replace(ltx2.settings, dtype="bfloat16"))
+    sibling = engine._sibling("LTX2ConditionPipeline")
+    assert sibling.transformer is engine.pipe.transformer
+    assert engine.pipe.transformer.dtype == engine.pipe.vae.dtype == torch.bfloat16
 
 
 def test_ltx2_extends_from_given_frames_and_sound(ltx2, calls):
