@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -68,7 +69,8 @@ class Vocabulary:
     words: dict[str, int]  # single-word anchors -> their value's index, for the letter-by-letter match
 
 
-_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*|[,.;:!?]")
+# A cameo's @handle is one token, left out: the cast stage draws the cameo, not the caption.
+_WORD = re.compile(r"@[a-z0-9_.]+|[a-z0-9]+(?:['-][a-z0-9]+)*|[,.;:!?]")
 
 
 def tokenize(prompt: str) -> list[Token]:
@@ -76,6 +78,8 @@ def tokenize(prompt: str) -> list[Token]:
     clause = 0
     for match in _WORD.finditer(prompt.lower()):
         text = match.group()
+        if text.startswith("@"):
+            continue
         if text in ",.;:!?":
             clause += 1
             continue
@@ -97,10 +101,25 @@ def encoder() -> TextEncoder:
 embedded = {"calls": 0, "texts": 0}
 
 
+_one_thread = threading.Lock()
+
+
 def embed(texts: list[str]) -> np.ndarray:
-    embedded["calls"] += 1
-    embedded["texts"] += len(texts)
-    return encoder()(texts).pooled.numpy()
+    """Embed on one thread: a few short phrases gain nothing from more, and on a busy machine (a worker
+    beside a render, 2 cores) torch's thread pool waiting for cores made a call 5-20x slower
+    (40 ms -> 200-800 ms). The lock keeps concurrent callers from restoring each other's count."""
+    import torch
+
+    encode = encoder()
+    with _one_thread:
+        embedded["calls"] += 1
+        embedded["texts"] += len(texts)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return encode(texts).pooled.numpy()
+        finally:
+            torch.set_num_threads(threads)
 
 
 _seen: dict[str, np.ndarray] = {}
@@ -163,18 +182,20 @@ def _swaps(word: str) -> list[str]:
     return [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)]
 
 
-def _misspelt(word: str, vocab: Vocabulary) -> list[tuple[int, float]]:
+@lru_cache(maxsize=8192)
+def _misspelt(word: str) -> tuple[tuple[int, float], ...]:
     """The values a word may be a misspelling of: two letters swapped ("pnik"), or close by difflib's
     ratio ("bouncng"), with how sure that is; or a hyphenated word's part ("cherry-red")."""
+    vocab = vocabulary()
     if word in vocab.words:
-        return [(vocab.words[word], 1.0)]
+        return ((vocab.words[word], 1.0),)
     parts = [(vocab.words[part], 0.95) for part in word.split("-") if "-" in word and part in vocab.words]
     parts += [(vocab.words[swap], SWAPPED) for swap in _swaps(word) if swap in vocab.words]
-    if len(word) < FUZZY_MIN_LENGTH:
-        return parts
-    candidates = [w for w in vocab.words if len(w) >= FUZZY_MIN_LENGTH]
-    close = difflib.get_close_matches(word, candidates, n=3, cutoff=FUZZY_CUTOFF)
-    return parts + [(vocab.words[w], difflib.SequenceMatcher(None, word, w).ratio()) for w in close]
+    if len(word) >= FUZZY_MIN_LENGTH:
+        candidates = [w for w in vocab.words if len(w) >= FUZZY_MIN_LENGTH]
+        close = difflib.get_close_matches(word, candidates, n=3, cutoff=FUZZY_CUTOFF)
+        parts += [(vocab.words[w], difflib.SequenceMatcher(None, word, w).ratio()) for w in close]
+    return tuple(parts)
 
 
 def _best(tokens: list[Token], phrases: list[tuple[int, int]]) -> list[dict[str, tuple[str, float]]]:
@@ -185,7 +206,7 @@ def _best(tokens: list[Token], phrases: list[tuple[int, int]]) -> list[dict[str,
     found = []
     for (start, end), row in zip(phrases, scores, strict=True):
         if end - start == 1:
-            for index, ratio in _misspelt(tokens[start].core, vocab):
+            for index, ratio in _misspelt(tokens[start].core):
                 row[index] = max(row[index], ratio)
         top: dict[str, tuple[str, float]] = {}
         for (attribute, value), score in zip(vocab.values, row.tolist(), strict=True):

@@ -146,6 +146,47 @@ SECOND: tuple[tuple[str, str, str, str], ...] = (
     ("a pnik heart boucning in the park", "pink", "heart", "bounce"),
 )
 
+# Written after the second batch's fixes and scored once, never tuned on: the honest estimate (colour
+# 0.944, shape 1.0, motion 1.0 on these 36 at first contact; misses: "marmalade", "ocean coloured").
+HELD_BACK: tuple[tuple[str, str, str, str], ...] = (
+    ("picture a ruby-toned globe gliding leftward beside a little white cube", "red", "ball", "left"),
+    ("Slowly to the left: one crimson heart, with the camera panning right", "red", "heart", "left"),
+    ("there's a firey red fish swimming left past a small yellow star", "red", "fish", "left"),
+    ("an orange-ish box boings up and down beside a tiny purple heart", "orange", "box", "bounce"),
+    ("on a grassy hill a marmalade cat keeps hopping", "orange", "cat", "bounce"),
+    ("Bouncy bouncy! a tangerine-hued diamond on the seashore", "orange", "diamond", "bounce"),
+    ("a canary-yellow ghost lifts upward into the night", "yellow", "ghost", "up"),
+    ("watch the gold coloured triangle ascend slowly", "yellow", "triangle", "up"),
+    ("rising quickly, a lemony star", "yellow", "star", "up"),
+    ("a leafy green cube pushes right into a small pink ball", "green", "box", "right"),
+    ("the lime-colored kitty scurries rightwards across a navy carpet", "green", "cat", "right"),
+    ("emerald heart sliding right fast, camera tracks left", "green", "heart", "right"),
+    ("a deep blue sphere plunges to the floor of a gray room", "blue", "ball", "fall"),
+    ("suddenly an ocean coloured ghost drops down", "blue", "ghost", "fall"),
+    ("a cyan fishy tumbles down onto the beach", "blue", "fish", "fall"),
+    ("a violet-purple box drifting lower and lower", "purple", "box", "down"),
+    ("purple star descending calmly in a meadow", "purple", "star", "down"),
+    ("a grapey cat sinks down at nighttime", "purple", "cat", "down"),
+    ("a rosy pink ball bounces on the sand next to a white box", "pink", "ball", "bounce"),
+    ("magenta ghost jumping up and down in a plain gray room", "pink", "ghost", "bounce"),
+    ("a bright pink star hopping slowly", "pink", "star", "bounce"),
+    ("white cube slides towards the left, then bumps a small red star", "white", "box", "left"),
+    ("a snow-white kitten creeping left across the lawn", "white", "cat", "left"),
+    ("an off-white diamond moving leftwards at night", "white", "diamond", "left"),
+    ("a scarlet ghost swells up bigger and bigger", "red", "ghost", "grow"),
+    ("red triangle expanding slowly on the beach", "red", "triangle", "grow"),
+    ("the reddish fish grows", "red", "fish", "grow"),
+    ("a blue cube getting smaller and smaller at night", "blue", "box", "shrink"),
+    ("navy-blue star shrinks quickly", "blue", "star", "shrink"),
+    ("a blu heart shrinkin in a grassy field", "blue", "heart", "shrink"),
+    ("orange fish sinks slowly under the night sky", "orange", "fish", "down"),
+    ("an amber triangle lowering down onto green grass", "orange", "triangle", "down"),
+    ("the ornage star descends", "orange", "star", "down"),
+    ("a purple ghost hurries to the right", "purple", "ghost", "right"),
+    ("lavender ball rolling right beside a small green box", "purple", "ball", "right"),
+    ("a puprle heart slides right on a blue floor", "purple", "heart", "right"),
+)
+
 
 def accuracy(cases: tuple[tuple[str, str, str, str], ...] = DEV + SECOND) -> dict[str, float]:
     from generation.enhance.mapper import world_enhance
@@ -175,8 +216,9 @@ def main() -> None:
     started = time.perf_counter()
     figures = accuracy()
     warm = (time.perf_counter() - started) / len(DEV + SECOND)
-    figures |= {"first_call_s": round(first, 2), "warm_call_ms": round(warm * 1000, 1)}
-    sys.stdout.write(json.dumps({"n": len(DEV + SECOND), **figures}) + "\n")
+    timing = {"first_call_s": round(first, 2), "warm_call_ms": round(warm * 1000, 1)}
+    out = {"n": len(DEV + SECOND), **figures, "held_back": accuracy(HELD_BACK), **timing}
+    sys.stdout.write(json.dumps(out) + "\n")
 
 
 if __name__ == "__main__":

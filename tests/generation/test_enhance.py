@@ -101,6 +101,14 @@ def test_every_content_word_is_in_the_caption_or_unmapped(prompt):
             assert word not in STOPWORDS
 
 
+def test_a_cameo_handle_is_left_to_the_cast():
+    """The built-in engine pastes a cast cameo over the main object; its handle is no unmapped word."""
+    enhanced = builtin("@robo.the_bot bounces slowly, a blue star")
+
+    assert enhanced.caption == "a blue star bouncing slowly in a grassy field"
+    assert enhanced.unmapped == ()
+
+
 @pytest.mark.parametrize("colour", list(world.COLOURS))
 def test_a_default_background_never_hides_the_object(colour):
     scene = builtin(f"a {colour} star").scene
