@@ -59,7 +59,7 @@ def setup_environment() -> dict[str, str]:
         "DEBUG": "false",
         "SITE_URL": BASE,
         "GENERATION_ENGINE": "tiny-ltx2",
-        "GENERATION_DAILY_LIMIT": "100000",
+        "GENERATION_DAILY_SECONDS": "10000000",
         "GENERATION_MAX_ACTIVE": "1000",
         "GENERATION_STALE_S": str(STALE_S),
         "GENERATION_HEARTBEAT_S": str(HEARTBEAT_S),

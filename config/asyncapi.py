@@ -26,12 +26,15 @@ ASYNCAPI_VERSION = "3.0.0"
 SCHEMAS = "#/components/schemas/"
 # Job states and pipeline stages as generation names them (config may not import generation;
 # tests/test_asyncapi.py checks these against generation.models.Job.State and pipeline.STAGES).
+JOB_KINDS = ("generation", "extension", "stitch", "storyboard")
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "blocked")
 GENERATION_STAGES = (
     "claim",
     "recheck",
     "load_engine",
+    "enhance",
     "render",
+    "assemble",
     "screen",
     "mark",
     "encode",
@@ -104,6 +107,7 @@ SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
     "GenerationJob": _object(
         {
             "id": {**_UUID, "description": "The job, as in GET /api/v1/generations/{job_id}"},
+            "kind": {"type": "string", "enum": list(JOB_KINDS)},
             "state": {"type": "string", "enum": list(JOB_STATES)},
             "stage": {
                 "type": ["string", "null"],
@@ -119,6 +123,20 @@ SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
                 "description": "Seconds left, estimated while the render runs; else null",
             },
             "attempts": _COUNT,
+            "enhanced_prompt": {
+                "type": ["string", "null"],
+                "description": "What the engine is given, once the enhance stage ran; else null",
+            },
+            "unmapped": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Words of the prompt the enhancer could not map onto what the model knows",
+            },
+            "shot": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "description": "The storyboard shot (or stitch part) being made; else null",
+            },
             "timings": {
                 "type": "array",
                 "items": {"$ref": SCHEMAS + "StageTiming"},
@@ -202,7 +220,16 @@ EVENTS: tuple[Event, ...] = (
     _generation("queued", "A job was asked for, or goes back to the queue after a transient error"),
     _generation("running", "A worker claimed the job (before the model loads)"),
     _generation("stage", "The job entered its next pipeline stage (`stage`)", "running"),
-    _generation("progress", "One more denoising step (`step`, `steps`, `percent`, `eta_s`)", "running"),
+    _generation(
+        "enhanced",
+        "The prompt was enhanced (`enhanced_prompt`; words it could not map: `unmapped`)",
+        "running",
+    ),
+    _generation(
+        "progress",
+        "One more denoising step (`step`, `steps`, `percent`, `eta_s`; a storyboard's `shot`)",
+        "running",
+    ),
     _generation("succeeded", "The draft is made (`video_id`)"),
     _generation("failed", "The job failed (`error_code`); its quota unit is given back"),
     _generation("cancelled", "The owner cancelled the job"),

@@ -236,20 +236,35 @@ GENERATION_REAP_S = env.float("GENERATION_REAP_S", default=5.0)
 # A job still queued this long after its task went to the broker is dispatched again (a lost message,
 # a failed dispatch); the same sweep runs every GENERATION_REAP_S.
 GENERATION_REDISPATCH_S = env.float("GENERATION_REDISPATCH_S", default=300.0)
-# Quota tiers: generations per UTC day, jobs queued-or-running at once, longest clip (seconds).
+# One window of a diffusers engine, in frames (0: the family's own: LTX-2 121, Wan / Wan VACE 81).
+# LTX-2 and Wan VACE chain windows past it; plain Wan makes no clip longer than it (at 24 fps its 81
+# frames are 3.4 s, below the shortest duration: run plain Wan at GENERATION_FPS=16).
+GENERATION_NATIVE_FRAMES = env.int("GENERATION_NATIVE_FRAMES", default=0)
+# The clip lengths one may ask for, in seconds (a storyboard's shots and total too); each tier caps them.
+GENERATION_DURATIONS = tuple(env.list("GENERATION_DURATIONS", cast=int, default=[4, 8, 12, 20, 30, 60]))
+# Quota tiers: seconds of video per UTC day (a job is charged its length when asked for, and gets
+# it back if it does not make a draft), jobs queued-or-running at once, longest clip (seconds).
 GENERATION_TIERS = {
     "standard": {
-        "daily": env.int("GENERATION_DAILY_LIMIT", default=30),
+        "daily_seconds": env.int("GENERATION_DAILY_SECONDS", default=240),
         "active": env.int("GENERATION_MAX_ACTIVE", default=2),
-        "max_duration": 8,
+        "max_duration": env.int("GENERATION_MAX_DURATION", default=12),
     },
-    "teen": {"daily": env.int("GENERATION_DAILY_LIMIT_TEEN", default=10), "active": 1, "max_duration": 8},
+    "teen": {
+        "daily_seconds": env.int("GENERATION_DAILY_SECONDS_TEEN", default=80),
+        "active": 1,
+        "max_duration": env.int("GENERATION_MAX_DURATION_TEEN", default=8),
+    },
     "priority": {
-        "daily": env.int("GENERATION_DAILY_LIMIT_PRIORITY", default=100),
+        "daily_seconds": env.int("GENERATION_DAILY_SECONDS_PRIORITY", default=1200),
         "active": 4,
-        "max_duration": 12,
+        "max_duration": env.int("GENERATION_MAX_DURATION_PRIORITY", default=60),
     },
 }
+# A stitch's cut: each part's sound fades out (and the next one's in) over this many milliseconds.
+GENERATION_STITCH_FADE_MS = env.int("GENERATION_STITCH_FADE_MS", default=30)
+# An extension goes on from the source's last this-many seconds (frames and sound).
+GENERATION_EXTEND_CONTEXT_S = env.float("GENERATION_EXTEND_CONTEXT_S", default=0.5)
 GENERATION_PRIORITY_GROUP = "priority"  # members of this group get the priority tier and queue
 # Functions each worker's main process calls every N seconds (housekeeping that must not wait in a queue).
 WORKER_PERIODIC = {

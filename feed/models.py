@@ -29,6 +29,13 @@ def export_path(export: DataExport, filename: str) -> str:
 
 
 class Video(models.Model):
+    class MadeAs(models.TextChoices):
+        GENERATION = "generation", "From a prompt"
+        REMIX = "remix", "A remix of remix_of"
+        EXTENSION = "extension", "An extension of remix_of (it goes on from its end)"
+        STITCH = "stitch", "Drafts stitched together"
+        STORYBOARD = "storyboard", "A storyboard's shots"
+
     class State(models.TextChoices):
         DRAFT = "draft", "Draft"  # its owner's only (and, with cameos, the cast's)
         POSTED = "posted", "Posted"  # everyone's, but those blocked either way
@@ -46,6 +53,7 @@ class Video(models.Model):
     # Ancestors are one lookup by primary key, descendants one GIN-indexed containment test.
     lineage = ArrayField(models.UUIDField(), default=list, blank=True)
     depth = models.PositiveIntegerField(default=0, help_text="len(lineage)")
+    made_as = models.CharField(max_length=12, choices=MadeAs.choices, default=MadeAs.GENERATION)
     remix_allowed = models.BooleanField(default=True)
     prompt = models.TextField()
     caption = models.CharField(max_length=CAPTION_MAX, blank=True, default="")

@@ -15,7 +15,15 @@ from feed.errors import REMIX_NOT_ALLOWED, REMIX_OF_DRAFT, VIDEO_NOT_FOUND
 from feed.events import EventIn, ViewEventsListener, view_events_listener_register
 from feed.listeners import LikeListener, VideoListener, like_listener_register, video_listener_register
 from feed.notifications import notification_send
-from feed.selectors import VideoRef, video_count, video_ref_for_remix, video_ref_for_viewer
+from feed.selectors import (
+    VideoMedia,
+    VideoRef,
+    video_count,
+    video_ref_for_extension,
+    video_ref_for_remix,
+    video_ref_for_viewer,
+    videos_media_for_owner,
+)
 from feed.services import DraftReceipt, draft_create_for_job
 
 __all__ = [
@@ -31,6 +39,7 @@ __all__ = [
     "VideoCounters",
     "VideoFacts",
     "VideoListener",
+    "VideoMedia",
     "VideoRef",
     "ViewEventsListener",
     "comment",
@@ -51,8 +60,10 @@ __all__ = [
     "video_file_read",
     "video_listener_register",
     "video_public_ref",
+    "video_ref_for_extension",
     "video_ref_for_remix",
     "video_ref_for_viewer",
+    "videos_media_for_owner",
     "view_events_listener_register",
 ]
 

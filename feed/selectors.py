@@ -125,6 +125,49 @@ def video_ref_for_remix(*, viewer_id: UUID, video_id: UUID) -> VideoRef:
     return VideoRef(video_id=video.id, owner_id=video.owner_id, state=video.state)
 
 
+def video_ref_for_extension(*, viewer_id: UUID, video_id: UUID) -> VideoRef:
+    """A video `viewer_id` may extend: one of their own (draft or post), or a post of someone else's
+    that they may see and that allows remixing. Errors name the field `extend_of`."""
+    own = Video.objects.filter(owner_id=viewer_id, id=video_id, state__in=[State.DRAFT, State.POSTED]).first()
+    if own is not None:
+        return VideoRef(video_id=own.id, owner_id=own.owner_id, state=own.state)
+    video = videos_visible_to(viewer_id=viewer_id).filter(id=video_id).first()
+    if video is None:
+        raise KinoError(errors.VIDEO_NOT_FOUND, field="extend_of")
+    if video.state != State.POSTED:
+        raise KinoError(errors.REMIX_OF_DRAFT, field="extend_of")
+    if not video.remix_allowed:
+        raise KinoError(errors.REMIX_NOT_ALLOWED, field="extend_of")
+    return VideoRef(video_id=video.id, owner_id=video.owner_id, state=video.state)
+
+
+@dataclass(frozen=True)
+class VideoMedia:
+    """What joining a video with others needs to know of it."""
+
+    video_id: UUID
+    duration_ms: int
+    fps: float
+    width: int
+    height: int
+    prompt: str
+
+
+def videos_media_for_owner(*, owner_id: UUID, video_ids: list[UUID], field: str) -> list[VideoMedia]:
+    """The owner's own videos (drafts or posts), in the order asked (an id may come twice); 404
+    `video_not_found` naming `field` if any is not theirs or is gone."""
+    rows = {
+        row[0]: VideoMedia(*row)
+        for row in Video.objects.filter(
+            owner_id=owner_id, id__in=video_ids, state__in=[State.DRAFT, State.POSTED]
+        ).values_list("id", "duration_ms", "fps", "width", "height", "prompt")
+    }
+    missing = [video_id for video_id in video_ids if video_id not in rows]
+    if missing:
+        raise KinoError(errors.VIDEO_NOT_FOUND, f"No such video of yours: {missing[0]}.", field=field)
+    return [rows[video_id] for video_id in video_ids]
+
+
 def video_count() -> int:
     """How many videos there are, of any state (the demo seeds only an empty feed)."""
     return Video.objects.count()

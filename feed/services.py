@@ -60,9 +60,11 @@ def draft_create_for_job(
     engine: str,
     remix_of_id: UUID | None = None,
     cameos: Sequence[tuple[UUID, UUID]] = (),
+    made_as: str = Video.MadeAs.GENERATION,
 ) -> DraftReceipt:
     """The draft of a finished generation job; exactly one per job, however often this is called.
-    `cameos`: (cameo_id, owner_id) of each cameo cast, so its owner finds the draft (oversight)."""
+    `cameos`: (cameo_id, owner_id) of each cameo cast, so its owner finds the draft (oversight).
+    `remix_of_id` is the parent of a remix or an extension (`made_as` says which): its lineage."""
     existing = Video.objects.filter(source_job_id=job_id).values_list("id", flat=True).first()
     if existing is not None:
         return DraftReceipt(video_id=existing, created=False)
@@ -81,6 +83,7 @@ def draft_create_for_job(
         remix_of_id=remix_of_id,
         lineage=lineage,
         depth=len(lineage),
+        made_as=made_as,
     )
     video.video.save("clip.mp4", ContentFile(media.mp4), save=False)
     video.poster.save("poster.jpg", ContentFile(media.poster_jpeg), save=False)

@@ -80,7 +80,7 @@ class JobAdmin(admin.ModelAdmin):
 
 @admin.register(DailyUsage)
 class DailyUsageAdmin(admin.ModelAdmin):
-    list_display = ("user", "day", "used")
+    list_display = ("user", "day", "seconds")
     list_filter = ("day",)
     search_fields = ("user__username",)
     list_select_related = ("user",)

@@ -14,13 +14,13 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
 from generation.engines.families import FAMILIES, TINY_CLASSES
-from generation.models import DURATIONS
 
 ENGINES = ("builtin", "diffusers", *(f"tiny-{kind}" for kind in TINY_CLASSES))
 TIERS = ("standard", "teen", "priority")
 QUALITIES = ("draft", "standard", "high")
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+DURATION_MAX = 600  # seconds: Job.duration_s and a day's quota stay in sane numbers
 
 
 def _error(number: int, message: str, hint: str | None = None) -> Error:
@@ -88,7 +88,8 @@ def _builtin_folder_problems(path: Path) -> list[CheckMessage]:
 @register("kino")
 def limits_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     return [
-        *_tier_problems(settings.GENERATION_TIERS),
+        *_duration_problems(settings.GENERATION_DURATIONS),
+        *_tier_problems(settings.GENERATION_TIERS, settings.GENERATION_DURATIONS),
         *_short_side_problems(settings.GENERATION_SHORT_SIDE),
         *_number_problems(),
         *_device_problems(settings.GENERATION_DEVICE, settings.GENERATION_DTYPE),
@@ -96,8 +97,15 @@ def limits_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 
 def _number_problems() -> list[CheckMessage]:
-    at_least_one = ("STEPS", "MAX_ATTEMPTS", "STAGE_TRIES", "PROMPT_MAX_CHARS", "START_IMAGE_SIDE")
-    above_zero = ("FPS", "HEARTBEAT_S", "REAP_S", "STALE_S", "REDISPATCH_S")
+    at_least_one = (
+        "STEPS",
+        "MAX_ATTEMPTS",
+        "STAGE_TRIES",
+        "PROMPT_MAX_CHARS",
+        "START_IMAGE_SIDE",
+        "STITCH_FADE_MS",
+    )
+    above_zero = ("FPS", "HEARTBEAT_S", "REAP_S", "STALE_S", "REDISPATCH_S", "EXTEND_CONTEXT_S")
     problems: list[CheckMessage] = [
         _error(8, f"GENERATION_{name} must be 1 or more, not {getattr(settings, 'GENERATION_' + name)!r}.")
         for name in at_least_one
@@ -132,21 +140,39 @@ def _device_problems(device: str, dtype: str) -> list[CheckMessage]:
     return problems
 
 
-def _tier_problems(tiers: Any) -> list[CheckMessage]:
+def _duration_problems(durations: Any) -> list[CheckMessage]:
+    if (
+        not durations
+        or not all(isinstance(d, int) and 1 <= d <= DURATION_MAX for d in durations)
+        or list(durations) != sorted(set(durations))
+    ):
+        return [
+            _error(
+                12,
+                f"GENERATION_DURATIONS must be whole seconds from 1 to {DURATION_MAX}, ascending, each "
+                f"once, not {durations!r}.",
+            )
+        ]
+    return []
+
+
+def _tier_problems(tiers: Any, durations: Any) -> list[CheckMessage]:
     if not isinstance(tiers, dict) or set(tiers) != set(TIERS):
         return [_error(6, f"GENERATION_TIERS must name exactly the tiers {', '.join(TIERS)}.")]
     problems: list[CheckMessage] = []
     for tier, limits in tiers.items():
         name = f"GENERATION_TIERS[{tier!r}]"
-        for key in ("daily", "active"):
+        for key in ("daily_seconds", "active"):
             value = limits.get(key)
             if not isinstance(value, int) or value < 1:
                 problems.append(
                     _error(6, f"{name}[{key!r}] must be a whole number of 1 or more, not {value!r}.")
                 )
         longest = limits.get("max_duration")
-        if longest not in DURATIONS:
-            problems.append(_error(6, f"{name}['max_duration'] must be one of {DURATIONS}, not {longest!r}."))
+        if longest not in durations:
+            problems.append(
+                _error(6, f"{name}['max_duration'] must be one of GENERATION_DURATIONS, not {longest!r}.")
+            )
     return problems
 
 

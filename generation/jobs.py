@@ -17,6 +17,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from redis import RedisError
@@ -34,6 +35,7 @@ RUN_TASK = "generation.run"  # the worker's task, named, so the request side nev
 def job_event_data(job: Job) -> dict[str, Any]:
     return {
         "id": str(job.id),
+        "kind": job.kind,
         "state": job.state,
         "stage": job.stage or None,
         "step": job.step,
@@ -42,6 +44,9 @@ def job_event_data(job: Job) -> dict[str, Any]:
         "eta_s": job.eta_s,
         "attempts": job.attempts,
         "timings": job.timings,
+        "enhanced_prompt": job.enhanced_prompt or None,
+        "unmapped": job.unmapped,
+        "shot": job.shot or None,
         "error_code": job.error_code or None,
         "video_id": str(job.video_id) if job.video_id else None,
     }
@@ -72,10 +77,10 @@ def _task_send(job_id: UUID, priority: bool) -> None:
 
 
 def _refund(job: Job) -> None:
-    """Give the quota unit back, once."""
+    """Give the job's seconds of quota back, once."""
     if Job.objects.filter(id=job.id, quota_refunded=False).update(quota_refunded=True):
-        DailyUsage.objects.filter(user_id=job.user_id, day=job.quota_day, used__gt=0).update(
-            used=F("used") - 1
+        DailyUsage.objects.filter(user_id=job.user_id, day=job.quota_day).update(
+            seconds=Greatest(F("seconds") - job.duration_s, 0)
         )
 
 

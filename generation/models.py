@@ -10,10 +10,17 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
-DURATIONS = (4, 8, 12)  # the clip lengths one may ask for, in seconds (each tier caps them)
+SHOTS_MAX = 8  # shots in one storyboard
+PARTS_MIN, PARTS_MAX = 2, 10  # drafts joined in one stitch
 
 
 class Job(models.Model):
+    class Kind(models.TextChoices):
+        GENERATION = "generation", "Generation"  # a clip from a prompt (a remix too: remix_of_id)
+        EXTENSION = "extension", "Extension"  # a clip that goes on from another's last frames
+        STITCH = "stitch", "Stitch"  # drafts joined into one (no model runs)
+        STORYBOARD = "storyboard", "Storyboard"  # shots rendered one after another and joined
+
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -40,13 +47,38 @@ class Job(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generation_jobs"
     )
     idempotency_key = models.CharField(max_length=64, blank=True)
-    prompt = models.TextField()
-    duration_s = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.GENERATION)
+    prompt = models.TextField(help_text="As typed (a storyboard's: its shots' prompts, one per line).")
+    enhance = models.BooleanField(default=True, help_text="Whether the prompt is enhanced before rendering.")
+    enhanced_prompt = models.TextField(
+        blank=True, help_text="What the engine was given, once the `enhance` stage ran (blank: as typed)."
+    )
+    unmapped = ArrayField(
+        models.CharField(max_length=100),
+        default=list,
+        blank=True,
+        help_text="The prompt's words the enhancer could not map onto what the engine knows.",
+    )
+    enhancer = models.CharField(max_length=50, blank=True)
+    duration_s = models.PositiveSmallIntegerField(help_text="Seconds of video: what the quota counts.")
     aspect = models.CharField(max_length=10, choices=Aspect.choices)
     quality = models.CharField(max_length=10, choices=Quality.choices)
     seed = models.BigIntegerField()
     start_image = models.FileField(upload_to="generation/start/", blank=True)
     remix_of_id = models.UUIDField(null=True, blank=True)
+    extend_of_id = models.UUIDField(null=True, blank=True, help_text="The video an extension goes on from.")
+    parts = ArrayField(
+        models.UUIDField(), default=list, blank=True, help_text="A stitch's drafts, in the order joined."
+    )
+    shots = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='A storyboard\'s shots: [{"prompt", "duration_s", "cameos", "enhanced_prompt", '
+        '"unmapped"}], in order.',
+    )
+    shot = models.PositiveSmallIntegerField(
+        default=0, help_text="The storyboard shot (or stitch part) being made, from 1 (0: none yet)."
+    )
     cameo_ids = ArrayField(
         models.UUIDField(),
         default=list,
@@ -145,15 +177,15 @@ class Job(models.Model):
 
 
 class DailyUsage(models.Model):
-    """Generations a user started on a day (UTC). The row is locked to take or give back a unit."""
+    """Seconds of video a user asked for on a day (UTC). The row is locked to take or give them back."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    used = models.PositiveIntegerField(default=0)
+    seconds = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-day"]
         constraints = [models.UniqueConstraint(fields=["user", "day"], name="usage_once_per_day")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.day}: {self.used}"
+        return f"{self.user_id} {self.day}: {self.seconds} s"

@@ -8,9 +8,11 @@ on commit, so this module never imports the worker.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 import numpy as np
@@ -33,9 +35,10 @@ from cameos.public import (
 )
 from config.errors import TOKEN_NOT_VALID, KinoError, upload_refused
 from config.events import event_send_on_commit
-from feed.public import video_ref_for_remix
+from feed.public import video_ref_for_extension, video_ref_for_remix
 from generation import errors
-from generation.engines.families import engine_accepts_start_image
+from generation.cast import cast_notes
+from generation.engines.families import engine_accepts_start_image, engine_can_extend, engine_max_duration_s
 from generation.jobs import job_dispatch, job_event_data, job_finish
 from generation.models import DailyUsage, Job
 from mediakit.images import ImageRejected, image_sanitize
@@ -45,10 +48,10 @@ logger = logging.getLogger(__name__)
 
 
 def user_tier(user_id: UUID) -> str:
-    return _tier(member_standing(user_id=user_id))
+    return tier_of(member_standing(user_id=user_id))
 
 
-def _tier(standing: Standing | None) -> str:
+def tier_of(standing: Standing | None) -> str:
     if standing is not None and standing.is_teen:
         return "teen"
     if standing is not None and settings.GENERATION_PRIORITY_GROUP in standing.groups:
@@ -77,41 +80,83 @@ class ClipAsk:
     seed: int | None = None
     start_image: UploadedFile | None = None
     remix_of_id: UUID | None = None
+    extend_of_id: UUID | None = None
     cameo_handles: tuple[str, ...] = ()
+    enhance: bool = True
 
 
 def generation_enqueue(*, user_id: UUID, ask: ClipAsk, idempotency_key: str = "") -> EnqueueResult:
-    """Check the request, take one unit of quota atomically, and queue the job once the row commits."""
+    """Check the request, take its seconds of quota atomically, and queue the job once the row commits."""
     standing = member_standing(user_id=user_id)
     teen = standing is not None and standing.is_teen
-    _ask_check(user_id, ask, teen=teen)
-    decisions = _consent_checked(user_id, ask, teen=teen)
+    tier = tier_of(standing)
+    _ask_check(user_id, ask, teen=teen, tier=tier)
+    decisions = consent_checked(
+        user_id, cameo_handles_of(ask.prompt, ask.cameo_handles), ask.prompt, teen=teen
+    )
     casts = [d.cast for d in decisions if d.cast is not None]
     start_image = None
     if ask.start_image is not None:
         start_image = _start_image_checked(ask.start_image, user_id, [c.cameo_id for c in casts])
-    tier = _tier(standing)
+    job = job_new(user_id, tier, ask, casts=casts, idempotency_key=idempotency_key)
+    return job_enqueue(job, decisions=decisions, start_image=start_image)
+
+
+def job_new(
+    user_id: UUID, tier: str, ask: Any, *, casts: list[CameoCast], idempotency_key: str, **fields: Any
+) -> Job:
+    """A job row (unsaved) for `ask` (a ClipAsk, or any ask with its prompt, size and seed)."""
+    seed = ask.seed if ask.seed is not None else int(np.random.default_rng().integers(0, 2**31 - 1))
+    kind = Job.Kind.EXTENSION if getattr(ask, "extend_of_id", None) else Job.Kind.GENERATION
+    return Job(
+        user_id=user_id,
+        **{
+            "kind": kind,
+            "prompt": ask.prompt.strip(),
+            "duration_s": ask.duration_s,
+            "aspect": ask.aspect,
+            "quality": ask.quality,
+            "seed": seed,
+            "enhance": ask.enhance,
+            "remix_of_id": getattr(ask, "remix_of_id", None),
+            "extend_of_id": getattr(ask, "extend_of_id", None),
+            **fields,
+        },
+        cameo_ids=[cast.cameo_id for cast in casts],
+        cameo_handles=[cast.handle for cast in casts],
+        tier=tier,
+        priority=tier == "priority",
+        idempotency_key=idempotency_key,
+    )
+
+
+def job_enqueue(
+    job: Job, *, decisions: tuple[ConsentDecision, ...] = (), start_image: ContentFile | None = None
+) -> EnqueueResult:
+    """Save `job` (checked, not yet saved) once its seconds of quota are taken, and queue it on commit;
+    the earlier job instead when its Idempotency-Key was seen."""
+    user_id, idempotency_key = job.user_id, job.idempotency_key
     with transaction.atomic():
         if not member_hold(user_id=user_id):  # deleted while asking: nothing of theirs may be written
             raise KinoError(TOKEN_NOT_VALID)
         earlier = _earlier_job(user_id, idempotency_key)
         if earlier is not None:
             return EnqueueResult(job=earlier, created=False)
-        usage = _quota_take(user_id, tier)
+        usage = _quota_take(user_id, job.tier, job.duration_s)
         # The usage row's lock serializes this member's requests: a repeat that raced us finds our job now.
         earlier = _earlier_job(user_id, idempotency_key)
         if earlier is not None:
             return EnqueueResult(job=earlier, created=False)
-        job = _job_new(user_id, ask, tier, idempotency_key, usage.day, casts)
+        job.quota_day = usage.day
         _job_insert(job, start_image)
         cameo_uses_record(
             user_id=user_id, decisions=decisions, stage="request", job_id=job.id, prompt=job.prompt
         )
-        DailyUsage.objects.filter(pk=usage.pk).update(used=F("used") + 1)
+        DailyUsage.objects.filter(pk=usage.pk).update(seconds=F("seconds") + job.duration_s)
         # The "queued" event goes out before the job is dispatched, so a fast worker's events follow it.
         event_send_on_commit(user_id=user_id, event_type="generation.queued", data=job_event_data(job))
         transaction.on_commit(partial(job_dispatch, job_id=job.id, priority=job.priority), robust=True)
-    logger.info("generation.enqueued", extra={"job_id": str(job.id), "tier": tier})
+    logger.info("generation.enqueued", extra={"job_id": str(job.id), "tier": job.tier, "kind": job.kind})
     return EnqueueResult(job=job, created=True)
 
 
@@ -134,32 +179,59 @@ def _job_insert(job: Job, start_image: ContentFile | None) -> None:
         raise KinoError(errors.IDEMPOTENCY_CONFLICT) from None
 
 
-def _ask_check(user_id: UUID, ask: ClipAsk, *, teen: bool) -> None:
-    if not ask.prompt.strip():
-        raise KinoError(errors.PROMPT_EMPTY, field="prompt")
-    if len(ask.prompt.strip()) > settings.GENERATION_PROMPT_MAX_CHARS:
-        message = f"The prompt is longer than {settings.GENERATION_PROMPT_MAX_CHARS} characters."
-        raise KinoError(errors.PROMPT_TOO_LONG, message, field="prompt")
-    text_require(ask.prompt.strip(), kind="prompt", field="prompt", teen=teen)
+def _ask_check(user_id: UUID, ask: ClipAsk, *, teen: bool, tier: str) -> None:
+    prompt_check(ask.prompt, teen=teen)
+    duration_check(ask.duration_s, tier=tier)
+    if ask.remix_of_id is not None and ask.extend_of_id is not None:
+        raise KinoError(errors.EXTEND_AND_REMIX, field="extend_of")
     if ask.remix_of_id is not None:
         video_ref_for_remix(viewer_id=user_id, video_id=ask.remix_of_id)  # a visible post that allows it
+    if ask.extend_of_id is not None:
+        if not engine_can_extend():
+            raise KinoError(errors.EXTEND_UNSUPPORTED, field="extend_of")
+        video_ref_for_extension(viewer_id=user_id, video_id=ask.extend_of_id)
     if ask.start_image is not None and not engine_accepts_start_image():
         raise KinoError(errors.START_IMAGE_UNSUPPORTED, field="start_image")
 
 
-def cameo_handles_of(ask: ClipAsk) -> tuple[str, ...]:
+def prompt_check(prompt: str, *, teen: bool, field: str = "prompt") -> None:
+    """A prompt that says something, within the length, that text policy lets through."""
+    if not prompt.strip():
+        raise KinoError(errors.PROMPT_EMPTY, field=field)
+    if len(prompt.strip()) > settings.GENERATION_PROMPT_MAX_CHARS:
+        message = f"The prompt is longer than {settings.GENERATION_PROMPT_MAX_CHARS} characters."
+        raise KinoError(errors.PROMPT_TOO_LONG, message, field=field)
+    text_require(prompt.strip(), kind="prompt", field=field, teen=teen)
+
+
+def duration_check(seconds: int, *, tier: str, field: str = "duration_s") -> None:
+    """A length the member's tier allows (teens are capped lower) and the engine can make."""
+    longest = settings.GENERATION_TIERS[tier]["max_duration"]
+    if seconds > longest:
+        raise KinoError(
+            errors.DURATION_OVER_TIER, f"Your clips can be at most {longest} seconds.", field=field
+        )
+    engine_longest = engine_max_duration_s(settings.GENERATION_FPS)
+    if engine_longest is not None and seconds > engine_longest:
+        message = f"This server's video model makes clips of at most {engine_longest:g} seconds."
+        raise KinoError(errors.DURATION_UNSUPPORTED, message, field=field)
+
+
+def cameo_handles_of(prompt: str, handles: Sequence[str]) -> tuple[str, ...]:
     """The cameos a request casts: the API's `cameos` list, then the prompt's @handles, each once."""
-    named = [handle.strip().removeprefix("@").lower() for handle in ask.cameo_handles]
-    return tuple(dict.fromkeys([*named, *cameo_handles_in_prompt(ask.prompt)]))
+    named = [handle.strip().removeprefix("@").lower() for handle in handles]
+    return tuple(dict.fromkeys([*named, *cameo_handles_in_prompt(prompt)]))
 
 
-def _consent_checked(user_id: UUID, ask: ClipAsk, *, teen: bool) -> tuple[ConsentDecision, ...]:
+def consent_checked(
+    user_id: UUID, handles: tuple[str, ...], prompt: str, *, teen: bool
+) -> tuple[ConsentDecision, ...]:
     """Consent for every cameo cast (at most 2), or KinoError for the first refusal (`cameos`). A
     refusal is written to the cameo's usage log, so its owner sees who tried (and was turned away)."""
-    decisions = consent_decide(user_id=user_id, handles=cameo_handles_of(ask), prompt=ask.prompt, teen=teen)
+    decisions = consent_decide(user_id=user_id, handles=handles, prompt=prompt, teen=teen)
     refused = [d for d in decisions if not d.allowed]
     if refused:
-        cameo_uses_record(user_id=user_id, decisions=decisions, stage="request", prompt=ask.prompt.strip())
+        cameo_uses_record(user_id=user_id, decisions=decisions, stage="request", prompt=prompt.strip())
         logger.info(
             "generation.cameo_refused",
             extra={"user_id": str(user_id), "code": str(refused[0].error), "handle": refused[0].handle},
@@ -193,39 +265,20 @@ def _start_image_checked(upload: UploadedFile, user_id: UUID, cameo_ids: list[UU
     return ContentFile(webp)
 
 
-def _quota_take(user_id: UUID, tier: str) -> DailyUsage:
+def _quota_take(user_id: UUID, tier: str, seconds: int) -> DailyUsage:
     """Lock the member's usage row for today (serializing their concurrent requests) and check the caps."""
     limits = settings.GENERATION_TIERS[tier]
     day = _today()
     DailyUsage.objects.bulk_create([DailyUsage(user_id=user_id, day=day)], ignore_conflicts=True)
     usage = DailyUsage.objects.select_for_update().get(user_id=user_id, day=day)
-    if usage.used >= limits["daily"]:
-        raise KinoError(errors.QUOTA_EXCEEDED, f"You have used today's {limits['daily']} generations.")
+    left = max(0, limits["daily_seconds"] - usage.seconds)
+    if seconds > left:
+        message = f"You have {left} of today's {limits['daily_seconds']} seconds of video left."
+        raise KinoError(errors.QUOTA_EXCEEDED, message)
     if Job.objects.filter(user_id=user_id, state__in=Job.ACTIVE).count() >= limits["active"]:
         message = f"At most {limits['active']} generations can be queued or running at once."
         raise KinoError(errors.TOO_MANY_ACTIVE, message)
     return usage
-
-
-def _job_new(
-    user_id: UUID, ask: ClipAsk, tier: str, idempotency_key: str, day: date, casts: list[CameoCast]
-) -> Job:
-    seed = ask.seed if ask.seed is not None else int(np.random.default_rng().integers(0, 2**31 - 1))
-    return Job(
-        user_id=user_id,
-        prompt=ask.prompt.strip(),
-        duration_s=min(ask.duration_s, settings.GENERATION_TIERS[tier]["max_duration"]),
-        aspect=ask.aspect,
-        quality=ask.quality,
-        seed=seed,
-        remix_of_id=ask.remix_of_id,
-        cameo_ids=[cast.cameo_id for cast in casts],
-        cameo_handles=[cast.handle for cast in casts],
-        tier=tier,
-        priority=tier == "priority",
-        idempotency_key=idempotency_key,
-        quota_day=day,
-    )
 
 
 def generation_cancel(*, job: Job) -> Job:
@@ -270,3 +323,18 @@ def generation_delete(*, job: Job) -> None:
     if job.start_image:
         job.start_image.delete(save=False)
     job.delete()
+
+
+def enhance_preview(*, user_id: UUID, prompt: str, cameo_handles: tuple[str, ...] = ()) -> Any:
+    """What the enhancer would make of a prompt, with the preferences of the cameos named that the
+    member may use (the others are left out, and nothing is logged: a preview casts nobody)."""
+    standing = member_standing(user_id=user_id)
+    teen = standing is not None and standing.is_teen
+    prompt_check(prompt, teen=teen)
+    decisions = consent_decide(
+        user_id=user_id, handles=cameo_handles_of(prompt, cameo_handles), prompt=prompt, teen=teen
+    )
+    casts = tuple(d.cast for d in decisions if d.allowed and d.cast is not None)
+    from generation.enhance import prompt_enhance
+
+    return prompt_enhance(prompt.strip(), cast_notes=cast_notes(casts))

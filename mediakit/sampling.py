@@ -80,6 +80,27 @@ def clip_from_file(data: bytes, *, fps: float = 2.0, max_seconds: float = FILE_M
     )
 
 
+def clip_tail(data: bytes, *, seconds: float, fps: float) -> Clip:
+    """The last `seconds` of a video file (frames at `fps`, sound at 16 kHz mono): what an extension goes
+    on from. Only those are kept in memory, however long the file; MediaUnreadable for anything else."""
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            length = (container.duration or 0) / av.time_base
+            frames, audio = _decoded(container, fps, FILE_MAX_SECONDS, start_s=max(0.0, length - seconds))
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        raise MediaUnreadable("This file could not be read as a video.") from exc
+    if not frames:
+        raise MediaUnreadable("This file has no pictures.")
+    if audio is not None:  # the sound of the frames kept (its first packet may start a little before)
+        audio = audio[-round(len(frames) / fps * AUDIO_RATE) :]
+    return Clip(
+        frames=np.stack(frames),
+        fps=fps,
+        audio=None if audio is None else audio[None],
+        sample_rate=None if audio is None else AUDIO_RATE,
+    )
+
+
 def _image(data: bytes) -> np.ndarray | None:
     try:
         with Image.open(io.BytesIO(data)) as opened:
@@ -91,20 +112,21 @@ def _image(data: bytes) -> np.ndarray | None:
 
 
 def _decoded(
-    container: av.container.InputContainer, fps: float, max_seconds: float
+    container: av.container.InputContainer, fps: float, max_seconds: float, start_s: float = 0.0
 ) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """One pass over the file: the video's frames at `fps` and its sound at 16 kHz mono."""
+    """One pass over the file: the video's frames at `fps` and its sound at 16 kHz mono, from `start_s`
+    (earlier ones are decoded and dropped) to `max_seconds`."""
     streams = [*container.streams.video[:1], *container.streams.audio[:1]]
     resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
     frames: list[np.ndarray] = []
     chunks: list[np.ndarray] = []
-    next_time = 0.0
+    next_time = start_s
     for packet in container.demux(streams):
         for frame in packet.decode():
             if not isinstance(frame, av.AudioFrame | av.VideoFrame):
                 continue
             time_s = float(frame.pts * frame.time_base) if frame.pts is not None and frame.time_base else 0.0
-            if time_s > max_seconds:
+            if time_s > max_seconds or time_s + 1e-6 < start_s - _frame_span(frame):
                 continue
             if isinstance(frame, av.AudioFrame):
                 chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
@@ -113,3 +135,8 @@ def _decoded(
                 next_time += 1.0 / fps
     audio = np.concatenate(chunks)[: int(max_seconds * AUDIO_RATE)].astype(np.float32) if chunks else None
     return frames, audio
+
+
+def _frame_span(frame: av.AudioFrame | av.VideoFrame) -> float:
+    """How long an audio frame plays (it is kept if any of it is after the start); 0 for pictures."""
+    return frame.samples / frame.sample_rate if isinstance(frame, av.AudioFrame) else 0.0

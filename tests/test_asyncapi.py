@@ -138,6 +138,7 @@ def test_states_stages_and_close_reasons_are_generations_and_accounts():
     from generation.pipeline import STAGES
 
     assert tuple(Job.State.values) == asyncapi.JOB_STATES
+    assert tuple(Job.Kind.values) == asyncapi.JOB_KINDS
     assert tuple(stage.__name__ for stage in STAGES) == asyncapi.GENERATION_STAGES
     reasons = {reason for text in sources().values() for reason in CLOSES.findall(text)}
     assert reasons == set(asyncapi.CLOSE_REASONS)
@@ -200,6 +201,7 @@ def test_a_generations_events_match_the_document(
         "generation.queued",
         "generation.running",
         "generation.stage",
+        "generation.enhanced",
         "generation.progress",
         "generation.succeeded",
         "generation.cancelled",

@@ -78,6 +78,11 @@ class VideoSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Username of the parent post's creator; null when the parent is not a post you may see",
     )
+    made_as = serializers.ChoiceField(
+        choices=Video.MadeAs.choices,
+        help_text="How it was made: from a prompt (generation), as a remix or an extension of `remix_of`, "
+        "by stitching drafts, or from a storyboard",
+    )
     remix_allowed = serializers.BooleanField()
     posted_at = serializers.DateTimeField(allow_null=True)
     stats = VideoStatsSerializer()
@@ -115,6 +120,7 @@ class VideoSerializer(serializers.Serializer):
             "creator": member_card(request, video.owner),
             "remix_of": str(video.remix_of_id) if video.remix_of_id else None,
             "remix_of_creator": getattr(video, "remix_of_username", None),
+            "made_as": video.made_as,
             "remix_allowed": video.remix_allowed,
             "posted_at": iso(video.posted_at),
             "stats": {name: getattr(stats, name) for name in STATS_FIELDS},

@@ -53,8 +53,8 @@ def revoke(auth_client, cameo, level="only_me"):
     assert response.status_code == 200, response.content
 
 
-def used_units(member) -> int:
-    return DailyUsage.objects.get(user_id=member.id).used
+def used_seconds(member) -> int:
+    return DailyUsage.objects.get(user_id=member.id).seconds
 
 
 def uses(cameo, stage=None):
@@ -120,7 +120,7 @@ def test_refused_cameos_answer_their_code_and_cost_nothing(auth_client, case, st
     assert error["code"] == code
     assert error["fields"]["cameos"][0]["code"] == code
     assert not Job.objects.exists()
-    assert not DailyUsage.objects.filter(used__gt=0).exists()
+    assert not DailyUsage.objects.filter(seconds__gt=0).exists()
     if case == "approved":  # seen, so logged for its owner: who tried, refused, no job
         assert uses(cameo) == [("request", False, code, None)]
     elif cameo is not None:  # a cameo the member may not see names nothing they may log against
@@ -241,7 +241,7 @@ def test_the_worker_rechecks_consent_before_the_gpu(fake_engine, django_capture_
     job.refresh_from_db()
     assert (job.error_code, job.stage) == ("cameo_consent_revoked", "recheck")
     assert fake_engine.renders == []
-    assert used_units(member) == 0
+    assert used_seconds(member) == 0
     assert uses(cameo, "worker") == [("worker", False, "cameo_not_found", job.id)]
 
 
@@ -251,13 +251,13 @@ def test_race_revoked_between_enqueue_and_render(
     member = UserFactory()
     cameo = CameoFactory(level="everyone")
     job = enqueued(member, f"@{cameo.handle} juggling", django_capture_on_commit_callbacks)
-    assert used_units(member) == 1
+    assert used_seconds(member) == 4
 
     revoke(auth_client, cameo)  # the owner lowers the level: consent is withdrawn for every user
 
     job.refresh_from_db()
     assert (job.state, job.error_code) == ("blocked", "cameo_consent_revoked")  # at once, while queued
-    assert used_units(member) == 0  # refunded
+    assert used_seconds(member) == 0  # refunded
     assert job_execute(job_id=job.id).state == "blocked"  # its message, arriving late, starts nothing
     assert fake_engine.renders == []
     assert not Video.objects.exists()
@@ -280,7 +280,7 @@ def test_race_approval_revoked_between_enqueue_and_render(
 
     job.refresh_from_db()
     assert (job.state, job.error_code) == ("blocked", "cameo_consent_revoked")
-    assert used_units(member) == 0
+    assert used_seconds(member) == 0
     assert job_execute(job_id=job.id).state == "blocked"  # its message, arriving late, starts nothing
     assert fake_engine.renders == []
     assert Job.objects.get(id=kept.id).state == "queued"
@@ -303,7 +303,7 @@ def test_race_approval_revoked_during_the_render(
     job.refresh_from_db()
     assert (job.error_code, job.stage, job.step, job.video_id) == ("cameo_consent_revoked", "render", 2, None)
     assert not Video.objects.exists()
-    assert used_units(member) == 0
+    assert used_seconds(member) == 0
 
 
 def test_race_revoked_during_the_render(fake_engine, auth_client, django_capture_on_commit_callbacks):
@@ -321,7 +321,7 @@ def test_race_revoked_during_the_render(fake_engine, auth_client, django_capture
     job.refresh_from_db()
     assert (job.error_code, job.stage, job.step) == ("cameo_consent_revoked", "render", 2)  # the next step
     assert not Video.objects.exists()
-    assert used_units(member) == 0
+    assert used_seconds(member) == 0
     assert Job.objects.get(id=bystander.id).state == "queued"  # only the jobs casting that cameo
 
 
@@ -359,7 +359,7 @@ def test_race_revoked_between_render_and_draft(
     assert len(fake_engine.renders) == 1  # it was rendered, and never delivered
     assert not Video.objects.exists()
     assert not VideoCameo.objects.exists()
-    assert used_units(member) == 0
+    assert used_seconds(member) == 0
     if behind:
         assert uses(cameo, "draft") == [("draft", False, "cameo_not_found", job.id)]
 

@@ -80,16 +80,24 @@ def test_a_model_folder_that_cannot_work_is_refused(settings, tmp_path, engine, 
     ("change", "expected"),
     [
         pytest.param(
-            {"standard": {"daily": 0, "active": 2, "max_duration": 8}}, "['daily'] must be", id="daily-0"
+            {"standard": {"daily_seconds": 0, "active": 2, "max_duration": 8}},
+            "['daily_seconds'] must be",
+            id="daily-0",
         ),
         pytest.param(
-            {"teen": {"daily": 5, "active": "2", "max_duration": 8}}, "['active'] must be", id="active-text"
+            {"teen": {"daily_seconds": 5, "active": "2", "max_duration": 8}},
+            "['active'] must be",
+            id="active-text",
         ),
         pytest.param(
-            {"priority": {"daily": 5, "active": 2, "max_duration": 9}}, "max_duration", id="odd-length"
+            {"priority": {"daily_seconds": 5, "active": 2, "max_duration": 9}},
+            "max_duration",
+            id="odd-length",
         ),
         pytest.param(
-            {"vip": {"daily": 5, "active": 2, "max_duration": 8}}, "exactly the tiers", id="unknown-tier"
+            {"vip": {"daily_seconds": 5, "active": 2, "max_duration": 8}},
+            "exactly the tiers",
+            id="unknown-tier",
         ),
     ],
 )

@@ -8,7 +8,18 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-STAGES_AFTER_CLAIM = ["recheck", "load_engine", "render", "screen", "mark", "encode", "fingerprint", "draft"]
+STAGES_AFTER_CLAIM = [
+    "recheck",
+    "load_engine",
+    "enhance",
+    "render",
+    "assemble",
+    "screen",
+    "mark",
+    "encode",
+    "fingerprint",
+    "draft",
+]
 
 
 def test_events_follow_the_job_from_queued_to_succeeded(
@@ -27,12 +38,19 @@ def test_events_follow_the_job_from_queued_to_succeeded(
     events = [e for e in heard if e["type"].startswith("generation.")]
     kinds = [(e["type"], e["data"]["stage"]) for e in events if e["type"] != "generation.progress"]
     # "running" as soon as the job is claimed, before the model loads; then one event per stage
+    # "enhanced" once the prompt is in the engine's caption form (the tiny LTX-2's template)
+    stages = [("generation.stage", stage) for stage in STAGES_AFTER_CLAIM]
+    at = stages.index(("generation.stage", "enhance")) + 1
     assert kinds == [
         ("generation.queued", None),
         ("generation.running", "claim"),
-        *[("generation.stage", stage) for stage in STAGES_AFTER_CLAIM],
+        *stages[:at],
+        ("generation.enhanced", "enhance"),
+        *stages[at:],
         ("generation.succeeded", "draft"),
     ]
+    enhanced = next(e["data"] for e in events if e["type"] == "generation.enhanced")
+    assert enhanced["enhanced_prompt"].startswith("a cat dancing")
     progress = [e["data"] for e in events if e["type"] == "generation.progress"]
     assert [p["percent"] for p in progress] == [33, 66, 100]
     assert {p["stage"] for p in progress} == {"render"}

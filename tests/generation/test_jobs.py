@@ -6,6 +6,7 @@ import io
 
 import av
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from feed.models import Video
@@ -36,7 +37,7 @@ def test_prompt_to_playable_draft(auth_client, run_on_commit):
     kinds = {stream.type: stream.codec_context.name for stream in container.streams}
     assert kinds == {"video": "h264", "audio": "aac"}
     assert video.has_audio
-    assert DailyUsage.objects.get(user=user).used == 1
+    assert DailyUsage.objects.get(user=user).seconds == PROMPT["duration_s"]  # the quota counts seconds
 
 
 def test_idempotency_key_returns_the_same_job(auth_client, django_capture_on_commit_callbacks):
@@ -70,7 +71,7 @@ def test_bad_requests_are_4xx_and_cost_nothing(auth_client, change, field, code)
     assert response.status_code == 400, response.json()
     assert response.json()["error"]["fields"][field][0]["code"] == code
     assert not Job.objects.exists()
-    assert not DailyUsage.objects.filter(used__gt=0).exists()
+    assert not DailyUsage.objects.filter(seconds__gt=0).exists()
 
 
 def test_the_prompt_limit_is_the_setting_s(auth_client, settings):
@@ -94,7 +95,7 @@ def test_unknown_cameos_and_remix_parents_are_refused(auth_client):
 def test_daily_quota_and_active_limit(auth_client, settings, django_capture_on_commit_callbacks):
     settings.GENERATION_TIERS = {
         **settings.GENERATION_TIERS,
-        "standard": {"daily": 3, "active": 2, "max_duration": 8},
+        "standard": {"daily_seconds": 3 * PROMPT["duration_s"], "active": 2, "max_duration": 8},
     }
     user = UserFactory()
     client = auth_client(user)
@@ -117,12 +118,22 @@ def test_daily_quota_and_active_limit(auth_client, settings, django_capture_on_c
 
 def test_durations_are_capped_per_tier(auth_client, django_capture_on_commit_callbacks):
     teen = UserFactory(birthdate=timezone.localdate().replace(year=timezone.localdate().year - 15))
+    priority = UserFactory()
+    priority.groups.add(Group.objects.get_or_create(name="priority")[0])
     with django_capture_on_commit_callbacks(execute=False):
-        job = (
-            auth_client(teen).post("/api/v1/generations", {**PROMPT, "duration_s": 12}, format="json").json()
+        too_long = auth_client(teen).post("/api/v1/generations", {**PROMPT, "duration_s": 12}, format="json")
+        assert (too_long.status_code, too_long.json()["error"]["code"]) == (403, "duration_over_tier")
+        assert too_long.json()["error"]["fields"]["duration_s"]
+        eight = auth_client(teen).post("/api/v1/generations", {**PROMPT, "duration_s": 8}, format="json")
+        assert (eight.status_code, Job.objects.get().tier) == (201, "teen")
+        minute = {**PROMPT, "duration_s": 60}
+        assert (
+            auth_client(UserFactory()).post("/api/v1/generations", minute, format="json").status_code == 403
         )
-    assert job["duration_s"] == 8
-    assert Job.objects.get().tier == "teen"
+        assert auth_client(priority).post("/api/v1/generations", minute, format="json").status_code == 201
+        odd = auth_client(priority).post("/api/v1/generations", {**PROMPT, "duration_s": 7}, format="json")
+        assert odd.status_code == 400  # not one of GENERATION_DURATIONS
+    assert DailyUsage.objects.get(user=priority).seconds == 60
 
 
 def test_jobs_are_private(auth_client, django_capture_on_commit_callbacks):
@@ -203,4 +214,4 @@ def test_a_start_image_the_engine_cannot_use_is_refused_up_front(auth_client, se
     assert response.json()["error"]["code"] == "start_image_unsupported"
     assert response.json()["error"]["fields"]["start_image"][0]["code"] == "start_image_unsupported"
     assert not Job.objects.exists()
-    assert not DailyUsage.objects.filter(user=user, used__gt=0).exists()
+    assert not DailyUsage.objects.filter(user=user, seconds__gt=0).exists()

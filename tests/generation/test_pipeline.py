@@ -33,8 +33,8 @@ def with_stage(stage, *, before="screen"):
     return (*STAGES[:at], stage, *STAGES[at:])
 
 
-def used_units(job) -> int:
-    return DailyUsage.objects.get(user_id=job.user_id).used
+def used_seconds(job) -> int:
+    return DailyUsage.objects.get(user_id=job.user_id).seconds
 
 
 def test_a_job_passes_every_stage_in_order_and_records_where_the_time_went(queued_job, fake_engine):
@@ -46,7 +46,7 @@ def test_a_job_passes_every_stage_in_order_and_records_where_the_time_went(queue
     assert all(t["seconds"] >= 0 for t in job.timings)
     assert (job.engine_name, job.step, job.steps) == ("fake/engine", 3, 3)
     assert Video.objects.get(id=job.video_id).source_job_id == job.id
-    assert used_units(job) == 1
+    assert used_seconds(job) == job.duration_s
     assert len(fake_engine.renders) == 1
 
 
@@ -63,7 +63,7 @@ def test_a_stage_that_blocks_ends_the_job_blocked_with_its_code_and_gives_the_un
     job = Job.objects.get(id=queued_job.id)
     assert (outcome.state, job.state, job.stage) == ("blocked", "blocked", "screen")
     assert (job.error_code, job.error_message) == (PUBLIC_FIGURE.code, PUBLIC_FIGURE.message)
-    assert used_units(job) == 0
+    assert used_seconds(job) == 0
     assert not Video.objects.exists()
     final = heard()[-1]
     assert (final["type"], final["data"]["error_code"]) == ("generation.blocked", PUBLIC_FIGURE.code)
@@ -71,7 +71,9 @@ def test_a_stage_that_blocks_ends_the_job_blocked_with_its_code_and_gives_the_un
         "claim",
         "recheck",
         "load_engine",
+        "enhance",
         "render",
+        "assemble",
         "screen",
     ]
 
@@ -89,7 +91,7 @@ def test_a_stage_that_raises_fails_the_job_closed(
     assert (job.state, job.error_code) == ("failed", "internal_error")
     assert "the face model is missing" in job.error_message
     assert not Video.objects.exists()
-    assert used_units(job) == 0
+    assert used_seconds(job) == 0
 
 
 def test_a_transient_failure_runs_the_stage_again_without_rendering_again(queued_job, fake_engine):
@@ -119,7 +121,7 @@ def test_a_stage_that_stays_down_fails_with_its_code_after_the_allowed_tries(
     job = Job.objects.get(id=queued_job.id)
     assert (job.error_code, job.error_message, len(calls)) == (SCREEN_DOWN.code, "timed out", 3)
     assert not Video.objects.exists()
-    assert used_units(job) == 0
+    assert used_seconds(job) == 0
 
 
 @pytest.mark.parametrize(
@@ -138,7 +140,7 @@ def test_storage_errors_retry_the_draft_in_place(queued_job, fake_engine, settin
     if state == "failed":
         assert job.error_code == "storage_unavailable"
         assert FlakyStorage.attempts == settings.GENERATION_STAGE_TRIES
-        assert used_units(job) == 0
+        assert used_seconds(job) == 0
     else:
         assert Video.objects.filter(source_job_id=job.id).count() == 1
 
@@ -167,7 +169,7 @@ def test_a_lower_app_stops_queued_and_running_jobs_through_its_hook(
     assert (outcome.state, running.state, running.error_code) == ("blocked", "blocked", "test_member_banned")
     assert (running.stage, running.step) == ("render", 1)  # it stopped at the next step
     assert not Video.objects.exists()
-    assert DailyUsage.objects.get(user=member).used == 0
+    assert DailyUsage.objects.get(user=member).seconds == 0
     assert job_execute(job_id=queued_id).state == "blocked"  # its message, arriving late, starts nothing
     assert len(fake_engine.renders) == 1
 
@@ -254,7 +256,7 @@ def test_cancel_while_running_stops_within_one_step(
     job = Job.objects.get(id=queued_job.id)
     assert job.step == 2  # the step after the cancel never completed
     assert not Video.objects.exists()
-    assert used_units(job) == 0
+    assert used_seconds(job) == 0
 
 
 def test_cancelled_while_queued_never_reaches_the_engine(queued_job, fake_engine):
@@ -263,7 +265,7 @@ def test_cancelled_while_queued_never_reaches_the_engine(queued_job, fake_engine
     services.generation_cancel(job=queued_job)
     assert job_execute(job_id=queued_job.id).state == "cancelled"
     assert fake_engine.renders == []
-    assert used_units(queued_job) == 0
+    assert used_seconds(queued_job) == 0
 
 
 def test_deactivated_account_is_blocked_before_the_gpu(queued_job, fake_engine):
@@ -313,7 +315,7 @@ def test_a_job_that_keeps_killing_workers_ends_failed(queued_job, fake_engine):
     )
     assert job_execute(job_id=queued_job.id).state == "failed"
     assert Job.objects.get(id=queued_job.id).error_code == "attempts_exhausted"
-    assert used_units(queued_job) == 0
+    assert used_seconds(queued_job) == 0
 
 
 def test_out_of_memory_goes_back_to_the_queue_then_fails(queued_job, fake_engine, listen):
@@ -327,7 +329,7 @@ def test_out_of_memory_goes_back_to_the_queue_then_fails(queued_job, fake_engine
     assert job_execute(job_id=queued_job.id).state == "failed"
     job = Job.objects.get(id=queued_job.id)
     assert (job.error_code, job.attempts) == ("out_of_memory", 3)
-    assert used_units(job) == 0
+    assert used_seconds(job) == 0
 
 
 def test_the_reaper_queues_silent_jobs_again_and_a_worker_finishes_them(queued_job, fake_engine, listen):

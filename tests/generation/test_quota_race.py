@@ -20,7 +20,7 @@ def test_fifty_simultaneous_requests_at_a_quota_of_five(transactional_db, tmp_pa
     (tmp_path / "mail").mkdir()
     # Real uvicorn processes; no worker, so the accepted jobs wait in the queue (purged after).
     stack = LiveStack(
-        tmp_path / "mail", worker=False, env={"GENERATION_DAILY_LIMIT": "5", "GENERATION_MAX_ACTIVE": "50"}
+        tmp_path / "mail", worker=False, env={"GENERATION_DAILY_SECONDS": "20", "GENERATION_MAX_ACTIVE": "50"}
     ).start()
     user = UserFactory()
     token = str(RefreshToken.for_user(user).access_token)
@@ -41,7 +41,7 @@ def test_fifty_simultaneous_requests_at_a_quota_of_five(transactional_db, tmp_pa
     race_then_stop(stack, threads)
     assert sorted(codes) == [201] * 5 + [429] * 45
     assert Job.objects.filter(user=user).count() == 5
-    assert DailyUsage.objects.get(user=user).used == 5
+    assert DailyUsage.objects.get(user=user).seconds == 20  # five clips of 4 s
 
 
 def test_one_idempotency_key_sent_twelve_times_at_once_makes_one_job(transactional_db, tmp_path):
@@ -69,7 +69,7 @@ def test_one_idempotency_key_sent_twelve_times_at_once_makes_one_job(transaction
     assert sorted(code for code, _ in answers) == [200] * 11 + [201]
     assert len({job_id for _, job_id in answers}) == 1
     assert Job.objects.filter(user=user).count() == 1
-    assert DailyUsage.objects.get(user=user).used == 1
+    assert DailyUsage.objects.get(user=user).seconds == 1
 
 
 def race_then_stop(stack, threads) -> None:

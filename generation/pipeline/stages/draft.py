@@ -80,20 +80,28 @@ def draft(ctx: JobContext) -> StageResult:
     return SUCCEEDED
 
 
+def _made_as(job: Job) -> str:
+    """How feed tells the draft was made (a generation with a parent is a remix)."""
+    if job.kind == Job.Kind.GENERATION:
+        return "remix" if job.remix_of_id else "generation"
+    return str(job.kind)
+
+
 def _draft_make(ctx: JobContext, decisions: tuple[ConsentDecision, ...]) -> None:
     """The draft with its cast, the job succeeded, and (the first time) the owners and the member told;
     inside the draft's transaction, with the job's row locked."""
     job = ctx.claimed
     assert ctx.encoded is not None
-    assert ctx.engine is not None
+    assert ctx.creation is not None, "`mark` runs before `draft`"
     receipt = draft_create_for_job(
         owner_id=job.user_id,
         job_id=job.id,
         prompt=job.prompt,
         media=ctx.encoded,
-        engine=ctx.engine.name[:200],
-        remix_of_id=job.remix_of_id,
+        engine=ctx.creation.engine[:200],
+        remix_of_id=job.remix_of_id or job.extend_of_id,
         cameos=[(d.cameo_id, d.owner_id) for d in decisions if d.cameo_id and d.owner_id],
+        made_as=_made_as(job),
     )
     finished = job_finish(
         job.id,

@@ -5,10 +5,13 @@ from __future__ import annotations
 from config.celery import worker_engine_note
 from generation import errors
 from generation.engines import engine_get, out_of_memory_errors
+from generation.models import Job
 from generation.pipeline.context import PASSED, JobContext, StageResult, requeue
 
 
 def load_engine(ctx: JobContext) -> StageResult:
+    if ctx.claimed.kind == Job.Kind.STITCH:  # joins drafts: no model runs
+        return PASSED
     try:
         ctx.engine = engine_get()
     except out_of_memory_errors() as exc:  # another process holds the GPU: try again later

@@ -15,25 +15,32 @@ from dataclasses import replace
 
 from accounts.public import ACCOUNT_INACTIVE, member_standing
 from feed.public import video_file_read
+from generation.models import Job
 from generation.pipeline.context import PASSED, JobContext, StageResult, block
 from mediakit.encode import frames_for_phones
 from provenance.public import Creation, watermark_burn
 
+STITCHER = "kino/stitch"  # what "made" a stitch: no model, Kino's own cut
+
 
 def mark(ctx: JobContext) -> StageResult:
     assert ctx.clip is not None
-    assert ctx.engine is not None
     job = ctx.claimed
     standing = member_standing(user_id=job.user_id)
     if standing is None:
         return block(ACCOUNT_INACTIVE)
-    parent = video_file_read(video_id=job.remix_of_id) if job.remix_of_id else None
-    frames = watermark_burn(frames_for_phones(ctx.clip.frames), ctx.clip.fps, standing.username)
+    frames = frames_for_phones(ctx.clip.frames)
+    if job.kind != Job.Kind.STITCH:  # a stitch's parts carry their marks already
+        frames = watermark_burn(frames, ctx.clip.fps, standing.username)
     ctx.clip = replace(ctx.clip, frames=frames)
     ctx.handle = standing.username
+    if job.kind == Job.Kind.EXTENSION and job.extend_of_id is not None:
+        source = video_file_read(video_id=job.extend_of_id)
+        ctx.parts = (source,) if source is not None else ()
+    parent = video_file_read(video_id=job.remix_of_id) if job.remix_of_id else None
     ctx.creation = Creation(
-        engine=ctx.engine.name,
-        model_version=ctx.engine.version,
+        engine=ctx.engine.name if ctx.engine is not None else STITCHER,
+        model_version=ctx.engine.version if ctx.engine is not None else "",
         handle=standing.username,
         parent_mp4=parent,
     )
