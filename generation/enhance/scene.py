@@ -232,12 +232,14 @@ def _hits(spans: list[Span], found: Found) -> None:
 
 
 def _one(spans: list[Span], attribute: str, found: Found, field_name: str) -> None:
-    """The first value given for a plain attribute; the words that repeat it are taken too."""
+    """The first value given for a plain attribute (unless one is set already: a ground's colour);
+    the words that repeat it are taken too, the others stay unmapped."""
     given = _of(spans, attribute)
-    if not given or getattr(found, field_name) is not None:
+    if not given:
         return
-    setattr(found, field_name, given[0].value)
-    found.take(*(s for s in given if s.value == given[0].value))
+    if getattr(found, field_name) is None:
+        setattr(found, field_name, given[0].value)
+    found.take(*(s for s in given if s.value == getattr(found, field_name)))
 
 
 def found_in(tokens: list[Token], spans: list[Span]) -> Found:

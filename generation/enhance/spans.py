@@ -18,18 +18,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from generation.enhance.vocabulary import ANCHORS, SIZES, STOPWORDS
+from generation.enhance.vocabulary import ANCHORS, GROUND, SIZES, STOPWORDS
 
 if TYPE_CHECKING:
     from generation.builtin.text import TextEncoder
 
 MAX_WORDS = 3  # the longest phrase compared with the anchors
-# How close (cosine) a phrase must come to an anchor to take its value, per attribute. The embedder
-# ranks single words well but scores them low (crimson-red 0.51), so these sit well below 1.
+# How close (cosine) a phrase must come to an anchor to take its value, per attribute. Single words
+# score low even when they mean the same (crimson-red 0.51, navy-blue 0.29, for words with no anchor
+# of their own), so these sit well below 1; the anchors' many synonyms do the rest.
 THRESHOLDS = {
-    "colour": 0.55,
-    "shape": 0.55,
-    "motion": 0.55,
+    "colour": 0.65,
+    "shape": 0.65,
+    "motion": 0.65,
     "speed": 0.6,
     "background": 0.6,
     "camera": 0.6,
@@ -67,6 +68,7 @@ class Vocabulary:
     values: tuple[tuple[str, str], ...]  # (attribute, value) per group
     starts: np.ndarray  # [V] each group's first row
     words: dict[str, int]  # single-word anchors -> their value's index, for the letter-by-letter match
+    known: frozenset[str]  # the embedder's whole-word tokens: real words, never read as misspellings
 
 
 # A cameo's @handle is one token, left out: the cast stage draws the cameo, not the caption.
@@ -143,7 +145,8 @@ def vocabulary() -> Vocabulary:
     groups = [ANCHORS[attribute][value] for attribute, value in values]
     starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
     words = {phrase: i for i, group in enumerate(groups) for phrase in group if " " not in phrase}
-    return Vocabulary(embed([phrase for group in groups for phrase in group]), values, starts, words)
+    known = frozenset(w for w in encoder().tokenizer.get_vocab() if w.isalpha())
+    return Vocabulary(embed([phrase for group in groups for phrase in group]), values, starts, words, known)
 
 
 @lru_cache(maxsize=1)
@@ -171,8 +174,10 @@ def _phrases(tokens: list[Token]) -> list[tuple[int, int]]:
             )
             # No anchor has three content words: three in a row are two phrases side by side.
             joined = len(words) < MAX_WORDS or not all(t.content for t in words)
-            # A size word ("small") is no attribute of the world: only the second object's (scene.py).
-            if edges and joined and any(t.content for t in words) and not any(t.text in SIZES for t in words):
+            # A size word ("small") is no attribute of the world: only the second object's (scene.py);
+            # every background has a floor, so "floor" alone names none.
+            bare = all(t.text in GROUND or not t.content for t in words)
+            if edges and joined and not bare and not any(t.text in SIZES for t in words):
                 found.append((start, end))
     return found
 
@@ -185,11 +190,14 @@ def _swaps(word: str) -> list[str]:
 @lru_cache(maxsize=8192)
 def _misspelt(word: str) -> tuple[tuple[int, float], ...]:
     """The values a word may be a misspelling of: two letters swapped ("pnik"), or close by difflib's
-    ratio ("bouncng"), with how sure that is; or a hyphenated word's part ("cherry-red")."""
+    ratio ("bouncng"), with how sure that is; or a hyphenated word's part ("cherry-red"). A word the
+    embedder knows whole is a word, not a typo ("bright" is not "right", nor "carpet" "carp")."""
     vocab = vocabulary()
     if word in vocab.words:
         return ((vocab.words[word], 1.0),)
     parts = [(vocab.words[part], 0.95) for part in word.split("-") if "-" in word and part in vocab.words]
+    if word in vocab.known:
+        return tuple(parts)
     parts += [(vocab.words[swap], SWAPPED) for swap in _swaps(word) if swap in vocab.words]
     if len(word) >= FUZZY_MIN_LENGTH:
         candidates = [w for w in vocab.words if len(w) >= FUZZY_MIN_LENGTH]

@@ -56,6 +56,14 @@ def test_the_caption_is_in_the_worlds_own_wording():
     )
 
 
+def test_the_floor_alone_names_no_place():
+    enhanced = builtin("a blue ball falling onto the floor")
+
+    assert enhanced.scene is not None
+    assert "background" in enhanced.scene["defaulted"]
+    assert enhanced.unmapped == ()
+
+
 def test_words_the_world_cannot_show_are_reported_in_order():
     enhanced = builtin("a purple dragon flying over a castle at night")
 
@@ -74,8 +82,9 @@ def test_words_the_world_cannot_show_are_reported_in_order():
         ("a fast falling ball", ("fast",)),  # a fall has gravity's speed
         ("a white ghost on the beach at night", ("night",)),  # one place
         ("a big pink cat spinning", ("big",)),  # sizes are the world's to pick
+        ("a bright green ball drifting by the edge", ("bright", "edge")),  # real words, not typos
     ],
-    ids=["second-motion", "third-object", "speed-of-a-fall", "second-place", "size"],
+    ids=["second-motion", "third-object", "speed-of-a-fall", "second-place", "size", "no-false-typos"],
 )
 def test_what_the_scene_cannot_hold_is_reported_not_dropped(prompt, dropped):
     assert builtin(prompt).unmapped == dropped
