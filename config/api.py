@@ -21,6 +21,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
@@ -155,8 +156,9 @@ def error_responses(*codes: ErrorCode | tuple[ErrorCode, ...], public: bool = Fa
 class StrictSerializer(serializers.Serializer):
     """An input serializer that refuses fields it does not know, instead of dropping them silently,
     and text of the wrong JSON type (DRF's CharField would store `0` as "0", its UUIDField would read
-    `5` as a UUID). Errors of list items are reported under the list's own name, so `fields` always
-    maps an input name to a list of {"code", "message"}."""
+    `5` as a UUID). `fields` always maps a name to a list of {"code", "message"}: errors of a list's
+    plain items are reported under the list's own name, those of an object in a list under its path
+    (`shots[0].prompt`)."""
 
     TEXT_FIELDS = (serializers.CharField, serializers.UUIDField)
 
@@ -196,17 +198,34 @@ class StrictSerializer(serializers.Serializer):
         except serializers.ValidationError as exc:
             if not isinstance(exc.detail, Mapping):
                 raise
-            flat = {name: self._leaves(problems) for name, problems in exc.detail.items()}
+            flat: dict[str, list[Any]] = {}
+            for name, problems in exc.detail.items():
+                for path, leaf in self._leaves(str(name), problems):
+                    flat.setdefault(path, []).append(leaf)
             raise serializers.ValidationError(flat) from None
 
     @classmethod
-    def _leaves(cls, detail: Any) -> list[Any]:
-        """Every error under one input, however deep (a list item's errors come as {index: [...]})."""
-        if isinstance(detail, Mapping):
-            return [leaf for value in detail.values() for leaf in cls._leaves(value)]
+    def _leaves(cls, path: str, detail: Any) -> list[tuple[str, Any]]:
+        """Every error under one input, however deep, with the path it belongs to: a list's item errors
+        come as {index: [...]} (a plain item: the list's own) or, for objects, {index: {field: [...]}}
+        and [{field: [...]}, ...] (that object's field)."""
         if isinstance(detail, list):
-            return [leaf for value in detail for leaf in cls._leaves(value)]
-        return [detail]
+            return [
+                found
+                for index, value in enumerate(detail)
+                for found in cls._leaves(f"{path}[{index}]" if isinstance(value, Mapping) else path, value)
+            ]
+        if not isinstance(detail, Mapping):
+            return [(path, detail)]
+        found: list[tuple[str, Any]] = []
+        for key, value in detail.items():
+            if str(key).isdigit():  # an item of a list
+                found += cls._leaves(f"{path}[{key}]" if isinstance(value, Mapping) else path, value)
+            elif key == api_settings.NON_FIELD_ERRORS_KEY:  # the list's or object's own problem
+                found += cls._leaves(path, value)
+            else:  # a field of an object
+                found += cls._leaves(f"{path}.{key}", value)
+        return found
 
 
 class CursorPage(CursorPagination):

@@ -415,9 +415,9 @@ class _ShotInput(StrictSerializer):
 
 class GenerationStoryboardApi(APIView):
     class InputSerializer(StrictSerializer):
-        shots = serializers.ListField(
-            child=_ShotInput(),
-            min_length=1,
+        shots = _ShotInput(
+            many=True,
+            min_length=1,  # type: ignore[call-arg]  # ListSerializer takes them; the stubs lag
             max_length=SHOTS_MAX,
             help_text=f"1 to {SHOTS_MAX} shots, rendered in order and joined into one clip; an object "
             "named in several shots stays the same across them where the engine can",
