@@ -1,4 +1,5 @@
-"""Admin for generation jobs: by state, user and engine; cancel and retry; per-engine counts and timings."""
+"""Admin for generation jobs: by kind, state, user and engine (each with its typed and enhanced prompt,
+a storyboard's shots, a stitch's parts); cancel and retry; per-engine counts and timings."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class JobAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "user",
+        "kind",
+        "duration_s",
         "state",
         "stage",
         "percent_display",
@@ -28,8 +31,19 @@ class JobAdmin(admin.ModelAdmin):
         "run_seconds",
         "timings_display",
     )
-    list_filter = ("state", "stage", "engine_name", "worker", "tier", "priority", "aspect", "quality")
-    search_fields = ("id", "user__username", "prompt")
+    list_filter = (
+        "kind",
+        "state",
+        "stage",
+        "engine_name",
+        "worker",
+        "tier",
+        "priority",
+        "enhance",
+        "aspect",
+        "quality",
+    )
+    search_fields = ("id", "user__username", "prompt", "enhanced_prompt")
     list_select_related = ("user",)
     date_hierarchy = "created_at"
     readonly_fields = [*(field.name for field in Job._meta.fields), "timings_display"]
