@@ -42,8 +42,12 @@ def _colour_default(background: str, avoid: set[str]) -> str:
     return (free or [c for c in world.COLOURS if _visible(c, background)])[0]
 
 
+# The places a scene gets when its prompt names none, in order: the first where its objects show.
+PLACES = ("room", "field", "beach", "gray", "night")
+
+
 def _background_default(colours: list[str]) -> str:
-    return next((b for b in world.BACKGROUNDS if all(_visible(c, b) for c in colours)), "room")
+    return next((b for b in PLACES if all(_visible(c, b) for c in colours)), PLACES[0])
 
 
 def scene_complete(found: Found, avoid: Sequence[str] = ()) -> tuple[world.Scene, list[str]]:

@@ -172,12 +172,10 @@ def _phrases(tokens: list[Token]) -> list[tuple[int, int]]:
             edges = (words[0].content or words[0].text in first) and (
                 words[-1].content or words[-1].text in last
             )
-            # No anchor has three content words: three in a row are two phrases side by side.
-            joined = len(words) < MAX_WORDS or not all(t.content for t in words)
             # A size word ("small") is no attribute of the world: only the second object's (scene.py);
             # every background has a floor, so "floor" alone names none.
             bare = all(t.text in GROUND or not t.content for t in words)
-            if edges and joined and not bare and not any(t.text in SIZES for t in words):
+            if edges and not bare and not any(t.text in SIZES for t in words):
                 found.append((start, end))
     return found
 

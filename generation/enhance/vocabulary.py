@@ -146,6 +146,7 @@ ANCHORS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "gray": (
             "in a gray room", "in a plain gray room", "gray room", "grey room", "gray", "grey",
+            "plain gray room", "plain grey room",
             "plain room", "grey background", "gray studio", "concrete room", "grey walls",
         ),
     },
@@ -184,10 +185,10 @@ STOPWORDS = frozenset(
     of in on at to from by for with without into onto upon over under above below across through
     along around about between behind beneath beside besides near nearby next alongside against
     toward towards past off out there here now once until till after before during
-    all each every both either neither not no nor only own same such what how why
+    all each every both either neither not no nor only own same such what how why away
     my your our me us him itself themselves something thing object shape item
     please show see want make create generate render imagine picture video clip scene animation
-    would like i'd let's colored coloured color colour hued tinted toned shade shaded
+    would like i'd let's setting close colored coloured color colour hued tinted toned shade shaded
     """.split()
 )
 # Words of the floor every background has: "on the floor" is true of any scene.
