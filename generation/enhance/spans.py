@@ -103,17 +103,19 @@ def encoder() -> TextEncoder:
 embedded = {"calls": 0, "texts": 0}
 
 
-_one_thread = threading.Lock()
+# One caller at a time (the web process serves previews from several threads): the thread count is
+# set and restored in pairs, the encoder loads once, the phrase cache is never read while cleared.
+_lock = threading.RLock()
 
 
 def embed(texts: list[str]) -> np.ndarray:
     """Embed on one thread: a few short phrases gain nothing from more, and on a busy machine (a worker
     beside a render, 2 cores) torch's thread pool waiting for cores made a call 5-20x slower
-    (40 ms -> 200-800 ms). The lock keeps concurrent callers from restoring each other's count."""
+    (40 ms -> 200-800 ms)."""
     import torch
 
-    encode = encoder()
-    with _one_thread:
+    with _lock:
+        encode = encoder()
         embedded["calls"] += 1
         embedded["texts"] += len(texts)
         threads = torch.get_num_threads()
@@ -130,12 +132,13 @@ SEEN_MAX = 20000  # phrases kept (1.5 KB each): prompts repeat their words, so m
 
 def embed_phrases(texts: list[str]) -> np.ndarray:
     """Embeddings of a prompt's phrases, each computed once per process (up to SEEN_MAX of them)."""
-    new = sorted({t for t in texts if t not in _seen})
-    if new:
-        if len(_seen) + len(new) > SEEN_MAX:
-            _seen.clear()
-        _seen.update(zip(new, embed(new), strict=True))
-    return np.stack([_seen[t] for t in texts])
+    with _lock:
+        new = sorted({t for t in texts if t not in _seen})
+        if new:
+            if len(_seen) + len(new) > SEEN_MAX:
+                _seen.clear()
+            _seen.update(zip(new, embed(new), strict=True))
+        return np.stack([_seen[t] for t in texts])
 
 
 @lru_cache(maxsize=1)

@@ -3,6 +3,8 @@ diffusers templates, and the cost of a call once the embedder is loaded."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from generation.builtin import world
@@ -264,3 +266,22 @@ def test_later_calls_embed_only_the_prompts_new_phrases():
 
 def test_the_vocabulary_names_only_what_the_world_knows():
     vocabulary.anchors_check()
+
+
+def test_concurrent_callers_get_what_one_caller_gets():
+    """The web process serves previews from several threads at once."""
+    prompts = [
+        f"a {colour} heart drifting {way} {place}"
+        for colour, way, place in [
+            ("scarlet", "left", "at dusk"),
+            ("lilac", "upward", "by the shore"),
+            ("mint", "down", "indoors"),
+            ("ivory", "right", "on a lawn"),
+            ("amber", "left", "in the park"),
+            ("cobalt", "up", "at midnight"),
+        ]
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(builtin, prompts * 2))
+
+    assert together == [builtin(p) for p in prompts * 2]
