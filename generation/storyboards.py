@@ -93,8 +93,11 @@ class StitchAsk:
 
 
 def stitch_enqueue(*, user_id: UUID, ask: StitchAsk, idempotency_key: str = "") -> EnqueueResult:
-    """A job that joins the member's own videos: charged their length, like a clip that long."""
+    """A job that joins the member's own videos: charged their length, like a clip that long. The
+    parts' cast is the stitch's cast: consent is asked again now (and by the worker), so a likeness
+    whose consent was withdrawn cannot come back in a stitch, and its owner sees the stitched draft."""
     standing = member_standing(user_id=user_id)
+    teen = standing is not None and standing.is_teen
     tier = tier_of(standing)
     parts = videos_media_for_owner(owner_id=user_id, video_ids=list(ask.video_ids), field="drafts")
     seconds = math.ceil(sum(part.duration_ms for part in parts) / 1000)
@@ -102,11 +105,16 @@ def stitch_enqueue(*, user_id: UUID, ask: StitchAsk, idempotency_key: str = "") 
     if seconds > longest:
         message = f"The drafts add up to {seconds} seconds; a clip can be at most {longest}."
         raise KinoError(errors.STITCH_TOO_LONG, message, field="drafts")
+    prompt = " / ".join(part.prompt for part in parts)[: settings.GENERATION_PROMPT_MAX_CHARS]
+    decisions = consent_checked(user_id, _cast_of(user_id, ask.video_ids), prompt, teen=teen)
+    casts = [d.cast for d in decisions if d.cast is not None]
     first = parts[0]
     job = Job(
         user_id=user_id,
         kind=Job.Kind.STITCH,
-        prompt=" / ".join(part.prompt for part in parts)[: settings.GENERATION_PROMPT_MAX_CHARS],
+        prompt=prompt,
+        cameo_ids=[cast.cameo_id for cast in casts],
+        cameo_handles=[cast.handle for cast in casts],
         duration_s=seconds,
         aspect=_aspect(first.width, first.height),
         quality=Job.Quality.STANDARD,
@@ -117,7 +125,15 @@ def stitch_enqueue(*, user_id: UUID, ask: StitchAsk, idempotency_key: str = "") 
         priority=tier == "priority",
         idempotency_key=idempotency_key,
     )
-    return job_enqueue(job)
+    return job_enqueue(job, decisions=decisions)
+
+
+def _cast_of(user_id: UUID, video_ids: tuple[UUID, ...]) -> tuple[str, ...]:
+    """The handles of the cameos cast in the member's videos, as the jobs that made them named them."""
+    jobs = Job.objects.filter(user_id=user_id, video_id__in=video_ids)
+    return tuple(
+        dict.fromkeys(h for handles in jobs.values_list("cameo_handles", flat=True) for h in handles)
+    )
 
 
 def _aspect(width: int, height: int) -> str:

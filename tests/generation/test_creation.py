@@ -272,3 +272,31 @@ def test_an_extension_whose_source_was_deleted_is_blocked(
     client.delete(f"/api/v1/videos/{source}")
     assert job_execute(job_id=job_id).state == "blocked"
     assert Job.objects.get(id=job_id).error_code == "extend_source_gone"
+
+
+def test_a_stitch_casts_its_parts_cameos_again(auth_client, world_engine, django_capture_on_commit_callbacks):
+    from feed.models import VideoCameo
+    from tests.cameos.factories import CameoFactory
+
+    member = UserFactory()
+    cameo = CameoFactory(level="everyone")
+    client = auth_client(member)
+    cast = made(client, django_capture_on_commit_callbacks, prompt=f"@{cameo.handle} waving", **ASK)
+    plain = drafts_of(client, django_capture_on_commit_callbacks, 1)[0]
+    job = made(
+        client,
+        django_capture_on_commit_callbacks,
+        path="/api/v1/generations/stitch",
+        drafts=[cast["video_id"], plain],
+    )
+    assert job["cameos"] == [cameo.handle]
+    assert VideoCameo.objects.filter(
+        video_id=job["video_id"], cameo_id=cameo.id
+    ).exists()  # its owner sees it
+
+    # Consent withdrawn: the likeness cannot come back in a stitch
+    cameo.level = "only_me"
+    cameo.save()
+    with django_capture_on_commit_callbacks(execute=False):
+        refused = ask(client, "/api/v1/generations/stitch", drafts=[cast["video_id"], plain])
+    assert (refused.status_code, refused.json()["error"]["code"]) == (404, "cameo_not_found")  # hidden now
