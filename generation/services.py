@@ -302,6 +302,7 @@ def generation_retry(*, job: Job) -> bool:
         state=Job.State.QUEUED,
         attempts=0,
         step=0,
+        shot=0,
         stage="",
         timings=[],
         cancel_requested=False,  # a stop from another app stays: the job ends blocked again

@@ -39,6 +39,7 @@ def claim(ctx: JobContext) -> StageResult:
         attempts=F("attempts") + 1,
         heartbeat_at=now,
         step=0,
+        shot=0,
         stage="claim",
         timings=[],
         started_at=now,
