@@ -64,7 +64,7 @@ def stand_in_enhance(text: str) -> StandInEnhanced:
 
 def test_bench_writes_the_issue_keys_for_a_few_paraphrases(bench, tmp_path):
     # given a stand-in for the long part that says what it was asked
-    long_figures = {"clip_60s_cpu_s": 12.5, "boundary_jump_max": 0.8, "inside_jump_max": 0.7}
+    long_figures = {"clip_60s_cpu_s": 12.5, "boundary_jump_max": 0.8, "inside_jump_max": 0.7, "windows": 41}
     out = tmp_path / "creation.json"
 
     # when the bench runs on 3 paraphrases (1 thread: the suite's 2 cores are shared)
@@ -86,7 +86,12 @@ def test_bench_writes_the_issue_keys_for_a_few_paraphrases(bench, tmp_path):
     assert (
         written["paraphrase_acc"]["color"]["without"] == written["paraphrase_acc"]["color"]["with_enhancer"]
     )
-    assert {key: written[key] for key in long_figures} == long_figures
+    assert {key: written[key] for key in ("clip_60s_cpu_s", "boundary_jump_max", "inside_jump_max")} == {
+        "clip_60s_cpu_s": 12.5,
+        "boundary_jump_max": 0.8,
+        "inside_jump_max": 0.7,
+    }
+    assert written["long_clip"] == {"windows": 41}
     assert written["enhancer"] == ["stand-in/0"]
     assert written["command"] == f".venv/bin/python bench/creation.py --paraphrases 3 --out {out} --threads 1"
     rows = json.loads((tmp_path / "creation_rows.json").read_text())
@@ -111,6 +116,13 @@ def test_skip_long_leaves_the_long_figures_out_and_says_so(bench, tmp_path):
     assert report["clip_60s_cpu_s"] is None
     assert report["boundary_jump_max"] is None
     assert report["long_clip"] == "skipped (--skip-long)"
+
+
+def test_the_bench_calls_the_builtin_enhancer(bench):
+    # the stand-in above replaces it; here, that it is the real one, for the built-in model
+    enhanced = bench.builtin_enhance("a crimson orb hopping after dark")
+
+    assert enhanced.caption.startswith("a red ball")
 
 
 def test_a_subset_is_spread_over_the_set(bench):
