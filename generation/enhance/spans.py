@@ -12,13 +12,13 @@ from __future__ import annotations
 import difflib
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from generation.enhance.vocabulary import ANCHORS, GROUND, SIZES, STOPWORDS
+from generation.enhance.vocabulary import ANCHORS, COLOUR, GROUND, SIZES, STOPWORDS, TINTS
 
 if TYPE_CHECKING:
     from generation.builtin.text import TextEncoder
@@ -37,6 +37,7 @@ THRESHOLDS = {
     "move": 0.6,
     "hit": 0.6,
 }
+TINTED_THRESHOLD = 0.5  # for a word said to be a colour ("ocean coloured"): only which colour is open
 SPAN_COST = 0.05  # per labelled phrase: of two labellings that cover the same words, the one with fewer
 # A function word counts a little: of "runs" and "runs into", equally close, the longer phrase wins.
 STOPWORD_WEIGHT = 0.1
@@ -51,6 +52,7 @@ class Token:
     clause: int  # commas, semicolons and full stops end a clause: phrases never cross them
     content: bool  # not a function word
     core: str  # what is compared with the anchors: "honey-coloured" -> "honey"
+    tinted: bool = False  # said to be a colour: "honey-coloured", "ocean coloured", "ocean-blue"
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,12 @@ def tokenize(prompt: str) -> list[Token]:
             continue
         head, _, tail = text.rpartition("-")
         core = head if head and tail in STOPWORDS else text
-        tokens.append(Token(text, clause, text not in STOPWORDS, core))
-    return tokens
+        tinted = bool(head) and (tail in TINTS or tail in ANCHORS[COLOUR] or tail.endswith("ish"))
+        tokens.append(Token(text, clause, text not in STOPWORDS, core, tinted))
+    return [
+        replace(t, tinted=True) if i + 1 < len(tokens) and tokens[i + 1].text in TINTS else t
+        for i, t in enumerate(tokens)
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -235,6 +241,11 @@ def candidates(tokens: list[Token]) -> list[Span]:
     best = dict(zip(phrases, _best(tokens, phrases), strict=True))
     spans = []
     for (start, end), top in best.items():
+        if end - start == 1 and tokens[start].tinted:  # a colour, whatever else the word may mean
+            value, score = top[COLOUR]
+            if score >= TINTED_THRESHOLD:
+                spans.append(Span(start, end, COLOUR, value, score))
+            continue
         for attribute, (value, score) in top.items():
             inner = [
                 best[p][attribute][1]

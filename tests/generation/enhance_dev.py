@@ -146,8 +146,9 @@ SECOND: tuple[tuple[str, str, str, str], ...] = (
     ("a pnik heart boucning in the park", "pink", "heart", "bounce"),
 )
 
-# Written after the second batch's fixes and scored once, never tuned on: the honest estimate (colour
-# 0.944, shape 1.0, motion 1.0 on these 36 at first contact; misses: "marmalade", "ocean coloured").
+# Written after the second batch's fixes and scored once: the honest estimate (colour 0.944, shape
+# 1.0, motion 1.0 on these 36 at first contact; misses: "marmalade", "ocean coloured"). Not tuned on,
+# with one exception to own up to: reading "X coloured" as a colour (any X) came after seeing the miss.
 HELD_BACK: tuple[tuple[str, str, str, str], ...] = (
     ("picture a ruby-toned globe gliding leftward beside a little white cube", "red", "ball", "left"),
     ("Slowly to the left: one crimson heart, with the camera panning right", "red", "heart", "left"),

@@ -34,8 +34,20 @@ def builtin(prompt: str) -> Enhanced:
             " as the camera pans left",
         ),
         ("next to a small yellow one, a violet kitten sinks slowly at night", None),
+        ("an ocean-blue star dwindles at night", "a blue star shrinking at night"),
+        ("a rust colored fish falls onto golden sand", "an orange fish falling on the beach"),
     ],
-    ids=["synonyms", "terse", "word-order", "extra-words", "typos", "second-object-pan", "cue-first"],
+    ids=[
+        "synonyms",
+        "terse",
+        "word-order",
+        "extra-words",
+        "typos",
+        "second-object-pan",
+        "cue-first",
+        "said-to-be-a-colour",
+        "coloured-and-a-coloured-place",
+    ],
 )
 def test_a_paraphrase_maps_to_the_world_caption(prompt, caption):
     enhanced = builtin(prompt)
