@@ -63,10 +63,13 @@ class Found:
     second: tuple[str | None, str | None] | None = None  # (colour, shape), either may be missing
     hits: bool = False
     used: set[int] = field(default_factory=set)
+    place: set[int] = field(default_factory=set)  # the tokens that gave the background
 
-    def take(self, *spans: Span) -> None:
+    def take(self, *spans: Span, place: bool = False) -> None:
         for span in spans:
             self.used.update(range(span.start, span.end))
+            if place:
+                self.place.update(range(span.start, span.end))
 
 
 def _of(spans: list[Span], attribute: str) -> list[Span]:
@@ -104,7 +107,7 @@ def _grounds(tokens: list[Token], spans: list[Span], found: Found) -> list[Span]
         background, where = place
         if background and found.background in (None, background):
             found.background = background
-            found.take(span, where)
+            found.take(span, where, place=True)
     return kept
 
 
@@ -239,7 +242,7 @@ def _one(spans: list[Span], attribute: str, found: Found, field_name: str) -> No
         return
     if getattr(found, field_name) is None:
         setattr(found, field_name, given[0].value)
-    found.take(*(s for s in given if s.value == getattr(found, field_name)))
+    found.take(*(s for s in given if s.value == getattr(found, field_name)), place=attribute == BACKGROUND)
 
 
 def found_in(tokens: list[Token], spans: list[Span]) -> Found:
@@ -253,5 +256,15 @@ def found_in(tokens: list[Token], spans: list[Span]) -> Found:
     if found.motion == "fall" and found.speed:  # the world's falls have one speed: gravity's
         found.used.difference_update(i for s in _of(spans, SPEED) for i in range(s.start, s.end))
         found.speed = None
+    _visible(found)
     found.used.update(i for i, t in enumerate(tokens) if t.text in GROUND)
     return found
+
+
+def _visible(found: Found) -> None:
+    """The world never shows an object the colour of its ground: where the place named would hide the
+    main object ("a blue ball on the carpet": the world's carpet is blue), the object wins and the
+    place's words are reported; the scene gets a place where it shows."""
+    if found.colour and found.background and world.colour_clashes(found.colour, found.background):
+        found.background = None
+        found.used -= found.place

@@ -188,6 +188,52 @@ HELD_BACK: tuple[tuple[str, str, str, str], ...] = (
     ("a puprle heart slides right on a blue floor", "purple", "heart", "right"),
 )
 
+# Written after 6045e5c and scored once, never tuned on: colour, shape and motion all 1.0 on these 40 at
+# first contact. Written by the vocabulary's author, who knows its words: an optimistic estimate (the
+# benchmark's paraphrases, written apart, are the real one).
+LAST: tuple[tuple[str, str, str, str], ...] = (
+    ("Imagine a cardinal-red bubble gliding to the left over a calm lawn", "red", "ball", "left"),
+    ("i want a cherry colored square that goes left really slowly", "red", "box", "left"),
+    ("crimson spook floating leftwards in the dark, very eerie", "red", "ghost", "left"),
+    ("persimmon dice bouncing like crazy in a studio", "orange", "box", "bounce"),
+    ("an apricot-tinted valentine doing little hops on the dunes", "orange", "heart", "bounce"),
+    ("tangerine goldfish leaps up and down on a blue rug", "orange", "fish", "bounce"),
+    ("a buttercup yellow crystal climbing steadily upward", "yellow", "diamond", "up"),
+    ("dandelion-colored tomcat ascending toward the top of the screen", "yellow", "cat", "up"),
+    ("the sunflower orb drifts skyward at midnight", "yellow", "ball", "up"),
+    ("A moss green crate cruising rightwards along the floor", "green", "box", "right"),
+    ("shamrock kitty pads over to the right side", "green", "cat", "right"),
+    ("pistachio heart traveling east across a meadow", "green", "heart", "right"),
+    ("periwinkle-blue marble falling off a ledge onto the carpet", "blue", "ball", "fall"),
+    ("a denim block topples down at night", "blue", "box", "fall"),
+    ("aqua phantom plummeting to the sand below", "blue", "ghost", "fall"),
+    ("a heather purple pyramid slowly sinks in an empty room", "purple", "triangle", "down"),
+    ("mulberry calico descending toward the ground", "purple", "cat", "down"),
+    ("an amethyst goldfish dipping downward by the ocean", "purple", "fish", "down"),
+    ("raspberry pink sphere springing around a grey studio", "pink", "ball", "bounce"),
+    ("watermelon-pink moggy keeps jumping on the lawn", "pink", "cat", "bounce"),
+    ("peony star bopping up and down", "pink", "star", "bounce"),
+    ("a linen-white lozenge slides to the left", "white", "diamond", "left"),
+    ("vanilla colored wraith heading left under the moon", "white", "ghost", "left"),
+    ("platinum triangle scooting leftward on the sand", "white", "triangle", "left"),
+    ("garnet cube swelling larger and larger", "red", "box", "grow"),
+    ("a scarlet koi puffing up in a garden", "red", "fish", "grow"),
+    ("claret heart expanding slowly in a plain room", "red", "heart", "grow"),
+    ("powder blue orb shriveling up on the shore", "blue", "ball", "shrink"),
+    ("a steel-blue kitten getting tinier", "blue", "cat", "shrink"),
+    ("cornflower gem contracting at night", "blue", "diamond", "shrink"),
+    ("terracotta ghost gently settling down on the lawn", "orange", "ghost", "down"),
+    ("a mandarin-orange box lowering itself slowly", "orange", "box", "down"),
+    ("burnt orange star drifting downward inside", "orange", "star", "down"),
+    ("a royal purple fish swims off to the right", "purple", "fish", "right"),
+    ("plum colored orb rolling rightward at dusk", "purple", "ball", "right"),
+    ("an orchid heart glides right past a tiny white cube", "purple", "heart", "right"),
+    ("a scralet ball slidding left", "red", "ball", "left"),
+    ("a yelow cat rizing", "yellow", "cat", "up"),
+    ("pruple ghsot moving rihgt", "purple", "ghost", "right"),
+    ("a blue box shrnking slowley", "blue", "box", "shrink"),
+)
+
 
 def accuracy(cases: tuple[tuple[str, str, str, str], ...] = DEV + SECOND) -> dict[str, float]:
     from generation.enhance.mapper import world_enhance
@@ -218,7 +264,13 @@ def main() -> None:
     figures = accuracy()
     warm = (time.perf_counter() - started) / len(DEV + SECOND)
     timing = {"first_call_s": round(first, 2), "warm_call_ms": round(warm * 1000, 1)}
-    out = {"n": len(DEV + SECOND), **figures, "held_back": accuracy(HELD_BACK), **timing}
+    out = {
+        "n": len(DEV + SECOND),
+        **figures,
+        "held_back": accuracy(HELD_BACK),
+        "last": accuracy(LAST),
+        **timing,
+    }
     sys.stdout.write(json.dumps(out) + "\n")
 
 

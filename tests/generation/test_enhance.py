@@ -92,6 +92,15 @@ def test_the_caption_is_in_the_worlds_own_wording():
     )
 
 
+def test_a_place_that_would_hide_the_object_gives_way_and_is_reported():
+    enhanced = builtin("a white star spinning in a room")  # the world's room is white above, blue below
+
+    assert enhanced.unmapped == ("room",)
+    assert enhanced.scene is not None
+    assert "background" in enhanced.scene["defaulted"]
+    assert not world.colour_clashes("white", enhanced.scene["background"])
+
+
 def test_the_floor_alone_names_no_place():
     enhanced = builtin("a blue ball falling onto the floor")
 
