@@ -18,7 +18,7 @@ from generation.enhance.scene import Found, found_in
 from generation.enhance.spans import label, tokenize
 
 ENHANCER = "builtin-world/1"
-FIELDS = ("colour", "shape", "motion", "background", "speed", "pan", "second", "hits")
+FIELDS = ("colour", "shape", "motion", "background", "speed", "pan")  # what a prompt may leave out
 
 
 class _FirstChoice:
@@ -65,7 +65,7 @@ def scene_complete(found: Found, avoid: Sequence[str] = ()) -> tuple[world.Scene
     scene = world.Scene(
         colour, shape, motion, background, found.speed or "", found.pan or "", second, found.hits
     )
-    defaulted = [name for name in FIELDS[:6] if getattr(found, name) is None]
+    defaulted = [name for name in FIELDS if getattr(found, name) is None]
     if found.second is not None:
         defaulted += [
             name
@@ -108,7 +108,8 @@ def _carry(
     found: Found, shapes: dict[str, str], colours: dict[str, str], last: world.Scene | None
 ) -> list[str]:
     """Fill what a shot leaves out from the shots before it: an object named again by its shape or its
-    colour keeps the other; a shot naming no object goes on with the last one; the place stays."""
+    colour keeps the other; a shot naming no object goes on with the last one; the place stays, unless
+    it would hide this shot's objects."""
     carried = []
     if found.shape and not found.colour and found.shape in shapes:
         found.colour = shapes[found.shape]
@@ -122,7 +123,8 @@ def _carry(
     if found.second is not None and found.second[1] in shapes and found.second[0] is None:
         found.second = (shapes[found.second[1]], found.second[1])
         carried.append("second_colour")
-    if found.background is None and last is not None:
+    shown = [c for c in (found.colour, found.second and found.second[0]) if c]
+    if found.background is None and last is not None and all(_visible(c, last.background) for c in shown):
         found.background = last.background
         carried.append("background")
     return carried

@@ -211,6 +211,18 @@ def test_storyboard_objects_keep_their_colour_and_shape_across_shots():
     assert shots[1].scene["carried"] == ["colour", "background"]
 
 
+def test_a_storyboard_place_that_would_hide_a_new_object_does_not_carry():
+    first, second = shots_enhance(
+        ["a blue fish swims right on the grass", "a green star spins"], family="builtin"
+    )
+
+    assert first.scene is not None
+    assert second.scene is not None
+    assert first.scene["background"] == "field"
+    assert "background" not in second.scene["carried"]
+    assert not world.colour_clashes("green", second.scene["background"])
+
+
 def test_a_new_object_in_a_storyboard_gets_a_colour_of_its_own():
     first, second = shots_enhance(["a red fish swims right", "a ball bounces"], family="builtin")
 
