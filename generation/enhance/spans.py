@@ -28,13 +28,13 @@ MAX_WORDS = 3  # the longest phrase compared with the anchors
 # score low even when they mean the same (crimson-red 0.51, navy-blue 0.29, for words with no anchor
 # of their own), so these sit well below 1; the anchors' many synonyms do the rest.
 THRESHOLDS = {
-    "colour": 0.65,
-    "shape": 0.65,
+    "colour": 0.7,  # below: metal 0.68 (orange), sun 0.66 (yellow)
+    "shape": 0.7,  # below: bird 0.67 (fish), dog 0.66 (cat)
     "motion": 0.65,
-    "speed": 0.6,
-    "background": 0.6,
-    "camera": 0.6,
-    "move": 0.6,
+    "speed": 0.68,  # below: soft 0.66 (slowly)
+    "background": 0.68,  # below: light 0.65 (night), flower 0.6 (field)
+    "camera": 0.68,  # below: photo 0.63
+    "move": 0.72,  # below: water 0.62, plane 0.7
     "hit": 0.6,
 }
 TINTED_THRESHOLD = 0.5  # for a word said to be a colour ("ocean coloured"): only which colour is open
@@ -62,6 +62,7 @@ class Span:
     attribute: str
     value: str
     score: float  # cosine to the nearest anchor (or the letter match's ratio)
+    bar: float = 0.0  # the threshold it passed: what a labelling gains from it is score - bar
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Vocabulary:
     starts: np.ndarray  # [V] each group's first row
     words: dict[str, int]  # single-word anchors -> their value's index, for the letter-by-letter match
     known: frozenset[str]  # the embedder's whole-word tokens: real words, never read as misspellings
+    colours: frozenset[str]  # single-word colour anchors: a hyphenated word's colour part ("cherry-red")
 
 
 # A cameo's @handle is one token, left out: the cast stage draws the cameo, not the caption.
@@ -155,7 +157,11 @@ def vocabulary() -> Vocabulary:
     starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
     words = {phrase: i for i, group in enumerate(groups) for phrase in group if " " not in phrase}
     known = frozenset(w for w in encoder().tokenizer.get_vocab() if w.isalpha())
-    return Vocabulary(embed([phrase for group in groups for phrase in group]), values, starts, words, known)
+    colours = frozenset(
+        w for w in words if " " not in w and w in {p for g in ANCHORS[COLOUR].values() for p in g}
+    )
+    anchors = embed([phrase for group in groups for phrase in group])
+    return Vocabulary(anchors, values, starts, words, known, colours)
 
 
 @lru_cache(maxsize=1)
@@ -197,12 +203,12 @@ def _swaps(word: str) -> list[str]:
 @lru_cache(maxsize=8192)
 def _misspelt(word: str) -> tuple[tuple[int, float], ...]:
     """The values a word may be a misspelling of: two letters swapped ("pnik"), or close by difflib's
-    ratio ("bouncng"), with how sure that is; or a hyphenated word's part ("cherry-red"). A word the
+    ratio ("bouncng"), with how sure that is; or a hyphenated word's colour ("cherry-red"). A word the
     embedder knows whole is a word, not a typo ("bright" is not "right", nor "carpet" "carp")."""
     vocab = vocabulary()
     if word in vocab.words:
         return ((vocab.words[word], 1.0),)
-    parts = [(vocab.words[part], 0.95) for part in word.split("-") if "-" in word and part in vocab.words]
+    parts = [(vocab.words[part], 0.95) for part in word.split("-") if "-" in word and part in vocab.colours]
     if word in vocab.known:
         return tuple(parts)
     parts += [(vocab.words[swap], SWAPPED) for swap in _swaps(word) if swap in vocab.words]
@@ -244,7 +250,7 @@ def candidates(tokens: list[Token]) -> list[Span]:
         if end - start == 1 and tokens[start].tinted:  # a colour, whatever else the word may mean
             value, score = top[COLOUR]
             if score >= TINTED_THRESHOLD:
-                spans.append(Span(start, end, COLOUR, value, score))
+                spans.append(Span(start, end, COLOUR, value, score, TINTED_THRESHOLD))
             continue
         for attribute, (value, score) in top.items():
             inner = [
@@ -253,7 +259,7 @@ def candidates(tokens: list[Token]) -> list[Span]:
                 if p in best and best[p][attribute][0] == value
             ]
             if score >= THRESHOLDS[attribute] and all(score >= s - 1e-3 for s in inner):
-                spans.append(Span(start, end, attribute, value, score))
+                spans.append(Span(start, end, attribute, value, score, THRESHOLDS[attribute]))
     return spans
 
 
@@ -272,7 +278,7 @@ def label(tokens: list[Token]) -> list[Span]:
         best[end], choice[end] = best[end - 1], None
         for span in by_end.get(end, []):
             words = sum(1.0 if t.content else STOPWORD_WEIGHT for t in tokens[span.start : span.end])
-            gain = words * (span.score - THRESHOLDS[span.attribute]) - SPAN_COST
+            gain = words * (span.score - span.bar) - SPAN_COST
             if best[span.start] + gain > best[end]:
                 best[end], choice[end] = best[span.start] + gain, span
     chosen: list[Span] = []

@@ -155,6 +155,7 @@ ANCHORS: dict[str, dict[str, tuple[str, ...]]] = {
             "in a grassy field", "on green grass", "grassy field", "grass", "meadow", "lawn", "park",
             "pasture", "green field", "grassland", "prairie", "green ground", "blue sky", "under a blue sky",
             "outdoors", "sunny day", "garden", "countryside", "hillside", "grassy hill", "field",
+            "under the sun", "in the sunshine", "sunlight",
         ),
         "night": (
             "at night", "under a night sky", "night", "night sky", "dark sky", "starry night",
@@ -217,8 +218,8 @@ STOPWORDS = frozenset(
 )
 # Words that say the word before them is a colour ("ocean coloured", "honey-hued").
 TINTS = frozenset({"colored", "coloured", "color", "colour", "hued", "tinted", "toned", "shaded"})
-# Words of the floor every background has: "on the floor" is true of any scene.
-GROUND = frozenset({"floor", "ground", "surface", "bottom"})
+# Words of the floor and sky every background has: "on the floor", "into the sky" fit any scene.
+GROUND = frozenset({"floor", "ground", "surface", "bottom", "sky", "air"})
 # A colour right before one of these names the ground, not an object: the background with that floor.
 SURFACES = frozenset({"floor", "ground", "carpet", "rug", "tiles", "backdrop", "background", "wall", "walls"})
 GROUND_COLOURS = {"blue": "room", "green": "field", "yellow": "beach", "orange": "beach"}

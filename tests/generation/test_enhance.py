@@ -128,8 +128,20 @@ def test_words_the_world_cannot_show_are_reported_in_order():
         ("a white ghost on the beach at night", ("night",)),  # one place
         ("a big pink cat spinning", ("big",)),  # sizes are the world's to pick
         ("a bright green ball drifting by the edge", ("bright", "edge")),  # real words, not typos
+        (
+            "a red ball in the water near a tree, photo, soft light",
+            ("water", "tree", "photo", "soft", "light"),
+        ),
     ],
-    ids=["second-motion", "third-object", "speed-of-a-fall", "second-place", "size", "no-false-typos"],
+    ids=[
+        "second-motion",
+        "third-object",
+        "speed-of-a-fall",
+        "second-place",
+        "size",
+        "no-false-typos",
+        "everyday-words",
+    ],
 )
 def test_what_the_scene_cannot_hold_is_reported_not_dropped(prompt, dropped):
     assert builtin(prompt).unmapped == dropped
