@@ -12,7 +12,7 @@ lock before the draft):
   `too_many_cameos` beyond MAX_CAMEOS; `cameo_restriction` quotes the restriction).
 - `cameo_uses_record(...)`: the usage log (stage "draft" + allowed + video_id tells the owner).
 - `cameo_references`, `cameo_face_embeddings`, `cameo_owner_of`: what engines, screening and
-  feed's oversight read.
+  feed's oversight read; `cameo_handles`: the handles of cameos a clip carries over from another.
 - `cameo_listener_register(listener)`: CameoEvents, inside the transaction that makes the change.
 """
 
@@ -36,7 +36,7 @@ from cameos.errors import (
     TOO_MANY_CAMEOS,
 )
 from cameos.hooks import CameoEvent, CameoListener, cameo_listener_register, cameo_listener_unregister
-from cameos.selectors import cameo_face_embeddings, cameo_owner_of, cameo_references
+from cameos.selectors import cameo_face_embeddings, cameo_handles, cameo_owner_of, cameo_references
 from cameos.services import cameo_uses_record
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "CameoListener",
     "ConsentDecision",
     "cameo_face_embeddings",
+    "cameo_handles",
     "cameo_handles_in_prompt",
     "cameo_listener_register",
     "cameo_listener_unregister",

@@ -268,6 +268,13 @@ def cameo_owner_of(*, cameo_id: UUID) -> UUID | None:
     )
 
 
+def cameo_handles(*, cameo_ids: Sequence[UUID]) -> dict[UUID, str]:
+    """The handles of the live (not deleted) cameos among `cameo_ids`: how a clip made from another
+    (an extension, a stitch) names the cast it carries over, to ask consent for it again."""
+    rows = Cameo.objects.exclude(state=Cameo.State.DELETED).filter(id__in=list(cameo_ids))
+    return dict(rows.values_list("id", "handle"))
+
+
 def cameo_references(*, cameo_id: UUID, limit: int | None = None) -> list[np.ndarray]:
     """The cameo's first `limit` reference images (all by default; uint8 RGB), in order; none for a
     cameo that is not active."""

@@ -637,6 +637,8 @@ REST_FRAMEWORK: dict[str, Any] = {
         "estate_request": env.str("THROTTLE_ESTATE_REQUEST", default="5/hour"),
         # lookups of a clip or still on POST /api/v1/provenance/lookup, per address (anyone may ask)
         "provenance_lookup": env.str("THROTTLE_PROVENANCE_LOOKUP", default="20/min"),
+        # previews of a prompt's enhancement (no quota spends them; the built-in model's embeds it)
+        "generation_enhance": env.str("THROTTLE_GENERATION_ENHANCE", default="30/min"),
     },
     # The client's address is the connection's: proxies are handled once, in the ASGI app
     # (TRUSTED_PROXIES), so DRF must never read X-Forwarded-For itself.

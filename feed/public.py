@@ -22,6 +22,7 @@ from feed.selectors import (
     video_ref_for_extension,
     video_ref_for_remix,
     video_ref_for_viewer,
+    videos_cast,
     videos_media_for_owner,
 )
 from feed.services import DraftReceipt, draft_create_for_job
@@ -63,6 +64,7 @@ __all__ = [
     "video_ref_for_extension",
     "video_ref_for_remix",
     "video_ref_for_viewer",
+    "videos_cast",
     "videos_media_for_owner",
     "view_events_listener_register",
 ]

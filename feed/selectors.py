@@ -168,6 +168,14 @@ def videos_media_for_owner(*, owner_id: UUID, video_ids: list[UUID], field: str)
     return [rows[video_id] for video_id in video_ids]
 
 
+def videos_cast(video_ids: list[UUID]) -> list[UUID]:
+    """The cameos cast in these videos (feed's VideoCameo), each once, in the videos' order."""
+    rows = VideoCameo.objects.filter(video_id__in=video_ids).values_list("video_id", "cameo_id")
+    order = {video_id: index for index, video_id in enumerate(video_ids)}
+    ranked = sorted(rows, key=lambda row: (order[row[0]], str(row[1])))
+    return list(dict.fromkeys(cameo_id for _, cameo_id in ranked))
+
+
 def video_count() -> int:
     """How many videos there are, of any state (the demo seeds only an empty feed)."""
     return Video.objects.count()

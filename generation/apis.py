@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.public import ACCOUNT_INACTIVE
@@ -30,7 +31,7 @@ from config.api import (
     error_responses,
     page_response,
 )
-from config.errors import KinoError
+from config.errors import RATE_LIMITED, KinoError
 from config.openapi import PAGE_PARAMETERS, page_of
 from feed.public import REMIX_NOT_ALLOWED, REMIX_OF_DRAFT, VIDEO_NOT_FOUND
 from generation import errors, selectors, services, storyboards
@@ -56,6 +57,9 @@ _JOB_CODES = [
         errors.OUT_OF_MEMORY,
         errors.ATTEMPTS_EXHAUSTED,
         errors.INTERNAL_ERROR,
+        errors.DURATION_UNSUPPORTED,
+        errors.EXTEND_SOURCE_GONE,
+        errors.STITCH_PART_GONE,
     )
 ]
 
@@ -364,6 +368,9 @@ _QUEUE_ERRORS = (
 
 
 class GenerationEnhanceApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "generation_enhance"
+
     class InputSerializer(StrictSerializer):
         prompt = _prompt_field()
         cameos = _cameos_field(
@@ -385,7 +392,12 @@ class GenerationEnhanceApi(APIView):
         responses={
             200: OutputSerializer,
             **error_responses(
-                BODY_ERRORS, errors.PROMPT_EMPTY, errors.PROMPT_TOO_LONG, TEXT_REFUSED, TEXT_PUBLIC_FIGURE
+                BODY_ERRORS,
+                errors.PROMPT_EMPTY,
+                errors.PROMPT_TOO_LONG,
+                TEXT_REFUSED,
+                TEXT_PUBLIC_FIGURE,
+                RATE_LIMITED,
             ),
         },
         summary="Preview a prompt's enhancement (no quota spent, nothing queued)",
@@ -478,7 +490,8 @@ class GenerationStitchApi(APIView):
             child=serializers.UUIDField(),
             min_length=PARTS_MIN,
             max_length=PARTS_MAX,
-            help_text=f"{PARTS_MIN} to {PARTS_MAX} of your videos (drafts or posts), in the order they play",
+            help_text=f"{PARTS_MIN} to {PARTS_MAX} of your videos (drafts, or posts), in the order they "
+            "play; the cameos cast in them are cast again (their consent is asked now)",
         )
 
     @extend_schema(
@@ -487,7 +500,9 @@ class GenerationStitchApi(APIView):
         responses={
             201: JobSerializer,
             200: JobSerializer,
-            **error_responses(BODY_ERRORS, VIDEO_NOT_FOUND, errors.STITCH_TOO_LONG, *_QUEUE_ERRORS),
+            **error_responses(
+                BODY_ERRORS, VIDEO_NOT_FOUND, errors.STITCH_TOO_LONG, *_CONSENT_ERRORS, *_QUEUE_ERRORS
+            ),
         },
         summary="Stitch drafts into one (cuts with short sound fades), as a job with progress",
     )

@@ -24,14 +24,17 @@ DURATION_UNSUPPORTED = ErrorCode(
     "duration_unsupported", "This server's video model cannot make a clip this long."
 )
 EXTEND_UNSUPPORTED = ErrorCode("extend_unsupported", "This server's video model cannot extend a clip.")
-EXTEND_AND_REMIX = ErrorCode("extend_and_remix", "A clip extends one video or remixes one, not both.")
+EXTEND_AND_REMIX = ErrorCode(
+    "extend_and_remix",
+    "An extension starts from its source: it cannot also remix a video or start from an image.",
+)
 STORYBOARD_TOO_LONG = ErrorCode(
     "storyboard_too_long", "The storyboard's shots add up to more than your clips may last.", 403
 )
 EXTEND_SOURCE_GONE = ErrorCode(
     "extend_source_gone", "The video to extend was deleted before the extension was made.", 409
 )
-STITCH_TOO_LONG = ErrorCode("stitch_too_long", "The drafts add up to more than a clip may last.")
+STITCH_TOO_LONG = ErrorCode("stitch_too_long", "The videos add up to more than your clips may last.", 403)
 STITCH_PART_GONE = ErrorCode("stitch_part_gone", "A part of the stitch was deleted before it was made.", 409)
 QUOTA_EXCEEDED = ErrorCode("quota_exceeded", "You have used today's seconds of video.", 429)
 TOO_MANY_ACTIVE = ErrorCode("too_many_active", "Too many generations are queued or running at once.", 429)

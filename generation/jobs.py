@@ -119,7 +119,10 @@ def job_finish(
 
 _STOP_FILTERS: dict[str, Callable[[UUID], Q]] = {
     "user": lambda user_id: Q(user_id=user_id),
-    "video": lambda video_id: Q(remix_of_id=video_id),
+    # A video taken down or deleted: the remixes, extensions and stitches made from it.
+    "video": lambda video_id: (
+        Q(remix_of_id=video_id) | Q(extend_of_id=video_id) | Q(parts__contains=[video_id])
+    ),
     # A withdrawn consent: every job casting the cameo (the GIN index on cameo_ids of active jobs).
     "cameo": lambda cameo_id: Q(cameo_ids__contains=[cameo_id]),
 }

@@ -25,9 +25,11 @@ from django.utils import timezone
 
 from accounts.public import Standing, member_hold, member_standing
 from cameos.public import (
+    CAMEO_NOT_FOUND,
     CameoCast,
     ConsentDecision,
     cameo_face_embeddings,
+    cameo_handles,
     cameo_handles_in_prompt,
     cameo_uses_record,
     consent_decide,
@@ -35,7 +37,7 @@ from cameos.public import (
 )
 from config.errors import TOKEN_NOT_VALID, KinoError, upload_refused
 from config.events import event_send_on_commit
-from feed.public import video_ref_for_extension, video_ref_for_remix
+from feed.public import video_ref_for_extension, video_ref_for_remix, videos_cast
 from generation import errors
 from generation.cast import cast_notes
 from generation.engines.families import engine_accepts_start_image, engine_can_extend, engine_max_duration_s
@@ -91,9 +93,10 @@ def generation_enqueue(*, user_id: UUID, ask: ClipAsk, idempotency_key: str = ""
     teen = standing is not None and standing.is_teen
     tier = tier_of(standing)
     _ask_check(user_id, ask, teen=teen, tier=tier)
-    decisions = consent_checked(
-        user_id, cameo_handles_of(ask.prompt, ask.cameo_handles), ask.prompt, teen=teen
-    )
+    handles = cameo_handles_of(ask.prompt, ask.cameo_handles)
+    if ask.extend_of_id is not None:  # the source's cast goes on in the extension's first frames
+        handles = tuple(dict.fromkeys([*handles, *carried_handles([ask.extend_of_id], field="extend_of")]))
+    decisions = consent_checked(user_id, handles, ask.prompt, teen=teen)
     casts = [d.cast for d in decisions if d.cast is not None]
     start_image = None
     if ask.start_image is not None:
@@ -139,12 +142,12 @@ def job_enqueue(
     with transaction.atomic():
         if not member_hold(user_id=user_id):  # deleted while asking: nothing of theirs may be written
             raise KinoError(TOKEN_NOT_VALID)
-        earlier = _earlier_job(user_id, idempotency_key)
+        earlier = _earlier_job(user_id, idempotency_key, job.kind)
         if earlier is not None:
             return EnqueueResult(job=earlier, created=False)
         usage = _quota_take(user_id, job.tier, job.duration_s)
         # The usage row's lock serializes this member's requests: a repeat that raced us finds our job now.
-        earlier = _earlier_job(user_id, idempotency_key)
+        earlier = _earlier_job(user_id, idempotency_key, job.kind)
         if earlier is not None:
             return EnqueueResult(job=earlier, created=False)
         job.quota_day = usage.day
@@ -160,10 +163,15 @@ def job_enqueue(
     return EnqueueResult(job=job, created=True)
 
 
-def _earlier_job(user_id: UUID, idempotency_key: str) -> Job | None:
+def _earlier_job(user_id: UUID, idempotency_key: str, kind: str) -> Job | None:
+    """The job an earlier request with this key made; a key used for another kind of job is a
+    conflict (a client reusing keys across endpoints), never that other job."""
     if not idempotency_key:
         return None
-    return Job.objects.filter(user_id=user_id, idempotency_key=idempotency_key).first()
+    earlier = Job.objects.filter(user_id=user_id, idempotency_key=idempotency_key).first()
+    if earlier is not None and earlier.kind != kind:
+        raise KinoError(errors.IDEMPOTENCY_CONFLICT, "This Idempotency-Key was used for another kind of job.")
+    return earlier
 
 
 def _job_insert(job: Job, start_image: ContentFile | None) -> None:
@@ -182,7 +190,7 @@ def _job_insert(job: Job, start_image: ContentFile | None) -> None:
 def _ask_check(user_id: UUID, ask: ClipAsk, *, teen: bool, tier: str) -> None:
     prompt_check(ask.prompt, teen=teen)
     duration_check(ask.duration_s, tier=tier)
-    if ask.remix_of_id is not None and ask.extend_of_id is not None:
+    if ask.extend_of_id is not None and (ask.remix_of_id is not None or ask.start_image is not None):
         raise KinoError(errors.EXTEND_AND_REMIX, field="extend_of")
     if ask.remix_of_id is not None:
         video_ref_for_remix(viewer_id=user_id, video_id=ask.remix_of_id)  # a visible post that allows it
@@ -223,10 +231,21 @@ def cameo_handles_of(prompt: str, handles: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*named, *cameo_handles_in_prompt(prompt)]))
 
 
+def carried_handles(video_ids: list[UUID], *, field: str) -> tuple[str, ...]:
+    """The handles of the cameos cast in videos that a new clip is made from (an extension's source, a
+    stitch's parts): their likeness is in the new clip, so their consent is asked again. A cameo
+    deleted since refuses the new clip (`cameo_not_found`)."""
+    cast = videos_cast(video_ids)
+    handles = cameo_handles(cameo_ids=cast)
+    if len(handles) < len(cast):
+        raise KinoError(CAMEO_NOT_FOUND, "A cameo in this video was deleted by its owner.", field=field)
+    return tuple(handles[cameo_id] for cameo_id in cast)
+
+
 def consent_checked(
-    user_id: UUID, handles: tuple[str, ...], prompt: str, *, teen: bool
+    user_id: UUID, handles: tuple[str, ...], prompt: str, *, teen: bool, field: str = "cameos"
 ) -> tuple[ConsentDecision, ...]:
-    """Consent for every cameo cast (at most 2), or KinoError for the first refusal (`cameos`). A
+    """Consent for every cameo cast (at most 2), or KinoError for the first refusal (under `field`). A
     refusal is written to the cameo's usage log, so its owner sees who tried (and was turned away)."""
     decisions = consent_decide(user_id=user_id, handles=handles, prompt=prompt, teen=teen)
     refused = [d for d in decisions if not d.allowed]
@@ -236,7 +255,8 @@ def consent_checked(
             "generation.cameo_refused",
             extra={"user_id": str(user_id), "code": str(refused[0].error), "handle": refused[0].handle},
         )
-        raise consent_error(refused[0])
+        error = consent_error(refused[0])
+        raise KinoError(error.error, str(error.detail), field=field)
     return decisions
 
 

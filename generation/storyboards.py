@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 
 from accounts.public import member_standing
+from cameos.public import ConsentDecision
 from config.errors import KinoError
 from feed.public import videos_media_for_owner
 from generation import errors
@@ -18,6 +20,7 @@ from generation.models import Job
 from generation.services import (
     EnqueueResult,
     cameo_handles_of,
+    carried_handles,
     consent_checked,
     duration_check,
     job_enqueue,
@@ -58,15 +61,12 @@ def storyboard_enqueue(*, user_id: UUID, ask: StoryboardAsk, idempotency_key: st
     teen = standing is not None and standing.is_teen
     tier = tier_of(standing)
     for index, shot in enumerate(ask.shots):
-        prompt_check(shot.prompt, teen=teen, field=f"shots.{index}.prompt")
-        duration_check(shot.duration_s, tier=tier, field=f"shots.{index}.duration_s")
+        prompt_check(shot.prompt, teen=teen, field=f"shots[{index}].prompt")
+        duration_check(shot.duration_s, tier=tier, field=f"shots[{index}].duration_s")
     longest = settings.GENERATION_TIERS[tier]["max_duration"]
     if ask.duration_s > longest:
         message = f"The shots add up to {ask.duration_s} seconds; your clips can be at most {longest}."
         raise KinoError(errors.STORYBOARD_TOO_LONG, message, field="shots")
-    handles = cameo_handles_of(ask.prompt, [h for shot in ask.shots for h in shot.cameo_handles])
-    decisions = consent_checked(user_id, handles, ask.prompt, teen=teen)
-    casts = [d.cast for d in decisions if d.cast is not None]
     shots = [
         {
             "prompt": shot.prompt.strip(),
@@ -75,6 +75,8 @@ def storyboard_enqueue(*, user_id: UUID, ask: StoryboardAsk, idempotency_key: st
         }
         for shot in ask.shots
     ]
+    decisions = _shots_consented(user_id, shots, teen=teen)
+    casts = [d.cast for d in decisions if d.cast is not None]
     job = job_new(
         user_id,
         tier,
@@ -85,6 +87,21 @@ def storyboard_enqueue(*, user_id: UUID, ask: StoryboardAsk, idempotency_key: st
         shots=shots,
     )
     return job_enqueue(job, decisions=decisions)
+
+
+def _shots_consented(
+    user_id: UUID, shots: list[dict[str, Any]], *, teen: bool
+) -> tuple[ConsentDecision, ...]:
+    """Each shot's cast consented against that shot's own prompt (a refusal names the shot's
+    `cameos`); one decision per cameo."""
+    decided: dict[str, ConsentDecision] = {}
+    for index, shot in enumerate(shots):
+        field = f"shots[{index}].cameos"
+        for decision in consent_checked(
+            user_id, tuple(shot["cameos"]), shot["prompt"], teen=teen, field=field
+        ):
+            decided.setdefault(decision.handle.lower(), decision)
+    return tuple(decided.values())
 
 
 @dataclass(frozen=True)
@@ -101,12 +118,13 @@ def stitch_enqueue(*, user_id: UUID, ask: StitchAsk, idempotency_key: str = "") 
     tier = tier_of(standing)
     parts = videos_media_for_owner(owner_id=user_id, video_ids=list(ask.video_ids), field="drafts")
     seconds = math.ceil(sum(part.duration_ms for part in parts) / 1000)
-    longest = max(settings.GENERATION_DURATIONS)
+    longest = settings.GENERATION_TIERS[tier]["max_duration"]
     if seconds > longest:
-        message = f"The drafts add up to {seconds} seconds; a clip can be at most {longest}."
+        message = f"The videos add up to {seconds} seconds; your clips can be at most {longest}."
         raise KinoError(errors.STITCH_TOO_LONG, message, field="drafts")
     prompt = " / ".join(part.prompt for part in parts)[: settings.GENERATION_PROMPT_MAX_CHARS]
-    decisions = consent_checked(user_id, _cast_of(user_id, ask.video_ids), prompt, teen=teen)
+    handles = carried_handles(list(ask.video_ids), field="drafts")
+    decisions = consent_checked(user_id, handles, prompt, teen=teen, field="drafts")
     casts = [d.cast for d in decisions if d.cast is not None]
     first = parts[0]
     job = Job(
@@ -126,14 +144,6 @@ def stitch_enqueue(*, user_id: UUID, ask: StitchAsk, idempotency_key: str = "") 
         idempotency_key=idempotency_key,
     )
     return job_enqueue(job, decisions=decisions)
-
-
-def _cast_of(user_id: UUID, video_ids: tuple[UUID, ...]) -> tuple[str, ...]:
-    """The handles of the cameos cast in the member's videos, as the jobs that made them named them."""
-    jobs = Job.objects.filter(user_id=user_id, video_id__in=video_ids)
-    return tuple(
-        dict.fromkeys(h for handles in jobs.values_list("cameo_handles", flat=True) for h in handles)
-    )
 
 
 def _aspect(width: int, height: int) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from uuid import UUID
 
+from moderation.audit import audit_record
 from moderation.models import Label
 
 
@@ -37,3 +38,30 @@ def label_listener_register(listener: LabelListener) -> LabelListener:
 def labels_changed(subject_kind: str, subject_id: UUID) -> None:
     for listener in _listeners:
         listener(subject_kind, subject_id)
+
+
+def labels_carry(subject_kind: str, from_ids: Iterable[UUID], to_id: UUID) -> frozenset[str]:
+    """A new object made from labelled ones (an extension of a video, a stitch of several) carries
+    their labels, each with the decision that set it (an appeal that lifts it lifts the copy too):
+    a label is never washed off by making something new of its object. Audited; the upper apps hear."""
+    sources = list(from_ids)
+    rows = Label.objects.filter(subject_kind=subject_kind, subject_id__in=sources)
+    copies = dict(rows.values_list("label", "decision_id"))
+    if not copies:
+        return frozenset()
+    Label.objects.bulk_create(
+        [
+            Label(subject_kind=subject_kind, subject_id=to_id, label=label, decision_id=decision)
+            for label, decision in copies.items()
+        ],
+        ignore_conflicts=True,
+    )
+    audit_record(
+        action="labels_carried",
+        subject_kind=subject_kind,
+        subject_id=to_id,
+        after=sorted(copies),
+        detail={"from": [str(source) for source in sources]},
+    )
+    labels_changed(subject_kind, to_id)
+    return frozenset(copies)

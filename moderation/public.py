@@ -14,7 +14,7 @@ from moderation.errors import (
     TEXT_PUBLIC_FIGURE,
     TEXT_REFUSED,
 )
-from moderation.labels import LabelListener, label_listener_register, labels_for
+from moderation.labels import LabelListener, label_listener_register, labels_carry, labels_for
 from moderation.likeness.faces import faces_find, image_decode
 from moderation.likeness.landmarks import Pose, face_crop, faces_posed, poses_described
 from moderation.likeness.loader import ScreeningUnavailable
@@ -64,6 +64,7 @@ __all__ = [
     "image_decode",
     "image_screen",
     "label_listener_register",
+    "labels_carry",
     "labels_for",
     "outcome_listener_register",
     "poses_described",

@@ -16,6 +16,16 @@ class Migration(migrations.Migration):
             old_name='used',
             new_name='seconds',
         ),
+        # The count of jobs becomes the seconds of video those jobs asked for (those not given back).
+        migrations.RunSQL(
+            """
+            UPDATE generation_dailyusage AS usage SET seconds = COALESCE((
+                SELECT SUM(job.duration_s) FROM generation_job AS job
+                WHERE job.user_id = usage.user_id AND job.quota_day = usage.day AND NOT job.quota_refunded
+            ), 0)
+            """,
+            reverse_sql=migrations.RunSQL.noop,
+        ),
         migrations.AddField(
             model_name='job',
             name='enhance',

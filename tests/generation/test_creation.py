@@ -3,6 +3,8 @@ storyboards, stitches and extensions, with a fake engine (the engines' own tests
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import numpy as np
 import pytest
 from django.contrib.auth.models import Group
@@ -300,3 +302,105 @@ def test_a_stitch_casts_its_parts_cameos_again(auth_client, world_engine, django
     with django_capture_on_commit_callbacks(execute=False):
         refused = ask(client, "/api/v1/generations/stitch", drafts=[cast["video_id"], plain])
     assert (refused.status_code, refused.json()["error"]["code"]) == (404, "cameo_not_found")  # hidden now
+
+
+def test_an_extension_casts_its_sources_cameos_again(
+    auth_client, world_engine, django_capture_on_commit_callbacks
+):
+    from feed.models import VideoCameo
+    from tests.cameos.factories import CameoFactory
+
+    owner, fan = UserFactory(), UserFactory()
+    cameo = CameoFactory(level="everyone")
+    source = made(
+        auth_client(owner), django_capture_on_commit_callbacks, prompt=f"@{cameo.handle} waving", **ASK
+    )
+    auth_client(owner).post(f"/api/v1/videos/{source['video_id']}/post", {"caption": "hi"}, format="json")
+    extension = made(
+        auth_client(fan),
+        django_capture_on_commit_callbacks,
+        prompt="waving on",
+        extend_of=source["video_id"],
+        **ASK,
+    )
+    assert extension["cameos"] == [cameo.handle]  # the likeness goes on in its first frames
+    assert VideoCameo.objects.filter(video_id=extension["video_id"], cameo_id=cameo.id).exists()
+
+    cameo.level = "only_me"
+    cameo.save()
+    with django_capture_on_commit_callbacks(execute=False):
+        refused = ask(auth_client(fan), prompt="more", extend_of=source["video_id"], **ASK)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (404, "cameo_not_found")
+
+
+def test_the_worker_blocks_an_extension_whose_source_was_taken_down(
+    auth_client, world_engine, django_capture_on_commit_callbacks
+):
+    owner, fan = UserFactory(), UserFactory()
+    source = drafts_of(auth_client(owner), django_capture_on_commit_callbacks, 1)[0]
+    auth_client(owner).post(f"/api/v1/videos/{source}/post", {"caption": "hi"}, format="json")
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = ask(auth_client(fan), prompt="more", extend_of=source, **ASK).json()["id"]
+    Video.objects.filter(id=source).update(state=Video.State.REMOVED)  # behind the stop hook's back
+    assert job_execute(job_id=job_id).state == "blocked"
+    assert Job.objects.get(id=job_id).error_code == "extend_source_gone"
+
+
+def test_an_edit_keeps_its_sources_labels(auth_client, world_engine, django_capture_on_commit_callbacks):
+    from moderation.models import Label
+    from moderation.public import labels_for
+
+    client = auth_client(UserFactory())
+    source = drafts_of(client, django_capture_on_commit_callbacks, 1)[0]
+    Label.objects.create(subject_kind="video", subject_id=source, label="not_for_teens")
+    extension = made(client, django_capture_on_commit_callbacks, prompt="more", extend_of=source, **ASK)
+    assert labels_for("video", [extension["video_id"]]) == {
+        UUID(extension["video_id"]): frozenset({"not_for_teens"})
+    }
+
+
+def test_each_storyboard_shot_is_consented_against_its_own_prompt(
+    auth_client, django_capture_on_commit_callbacks
+):
+    from tests.cameos.factories import CameoFactory, RestrictionFactory
+
+    cameo = CameoFactory(level="everyone")
+    RestrictionFactory(cameo=cameo, text="no political content")
+    client = auth_client(priority_member())
+    harmless = {"prompt": f"@{cameo.handle} surfing a huge wave at sunset", "duration_s": 4}
+    political = {"prompt": "a speech at a campaign rally", "duration_s": 4}
+    with django_capture_on_commit_callbacks(execute=False):
+        allowed = ask(client, "/api/v1/generations/storyboard", shots=[harmless, political])
+        refused = ask(
+            client,
+            "/api/v1/generations/storyboard",
+            shots=[{"prompt": "a calm sea", "duration_s": 4}, {**political, "cameos": [cameo.handle]}],
+        )
+    assert allowed.status_code == 201, allowed.content  # the cameo is not in the political shot
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "cameo_restriction")
+    assert "shots[1].cameos" in refused.json()["error"]["fields"]
+
+
+def test_creation_limits_and_keys(auth_client, world_engine, django_capture_on_commit_callbacks):
+    member = UserFactory()
+    client = auth_client(member)
+    eights = [
+        made(client, django_capture_on_commit_callbacks, prompt="a pink star", **{**ASK, "duration_s": 8})[
+            "video_id"
+        ]
+        for _ in range(2)
+    ]
+    with django_capture_on_commit_callbacks(execute=False):
+        too_long = ask(client, "/api/v1/generations/stitch", drafts=eights)  # 16 s: over the standard 12
+        board = client.post(
+            "/api/v1/generations/storyboard",
+            {"shots": [{"prompt": "a ball", "duration_s": 4}]},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="k-1",
+        )
+        reused = client.post(
+            "/api/v1/generations", {"prompt": "a ball", **ASK}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+        )
+    assert (too_long.status_code, too_long.json()["error"]["code"]) == (403, "stitch_too_long")
+    assert board.status_code == 201
+    assert (reused.status_code, reused.json()["error"]["code"]) == (409, "idempotency_conflict")

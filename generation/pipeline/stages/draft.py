@@ -15,9 +15,10 @@ from django.db import transaction
 from django.db.models import F
 
 from accounts.public import member_hold, member_standing
-from cameos.public import CAMEO_CONSENT_REVOKED, ConsentDecision, cameo_uses_record, consent_decide
+from cameos.public import CAMEO_CONSENT_REVOKED, ConsentDecision, cameo_uses_record
 from feed.public import draft_create_for_job, notification_send
 from generation import errors
+from generation.cast import job_consent
 from generation.jobs import job_finish
 from generation.models import Job
 from generation.pipeline.context import (
@@ -29,6 +30,7 @@ from generation.pipeline.context import (
     transient,
 )
 from generation.pipeline.stages.recheck import consented, for_the_log
+from moderation.public import labels_carry
 from provenance.public import prints_store
 
 
@@ -46,9 +48,7 @@ def _consent_locked(job: Job) -> tuple[ConsentDecision, ...]:
         return ()
     standing = member_standing(user_id=job.user_id)
     teen = standing is not None and standing.is_teen
-    decisions = consent_decide(
-        user_id=job.user_id, handles=job.cameo_handles, prompt=job.prompt, teen=teen, lock=True
-    )
+    decisions = job_consent(job, teen=teen, lock=True)
     if not consented(job.cameo_ids, decisions):
         raise _ConsentWithdrawn(decisions)
     return decisions
@@ -118,6 +118,9 @@ def _draft_make(ctx: JobContext, decisions: tuple[ConsentDecision, ...]) -> None
     if not receipt.created:  # a draft another attempt made was notified (and printed) by that attempt
         return
     assert ctx.prints is not None, "`fingerprint` runs before `draft`"
+    sources = [job.extend_of_id] if job.extend_of_id else list(job.parts)
+    if sources:  # an edit keeps its sources' moderation labels (not for teens, not in feeds, ...)
+        labels_carry("video", sources, receipt.video_id)
     media = ctx.encoded
     prints_store(
         receipt.video_id, ctx.prints, width=media.width, height=media.height, duration_ms=media.duration_ms

@@ -14,8 +14,6 @@ from generation.cast import cast_notes
 from generation.models import Job
 from generation.pipeline.context import PASSED, JobContext, StageResult
 
-UNMAPPED_MAX = 50  # words kept per job (each at most the column's 100 characters)
-
 
 def enhance(ctx: JobContext) -> StageResult:
     job = ctx.claimed
@@ -51,7 +49,7 @@ def family_of(engine_name: str) -> str:
 
 
 def _fields(caption: str, unmapped: list[str], enhancer: str) -> dict[str, Any]:
-    words = list(dict.fromkeys(word[:100] for word in unmapped))[:UNMAPPED_MAX]
+    words = list(dict.fromkeys(word[:100] for word in unmapped))  # each once, in the prompt's order
     return {"enhanced_prompt": caption, "unmapped": words, "enhancer": enhancer[:50]}
 
 

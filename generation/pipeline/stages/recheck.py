@@ -1,8 +1,10 @@
 """recheck: the world may have changed since the request; may this member still make this clip?
 
-The member is still active, and every cameo the job casts is still consented to (the level, an
-approval, the restrictions against the prompt): a withdrawn consent blocks the job before the GPU
-(`cameo_consent_revoked`), written to the cameo's usage log. The draft stage asks once more, under lock.
+The member is still active; an extension's source may still be extended (not taken down or deleted:
+`extend_source_gone`); and every cameo the job casts is still consented to (the level, an approval, the
+restrictions against the prompt, a storyboard's against each shot's): a withdrawn consent blocks the
+job before the GPU (`cameo_consent_revoked`), written to the cameo's usage log. The draft stage asks
+once more, under lock.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from cameos.public import (
     ConsentDecision,
     cameo_owner_of,
     cameo_uses_record,
-    consent_decide,
 )
+from config.errors import KinoError
+from feed.public import video_ref_for_extension
+from generation import errors
+from generation.cast import job_consent
 from generation.models import Job
 from generation.pipeline.context import PASSED, JobContext, StageResult, block
 
@@ -28,10 +33,10 @@ def recheck(ctx: JobContext) -> StageResult:
     standing = member_standing(user_id=job.user_id)
     if standing is None or not standing.is_active:
         return block(ACCOUNT_INACTIVE)
+    if job.extend_of_id is not None and not _extendable(job):
+        return block(errors.EXTEND_SOURCE_GONE)
     if job.cameo_ids:
-        decisions = consent_decide(
-            user_id=job.user_id, handles=job.cameo_handles, prompt=job.prompt, teen=standing.is_teen
-        )
+        decisions = job_consent(job, teen=standing.is_teen)
         cameo_uses_record(
             user_id=job.user_id,
             decisions=for_the_log(job, decisions),
@@ -43,6 +48,17 @@ def recheck(ctx: JobContext) -> StageResult:
             return block(CAMEO_CONSENT_REVOKED)
         ctx.casts = tuple(d.cast for d in decisions if d.cast is not None)
     return PASSED
+
+
+def _extendable(job: Job) -> bool:
+    """The extension's source is still one the member may extend (theirs, or a post that allows it;
+    not taken down or deleted since the request)."""
+    assert job.extend_of_id is not None
+    try:
+        video_ref_for_extension(viewer_id=job.user_id, video_id=job.extend_of_id)
+    except KinoError:
+        return False
+    return True
 
 
 def consented(cameo_ids: Sequence[UUID], decisions: Sequence[ConsentDecision]) -> bool:
