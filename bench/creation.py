@@ -5,7 +5,9 @@
 
 - paraphrase_acc: the built-in model's colour, motion and sync accuracy (the detectors of
   generation/builtin/evaluate.py) on the held-out paraphrases of bench/data/paraphrases.json,
-  written apart from the enhancer's vocabulary (bench/paraphrases_make.py). Each prompt is
+  written apart from the enhancer's vocabulary (bench/paraphrases_make.py), and of
+  bench/data/paraphrases_fresh.json (kind "fresh": written by hand by someone who never read the
+  enhancer, after it was built: the cleanest measure). Each prompt is
   rendered twice with its own seed, in one run: as typed (`without`) and as the enhancer rewrote
   it, `generation.enhance.prompt_enhance(text, family="builtin").caption` (`with_enhancer`).
   The same figures per kind of paraphrase (synonym, word order, extra words, typo, hand-written),
@@ -34,10 +36,13 @@ sys.path.insert(0, str(ROOT))
 
 from generation.builtin import evaluate, world  # noqa: E402  (the repository root is on the path only now)
 
+# The held-out paraphrases: the set made apart from the enhancer's vocabulary (bench/paraphrases_make.py
+# and hand-written ones), and a later hand-written set ("fresh") by someone who never read the enhancer.
 PARAPHRASES = ROOT / "bench" / "data" / "paraphrases.json"
+FRESH = ROOT / "bench" / "data" / "paraphrases_fresh.json"
 RESULTS = ROOT / "bench" / "results" / "creation.json"
 MEASURES = {"color": "color_acc", "motion": "motion_acc", "sync": "av_sync_acc"}
-KINDS = ("synonym", "order", "extra", "typo", "handwritten")
+KINDS = ("synonym", "order", "extra", "typo", "handwritten", "fresh")
 SCENE_ATTRIBUTES = ("colour", "shape", "motion", "background", "speed", "second", "hits")
 LONG_KEYS = ("clip_60s_cpu_s", "boundary_jump_max")
 LONG_PREFIXES = ("clip_60s_cpu_s", "boundary_", "inside_")  # e.g. inside_jump_max, next to boundary_jump_max
@@ -45,9 +50,13 @@ Enhance = Callable[[str], Any]  # prompt → generation.enhance.Enhanced (captio
 LongMeasure = Callable[[], dict[str, Any]]
 
 
-def paraphrases_load(path: Path, limit: int | None) -> list[dict[str, Any]]:
-    """The set's prompts, or `limit` of them spread over it (the hand-written ones come last)."""
-    rows: list[dict[str, Any]] = json.loads(path.read_text())["prompts"]
+def paraphrases_load(paths: Path | Sequence[Path], limit: int | None) -> list[dict[str, Any]]:
+    """The sets' prompts, or `limit` of them spread over them (the hand-written ones come last)."""
+    rows: list[dict[str, Any]] = [
+        row
+        for path in ([paths] if isinstance(paths, Path) else paths)
+        for row in json.loads(path.read_text())["prompts"]
+    ]
     if not limit or limit >= len(rows):
         return rows
     step = len(rows) / limit
@@ -216,7 +225,7 @@ def run(
 
     from generation.builtin.pipeline import KinoPipeline
 
-    rows = paraphrases_load(PARAPHRASES, paraphrases)
+    rows = paraphrases_load([PARAPHRASES, FRESH], paraphrases)
     part = paraphrase_part(KinoPipeline.from_pretrained(), rows, enhance)
     prompts = part.pop("rows")
     if skip_long:
