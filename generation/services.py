@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import numpy as np
@@ -41,6 +41,7 @@ from feed.public import video_ref_for_extension, video_ref_for_remix, videos_cas
 from generation import errors
 from generation.cast import cast_notes
 from generation.engines.families import engine_accepts_start_image, engine_can_extend, engine_max_duration_s
+from generation.enhance import Enhanced, prompt_enhance
 from generation.jobs import job_dispatch, job_event_data, job_finish
 from generation.models import DailyUsage, Job
 from mediakit.images import ImageRejected, image_sanitize
@@ -69,6 +70,23 @@ def _today() -> date:
 class EnqueueResult:
     job: Job
     created: bool  # False: the Idempotency-Key named a job made earlier
+
+
+class AskLike(Protocol):
+    """What `job_new` reads of an ask (a ClipAsk, a storyboards.StoryboardAsk)."""
+
+    @property
+    def prompt(self) -> str: ...
+    @property
+    def duration_s(self) -> int: ...
+    @property
+    def aspect(self) -> str: ...
+    @property
+    def quality(self) -> str: ...
+    @property
+    def seed(self) -> int | None: ...
+    @property
+    def enhance(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -101,35 +119,48 @@ def generation_enqueue(*, user_id: UUID, ask: ClipAsk, idempotency_key: str = ""
     start_image = None
     if ask.start_image is not None:
         start_image = _start_image_checked(ask.start_image, user_id, [c.cameo_id for c in casts])
-    job = job_new(user_id, tier, ask, casts=casts, idempotency_key=idempotency_key)
+    kind = Job.Kind.EXTENSION if ask.extend_of_id is not None else Job.Kind.GENERATION
+    job = job_new(
+        user_id,
+        tier,
+        ask,
+        kind=kind,
+        casts=casts,
+        idempotency_key=idempotency_key,
+        remix_of_id=ask.remix_of_id,
+        extend_of_id=ask.extend_of_id,
+    )
     return job_enqueue(job, decisions=decisions, start_image=start_image)
 
 
 def job_new(
-    user_id: UUID, tier: str, ask: Any, *, casts: list[CameoCast], idempotency_key: str, **fields: Any
+    user_id: UUID,
+    tier: str,
+    ask: ClipAsk | AskLike,
+    *,
+    kind: str,
+    casts: list[CameoCast],
+    idempotency_key: str,
+    **fields: Any,
 ) -> Job:
-    """A job row (unsaved) for `ask` (a ClipAsk, or any ask with its prompt, size and seed)."""
+    """A job row (unsaved) of `kind` for what the member asked (its prompt, length, size and seed),
+    with its cast; `fields` are the kind's own (a remix's parent, a storyboard's shots...)."""
     seed = ask.seed if ask.seed is not None else int(np.random.default_rng().integers(0, 2**31 - 1))
-    kind = Job.Kind.EXTENSION if getattr(ask, "extend_of_id", None) else Job.Kind.GENERATION
     return Job(
         user_id=user_id,
-        **{
-            "kind": kind,
-            "prompt": ask.prompt.strip(),
-            "duration_s": ask.duration_s,
-            "aspect": ask.aspect,
-            "quality": ask.quality,
-            "seed": seed,
-            "enhance": ask.enhance,
-            "remix_of_id": getattr(ask, "remix_of_id", None),
-            "extend_of_id": getattr(ask, "extend_of_id", None),
-            **fields,
-        },
+        kind=kind,
+        prompt=ask.prompt.strip(),
+        duration_s=ask.duration_s,
+        aspect=ask.aspect,
+        quality=ask.quality,
+        seed=seed,
+        enhance=ask.enhance,
         cameo_ids=[cast.cameo_id for cast in casts],
         cameo_handles=[cast.handle for cast in casts],
         tier=tier,
         priority=tier == "priority",
         idempotency_key=idempotency_key,
+        **fields,
     )
 
 
@@ -346,7 +377,7 @@ def generation_delete(*, job: Job) -> None:
     job.delete()
 
 
-def enhance_preview(*, user_id: UUID, prompt: str, cameo_handles: tuple[str, ...] = ()) -> Any:
+def enhance_preview(*, user_id: UUID, prompt: str, cameo_handles: tuple[str, ...] = ()) -> Enhanced:
     """What the enhancer would make of a prompt, with the preferences of the cameos named that the
     member may use (the others are left out, and nothing is logged: a preview casts nobody)."""
     standing = member_standing(user_id=user_id)
@@ -356,6 +387,4 @@ def enhance_preview(*, user_id: UUID, prompt: str, cameo_handles: tuple[str, ...
         user_id=user_id, handles=cameo_handles_of(prompt, cameo_handles), prompt=prompt, teen=teen
     )
     casts = tuple(d.cast for d in decisions if d.allowed and d.cast is not None)
-    from generation.enhance import prompt_enhance
-
     return prompt_enhance(prompt.strip(), cast_notes=cast_notes(casts))

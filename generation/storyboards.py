@@ -81,9 +81,9 @@ def storyboard_enqueue(*, user_id: UUID, ask: StoryboardAsk, idempotency_key: st
         user_id,
         tier,
         ask,
+        kind=Job.Kind.STORYBOARD,
         casts=casts,
         idempotency_key=idempotency_key,
-        kind=Job.Kind.STORYBOARD,
         shots=shots,
     )
     return job_enqueue(job, decisions=decisions)
