@@ -111,8 +111,11 @@ def _undo(decision: Decision, moderator: Any) -> dict[str, Any]:
             handler.restore(decision.subject_id, moderator.id)
             undone["restored"] = True
     if decision.action == Action.LABEL:
-        removed, _ = Label.objects.filter(decision=decision).delete()
-        labels_changed(decision.subject_kind, decision.subject_id)
+        labelled = Label.objects.filter(decision=decision)  # its subject, and what was made of it since
+        subjects = set(labelled.values_list("subject_kind", "subject_id"))
+        removed, _ = labelled.delete()
+        for kind, subject_id in subjects | {(decision.subject_kind, decision.subject_id)}:
+            labels_changed(kind, subject_id)
         undone["labels_removed"] = removed
     if decision.action == Action.BAN_USER and decision.affected_user_id is not None:
         get_user_model().objects.filter(id=decision.affected_user_id).update(is_active=True)
