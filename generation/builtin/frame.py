@@ -149,3 +149,25 @@ def frames_fit(frames: np.ndarray, width: int, height: int) -> np.ndarray:
         canvas = _upscaled(canvas, scale)
     y, x = above * scale - top, before * scale - left
     return canvas[:, y : y + height, x : x + width]
+
+
+def frames_unfit(frames: np.ndarray, size: int) -> np.ndarray:
+    """Frames uint8 [T, H, W, 3] that `frames_fit` made (and a player may since have re-encoded or
+    watermarked) back at the model's square: uint8 [T, size, size, 3].
+
+    The square frames_fit put in the middle (the short side, centred the same way) is cut out and
+    scaled down by area averaging, which undoes the bicubic scaling up but for a slight blur and
+    averages the encoder's noise away; frames at another size (another engine's clip) are scaled
+    the same way, whatever their short side.
+    """
+    from PIL import Image
+
+    _, height, width, _ = frames.shape
+    side = min(width, height)
+    top, left = (height - side) // 2, (width - side) // 2
+    square = frames[:, top : top + side, left : left + side]
+    if side == size:
+        return square.copy()
+    return np.stack(
+        [np.asarray(Image.fromarray(f).resize((size, size), Image.Resampling.BOX)) for f in square]
+    )

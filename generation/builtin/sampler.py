@@ -20,16 +20,12 @@ def timesteps(steps: int, shift: float = 1.0) -> torch.Tensor:
     return time_shift(torch.linspace(1, 0, steps + 1), shift)
 
 
-def _conditions(text: TextBatch, guided: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(word states, mask, sentence) for one forward pass: with guidance, the prompts and then the
-    null condition, so that both branches run as one batch."""
-    if not guided:
-        return text.tokens, text.mask, text.pooled
-    null = text.null()
+def _stacked(texts: list[TextBatch]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(word states, mask, sentence) of several conditions, one after the other in one batch."""
     return (
-        torch.cat([text.tokens, null.tokens]),
-        torch.cat([text.mask, null.mask]),
-        torch.cat([text.pooled, null.pooled]),
+        torch.cat([t.tokens for t in texts]),
+        torch.cat([t.mask for t in texts]),
+        torch.cat([t.pooled for t in texts]),
     )
 
 
@@ -51,22 +47,47 @@ def _prefix_pin(
     )
 
 
+def _forgotten(
+    video: torch.Tensor,
+    audio: torch.Tensor,
+    prefix: tuple[torch.Tensor, torch.Tensor],
+    noise: tuple[torch.Tensor, torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The clip with its known first frames put back to pure noise: as if they were not known."""
+    k, ka = prefix[0].shape[2], prefix[1].shape[1]
+    return (
+        torch.cat([noise[0][:, :, :k], video[:, :, k:]], dim=2),
+        torch.cat([noise[1][:, :ka], audio[:, ka:]], dim=1),
+    )
+
+
 def _denoised(
     model: KinoDiT,
     video: torch.Tensor,
     audio: torch.Tensor,
     t: torch.Tensor,
-    condition: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    text: TextBatch,
     guidance: float,
+    history: tuple[torch.Tensor, torch.Tensor, float] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The network's clean (video, audio) at time t, guided when guidance is not 1."""
-    guided = guidance != 1.0
-    v_in, a_in = (torch.cat([video, video]), torch.cat([audio, audio])) if guided else (video, audio)
-    clean_v, clean_a = model(v_in, a_in, t.expand(v_in.shape[0]), *condition)
-    if guided:  # for a fixed x_t and t, guiding the clean prediction is guiding the velocity
-        (v_c, v_u), (a_c, a_u) = clean_v.chunk(2), clean_a.chunk(2)
-        clean_v, clean_a = v_u + guidance * (v_c - v_u), a_u + guidance * (a_c - a_u)
-    return clean_v, clean_a
+    """The network's clean (video, audio) at time t, guided when guidance is not 1; with `history`
+    (the clip without its known frames, and a weight), also pushed away from what the network
+    draws without them. All branches run as one batch."""
+    branches = [(video, audio, text)]
+    if guidance != 1.0:
+        branches.append((video, audio, text.null()))
+    if history is not None:
+        branches.append((history[0], history[1], text))
+    v_in, a_in = torch.cat([b[0] for b in branches]), torch.cat([b[1] for b in branches])
+    clean_v, clean_a = model(v_in, a_in, t.expand(v_in.shape[0]), *_stacked([b[2] for b in branches]))
+    v_out, a_out = clean_v.chunk(len(branches)), clean_a.chunk(len(branches))
+    out_v, out_a = v_out[0], a_out[0]
+    if guidance != 1.0:  # for a fixed x_t and t, guiding the clean prediction is guiding the velocity
+        out_v, out_a = v_out[1] + guidance * (out_v - v_out[1]), a_out[1] + guidance * (out_a - a_out[1])
+    if history is not None:
+        weight = history[2]
+        out_v, out_a = out_v + weight * (v_out[0] - v_out[-1]), out_a + weight * (a_out[0] - a_out[-1])
+    return out_v, out_a
 
 
 def _euler_step(x: torch.Tensor, clean: torch.Tensor, t: torch.Tensor, t_next: torch.Tensor) -> torch.Tensor:
@@ -86,6 +107,7 @@ def sample(
     noise: tuple[torch.Tensor, torch.Tensor],
     shift: float = 1.0,
     prefix: tuple[torch.Tensor, torch.Tensor] | None = None,
+    history_guidance: float = 0.0,
     on_step: Callable[[int, int], None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(video [B, 3, T, H, W] in [-1, 1], audio grid [B, T · bins, bands]) for each prompt in `text`.
@@ -94,14 +116,23 @@ def sample(
     frames: before every step they are put where the flow has them at that time, from the same
     noise, so the network draws the rest of the clip to go on from them (the replacement method
     of "Video Diffusion Models", Ho et al. 2022). The result starts with the prefix exactly.
+
+    The network was never trained to go on from given frames, and on its own it draws each window
+    as a clip of its own: the object back where its motion starts, a jump at the join.
+    `history_guidance` (with a prefix) also runs the network with the known frames put back to
+    noise and pushes the prediction away from that one, by this weight: what the known frames
+    say is amplified, as classifier-free guidance amplifies the prompt ("History-Guided Video
+    Diffusion", Song et al. 2025). One more branch in the batch: about 1.5 times the work.
     """
     video, audio = noise  # [B, 3, T, H, W], [B, T · bins, bands]: the starting noise, drawn by the caller
-    condition = _conditions(text, guided=guidance != 1.0)
     times = timesteps(steps, shift).to(video.device)
     for i in range(steps):
         t, t_next = times[i], times[i + 1]
         video, audio = _prefix_pin(video, audio, t, prefix, noise)
-        clean_v, clean_a = _denoised(model, video, audio, t, condition, guidance)
+        history = None
+        if prefix is not None and history_guidance:
+            history = (*_forgotten(video, audio, prefix, noise), history_guidance)
+        clean_v, clean_a = _denoised(model, video, audio, t, text, guidance, history)
         video, audio = _euler_step(video, clean_v, t, t_next), _euler_step(audio, clean_a, t, t_next)
         if on_step is not None:
             on_step(i + 1, steps)

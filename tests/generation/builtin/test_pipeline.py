@@ -26,7 +26,7 @@ PINNED_NATIVE = {
     "rms": 0.025266,
 }
 # fmt: on
-PINNED_LONG = {"rgb": [187.1303, 171.6555, 184.8127], "rms": 0.0259768}
+PINNED_LONG = {"rgb": [187.9168, 170.7361, 186.0033], "rms": 0.0254051}  # half-window joins, history-guided
 
 
 def test_same_seed_same_clip_other_seed_other_clip(tiny_pipeline):
