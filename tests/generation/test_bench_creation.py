@@ -118,11 +118,12 @@ def test_skip_long_leaves_the_long_figures_out_and_says_so(bench, tmp_path):
     assert report["long_clip"] == "skipped (--skip-long)"
 
 
-def test_the_bench_calls_the_builtin_enhancer(bench):
-    # the stand-in above replaces it; here, that it is the real one, for the built-in model
+def test_the_bench_calls_the_builtin_enhancer_and_the_long_part(bench):
+    # the stand-ins above replace these two; here, that they are the real ones
     enhanced = bench.builtin_enhance("a crimson orb hopping after dark")
 
     assert enhanced.caption.startswith("a red ball")
+    assert bench.long_clip_measure_load().__module__ == "bench.creation_long"
 
 
 def test_a_subset_is_spread_over_the_set(bench):
