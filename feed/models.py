@@ -53,7 +53,10 @@ class Video(models.Model):
     # Ancestors are one lookup by primary key, descendants one GIN-indexed containment test.
     lineage = ArrayField(models.UUIDField(), default=list, blank=True)
     depth = models.PositiveIntegerField(default=0, help_text="len(lineage)")
-    made_as = models.CharField(max_length=12, choices=MadeAs.choices, default=MadeAs.GENERATION)
+    # db_default too: rows written by COPY (the benchmarks' seeding) get it from the database.
+    made_as = models.CharField(
+        max_length=12, choices=MadeAs.choices, default=MadeAs.GENERATION, db_default=MadeAs.GENERATION
+    )
     remix_allowed = models.BooleanField(default=True)
     prompt = models.TextField()
     caption = models.CharField(max_length=CAPTION_MAX, blank=True, default="")

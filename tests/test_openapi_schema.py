@@ -261,5 +261,5 @@ def test_every_throttled_operation_declares_429():
             throttled.append(operation.id)
             assert "`rate_limited`" in operation.spec["responses"]["429"]["description"], operation.id
     # waitlist, invite check, signup, login, reports, appeals by code, estates, a cameo owner's reports,
-    # provenance lookups
-    assert len(throttled) == 9
+    # provenance lookups, previews of a prompt's enhancement
+    assert len(throttled) == 10

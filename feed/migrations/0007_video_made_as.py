@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='video',
             name='made_as',
-            field=models.CharField(choices=[('generation', 'From a prompt'), ('remix', 'A remix of remix_of'), ('extension', 'An extension of remix_of (it goes on from its end)'), ('stitch', 'Drafts stitched together'), ('storyboard', "A storyboard's shots")], default='generation', max_length=12),
+            field=models.CharField(choices=[('generation', 'From a prompt'), ('remix', 'A remix of remix_of'), ('extension', 'An extension of remix_of (it goes on from its end)'), ('stitch', 'Drafts stitched together'), ('storyboard', "A storyboard's shots")], default='generation', db_default='generation', max_length=12),
         ),
         # Videos made before this field: those with a parent were remixes.
         migrations.RunSQL(

@@ -75,7 +75,9 @@ def test_prompt_to_playable_draft_over_the_network(transactional_db, tmp_path):
         assert stages == [
             "recheck",
             "load_engine",
+            "enhance",
             "render",
+            "assemble",
             "screen",
             "mark",
             "encode",

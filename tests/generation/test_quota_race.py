@@ -69,7 +69,7 @@ def test_one_idempotency_key_sent_twelve_times_at_once_makes_one_job(transaction
     assert sorted(code for code, _ in answers) == [200] * 11 + [201]
     assert len({job_id for _, job_id in answers}) == 1
     assert Job.objects.filter(user=user).count() == 1
-    assert DailyUsage.objects.get(user=user).seconds == 1
+    assert DailyUsage.objects.get(user=user).seconds == 4  # one clip of 4 s
 
 
 def race_then_stop(stack, threads) -> None:

@@ -11,6 +11,8 @@ the job done. The draft records its cast (feed's VideoCameo) and each owner is t
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.db import transaction
 from django.db.models import F
 
@@ -115,28 +117,33 @@ def _draft_make(ctx: JobContext, decisions: tuple[ConsentDecision, ...]) -> None
     )
     assert finished is not None, "the job's row is locked and this attempt's"
     ctx.job = finished
-    if not receipt.created:  # a draft another attempt made was notified (and printed) by that attempt
-        return
+    if receipt.created:  # a draft another attempt made was notified (and printed) by that attempt
+        _draft_announce(ctx, receipt.video_id, decisions)
+
+
+def _draft_announce(ctx: JobContext, video_id: UUID, decisions: tuple[ConsentDecision, ...]) -> None:
+    """What a new draft brings along: its sources' labels, its prints, the cast's usage log, and
+    the member told."""
+    job = ctx.claimed
+    assert ctx.encoded is not None
     assert ctx.prints is not None, "`fingerprint` runs before `draft`"
     sources = [job.extend_of_id] if job.extend_of_id else list(job.parts)
     if sources:  # an edit keeps its sources' moderation labels (not for teens, not in feeds, ...)
-        labels_carry("video", sources, receipt.video_id)
+        labels_carry("video", sources, video_id)
     media = ctx.encoded
-    prints_store(
-        receipt.video_id, ctx.prints, width=media.width, height=media.height, duration_ms=media.duration_ms
-    )
+    prints_store(video_id, ctx.prints, width=media.width, height=media.height, duration_ms=media.duration_ms)
     cameo_uses_record(
         user_id=job.user_id,
         decisions=decisions,
         stage="draft",
         job_id=job.id,
-        video_id=receipt.video_id,
+        video_id=video_id,
         prompt=job.prompt,
     )
     notification_send(
         recipient_id=job.user_id,
         type="generation_finished",
         target_kind="video",
-        target_id=receipt.video_id,
+        target_id=video_id,
         data={"job_id": str(job.id)},
     )
