@@ -223,7 +223,9 @@ def test_a_member_makes_a_clip_stage_by_stage_then_leaves_and_nothing_of_them_st
         "claim",
         "recheck",
         "load_engine",
+        "enhance",
         "render",
+        "assemble",
         "screen",
         "mark",
         "encode",
@@ -416,6 +418,12 @@ def test_a_cameo_is_registered_shared_cast_overseen_and_withdrawn(builtin_stack)
     assert (listed["id"], listed["state"], listed["creator"]["username"]) == (draft, "draft", "bob")
     assert listed["prompt"] == "@alice waving on a sunny beach"
 
+    # 5b. bob storyboards three shots, @alice cast in the first, and posts it; carol extends it once
+    # alice lets her (her likeness goes on in the extension's first frames)
+    board, extension = storyboard_posted_and_extended(
+        api, cameo, {"alice": alice, "bob": bob, "carol": carol}
+    )
+
     # 6. alice removes her likeness: the draft is gone for bob, who is told
     removed = api.post(f"/cameos/{cameo}/videos/{draft}/remove", headers=alice)
     assert removed.status_code == 200, removed.text
@@ -436,7 +444,8 @@ def test_a_cameo_is_registered_shared_cast_overseen_and_withdrawn(builtin_stack)
     ended = job_reaches(api, bob, job_id, lambda j: j["state"] not in ("queued", "running"))
     code = (ended.get("error") or {}).get("code")
     assert (ended["state"], code, ended["video_id"]) == ("blocked", "cameo_consent_revoked", None), ended
-    assert [v["id"] for v in api.get(f"/cameos/{cameo}/videos", headers=alice).json()["results"]] == [draft]
+    listed = [v["id"] for v in api.get(f"/cameos/{cameo}/videos", headers=alice).json()["results"]]
+    assert sorted(listed) == sorted([draft, board, extension])  # no clip of the blocked job
 
 
 # Read by espeak-ng, pocketsphinx hears these digits exactly (tests/cameos/test_registration.py).
@@ -472,6 +481,63 @@ def cameo_registered(api: httpx.Client, auth: dict[str, str]) -> str:
         assert state["state"] in ("queued", "processing"), state
         time.sleep(0.5)
     raise AssertionError("the cameo was not registered in time")
+
+
+def storyboard_posted_and_extended(
+    api: httpx.Client, cameo: str, auth: dict[str, dict[str, str]]
+) -> tuple[str, str]:
+    """bob's storyboard (one job, shot by shot, one draft) casting alice, posted; carol's extension of
+    it, once alice approved her, whose lineage names the storyboard: the two videos' ids."""
+    bob, carol = auth["bob"], auth["carol"]
+    board = storyboard_made(
+        api,
+        bob,
+        [
+            {"prompt": "@alice on a sunny beach, a red ball bouncing", "duration_s": 4, "cameos": ["alice"]},
+            {"prompt": "the ball rolls to the right", "duration_s": 4},
+            {"prompt": "the red ball falls", "duration_s": 4},
+        ],
+    )
+    posted = api.post(f"/videos/{board}/post", json={"caption": "three shots"}, headers=bob)
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["made_as"] == "storyboard"
+    # carol may not extend it before alice lets her use her cameo: the extension goes on from alice
+    refused = api.post(
+        "/generations",
+        json={"prompt": "the ball keeps bouncing", "duration_s": 4, "extend_of": board},
+        headers=carol,
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "cameo_permission_denied")
+    asked = api.post(f"/cameos/{cameo}/requests", json={"message": "to extend bob's clip"}, headers=carol)
+    assert asked.status_code == 201, asked.text
+    approve = api.post(f"/cameos/{cameo}/requests/{asked.json()['id']}/approve", headers=auth["alice"])
+    assert approve.status_code == 200, approve.text
+    # carol extends bob's post: her clip goes on from its end, and the lineage says so
+    extension = clip_made(api, carol, {"prompt": "the ball keeps bouncing", "extend_of": board})
+    card = api.get(f"/videos/{extension}", headers=carol).json()
+    assert (card["made_as"], card["remix_of"]) == ("extension", board)
+    api.post(f"/videos/{extension}/post", json={"caption": "and then"}, headers=carol)
+    ancestors = api.get(f"/videos/{extension}/ancestors", headers=bob).json()["results"]
+    assert [(node["id"], node["video"]["made_as"]) for node in ancestors] == [(board, "storyboard")]
+    tree = api.get(f"/videos/{board}/lineage", headers=bob).json()
+    assert [(node["id"], node["video"]["made_as"]) for node in tree["children"]] == [(extension, "extension")]
+    return board, extension
+
+
+def storyboard_made(api: httpx.Client, auth: dict[str, str], shots: list[dict[str, object]]) -> str:
+    """Ask for a storyboard and follow it shot by shot until its draft exists: the draft's id."""
+    job = api.post("/generations/storyboard", json={"shots": shots}, headers=auth)
+    assert job.status_code == 201, job.text
+    seen: set[int] = set()
+    done = job_reaches(
+        api,
+        auth,
+        job.json()["id"],
+        lambda j: seen.add(j["progress"]["shot"] or 0) or j["state"] == "succeeded",
+    )
+    assert {1, len(shots)} <= seen, seen  # the client saw the shots go by
+    assert all(shot.get("enhanced_prompt") for shot in done["shots"]), done["shots"]  # in the model's words
+    return done["video_id"]
 
 
 def job_reaches(api: httpx.Client, auth: dict[str, str], job_id: str, done, timeout_s: float = 180) -> dict:
