@@ -264,7 +264,7 @@ GENERATION_TIERS = {
 # A stitch's cut: each part's sound fades out (and the next one's in) over this many milliseconds.
 GENERATION_STITCH_FADE_MS = env.int("GENERATION_STITCH_FADE_MS", default=30)
 # An extension goes on from the source's last this-many seconds (frames and sound).
-GENERATION_EXTEND_CONTEXT_S = env.float("GENERATION_EXTEND_CONTEXT_S", default=0.5)
+GENERATION_EXTEND_CONTEXT_S = env.float("GENERATION_EXTEND_CONTEXT_S", default=1.0)
 GENERATION_PRIORITY_GROUP = "priority"  # members of this group get the priority tier and queue
 # Functions each worker's main process calls every N seconds (housekeeping that must not wait in a queue).
 WORKER_PERIODIC = {

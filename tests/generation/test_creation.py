@@ -241,10 +241,10 @@ def test_an_extension_goes_on_from_its_source_and_lineage_says_so(
     assert (mine["state"], mine["kind"], mine["extend_of"]) == ("succeeded", "extension", source)
     request = world_engine.renders[-1]
     assert request.prefix_frames is not None
-    assert len(request.prefix_frames) == 4
+    assert len(request.prefix_frames) == 8  # the last second at 8 fps (GENERATION_EXTEND_CONTEXT_S)
     src = Video.objects.get(id=source)
     with src.video.open("rb") as handle:
-        tail = clip_from_file(handle.read(), fps=src.fps, max_seconds=60).frames[-4:]
+        tail = clip_from_file(handle.read(), fps=src.fps, max_seconds=60).frames[-8:]
     assert np.abs(request.prefix_frames.astype(int) - tail.astype(int)).mean() < 3
     assert request.prefix_audio is not None
     assert request.prefix_sample_rate == 16000
