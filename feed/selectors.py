@@ -112,33 +112,26 @@ def video_ref_for_viewer(*, viewer_id: UUID, video_id: UUID) -> VideoRef:
     return VideoRef(video_id=video.id, owner_id=video.owner_id, state=video.state)
 
 
-def video_ref_for_remix(*, viewer_id: UUID, video_id: UUID) -> VideoRef:
+def video_ref_for_remix(*, viewer_id: UUID, video_id: UUID, field: str = "remix_of") -> VideoRef:
     """A post `viewer_id` may remix: visible (404 otherwise), posted (not a draft) and with remixing
-    allowed by its owner. Errors name the field `remix_of`."""
+    allowed by its owner. Errors name `field`."""
     video = videos_visible_to(viewer_id=viewer_id).filter(id=video_id).first()
     if video is None:
-        raise KinoError(errors.VIDEO_NOT_FOUND, field="remix_of")
+        raise KinoError(errors.VIDEO_NOT_FOUND, field=field)
     if video.state != State.POSTED:
-        raise KinoError(errors.REMIX_OF_DRAFT, field="remix_of")
+        raise KinoError(errors.REMIX_OF_DRAFT, field=field)
     if not video.remix_allowed:
-        raise KinoError(errors.REMIX_NOT_ALLOWED, field="remix_of")
+        raise KinoError(errors.REMIX_NOT_ALLOWED, field=field)
     return VideoRef(video_id=video.id, owner_id=video.owner_id, state=video.state)
 
 
 def video_ref_for_extension(*, viewer_id: UUID, video_id: UUID) -> VideoRef:
     """A video `viewer_id` may extend: one of their own (draft or post), or a post of someone else's
-    that they may see and that allows remixing. Errors name the field `extend_of`."""
+    that they may remix. Errors name the field `extend_of`."""
     own = Video.objects.filter(owner_id=viewer_id, id=video_id, state__in=[State.DRAFT, State.POSTED]).first()
     if own is not None:
         return VideoRef(video_id=own.id, owner_id=own.owner_id, state=own.state)
-    video = videos_visible_to(viewer_id=viewer_id).filter(id=video_id).first()
-    if video is None:
-        raise KinoError(errors.VIDEO_NOT_FOUND, field="extend_of")
-    if video.state != State.POSTED:
-        raise KinoError(errors.REMIX_OF_DRAFT, field="extend_of")
-    if not video.remix_allowed:
-        raise KinoError(errors.REMIX_NOT_ALLOWED, field="extend_of")
-    return VideoRef(video_id=video.id, owner_id=video.owner_id, state=video.state)
+    return video_ref_for_remix(viewer_id=viewer_id, video_id=video_id, field="extend_of")
 
 
 @dataclass(frozen=True)

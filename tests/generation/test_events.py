@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from generation.pipeline import STAGES
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-STAGES_AFTER_CLAIM = [
-    "recheck",
-    "load_engine",
-    "enhance",
-    "render",
-    "assemble",
-    "screen",
-    "mark",
-    "encode",
-    "fingerprint",
-    "draft",
-]
+STAGES_AFTER_CLAIM = [stage.__name__ for stage in STAGES][1:]  # every stage after claim, in order
 
 
 def test_events_follow_the_job_from_queued_to_succeeded(
