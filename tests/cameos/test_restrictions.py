@@ -92,6 +92,30 @@ def test_the_prompts_quick_vectors_decide_as_float32_does():
         assert (quick >= TOPIC_THRESHOLD) is (exact >= TOPIC_THRESHOLD), row
 
 
+def test_no_part_of_a_long_prompt_escapes_a_restriction():
+    """A restricted topic after many harmless clauses, or on a line of its own, is still read: long
+    prompts are read in runs of clauses, never cut off."""
+    vector = restrictions_embed(["no political content"])[0]
+    harmless = ", ".join(f"a {colour} kite over the {place}" for colour, place in _SCENERY)
+    for prompt in (
+        f"@erin flying kites: {harmless}, @erin giving a speech at a campaign rally",
+        "@erin on a calm beach at dawn with seagulls overhead and waves rolling in slowly\n"
+        "@erin giving a speech at a campaign rally",
+    ):
+        assert restriction_breaks(PromptView.of(prompt), "no political content", vector), prompt
+    assert len(prompt_pieces(f"@erin flying kites: {harmless}")) <= 25  # the cost stays bounded
+    assert not restriction_breaks(
+        PromptView.of(f"@erin flying kites: {harmless}"), "no political content", vector
+    )
+
+
+_SCENERY = [
+    (colour, place)
+    for colour in ("red", "blue", "green", "yellow", "white", "orange")
+    for place in ("sea", "hills", "park", "lake", "beach", "fields")
+]
+
+
 def test_the_quick_encoders_forward_pass_is_transformers_one():
     # embed_quick runs BERT layer by layer (moderation.text.embed._bert_hidden): in float32 that is
     # transformers' forward pass, padding included; in bfloat16 its vectors stay next to float32's.
