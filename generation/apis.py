@@ -237,6 +237,17 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
+# What asks for clips share among their refusals: the cast, the queue, the length.
+_CONSENT_ERRORS = (TOO_MANY_CAMEOS, CAMEO_NOT_FOUND, CAMEO_PERMISSION_DENIED, CAMEO_RESTRICTION)
+_QUEUE_ERRORS = (
+    errors.IDEMPOTENCY_KEY_INVALID,
+    errors.IDEMPOTENCY_CONFLICT,
+    errors.QUOTA_EXCEEDED,
+    errors.TOO_MANY_ACTIVE,
+)
+_LENGTH_ERRORS = (errors.DURATION_OVER_TIER, errors.DURATION_UNSUPPORTED)
+
+
 class GenerationListCreateApi(APIView):
     class InputSerializer(StrictSerializer):  # JSON bodies, which cannot carry a start image
         prompt = _prompt_field()
@@ -268,25 +279,18 @@ class GenerationListCreateApi(APIView):
                 IMAGE_ERRORS,
                 errors.PROMPT_EMPTY,
                 errors.PROMPT_TOO_LONG,
-                TOO_MANY_CAMEOS,
-                CAMEO_NOT_FOUND,
-                CAMEO_PERMISSION_DENIED,
-                CAMEO_RESTRICTION,
+                *_CONSENT_ERRORS,
                 errors.START_IMAGE_UNSUPPORTED,
                 TEXT_REFUSED,
                 TEXT_PUBLIC_FIGURE,
                 LIKENESS_PUBLIC_FIGURE,
                 LIKENESS_REAL_PERSON,
                 MODERATION_UNAVAILABLE,
-                errors.IDEMPOTENCY_KEY_INVALID,
                 VIDEO_NOT_FOUND,
                 REMIX_OF_DRAFT,
                 REMIX_NOT_ALLOWED,
-                errors.IDEMPOTENCY_CONFLICT,
-                errors.QUOTA_EXCEEDED,
-                errors.TOO_MANY_ACTIVE,
-                errors.DURATION_OVER_TIER,
-                errors.DURATION_UNSUPPORTED,
+                *_QUEUE_ERRORS,
+                *_LENGTH_ERRORS,
                 errors.EXTEND_UNSUPPORTED,
                 errors.EXTEND_AND_REMIX,
             ),
@@ -356,15 +360,6 @@ class GenerationCancelApi(APIView):
             job=selectors.job_get_for_owner(owner_id=_actor(request).id, job_id=job_id)
         )
         return Response(JobSerializer(job).data)
-
-
-_CONSENT_ERRORS = (TOO_MANY_CAMEOS, CAMEO_NOT_FOUND, CAMEO_PERMISSION_DENIED, CAMEO_RESTRICTION)
-_QUEUE_ERRORS = (
-    errors.IDEMPOTENCY_KEY_INVALID,
-    errors.IDEMPOTENCY_CONFLICT,
-    errors.QUOTA_EXCEEDED,
-    errors.TOO_MANY_ACTIVE,
-)
 
 
 class GenerationEnhanceApi(APIView):
@@ -452,8 +447,7 @@ class GenerationStoryboardApi(APIView):
                 TEXT_REFUSED,
                 TEXT_PUBLIC_FIGURE,
                 *_CONSENT_ERRORS,
-                errors.DURATION_OVER_TIER,
-                errors.DURATION_UNSUPPORTED,
+                *_LENGTH_ERRORS,
                 errors.STORYBOARD_TOO_LONG,
                 *_QUEUE_ERRORS,
             ),

@@ -119,8 +119,8 @@ class JobContext:
     clip: Clip | None = None  # the rendered clip; after `mark`, its frames as delivered (marked)
     handle: str = ""  # the creator's @handle, as `mark` burned it in
     creation: Creation | None = None  # what `encode` signs into the MP4 (C2PA)
-    # An edit's signed sources, as its manifest names them: an extension's source (parentOf), a
-    # stitch's parts (componentOf, read by `assemble`).
+    # An edit's signed sources, as its manifest names them: an extension's source (parentOf, read by
+    # `render`), a stitch's parts (componentOf, read by `assemble`).
     parts: tuple[bytes, ...] = ()
     encoded: EncodedClip | None = None
     prints: ClipPrints | None = None  # what `draft` stores for the public lookup

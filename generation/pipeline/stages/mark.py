@@ -6,7 +6,8 @@ mark and the creator's @handle, `provenance.watermark`) is burned in. The C2PA f
 `encode` to sign into the MP4: the engine and its model version, the creator's public handle and, for
 a remix, the parent's signed file (an `inputTo` ingredient). A parent deleted while the remix was made
 (or whose file cannot be read) has no file: the remix is signed without the ingredient (feed still
-records its lineage).
+records its lineage). An edit's sources (an extension's, read by `render`; a stitch's parts, read by
+`assemble`) are already in the context for `encode`.
 """
 
 from __future__ import annotations
@@ -34,9 +35,6 @@ def mark(ctx: JobContext) -> StageResult:
         frames = watermark_burn(frames, ctx.clip.fps, standing.username)
     ctx.clip = replace(ctx.clip, frames=frames)
     ctx.handle = standing.username
-    if job.kind == Job.Kind.EXTENSION and job.extend_of_id is not None:
-        source = video_file_read(video_id=job.extend_of_id)
-        ctx.parts = (source,) if source is not None else ()
     parent = video_file_read(video_id=job.remix_of_id) if job.remix_of_id else None
     ctx.creation = Creation(
         engine=ctx.engine.name if ctx.engine is not None else STITCHER,

@@ -50,6 +50,9 @@ def render(ctx: JobContext) -> StageResult:
     assert ctx.engine is not None
     try:
         requests = requests_for(ctx.claimed, ctx.engine, ctx.casts)
+        if ctx.claimed.kind == Job.Kind.EXTENSION:
+            ctx.parts = (_source_read(ctx.claimed),)  # `encode` names it as the clip this one changes
+            requests = [_extending(requests[0], ctx.parts[0])]
     except OSError as exc:  # the start image's or the source's storage
         return transient(errors.STORAGE_UNAVAILABLE, str(exc))
     except SourceGone:
@@ -86,7 +89,8 @@ def _step_of_all(ctx: JobContext, before: int, total: int, step: int, _steps: in
 
 
 def requests_for(job: Job, engine: Engine, casts: tuple[CameoCast, ...] = ()) -> list[GenerationRequest]:
-    """What the engine is asked to make: one request, or one per storyboard shot."""
+    """What the engine is asked to make: one request, or one per storyboard shot (an extension's
+    source is added by `render`, which keeps its file for the manifest)."""
     if job.kind == Job.Kind.STORYBOARD:
         return [
             request_for(
@@ -98,10 +102,7 @@ def requests_for(job: Job, engine: Engine, casts: tuple[CameoCast, ...] = ()) ->
             )
             for shot in job.shots
         ]
-    request = request_for(job, engine, casts)
-    if job.kind == Job.Kind.EXTENSION:
-        request = _extending(request, job)
-    return [request]
+    return [request_for(job, engine, casts)]
 
 
 def request_for(
@@ -131,12 +132,17 @@ def request_for(
     )
 
 
-def _extending(request: GenerationRequest, job: Job) -> GenerationRequest:
-    """The request going on from the source's last frames and sound."""
+def _source_read(job: Job) -> bytes:
+    """The signed file of the video an extension goes on from; SourceGone when it has none."""
     assert job.extend_of_id is not None
     data = video_file_read(job.extend_of_id)
     if data is None:
         raise SourceGone
+    return data
+
+
+def _extending(request: GenerationRequest, data: bytes) -> GenerationRequest:
+    """The request going on from the last frames and sound of the source's file `data`."""
     try:
         tail = clip_tail(data, seconds=settings.GENERATION_EXTEND_CONTEXT_S, fps=request.fps)
     except MediaUnreadable:
