@@ -116,11 +116,13 @@ class UserAdmin(DjangoUserAdmin):
             before = User.objects.get(pk=obj.pk)
             for field in ("is_staff", "is_superuser", "password"):
                 setattr(obj, field, getattr(before, field))
-        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        standing_changed = change and "is_active" in form.changed_data
         super().save_model(request, obj, form, change)
         Profile.objects.get_or_create(user=obj)  # "Add user" makes a member with a profile too
-        if deactivating:
+        if standing_changed and not obj.is_active:
             services.member_deactivate(user=obj)
+        elif standing_changed:
+            services.member_reactivate(user_id=obj.id)
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         services.member_delete(user=obj)  # files, tokens and sockets go too, as with DELETE /me

@@ -7,6 +7,8 @@ above it, which may import `accounts.public`) calls the hook without knowing who
   policy refuses in usernames, display names and bios, and public figures' faces in avatars;
   `accounts` never imports `moderation`.
 - Member files: apps that store files for a member name them when the member is deleted.
+- Standing: a member deactivated or active again; the recommender takes their posts out of feeds
+  and search meanwhile.
 - Follows: `feed` stores a "followed" notification for each new follow.
 - Export parts: each app adds its part of a member's data export (accounts: the profile, the
   avatar, follows and blocks; feed: videos, comments, likes, notifications; later cameos).
@@ -152,6 +154,26 @@ def work_stop(stop: WorkStop) -> int:
     if not connection.in_atomic_block:
         raise RuntimeError("work_stop belongs inside the transaction that makes the change")
     return sum(stopper(stop) for stopper in _work_stoppers)
+
+
+# --- standing ------------------------------------------------------------------
+
+# Called inside the transaction that deactivates a member (a ban, the admin) or makes them active
+# again (an appeal granted, a restore): (user_id, active). Rows that follow the member's standing
+# without a foreign key listen (the recommender: their posts leave feeds and search meanwhile).
+StandingListener = Callable[[UUID, bool], None]
+_standing_listeners: list[StandingListener] = []
+
+
+def standing_listener_register(listener: StandingListener) -> StandingListener:
+    if listener not in _standing_listeners:
+        _standing_listeners.append(listener)
+    return listener
+
+
+def standing_listeners_run(user_id: UUID, active: bool) -> None:
+    for listener in _standing_listeners:
+        listener(user_id, active)
 
 
 # --- follows ---------------------------------------------------------------------

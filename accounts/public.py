@@ -34,6 +34,7 @@ from accounts.hooks import (
     member_text_check_register,
     member_text_check_unregister,
     signup_topics_register,
+    standing_listener_register,
     work_stop,
     work_stopper_register,
 )
@@ -47,7 +48,7 @@ from accounts.selectors import (
     members_for_viewer,
     username_exists,
 )
-from accounts.services import member_deactivate, member_hold
+from accounts.services import member_deactivate, member_hold, member_reactivate
 
 __all__ = [
     "ACCOUNT_INACTIVE",
@@ -80,12 +81,14 @@ __all__ = [
     "member_image_check_register",
     "member_image_check_unregister",
     "member_leaving_register",
+    "member_reactivate",
     "member_standing",
     "member_text_check_register",
     "member_text_check_unregister",
     "members_for_viewer",
     "members_visible_to",
     "signup_topics_register",
+    "standing_listener_register",
     "username_exists",
     "work_stop",
     "work_stopper_register",

@@ -407,7 +407,21 @@ def member_deactivate(*, user: User) -> None:
     _tokens_revoke(locked)
     hooks.work_stop(hooks.WorkStop(subject="user", subject_id=user.id, error=errors.ACCOUNT_INACTIVE))
     sockets_close_on_commit(user_id=user.id, reason="account_inactive")
+    hooks.standing_listeners_run(user.id, False)
     logger.info("user.deactivated", extra={"user_id": str(user.id)})
+
+
+@transaction.atomic
+def member_reactivate(*, user_id: UUID) -> None:
+    """Active again (an appeal granted, a take-down restored, the admin); sessions revoked at the
+    deactivation stay revoked (they sign in afresh). Nothing for a member already active or gone."""
+    locked = _member_lock(user_id)
+    if locked is None:
+        return
+    # No early return for an active row: the admin's change form saves is_active=True first.
+    User.objects.filter(id=user_id).update(is_active=True)
+    hooks.standing_listeners_run(user_id, True)
+    logger.info("user.reactivated", extra={"user_id": str(user_id)})
 
 
 def user_delete(*, user: User, password: str) -> None:

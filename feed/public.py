@@ -52,6 +52,7 @@ __all__ = [
     "liked_video_ids",
     "notification_send",
     "post",
+    "posted_video_ids_of",
     "posts_matching_words",
     "remix_ids_of",
     "video_cards_in_order",
@@ -176,6 +177,15 @@ def liked_video_ids(*, user_id: UUID, limit: int) -> list[UUID]:
         Like.objects.filter(user_id=user_id)
         .order_by("-created_at")
         .values_list("video_id", flat=True)[:limit]
+    )
+
+
+def posted_video_ids_of(*, owner_id: UUID) -> list[UUID]:
+    """The ids of the member's posts (posted now, whatever the member's standing)."""
+    from feed.models import Video
+
+    return list(
+        Video.objects.filter(owner_id=owner_id, state=Video.State.POSTED).values_list("id", flat=True)
     )
 
 

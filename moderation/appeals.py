@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.public import member_reactivate
 from config.errors import KinoError
 from moderation import errors
 from moderation.audit import audit_record
@@ -118,7 +118,7 @@ def _undo(decision: Decision, moderator: Any) -> dict[str, Any]:
             labels_changed(kind, subject_id)
         undone["labels_removed"] = removed
     if decision.action == Action.BAN_USER and decision.affected_user_id is not None:
-        get_user_model().objects.filter(id=decision.affected_user_id).update(is_active=True)
+        member_reactivate(user_id=decision.affected_user_id)
         undone["reactivated"] = str(decision.affected_user_id)
     if decision.action == Action.BLOCK_LIKENESS:
         figure = _figure_of(decision)

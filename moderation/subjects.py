@@ -108,9 +108,9 @@ def _member_take_down(user_id: UUID, moderator_id: UUID | None, reason: str) -> 
 
 def _member_restore(user_id: UUID, moderator_id: UUID | None) -> None:
     """Active again; their revoked sessions stay revoked (they sign in afresh)."""
-    from django.contrib.auth import get_user_model
+    from accounts.public import member_reactivate
 
-    get_user_model().objects.filter(id=user_id).update(is_active=True)
+    member_reactivate(user_id=user_id)
 
 
 _HANDLERS["user"] = SubjectHandler(

@@ -19,7 +19,11 @@ class RecommenderConfig(AppConfig):
 
     def _vectors_ready(self) -> None:
         """R1: the vector rows follow posts and labels; interests follow likes, events and remixes."""
-        from accounts.public import member_leaving_register, signup_topics_register
+        from accounts.public import (
+            member_leaving_register,
+            signup_topics_register,
+            standing_listener_register,
+        )
         from feed.public import like_listener_register, video_listener_register, view_events_listener_register
         from moderation.public import label_listener_register
         from recommender import hooks, interests, vectors
@@ -29,4 +33,5 @@ class RecommenderConfig(AppConfig):
         like_listener_register(interests.interests_on_like)
         view_events_listener_register(interests.interests_on_events)
         member_leaving_register(hooks.member_leaving)
+        standing_listener_register(hooks.member_standing)  # a banned member's posts leave feeds and search
         signup_topics_register(interests.topics_on_signup)

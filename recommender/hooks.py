@@ -10,6 +10,7 @@ from uuid import UUID
 import redis
 from django.db import transaction
 
+from feed.public import posted_video_ids_of
 from recommender.candidates import redis_client
 from recommender.interests import interests_on_remix
 from recommender.models import FeedProfile, UserFactors, UserVector, VideoVector
@@ -37,6 +38,13 @@ def _remix_learn(creator_id: UUID, parent_id: UUID, remix_id: UUID) -> None:
         first = True
     if first:
         interests_on_remix(creator_id, parent_id)
+
+
+def member_standing(user_id: UUID, active: bool) -> None:
+    """accounts' standing hook: a deactivated member's posts leave feeds and search (their rows go);
+    active again, they come back (rows again, their text embedded afresh by the task videos_sync
+    queues; the blend with behaviour returns at the next training)."""
+    videos_sync(posted_video_ids_of(owner_id=user_id))
 
 
 def member_leaving(user_id: UUID) -> None:

@@ -217,6 +217,38 @@ def test_deactivating_in_the_change_form_ends_tokens_and_jobs(client, django_cap
     assert (job.state, job.error_code) == ("blocked", "account_inactive")
 
 
+def test_ticking_active_again_tells_the_standing_listeners(client, django_capture_on_commit_callbacks):
+    from accounts import hooks
+
+    boss, member = UserFactory(is_staff=True, is_superuser=True), UserFactory(is_active=False)
+    heard: list[tuple[object, bool]] = []
+    listener = hooks.standing_listener_register(lambda user_id, active: heard.append((user_id, active)))
+    try:
+        client = logged_in(client, boss)
+        page = client.get(f"/admin/accounts/user/{member.id}/change/")
+        form = {
+            "csrfmiddlewaretoken": csrf_of(page),
+            "username": member.username,
+            "email": member.email,
+            "is_active": "on",
+            "birthdate": "1994-05-06",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "profile-TOTAL_FORMS": "1",
+            "profile-INITIAL_FORMS": "1",
+            "profile-0-user": str(member.id),
+            "profile-0-display_name": "x",
+            "profile-0-bio": "",
+        }
+        saved = client.post(f"/admin/accounts/user/{member.id}/change/", form)
+    finally:
+        hooks._standing_listeners.remove(listener)
+    assert saved.status_code == 302, saved.content[:2000]
+    member.refresh_from_db()
+    assert member.is_active
+    assert heard == [(member.id, True)]
+
+
 def test_deleting_a_member_in_the_admin_removes_their_files(client, django_capture_on_commit_callbacks):
     from django.core.files.storage import default_storage
 

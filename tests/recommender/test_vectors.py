@@ -133,3 +133,26 @@ def test_a_member_leaving_takes_their_rows(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         member_delete(user=ann)
     assert not VideoVector.objects.filter(video_id=video.id).exists()
+
+
+def test_a_deactivated_members_posts_leave_feeds_until_they_are_active_again(
+    django_capture_on_commit_callbacks,
+):
+    from accounts.services import member_deactivate, member_reactivate
+
+    # Given Ann's post, embedded
+    ann = UserFactory()
+    video = posted(ann, "a sunrise over the sea", "", django_capture_on_commit_callbacks)
+    assert VideoVector.objects.get(video_id=video.id).vector is not None
+
+    # When she is banned: her post's row goes, so no feed or search can find it
+    with django_capture_on_commit_callbacks(execute=True):
+        member_deactivate(user=ann)
+    assert not VideoVector.objects.filter(video_id=video.id).exists()
+
+    # When an appeal makes her active again: the row is back, in feeds, embedded afresh
+    with django_capture_on_commit_callbacks(execute=True):
+        member_reactivate(user_id=ann.id)
+    row = VideoVector.objects.get(video_id=video.id)
+    assert row.in_feeds
+    assert row.vector is not None
