@@ -23,6 +23,7 @@ from uuid import UUID
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from threadpoolctl import ThreadpoolController
 
@@ -44,6 +45,7 @@ from recommender.snapshot import (
     Cursor,
     Snapshot,
     SnapshotItem,
+    SnapshotPage,
     cursor_decode,
     cursor_encode,
     snapshot_load,
@@ -75,30 +77,37 @@ class FeedPage:
     model_version: str
 
 
-def feed_page(user_id: UUID, *, cursor: str | None, following: bool, limit: int | None = None) -> FeedPage:
+def feed_page(
+    user_id: UUID,
+    *,
+    cursor: str | None,
+    following: bool,
+    limit: int | None = None,
+    is_teen: bool | None = None,
+) -> FeedPage:
     """One page of the member's For You (or following) feed; `cursor` from the previous page's
-    `next_cursor`. `limit` sizes the pages of a new session (later pages keep the snapshot's). 400
-    `invalid_cursor` for a cursor that is not ours; 429 `feed_daily_limit_reached` for a teen who
-    has had today's items."""
+    `next_cursor`. `limit` sizes the pages of a new session (later pages keep the snapshot's);
+    `is_teen` as the request's user says (read again when not given). 400 `invalid_cursor` for a
+    cursor that is not ours; 429 `feed_daily_limit_reached` for a teen who has had today's items."""
     kind = "following" if following else "foryou"
     at = cursor_decode(cursor) if cursor else Cursor(snapshot="", page=0, start=0, served=0)
-    policy = teen_policy(user_id)
+    policy = teen_policy(user_id, is_teen=is_teen)
     teen_limit_require(policy)
-    snapshot = snapshot_load(kind, user_id, at.snapshot) if at.snapshot else None
-    if snapshot is None or at.page >= len(snapshot.pages):
+    snapshot = snapshot_load(kind, user_id, at.snapshot, at.page) if at.snapshot else None
+    if snapshot is None:
         page_size = limit or settings.RECOMMENDER_PAGE_SIZE
-        snapshot = snapshot_build(user_id, following=following, policy=policy, page_size=page_size)
-        snapshot_store(kind, user_id, snapshot)
-        at = Cursor(snapshot=snapshot.key, page=0, start=0, served=at.served)
-    page = snapshot.pages[at.page] if snapshot.pages else []
-    chosen = page[at.start :]
+        built = snapshot_build(user_id, following=following, policy=policy, page_size=page_size)
+        snapshot_store(kind, user_id, built)
+        at = Cursor(snapshot=built.key, page=0, start=0, served=at.served)
+        snapshot = built.page(0)
+    chosen = snapshot.items[at.start :]
     if policy.is_teen:
         chosen = chosen[: teen_items_served(user_id, len(chosen))]
-        if page and not chosen:
+        if snapshot.items and not chosen:
             teen_limit_require(teen_policy(user_id))  # another page took the last items meanwhile
-    items = _served(user_id, snapshot, snapshot.position(at.page, at.start), chosen)
+    items = _served(user_id, snapshot, snapshot.offset + at.start, chosen)
     served = at.served + len(items)
-    if at.start + len(items) < len(page):
+    if at.start + len(items) < len(snapshot.items):
         after = Cursor(snapshot.key, at.page, at.start + len(items), served)
     else:
         after = Cursor(snapshot.key, at.page + 1, 0, served)
@@ -106,7 +115,7 @@ def feed_page(user_id: UUID, *, cursor: str | None, following: bool, limit: int 
     more = (
         bool(items)
         and not policy.continuous_scroll_off
-        and not (following and after.page >= len(snapshot.pages))
+        and not (following and after.page >= snapshot.page_count)
     )
     checkin = checkin_card(user_id, served_so_far=served) if items else None
     return FeedPage(
@@ -118,29 +127,48 @@ def feed_page(user_id: UUID, *, cursor: str | None, following: bool, limit: int 
 
 
 def _served(
-    user_id: UUID, snapshot: Snapshot, offset: int, chosen: list[SnapshotItem]
+    user_id: UUID, snapshot: SnapshotPage, offset: int, chosen: list[SnapshotItem]
 ) -> tuple[FeedItem, ...]:
     """Log the impressions (one INSERT) and count fresh posts' exposure."""
-    now = timezone.now()
     items = tuple(
         FeedItem(i.video_id, i.creator_id, i.source, i.score, offset + n) for n, i in enumerate(chosen)
     )
-    Impression.objects.bulk_create(
-        Impression(
-            user_id=user_id,
-            video_id=item.video_id,
-            page_key=snapshot.key,
-            position=item.position,
-            source=item.source,
-            score=item.score,
-            features=chosen[n].features,
-            model_version=snapshot.model_version,
-            served_at=now,
-        )
-        for n, item in enumerate(items)
-    )
+    impressions_log(user_id, snapshot.key, snapshot.model_version, items, [i.features for i in chosen])
     explored_count([item.video_id for item in items if item.source == "fresh"])
     return items
+
+
+def impressions_log(
+    user_id: UUID, page_key: str, model_version: str, items: tuple[FeedItem, ...], features: list[list[float]]
+) -> None:
+    """One INSERT of the page's impressions, the columns as arrays (the ORM's bulk_create of twenty
+    rows cost ~5 ms of model instances and per-value adaptation)."""
+    if not items:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _IMPRESSIONS_INSERT,
+            [
+                user_id,
+                page_key,
+                model_version,
+                timezone.now(),
+                [item.video_id for item in items],
+                [item.position for item in items],
+                [item.source for item in items],
+                [item.score for item in items],
+                ["{" + ",".join(map(repr, f)) + "}" for f in features],
+            ],
+        )
+
+
+_IMPRESSIONS_INSERT = (
+    f"INSERT INTO {Impression._meta.db_table}"  # noqa: S608  (our table's name; values are parameters)
+    " (user_id, video_id, page_key, position, source, score, features, model_version, served_at)"
+    " SELECT %s, t.video_id, %s, t.position, t.source, t.score, t.features::float8[], %s, %s"
+    " FROM unnest(%s::uuid[], %s::int[], %s::text[], %s::float8[], %s::text[])"
+    " AS t(video_id, position, source, score, features)"
+)
 
 
 # --- building a snapshot -------------------------------------------------------------------------

@@ -92,7 +92,8 @@ def member_factors(user_id: UUID) -> np.ndarray | None:
 
 
 def features_of(member: Member, candidates: Sequence[Candidate]) -> np.ndarray:
-    """[n, len(FEATURES)] float32; one query (the counters)."""
+    """[n, len(FEATURES)] float32; one query (the counters). Column by column over arrays: a first
+    page scores ~450 candidates, and a Python step per cell cost several milliseconds."""
     n = len(candidates)
     x = np.zeros((n, len(FEATURES)), dtype=np.float32)
     if not n:
@@ -102,30 +103,45 @@ def features_of(member: Member, candidates: Sequence[Candidate]) -> np.ndarray:
     if len(member.interests):
         x[:, col["interest"]] = (vectors @ member.interests.T).max(axis=1)
     if member.factors is not None:
-        x[:, col["als"]] = [c.collab @ member.factors if c.collab is not None else 0.0 for c in candidates]
+        x[:, col["als"]] = _collab_matrix(candidates, len(member.factors)) @ member.factors
     if member.steer is not None and member.steer.active:
         contents = np.stack([c.content if c.content is not None else c.vector for c in candidates])
         x[:, col["steer"]] = member.steer.rerank(contents)
-    counters = video_counters([c.video_id for c in candidates])
+    followed = np.array([c.creator_id in member.followees for c in candidates])
+    x[:, col["followed"]] = followed
+    x[:, col["liked_creator"]] = np.array(["follow" in c.sources for c in candidates]) & ~followed
+    _counter_features(x, col, candidates)
     now = timezone.now()
-    for i, c in enumerate(candidates):
-        followed = c.creator_id in member.followees
-        x[i, col["followed"]] = followed
-        x[i, col["liked_creator"]] = "follow" in c.sources and not followed
-        stats = counters.get(c.video_id)
-        if stats is not None:
-            x[i, col["likes"]] = np.log1p(stats.likes)
-            x[i, col["remixes"]] = np.log1p(stats.remixes)
-            x[i, col["shares"]] = np.log1p(stats.shares)
-            x[i, col["views"]] = np.log1p(stats.views)
-            x[i, col["like_rate"]] = stats.likes / (stats.views + 1)
-            x[i, col["remix_rate"]] = stats.remixes / (stats.views + 1)
-        x[i, col["age"]] = np.log1p(max(0.0, (now - c.posted_at).total_seconds() / 3600))
-        x[i, col["is_remix"]] = c.remix_of_id is not None
-        for source in c.sources:
-            if f"src_{source}" in col:
-                x[i, col[f"src_{source}"]] = 1.0
+    hours = np.array([(now - c.posted_at).total_seconds() / 3600 for c in candidates])
+    x[:, col["age"]] = np.log1p(np.maximum(hours, 0.0))
+    x[:, col["is_remix"]] = np.array([c.remix_of_id is not None for c in candidates])
+    for source in ("ann", "follow", "fresh", "trending", "remix"):
+        x[:, col[f"src_{source}"]] = np.array([source in c.sources for c in candidates])
     return x
+
+
+def _collab_matrix(candidates: Sequence[Candidate], dims: int) -> np.ndarray:
+    """[n, dims] item factors, zero rows for videos no training has seen yet."""
+    rows = np.zeros((len(candidates), dims), dtype=np.float32)
+    for i, c in enumerate(candidates):
+        if c.collab is not None:
+            rows[i] = c.collab
+    return rows
+
+
+def _counter_features(x: np.ndarray, col: dict[str, int], candidates: Sequence[Candidate]) -> None:
+    """The counters' columns (log1p of each, and the like and remix rates); zeros without counters."""
+    counters = video_counters([c.video_id for c in candidates])
+    stats = np.zeros((len(candidates), 4), dtype=np.float64)  # likes, remixes, shares, views
+    for i, c in enumerate(candidates):
+        found = counters.get(c.video_id)
+        if found is not None:
+            stats[i] = (found.likes, found.remixes, found.shares, found.views)
+    likes, remixes, shares, views = stats.T
+    for name, values in (("likes", likes), ("remixes", remixes), ("shares", shares), ("views", views)):
+        x[:, col[name]] = np.log1p(values)
+    x[:, col["like_rate"]] = likes / (views + 1)
+    x[:, col["remix_rate"]] = remixes / (views + 1)
 
 
 # --- scoring -----------------------------------------------------------------------------------

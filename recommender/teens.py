@@ -47,10 +47,13 @@ ADULT = TeenPolicy(
 )
 
 
-def teen_policy(user_id: UUID) -> TeenPolicy:
-    """The member's policy now: one query for adults, two and a Redis read for teens."""
-    standing = member_standing(user_id=user_id)
-    if standing is None or not standing.is_teen:
+def teen_policy(user_id: UUID, *, is_teen: bool | None = None) -> TeenPolicy:
+    """The member's policy now: one query for adults, two and a Redis read for teens. `is_teen`, when
+    the caller has just read the member (the request's user), saves the first query."""
+    if is_teen is None:
+        standing = member_standing(user_id=user_id)
+        is_teen = standing is not None and standing.is_teen
+    if not is_teen:
         return ADULT
     switches = (
         FeedProfile.objects.filter(user_id=user_id)

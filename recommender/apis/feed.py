@@ -55,7 +55,13 @@ def _page(request: Request, *, following: bool) -> Response:
     cursor = request.query_params.get("cursor") or None
     # `limit` reads as every list's does (DRF's: a bad value is the default, a large one the maximum).
     limit = CursorPage().get_page_size(request)
-    page = feed_page(requester_id(request), cursor=cursor, following=following, limit=limit)
+    page = feed_page(
+        requester_id(request),
+        cursor=cursor,
+        following=following,
+        limit=limit,
+        is_teen=getattr(request.user, "is_teen", None),
+    )
     return _answer(request, page)
 
 
