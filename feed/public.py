@@ -132,9 +132,9 @@ def video_cards_in_order(request: Any, *, viewer_id: UUID, video_ids: list[UUID]
     """The cards (`VideoCardSerializer`'s shape) of the posts among `video_ids` that the viewer may see
     now, in the order given: one query however many. A post removed, unposted or blocked since it
     was ranked is left out, so a ranked page never shows what the viewer may not see."""
-    from feed.selectors import posts_visible_to, video_cards
+    from feed.selectors import post_cards_by_id
 
-    rows = video_cards(posts_visible_to(viewer_id=viewer_id).filter(id__in=video_ids), viewer_id=viewer_id)
+    rows = post_cards_by_id(viewer_id=viewer_id, video_ids=video_ids)
     by_id = {video.id: video for video in rows}
     serializer = VideoCardSerializer(context={"request": request})
     return [serializer.to_representation(by_id[video_id]) for video_id in video_ids if video_id in by_id]
