@@ -224,11 +224,10 @@ def seed_vectors(world: World, seeded: Seeded) -> None:
         source = videos[made["video"][n - originals]] if n >= originals else NULL
         text = texts[prompts[n]]
         at = _when(now, days[n])
-        lines.append(f"{video_id}\t{users[creators[n]]}\t{at}\t{source}\t{text}\t{NULL}\t{text}\tt\tt\t{at}")
+        lines.append(f"{video_id}\t{users[creators[n]]}\t{at}\t{source}\t{text}\t{text}\tt\tt\t{at}")
     _copy(
         "recommender_videovector",
-        "video_id, creator_id, posted_at, remix_of_id, content, collab, vector, in_feeds, teen_ok,"
-        " updated_at",
+        "video_id, creator_id, posted_at, remix_of_id, content, vector, in_feeds, teen_ok, updated_at",
         lines,
     )
 

@@ -507,6 +507,9 @@ RECOMMENDER_ALS_RETRAIN_S = env.int("RECOMMENDER_ALS_RETRAIN_S", default=6 * 360
 RECOMMENDER_BLEND_MAX = env.float("RECOMMENDER_BLEND_MAX", default=0.5)
 # Interactions for the blend to reach half of RECOMMENDER_BLEND_MAX.
 RECOMMENDER_BLEND_HALF_AT = env.int("RECOMMENDER_BLEND_HALF_AT", default=20)
+# A training rewrites a post's blended vector (a new HNSW entry) only when it moved: cosine to the
+# stored one under 1 - RECOMMENDER_BLEND_EPSILON.
+RECOMMENDER_BLEND_EPSILON = env.float("RECOMMENDER_BLEND_EPSILON", default=0.002)
 # Interest vectors: a positive interaction joins the nearest of a member's clusters when its cosine
 # similarity is at least this, else opens a new one (up to 3, then the two nearest merge).
 RECOMMENDER_INTEREST_JOIN = env.float("RECOMMENDER_INTEREST_JOIN", default=0.5)

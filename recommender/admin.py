@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 
 from recommender import guardians
@@ -27,6 +27,7 @@ from recommender.models import (
     Steering,
     UserFactors,
     UserVector,
+    VideoFactors,
     VideoVector,
 )
 from recommender.tasks import collab_train_task
@@ -118,7 +119,7 @@ class CheckInAdmin(ReadOnlyAdmin):
 class VideoVectorAdmin(ReadOnlyAdmin):
     """Posts as ANN sees them: whether their vectors are stored, and the flags it filters on."""
 
-    hidden = ("content", "collab", "vector")
+    hidden = ("content", "vector")
     list_display = (
         "video_id",
         "creator_id",
@@ -138,8 +139,11 @@ class VideoVectorAdmin(ReadOnlyAdmin):
         return (
             super()
             .get_queryset(request)
-            .defer("content", "collab", "vector")
-            .annotate(has_content=Q(content__isnull=False), has_collab=Q(collab__isnull=False))
+            .defer("content", "vector")
+            .annotate(
+                has_content=Q(content__isnull=False),
+                has_collab=Exists(VideoFactors.objects.filter(video_id=OuterRef("video_id"))),
+            )
         )
 
     @admin.display(boolean=True, description="content vector")

@@ -37,17 +37,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from recommender.eligibility import Audience, eligible_shared
-from recommender.models import DIMENSIONS, VideoVector
+from recommender.models import DIMENSIONS, VideoFactors, VideoVector
 
 logger = logging.getLogger(__name__)
 
 TABLE = VideoVector._meta.db_table
+FACTORS = VideoFactors._meta.db_table
 # A candidate's logged source is the first of these that proposed it: exploration first (its
 # impressions are counted), then the more particular reasons.
 SOURCES = ("fresh", "follow", "steer", "remix", "ann", "trending", "given")
-COLUMNS = (
-    "v.video_id, v.creator_id, v.posted_at, v.remix_of_id, halfvec_send(v.vector), halfvec_send(v.collab)"
-)
+COLUMNS = "v.video_id, v.creator_id, v.posted_at, v.remix_of_id, halfvec_send(v.vector)"
 WITH_CONTENT = COLUMNS + ", halfvec_send(v.content)"
 
 
@@ -123,18 +122,31 @@ def vectors_of(raws: Sequence[bytes | memoryview | None]) -> list[np.ndarray | N
 
 
 def _vectors_fill(found: dict[UUID, Candidate], rows: list[tuple[Any, ...]]) -> None:
-    """Each candidate's vectors, from the first row that named it (the rows' columns 5..7)."""
+    """Each candidate's vectors, from the first row that named it (the rows' columns 5 and 6), and its
+    ALS factors (one more statement, once per candidate: `VideoFactors`)."""
     first: dict[UUID, tuple[Any, ...]] = {}
     for row in rows:
         first.setdefault(row[1], row)
     chosen = [first[video_id] for video_id in found]
-    with_content = bool(chosen) and len(chosen[0]) > 7
+    with_content = bool(chosen) and len(chosen[0]) > 6
     vectors = vectors_of([row[5] for row in chosen])
-    collabs = vectors_of([row[6] for row in chosen])
-    contents = vectors_of([row[7] for row in chosen]) if with_content else [None] * len(chosen)
+    contents = vectors_of([row[6] for row in chosen]) if with_content else [None] * len(chosen)
+    factors = _factors_of(list(found))
+    collabs = vectors_of([factors.get(video_id) for video_id in found])
     for candidate, vector, collab, content in zip(found.values(), vectors, collabs, contents, strict=True):
         candidate.vector = _NO_VECTOR if vector is None else vector
         candidate.collab, candidate.content = collab, content
+
+
+def _factors_of(video_ids: list[UUID]) -> dict[UUID, bytes]:
+    if not video_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT video_id, halfvec_send(collab) FROM {FACTORS} WHERE video_id = ANY(%s::uuid[])",  # noqa: S608
+            [video_ids],
+        )
+        return dict(cursor.fetchall())
 
 
 def _branch(source: int, columns: str, where: str, order: str, limit: int | None) -> str:

@@ -30,7 +30,7 @@ from django.utils import timezone
 from scipy.sparse import csr_matrix
 
 from feed.public import interactions_since
-from recommender.models import COLLAB_DIMENSIONS, CollabModel, UserFactors, VideoVector
+from recommender.models import COLLAB_DIMENSIONS, CollabModel, UserFactors, VideoFactors, VideoVector
 from recommender.vectors import as_array, from_send
 
 logger = logging.getLogger(__name__)
@@ -120,12 +120,14 @@ def collab_train() -> str:
     since = started - timedelta(days=settings.RECOMMENDER_ALS_DAYS)
     content = _content_vectors()
     matrix = interactions_matrix(interactions_since(since=since, limit=INTERACTIONS_MAX), set(content))
-    version = f"als-{started:%Y%m%d%H%M%S}-{matrix.values.nnz}"
+    version = f"als-{started:%Y%m%d%H%M%S%f}-{matrix.values.nnz}"
+    moved = 0
     if matrix.values.nnz:
         users, items = als_fit(matrix.values)
         vectors = blended(np.stack([content[v] for v in matrix.videos]), matrix, users, items)
         _factors_write(matrix.users, users, version)
-        _videos_write(matrix.videos, items, vectors)
+        _video_factors_write(matrix.videos, items, version)
+        moved = _vectors_write(matrix.videos, vectors)
     _stale_reset(started)
     seconds = time.perf_counter() - clock
     CollabModel.objects.create(
@@ -135,6 +137,7 @@ def collab_train() -> str:
         interactions=matrix.values.nnz,
         seconds=seconds,
         params={
+            "vectors_moved": moved,
             "factors": COLLAB_DIMENSIONS,
             "iterations": settings.RECOMMENDER_ALS_ITERATIONS,
             "regularization": settings.RECOMMENDER_ALS_REGULARIZATION,
@@ -175,34 +178,71 @@ def _factors_write(user_ids: list[UUID], factors: np.ndarray, version: str) -> N
         )
 
 
-_VIDEOS_UPDATE = """
-UPDATE recommender_videovector AS v
-   SET collab = d.collab::halfvec, vector = d.vector::halfvec, updated_at = %s
-  FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS d(video_id, collab, vector)
- WHERE v.video_id = d.video_id
+_VIDEO_FACTORS_UPSERT = """
+INSERT INTO recommender_videofactors (video_id, collab, model_version, updated_at)
+SELECT d.video_id, d.collab::halfvec, %s, %s FROM unnest(%s::uuid[], %s::text[]) AS d(video_id, collab)
+ON CONFLICT (video_id) DO UPDATE
+   SET collab = excluded.collab, model_version = excluded.model_version, updated_at = excluded.updated_at
 """
 
 
-def _videos_write(video_ids: list[UUID], items: np.ndarray, vectors: np.ndarray) -> None:
-    """One UPDATE per chunk, each its own transaction: the HNSW index takes a while per row, and
-    serving must not wait on one long lock."""
+def _video_factors_write(video_ids: list[UUID], items: np.ndarray, version: str) -> None:
+    """Every trained post's item factors (a table without a vector index: cheap to rewrite whole)."""
     for start in range(0, len(video_ids), WRITE_CHUNK):
         end = start + WRITE_CHUNK
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                _VIDEOS_UPDATE,
-                [
-                    timezone.now(),
-                    video_ids[start:end],
-                    [_literal(f) for f in items[start:end]],
-                    [_literal(v) for v in vectors[start:end]],
-                ],
+                _VIDEO_FACTORS_UPSERT,
+                [version, timezone.now(), video_ids[start:end], [_literal(f) for f in items[start:end]]],
             )
 
 
+_VECTORS_UPDATE = """
+UPDATE recommender_videovector AS v SET vector = d.vector::halfvec, updated_at = %s
+  FROM unnest(%s::uuid[], %s::text[]) AS d(video_id, vector)
+ WHERE v.video_id = d.video_id
+"""
+
+
+def _vectors_write(video_ids: list[UUID], vectors: np.ndarray) -> int:
+    """The blended vectors that moved (cosine to the stored one under 1 - RECOMMENDER_BLEND_EPSILON):
+    each row rewritten is a new HNSW entry, and between two trainings most blends barely move. One
+    UPDATE per chunk, each its own transaction, so serving never waits on one long lock. Returns how
+    many moved."""
+    stored = _stored_vectors(video_ids)
+    moved = [
+        i
+        for i, video_id in enumerate(video_ids)
+        if video_id not in stored
+        or float(stored[video_id] @ vectors[i]) < 1 - settings.RECOMMENDER_BLEND_EPSILON
+    ]
+    for start in range(0, len(moved), WRITE_CHUNK):
+        chunk = moved[start : start + WRITE_CHUNK]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                _VECTORS_UPDATE,
+                [timezone.now(), [video_ids[i] for i in chunk], [_literal(vectors[i]) for i in chunk]],
+            )
+    return len(moved)
+
+
+def _stored_vectors(video_ids: list[UUID]) -> dict[UUID, np.ndarray]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT video_id, halfvec_send(vector) FROM recommender_videovector"
+            " WHERE video_id = ANY(%s::uuid[]) AND vector IS NOT NULL",
+            [list(video_ids)],
+        )
+        return {video_id: from_send(raw) for video_id, raw in cursor.fetchall()}
+
+
 def _stale_reset(started: datetime) -> None:
-    stale = VideoVector.objects.filter(collab__isnull=False, content__isnull=False, updated_at__lt=started)
-    stale.update(collab=None, vector=F("content"), updated_at=timezone.now())
+    """Posts this training did not see: their factors go, their vectors are their content again."""
+    stale = VideoFactors.objects.filter(updated_at__lt=started)
+    VideoVector.objects.filter(video_id__in=stale.values("video_id"), content__isnull=False).update(
+        vector=F("content"), updated_at=timezone.now()
+    )
+    stale.delete()
 
 
 def als_scores(user_id: UUID, video_ids: Sequence[UUID]) -> np.ndarray:
@@ -213,9 +253,7 @@ def als_scores(user_id: UUID, video_ids: Sequence[UUID]) -> np.ndarray:
     if user is None:
         return scores
     factors = dict(
-        VideoVector.objects.filter(video_id__in=list(video_ids), collab__isnull=False).values_list(
-            "video_id", "collab"
-        )
+        VideoFactors.objects.filter(video_id__in=list(video_ids)).values_list("video_id", "collab")
     )
     u = as_array(user)
     for i, video_id in enumerate(video_ids):

@@ -13,7 +13,7 @@ from django.db import transaction
 from feed.public import posted_video_ids_of
 from recommender.candidates import redis_client
 from recommender.interests import interests_on_remix
-from recommender.models import FeedProfile, UserFactors, UserVector, VideoVector
+from recommender.models import FeedProfile, UserFactors, UserVector, VideoFactors, VideoVector
 from recommender.vectors import videos_sync
 
 logger = logging.getLogger(__name__)
@@ -53,4 +53,6 @@ def member_leaving(user_id: UUID) -> None:
     UserVector.objects.filter(user_id=user_id).delete()
     UserFactors.objects.filter(user_id=user_id).delete()
     FeedProfile.objects.filter(user_id=user_id).delete()
-    VideoVector.objects.filter(creator_id=user_id).delete()
+    posts = VideoVector.objects.filter(creator_id=user_id)
+    VideoFactors.objects.filter(video_id__in=posts.values("video_id")).delete()
+    posts.delete()

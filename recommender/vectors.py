@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from feed.public import VideoFacts, video_facts
 from moderation.public import labels_for, text_embed
-from recommender.models import DIMENSIONS, VideoVector
+from recommender.models import DIMENSIONS, VideoFactors, VideoVector
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ def videos_sync(video_ids: list[UUID]) -> list[VideoFacts]:
     gone = [video_id for video_id in video_ids if video_id not in {fact.video_id for fact in posted}]
     if gone:
         VideoVector.objects.filter(video_id__in=gone).delete()
+        VideoFactors.objects.filter(video_id__in=gone).delete()
     if posted:
         _rows_upsert(posted)
         ids = [str(fact.video_id) for fact in posted]

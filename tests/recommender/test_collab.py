@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from feed.models import ViewEvent
 from recommender.collab import als_scores, collab_train
-from recommender.models import CollabModel, UserFactors, VideoVector
+from recommender.models import CollabModel, UserFactors, VideoFactors, VideoVector
 from recommender.vectors import as_array, unit
 
 pytestmark = pytest.mark.django_db
@@ -95,17 +95,18 @@ def test_behaviour_moves_watched_posts_toward_their_audience_and_leaves_new_ones
 
     # Then a watched post's ANN vector moves toward what its audience watches, staying near its content
     rows = {row.video_id: row for row in VideoVector.objects.all()}
+    factors = set(VideoFactors.objects.values_list("video_id", flat=True))
     for name in ("A", "B"):
         for video_id in groups[name]:
             row = rows[video_id]
             vector, content = as_array(row.vector), as_array(row.content)
-            assert row.collab is not None
+            assert video_id in factors
             assert 0.8 < float(vector @ content) < 0.999
             assert float(vector @ centre[name]) > float(content @ centre[name]) + 0.01
             assert np.isclose(np.linalg.norm(vector), 1.0, atol=1e-2)
     # And a post nobody touched keeps its content vector
     for video_id in groups["cold"]:
-        assert rows[video_id].collab is None
+        assert video_id not in factors
         assert np.allclose(as_array(rows[video_id].vector), as_array(rows[video_id].content))
 
 
@@ -119,5 +120,21 @@ def test_posts_no_longer_in_the_window_fall_back_to_their_content(two_audiences)
 
     # Then no post keeps a blend that nothing supports any more
     row = VideoVector.objects.get(video_id=groups["A"][0])
-    assert row.collab is None
+    assert not VideoFactors.objects.filter(video_id=row.video_id).exists()
     assert np.allclose(as_array(row.vector), as_array(row.content))
+
+
+@pytest.mark.usefixtures("two_audiences")
+def test_a_training_again_rewrites_only_the_blends_that_moved(settings):
+    collab_train()
+    written = {row.video_id: row.updated_at for row in VideoVector.objects.all()}
+
+    # When the model is trained again on the same behaviour, with a threshold no blend can cross
+    settings.RECOMMENDER_BLEND_EPSILON = 2.0
+    collab_train()
+
+    # Then the factors are new, and no vector row was rewritten (each would be a new HNSW entry)
+    assert CollabModel.objects.order_by("-trained_at").first().params["vectors_moved"] == 0
+    assert {row.video_id: row.updated_at for row in VideoVector.objects.all()} == written
+    versions = set(VideoFactors.objects.values_list("model_version", flat=True))
+    assert versions == {CollabModel.objects.order_by("-trained_at").first().version}

@@ -363,7 +363,7 @@ def test_the_members_als_factors_meet_the_videos_in_a_feature():
     # Given a member and two videos with ALS factors from a training, and one without
     from recommender.candidates import candidates_for_videos
     from recommender.eligibility import audience_for
-    from recommender.models import COLLAB_DIMENSIONS, UserFactors
+    from recommender.models import COLLAB_DIMENSIONS, UserFactors, VideoFactors
     from recommender.ranking import Member, features_of, member_factors
 
     viewer = UserFactory()
@@ -374,7 +374,7 @@ def test_the_members_als_factors_meet_the_videos_in_a_feature():
     for post, first in zip(posts[:2], (2.0, -1.0), strict=True):
         item = np.zeros(COLLAB_DIMENSIONS, dtype=np.float32)
         item[0] = first
-        VideoVector.objects.filter(video_id=post.id).update(collab=item.tolist())
+        VideoFactors.objects.create(video_id=post.id, collab=item.tolist(), model_version="als-test")
     # When the candidates' features are read
     candidates = candidates_for_videos(audience_for(viewer.id, teen=False), [p.id for p in posts])
     member = Member(interests=np.zeros((0, 0)), followees=frozenset(), factors=member_factors(viewer.id))
