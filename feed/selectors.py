@@ -13,6 +13,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, JSONObject
 from django.db.models.query import get_related_populators
+from django.db.models.sql import Query
 from django.db.models.sql.compiler import SQLCompiler
 
 from accounts.public import block_partner_ids, member_id_for_viewer
@@ -102,7 +103,19 @@ _ANY_IDS = [UUID(int=0x6B696E70)]
 class _Compiled:
     sql: str
     params: tuple[Any, ...]
-    compiler: SQLCompiler  # its select and converters read the rows back into videos
+    query: Query
+    # What the compiler worked out, to read the rows back into videos on any thread's connection.
+    select: list[Any]
+    klass_info: dict[str, Any]
+    annotation_col_map: dict[str, int]
+    col_count: int
+
+    def compiler(self) -> SQLCompiler:
+        """A compiler on this thread's connection (cheap: it compiles nothing) knowing the rows' shape."""
+        compiler = self.query.get_compiler(using=DEFAULT_DB_ALIAS)
+        compiler.select, compiler.klass_info = self.select, self.klass_info
+        compiler.annotation_col_map, compiler.col_count = self.annotation_col_map, self.col_count
+        return compiler
 
 
 @cache
@@ -112,11 +125,20 @@ def _post_cards_compiled() -> _Compiled:
     and the ids, which go in as parameters."""
     where = f'"{Video._meta.db_table}"."id" = ANY(%s::uuid[])'
     posts = posts_visible_to(viewer_id=_ANY_VIEWER).extra(where=[where], params=[_ANY_IDS])  # noqa: S610
-    compiler = video_cards(posts, viewer_id=_ANY_VIEWER).query.get_compiler(using=DEFAULT_DB_ALIAS)
+    query = video_cards(posts, viewer_id=_ANY_VIEWER).query
+    compiler = query.get_compiler(using=DEFAULT_DB_ALIAS)
     sql, params = compiler.as_sql()
     if _ANY_VIEWER not in params or _ANY_IDS not in params:
         raise RuntimeError("the post cards' statement lost its parameters")  # a Django upgrade: see here
-    return _Compiled(sql, tuple(params), compiler)
+    return _Compiled(
+        sql,
+        tuple(params),
+        query,
+        compiler.select,
+        compiler.klass_info or {},
+        compiler.annotation_col_map or {},
+        compiler.col_count or 0,
+    )
 
 
 def post_cards_by_id(*, viewer_id: UUID, video_ids: list[UUID]) -> list[Video]:
@@ -128,7 +150,7 @@ def post_cards_by_id(*, viewer_id: UUID, video_ids: list[UUID]) -> list[Video]:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
-    return _videos_of(compiled.compiler, rows)
+    return _videos_of(compiled.compiler(), rows)
 
 
 def _videos_of(compiler: SQLCompiler, rows: list[Sequence[Any]]) -> list[Video]:

@@ -44,7 +44,12 @@ def member_standing(user_id: UUID, active: bool) -> None:
     """accounts' standing hook: a deactivated member's posts leave feeds and search (their rows go);
     active again, they come back (rows again, their text embedded afresh by the task videos_sync
     queues; the blend with behaviour returns at the next training)."""
-    videos_sync(posted_video_ids_of(owner_id=user_id))
+    posts = posted_video_ids_of(owner_id=user_id)
+    if active:  # only the posts without a row: an appeal may "reactivate" a member already active
+        have = set(VideoVector.objects.filter(video_id__in=posts).values_list("video_id", flat=True))
+        posts = [video_id for video_id in posts if video_id not in have]
+    if posts:
+        videos_sync(posts)
 
 
 def member_leaving(user_id: UUID) -> None:

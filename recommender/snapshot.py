@@ -112,7 +112,7 @@ def snapshot_store(kind: str, user_id: UUID, snapshot: Snapshot) -> None:
         fields[str(n)] = json.dumps(rows, separators=(",", ":"))
     key = _key(kind, user_id, snapshot.key)
     try:
-        pipe = redis_client().pipeline(transaction=False)
+        pipe = redis_client().pipeline(transaction=True)  # never a hash without its expiry
         pipe.hset(key, mapping=fields)
         pipe.expire(key, settings.RECOMMENDER_SNAPSHOT_TTL_S)
         pipe.execute()
