@@ -156,3 +156,23 @@ def test_a_deactivated_members_posts_leave_feeds_until_they_are_active_again(
     row = VideoVector.objects.get(video_id=video.id)
     assert row.in_feeds
     assert row.vector is not None
+
+
+def test_reactivating_a_member_already_active_leaves_their_rows_as_they_are(
+    django_capture_on_commit_callbacks,
+):
+    from accounts.services import member_reactivate
+
+    # Given Ann's post, its vector blended with behaviour by a training
+    ann = UserFactory()
+    video = posted(ann, "a sunrise over the sea", "", django_capture_on_commit_callbacks)
+    blended = np.zeros(384, dtype=np.float32)
+    blended[0] = 1.0
+    VideoVector.objects.filter(video_id=video.id).update(vector=blended.tolist())
+
+    # When an appeal "reactivates" her while she is active
+    with django_capture_on_commit_callbacks(execute=True):
+        member_reactivate(user_id=ann.id)
+
+    # Then the post is not embedded afresh: its blend stays
+    assert np.allclose(as_array(VideoVector.objects.get(video_id=video.id).vector), blended)
