@@ -54,7 +54,6 @@ __all__ = [
     "post",
     "posted_video_ids_of",
     "posts_matching_words",
-    "remix_ids_of",
     "video_cards_in_order",
     "video_count",
     "video_counters",
@@ -187,14 +186,6 @@ def posted_video_ids_of(*, owner_id: UUID) -> list[UUID]:
     return list(
         Video.objects.filter(owner_id=owner_id, state=Video.State.POSTED).values_list("id", flat=True)
     )
-
-
-def remix_ids_of(*, video_ids: list[UUID], limit: int) -> list[UUID]:
-    """Posted direct remixes of any of `video_ids`, newest first (the `video_remixes` index)."""
-    from feed.models import Video
-
-    remixes = Video.objects.filter(remix_of_id__in=video_ids, state=Video.State.POSTED)
-    return list(remixes.order_by("-created_at").values_list("id", flat=True)[:limit])
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ eligibility condition (`recommender.eligibility`), each with its own order and l
 - `follow`: recent posts of the people the member follows or whose posts they liked;
 - `fresh`: posts of the last FEED_FRESH_S that have had fewer than FEED_EXPLORE_TARGET impressions
   (counted in Redis as they are served), so every new post gets some exposure in its first hour;
-- `trending`: the periodic top list (`recommender.trending`), and `remix`: posted remixes of what the
-  member liked; both arrive as ids and pass through the same condition.
+- `remix`: posted remixes of what the member liked (the `remix_of_id` index);
+- `trending`: the periodic top list (`recommender.trending`), as ids through the same condition.
 
 Vectors come back as `halfvec_send` bytes (768 bytes a row, read with numpy) rather than text:
 parsing 400 vectors of 384 numbers from text costs more than the rest of the request.
@@ -86,6 +86,7 @@ class Plan:
     follow_since: datetime | None = None
     follow_limit: int = 0
     fresh_limit: int = 0
+    remix_limit: int = 0  # posted remixes of `liked_ids`, newest first
     ids: dict[str, list[UUID]] = field(default_factory=dict)  # source -> ids (trending, remix)
     exclude_seen: bool = True
     with_content: bool = False  # also read content vectors (steering compares in that space)
@@ -185,6 +186,14 @@ def _branches(
         where = f"v.creator_id = ANY({creators}) AND v.posted_at >= %s"
         extra = [list(plan.follow_creators), list(plan.liked_ids), plan.follow_since]
         add(where, extra, "v.posted_at + interval '0 s' DESC", plan.follow_limit, "follow")
+    if plan.remix_limit and plan.liked_ids:
+        add(
+            "v.remix_of_id = ANY(%s::uuid[])",
+            [list(plan.liked_ids)],
+            "v.posted_at DESC",
+            plan.remix_limit,
+            "remix",
+        )
     if plan.fresh_limit:
         since = timezone.now() - timedelta(seconds=settings.RECOMMENDER_FRESH_S)
         add("v.posted_at >= %s", [since], "v.posted_at DESC", plan.fresh_limit, "fresh")

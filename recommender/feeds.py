@@ -27,7 +27,7 @@ from django.db import connection
 from django.utils import timezone
 from threadpoolctl import ThreadpoolController
 
-from feed.public import liked_video_ids, remix_ids_of
+from feed.public import liked_video_ids
 from recommender.candidates import (
     AnnQuery,
     Candidate,
@@ -290,9 +290,6 @@ def _for_you_plan(audience: Audience, *, personal: bool, steer: SteerTerms | Non
     trending = settings.RECOMMENDER_CANDIDATES_TRENDING + (
         0 if interests else settings.RECOMMENDER_CANDIDATES_ANN
     )
-    ids = {"trending": trending_ids(trending)}
-    if liked:
-        ids["remix"] = remix_ids_of(video_ids=liked, limit=settings.RECOMMENDER_CANDIDATES_REMIX)
     plan = Plan(
         queries=_ann_queries(interests, steer),
         follow_creators=audience.followees,
@@ -300,7 +297,8 @@ def _for_you_plan(audience: Audience, *, personal: bool, steer: SteerTerms | Non
         follow_since=timezone.now() - timedelta(days=settings.RECOMMENDER_FOLLOW_DAYS),
         follow_limit=settings.RECOMMENDER_CANDIDATES_FOLLOW,
         fresh_limit=settings.RECOMMENDER_FRESH_SCAN,
-        ids=ids,
+        remix_limit=settings.RECOMMENDER_CANDIDATES_REMIX,
+        ids={"trending": trending_ids(trending)},
         with_content=steer is not None and steer.active,
     )
     matrix = (

@@ -32,10 +32,17 @@ def near(topic: int, noise: float = 0.15) -> np.ndarray:
 
 
 def posted(
-    owner: Any, vector: np.ndarray, *, age_h: float = 5.0, in_feeds: bool = True, teen_ok: bool = True
+    owner: Any,
+    vector: np.ndarray,
+    *,
+    age_h: float = 5.0,
+    in_feeds: bool = True,
+    teen_ok: bool = True,
+    post: Any = None,
 ) -> Any:
-    """A post with its vector row, as the recommender's listeners leave it once it is embedded."""
-    post = PostFactory(owner=owner, posted_at=timezone.now() - timedelta(hours=age_h))
+    """A post with its vector row, as the recommender's listeners leave it once it is embedded
+    (`post`: an existing post to give the row to, instead of a new one)."""
+    post = post or PostFactory(owner=owner, posted_at=timezone.now() - timedelta(hours=age_h))
     VideoVector.objects.update_or_create(
         video_id=post.id,
         defaults={
@@ -189,6 +196,32 @@ def test_the_features_model_version_and_source_of_every_served_item_are_logged(a
     assert {row.model_version for row in rows} == {FALLBACK_VERSION}
     assert {row.source for row in rows} <= {"ann", "follow", "fresh", "trending", "remix", "steer"}
     assert "ann" in {row.source for row in rows}
+
+
+def test_remixes_of_what_the_member_liked_are_candidates():
+    # Given a post Ann liked, two posted remixes of it by people she does not follow, and a remix of
+    # something she did not like
+    from recommender.candidates import candidates_gather
+    from recommender.eligibility import audience_for
+    from recommender.feeds import _for_you_plan
+
+    ann = UserFactory()
+    interested(ann, 0)
+    liked = posted(UserFactory(), near(3))
+    LikeFactory(user=ann, video=liked)
+    remixes = []
+    for _ in range(2):
+        remix = PostFactory(owner=UserFactory(), parent=liked)
+        remixes.append(posted(remix.owner, near(4), post=remix))
+    other = PostFactory(owner=UserFactory(), parent=posted(UserFactory(), near(5)))
+    posted(other.owner, near(5), post=other)
+    # When her candidates are gathered
+    audience = audience_for(ann.id, teen=False)
+    _, plan = _for_you_plan(audience, personal=True, steer=None)
+    found = {c.video_id: c.sources for c in candidates_gather(plan, audience)}
+    # Then the remixes of what she liked come as "remix", the other does not
+    assert all("remix" in found[r.id] for r in remixes)
+    assert "remix" not in found.get(other.id, [])
 
 
 def test_what_the_member_may_not_see_is_never_served(auth_client):
