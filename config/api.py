@@ -155,10 +155,10 @@ def error_responses(*codes: ErrorCode | tuple[ErrorCode, ...], public: bool = Fa
 
 class StrictSerializer(serializers.Serializer):
     """An input serializer that refuses fields it does not know, instead of dropping them silently,
-    and text of the wrong JSON type (DRF's CharField would store `0` as "0", its UUIDField would read
-    `5` as a UUID). `fields` always maps a name to a list of {"code", "message"}: errors of a list's
-    plain items are reported under the list's own name, those of an object in a list under its path
-    (`shots[0].prompt`)."""
+    and values of the wrong JSON type (DRF's CharField would store `0` as "0", its UUIDField would read
+    `5` as a UUID, its BooleanField `"yes"` or `1` as true). `fields` always maps a name to a list of
+    {"code", "message"}: errors of a list's plain items are reported under the list's own name, those
+    of an object in a list under its path (`shots[0].prompt`)."""
 
     TEXT_FIELDS = (serializers.CharField, serializers.UUIDField)
 
@@ -172,7 +172,7 @@ class StrictSerializer(serializers.Serializer):
                 {name: [serializers.ErrorDetail(message, code=code)] for name in unknown}
             )
         wrong_type = {
-            name: [serializers.ErrorDetail("Not a valid string.", code=errors.INVALID.code)]
+            name: [serializers.ErrorDetail(self._type_expected(field), code=errors.INVALID.code)]
             for name, field in self.fields.items()
             if name in data and not field.read_only and not self._text_typed(field, data[name])
         }
@@ -186,11 +186,21 @@ class StrictSerializer(serializers.Serializer):
 
     @classmethod
     def _text_typed(cls, field: serializers.Field, value: Any) -> bool:
-        """False for a value of a text field (or a list of them) that is not text (None is the
-        field's own business: allow_null)."""
+        """False for a value of a text field (or a list of them) that is not text, or of a boolean
+        field that is not JSON true or false (None is the field's own business: allow_null)."""
         if isinstance(field, serializers.ListField) and isinstance(value, list):
             return all(cls._text_typed(field.child, item) for item in value)
-        return value is None or not isinstance(field, cls.TEXT_FIELDS) or isinstance(value, str)
+        if value is None:
+            return True
+        if isinstance(field, serializers.BooleanField):
+            return isinstance(value, bool)
+        return not isinstance(field, cls.TEXT_FIELDS) or isinstance(value, str)
+
+    @staticmethod
+    def _type_expected(field: serializers.Field) -> str:
+        return (
+            "Must be true or false." if isinstance(field, serializers.BooleanField) else "Not a valid string."
+        )
 
     def run_validation(self, data: Any = serializers.empty) -> Any:
         try:

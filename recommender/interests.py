@@ -206,13 +206,18 @@ def interests_on_remix(creator_id: UUID, parent_id: UUID) -> None:
 # --- cold start ------------------------------------------------------------------------------------
 
 
+def _worded(text: str) -> bool:
+    """Whether the text has a letter or a digit (not only marks, punctuation or zero-width spaces)."""
+    return any(ch.isalnum() for ch in text)
+
+
 def topics_clean(topics: object) -> list[str]:
     """The topics as stored (stripped, deduplicated, order kept), or 400 `feed_topics_invalid`."""
     if not isinstance(topics, list) or len(topics) > TOPICS_MAX:
         raise KinoError(errors.TOPICS_INVALID)
     cleaned: list[str] = []
     for topic in topics:
-        if not isinstance(topic, str) or not 1 <= len(topic.strip()) <= TOPIC_MAX:
+        if not isinstance(topic, str) or not 1 <= len(topic.strip()) <= TOPIC_MAX or not _worded(topic):
             raise KinoError(errors.TOPICS_INVALID)
         if topic.strip().lower() not in {seen.lower() for seen in cleaned}:
             cleaned.append(topic.strip())

@@ -77,6 +77,8 @@ def cursor_decode(cursor: str | None) -> tuple[float, UUID] | None:
         score, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(score, float | int) or isinstance(score, bool) or not np.isfinite(score):
             raise ValueError(score)
+        if not isinstance(row_id, str):
+            raise TypeError(row_id)
         return float(score), UUID(row_id)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise KinoError(INVALID_CURSOR) from exc

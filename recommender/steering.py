@@ -68,7 +68,8 @@ def clauses_parse(text: str) -> list[Clause]:
         toward = _TOWARD.match(part) if away is None else None
         marker = away or toward
         body = part[marker.end() :].strip() if marker else part
-        if body and body.lower() not in {c.text.lower() for c in clauses}:
+        worded = any(ch.isalnum() for ch in body)  # not only marks or zero-width spaces
+        if worded and body.lower() not in {c.text.lower() for c in clauses}:
             direction = SteerClause.Direction.AWAY if away else SteerClause.Direction.TOWARD
             clauses.append(Clause(body, direction))
     return clauses[: settings.RECOMMENDER_STEER_MAX_CLAUSES]

@@ -12,6 +12,7 @@ import time
 import zipfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -734,3 +735,40 @@ def test_members_post_follow_and_scroll_for_you_and_following_feeds(live_stack):
     # 5. Bob's For You has alice's and carol's posts
     bobs = api.get("/feed", headers=auth["bob"]).json()["results"]
     assert {item["video"]["creator"]["username"] for item in bobs} == {"alice", "carol"}
+
+    steer_search_and_a_ban(api, auth, members)
+
+
+def steer_search_and_a_ban(
+    api: httpx.Client, auth: dict[str, dict[str, str]], members: dict[str, Any]
+) -> None:
+    """The feed story goes on: steering in words, search, and a banned member's posts."""
+    from accounts.public import member_deactivate, member_reactivate
+    from recommender.models import VideoVector
+
+    # 6. Alice steers in words: the instruction reads back in parts, and a reset clears it
+    steered = api.put("/feed/steer", json={"text": "more storms at sea, less food"}, headers=auth["alice"])
+    assert steered.status_code == 200, steered.text
+    clauses = api.get("/feed/steer", headers=auth["alice"]).json()["clauses"]
+    assert {(c["direction"], c["text"]) for c in clauses} >= {("toward", "storms at sea"), ("away", "food")}
+    assert api.delete("/feed/steer", headers=auth["alice"]).status_code == 204
+    assert api.get("/feed/steer", headers=auth["alice"]).json()["clauses"] == []
+
+    # 7. She finds carol by name, and carol's lighthouse by what it shows (not its words)
+    found = api.get("/search", params={"q": "carol"}, headers=auth["alice"]).json()
+    assert found["people"]["results"][0]["username"] == "carol"
+    storm = api.get(
+        "/search/posts", params={"q": "a beacon on a cliff in bad weather"}, headers=auth["alice"]
+    )
+    assert storm.json()["results"][0]["prompt"] == "a lighthouse in a storm"
+
+    # 8. Carol is banned: her posts leave For You and search at once; active again, they come back
+    member_deactivate(user=members["carol"])
+    assert not VideoVector.objects.filter(creator_id=members["carol"].id).exists()
+    storm = api.get("/search/posts", params={"q": "a beacon on a cliff in bad weather"}, headers=auth["bob"])
+    assert "carol" not in {card["creator"]["username"] for card in storm.json()["results"]}
+    member_reactivate(user_id=members["carol"].id)
+    deadline = time.monotonic() + 60
+    while VideoVector.objects.filter(creator_id=members["carol"].id, vector__isnull=False).count() < 3:
+        assert time.monotonic() < deadline, "carol's posts were not embedded again within 60 s"
+        time.sleep(0.5)

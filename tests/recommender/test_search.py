@@ -3,6 +3,8 @@ visibility, cursor pages per kind, a constant number of queries, pg_trgm's measu
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -200,6 +202,11 @@ def test_first_page_of_every_kind_and_a_bad_cursor(auth_client):
 
     bad = client.get("/api/v1/search/people", {"q": "orbit", "cursor": "not-a-cursor"})
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_cursor")
+    for forged in ([0.5, 5], [0.5, [1]], [0.5, {"a": 1}], [0.5, True]):  # made by hand: not an id
+        cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+        for kind in ("people", "cameos", "posts"):
+            bad = client.get(f"/api/v1/search/{kind}", {"q": "orbit", "cursor": cursor})
+            assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_cursor"), forged
 
 
 @pytest.mark.parametrize("query", [{}, {"q": ""}, {"q": "   "}, {"q": "x" * 101}, {"q": "a\x00b"}])

@@ -122,13 +122,24 @@ def test_a_new_instruction_replaces_the_old_one(auth_client):
     ("payload", "code"),
     [
         ({"text": "more, less"}, "steer_empty"),
+        ({"text": "-"}, "steer_empty"),
+        ({"text": "less \u200b"}, "steer_empty"),
         ({"text": "   "}, "invalid_input"),
         ({"text": "x" * 201}, "invalid_input"),
         ({"text": 5}, "invalid_input"),
         ({}, "invalid_input"),
         ({"text": "more cats", "mood": "happy"}, "unknown_field"),
     ],
-    ids=["markers-only", "blank", "too-long", "not-text", "missing", "unknown-field"],
+    ids=[
+        "markers-only",
+        "punctuation-only",
+        "zero-width-only",
+        "blank",
+        "too-long",
+        "not-text",
+        "missing",
+        "unknown-field",
+    ],
 )
 def test_a_bad_instruction_is_a_400_with_its_code(auth_client, payload, code):
     response = auth_client(UserFactory()).put(URL, payload, format="json")

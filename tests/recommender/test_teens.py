@@ -166,6 +166,13 @@ def test_a_guardian_invites_the_teen_confirms_and_the_switches_reach_the_feed(au
     assert as_teen.get(url).json()["switches"] == switches
     assert as_teen.get(url).json()["items_served_today"] == 0
 
+    # And they are JSON true or false, nothing that merely reads as one
+    loose = as_guardian.put(
+        f"{url}/switches", {"personalisation_off": "yes", "continuous_scroll_off": 1}, format="json"
+    )
+    assert (loose.status_code, loose.json()["error"]["code"]) == (400, "invalid_input")
+    assert set(loose.json()["error"]["fields"]) == {"personalisation_off", "continuous_scroll_off"}
+
     # And the teen may not change them
     assert as_teen.put(f"{url}/switches", switches, format="json").json()["error"]["code"] == (
         "guardianship_guardian_only"

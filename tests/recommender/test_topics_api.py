@@ -25,11 +25,12 @@ def test_a_member_reads_and_sets_their_topics(auth_client):
     [
         ({"topics": ["x" * 41]}, "feed_topics_invalid"),
         ({"topics": ["  "]}, "feed_topics_invalid"),
+        ({"topics": ["\u200b"]}, "feed_topics_invalid"),
         ({"topics": [f"t{i}" for i in range(11)]}, "feed_topics_invalid"),
         ({"topics": "cooking"}, "invalid_input"),
         ({"topics": [], "extra": 1}, "invalid_input"),
     ],
-    ids=["too-long", "blank", "too-many", "not-a-list", "unknown-field"],
+    ids=["too-long", "blank", "no-word", "too-many", "not-a-list", "unknown-field"],
 )
 def test_bad_topics_get_a_stable_code(auth_client, body, code):
     response = auth_client(UserFactory()).put("/api/v1/feed/topics", body, format="json")
