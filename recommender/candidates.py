@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from recommender.eligibility import Audience, eligible_shared
 from recommender.models import DIMENSIONS, VideoFactors, VideoVector
+from recommender.vectors import from_send, vectors_of
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class Plan:
     follow_limit: int = 0
     fresh_limit: int = 0
     remix_limit: int = 0  # posted remixes of `liked_ids`, newest first
-    ids: dict[str, list[UUID]] = field(default_factory=dict)  # source -> ids (trending, remix)
+    ids: dict[str, list[UUID]] = field(default_factory=dict)  # source -> ids (trending; "given")
     exclude_seen: bool = True
     with_content: bool = False  # also read content vectors (steering compares in that space)
 
@@ -97,38 +98,17 @@ def halfvec_literal(vector: np.ndarray) -> str:
 
 
 def vector_of(raw: bytes | memoryview | None) -> np.ndarray:
-    """`halfvec_send`'s bytes: dimensions (int16), unused (int16), then big-endian float16s."""
-    if raw is None:
-        return np.zeros(DIMENSIONS, dtype=np.float32)
-    return np.frombuffer(bytes(raw), dtype=">f2", offset=4).astype(np.float32)
-
-
-def factors_of(raw: bytes | memoryview | None) -> np.ndarray | None:
-    return None if raw is None else vector_of(raw)
+    """A `halfvec_send` value as float32; zeros for None (a video awaiting its vector)."""
+    return np.zeros(DIMENSIONS, dtype=np.float32) if raw is None else from_send(raw)
 
 
 _NO_VECTOR = np.zeros(DIMENSIONS, dtype=np.float32)  # a video awaiting its vector (shared: read-only)
 _NO_VECTOR.setflags(write=False)
 
 
-def vectors_of(raws: Sequence[bytes | memoryview | None]) -> list[np.ndarray | None]:
-    """Many `halfvec_send` values of one width in one conversion (a first page reads ~900); None
-    stays None."""
-    present = [bytes(raw) for raw in raws if raw is not None]
-    if not present:
-        return [None] * len(raws)
-    halves = np.frombuffer(b"".join(present), dtype=">f2").reshape(len(present), -1)
-    converted = iter(halves[:, 2:].astype(np.float32))  # each row's header: two int16s
-    return [None if raw is None else next(converted) for raw in raws]
-
-
-def _vectors_fill(found: dict[UUID, Candidate], rows: list[tuple[Any, ...]]) -> None:
-    """Each candidate's vectors, from the first row that named it (the rows' columns 5 and 6), and its
-    ALS factors (one more statement, once per candidate: `VideoFactors`)."""
-    first: dict[UUID, tuple[Any, ...]] = {}
-    for row in rows:
-        first.setdefault(row[1], row)
-    chosen = [first[video_id] for video_id in found]
+def _vectors_fill(found: dict[UUID, Candidate], chosen: list[tuple[Any, ...]]) -> None:
+    """Each candidate's vectors from `chosen`, the first row that named each (in `found`'s order;
+    columns 5 and 6), and its ALS factors (one more statement, once per candidate: `VideoFactors`)."""
     with_content = bool(chosen) and len(chosen[0]) > 6
     vectors = vectors_of([row[5] for row in chosen])
     contents = vectors_of([row[6] for row in chosen]) if with_content else [None] * len(chosen)
@@ -250,13 +230,15 @@ def candidates_gather(plan: Plan, audience: Audience) -> list[Candidate]:
         logger.info("recommender.ann_exact", extra={"branches": len(short), "user_id": str(audience.user_id)})
     rows.sort(key=lambda row: SOURCES.index(names[row[0]]))
     found: dict[UUID, Candidate] = {}
+    first_rows: list[tuple[Any, ...]] = []
     for row in rows:
         candidate = found.get(row[1])
         if candidate is None:
             candidate = found[row[1]] = Candidate(row[1], row[2], row[3], row[4], _NO_VECTOR)
+            first_rows.append(row)
         if names[row[0]] not in candidate.sources:
             candidate.sources.append(names[row[0]])
-    _vectors_fill(found, rows)
+    _vectors_fill(found, first_rows)
     return _explore_only_the_unexposed(list(found.values()))
 
 

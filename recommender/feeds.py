@@ -133,12 +133,12 @@ def _served(
     items = tuple(
         FeedItem(i.video_id, i.creator_id, i.source, i.score, offset + n) for n, i in enumerate(chosen)
     )
-    impressions_log(user_id, snapshot.key, snapshot.model_version, items, [i.features for i in chosen])
+    _impressions_log(user_id, snapshot.key, snapshot.model_version, items, [i.features for i in chosen])
     explored_count([item.video_id for item in items if item.source == "fresh"])
     return items
 
 
-def impressions_log(
+def _impressions_log(
     user_id: UUID, page_key: str, model_version: str, items: tuple[FeedItem, ...], features: list[list[float]]
 ) -> None:
     """One INSERT of the page's impressions, the columns as arrays (the ORM's bulk_create of twenty

@@ -55,6 +55,7 @@ FEATURES = (
     "src_trending",
     "src_remix",
 )
+SOURCE_FEATURES = tuple(name for name in FEATURES if name.startswith("src_"))
 # What each outcome is worth; the score is the expected sum.
 UTILITY = {"remixed": 5.0, "liked": 3.0, "shared": 1.5, "watched": 0.5, "see_less": -4.0, "reported": -6.0}
 # Used until a model is trained: weights of the (unstandardised) features above.
@@ -115,8 +116,9 @@ def features_of(member: Member, candidates: Sequence[Candidate]) -> np.ndarray:
     hours = np.array([(now - c.posted_at).total_seconds() / 3600 for c in candidates])
     x[:, col["age"]] = np.log1p(np.maximum(hours, 0.0))
     x[:, col["is_remix"]] = np.array([c.remix_of_id is not None for c in candidates])
-    for source in ("ann", "follow", "fresh", "trending", "remix"):
-        x[:, col[f"src_{source}"]] = np.array([source in c.sources for c in candidates])
+    for name in SOURCE_FEATURES:
+        source = name.removeprefix("src_")
+        x[:, col[name]] = np.array([source in c.sources for c in candidates])
     return x
 
 

@@ -13,6 +13,7 @@ left them. The embedding itself is slow (a model call), so it runs off the reque
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -55,6 +56,17 @@ def from_send(raw: bytes | memoryview) -> np.ndarray:
     """A halfvec in its binary form (`halfvec_send`: dimensions and a spare int16, then big-endian
     float16s) as float32."""
     return np.frombuffer(bytes(raw), dtype=">f2", offset=4).astype(np.float32)
+
+
+def vectors_of(raws: Sequence[bytes | memoryview | None]) -> list[np.ndarray | None]:
+    """Many `halfvec_send` values of one width in one conversion (a first page reads ~900); None
+    stays None."""
+    present = [bytes(raw) for raw in raws if raw is not None]
+    if not present:
+        return [None] * len(raws)
+    halves = np.frombuffer(b"".join(present), dtype=">f2").reshape(len(present), -1)
+    converted = iter(halves[:, 2:].astype(np.float32))  # each row's header: two int16s
+    return [None if raw is None else next(converted) for raw in raws]
 
 
 def as_array(value: Any) -> np.ndarray:
