@@ -31,15 +31,6 @@ from feed.share import share_url
 from moderation.public import TEXT_PUBLIC_FIGURE, TEXT_REFUSED
 
 
-class StrictBooleanField(serializers.BooleanField):
-    """JSON true or false only: DRF's BooleanField would also take "yes", "0" or 1."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
 class MentionUserSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     username = serializers.CharField(help_text="The member's name now (a rename keeps the link)")
@@ -156,7 +147,7 @@ CAPTION_HELP = f"At most {CAPTION_MAX} characters; `@username` mentions and noti
 class VideoDetailApi(APIView):
     class UpdateSerializer(StrictSerializer):
         caption = serializers.CharField(max_length=CAPTION_MAX, allow_blank=True, required=False)
-        remix_allowed = StrictBooleanField(required=False)
+        remix_allowed = serializers.BooleanField(required=False)
 
     @extend_schema(
         responses={200: VideoSerializer, **error_responses(errors.VIDEO_NOT_FOUND)},
@@ -200,7 +191,7 @@ class VideoPostApi(APIView):
         caption = serializers.CharField(
             max_length=CAPTION_MAX, allow_blank=True, required=False, help_text=CAPTION_HELP
         )
-        remix_allowed = StrictBooleanField(
+        remix_allowed = serializers.BooleanField(
             required=False, help_text="Left out: the draft's own setting (true for a new draft)"
         )
 
