@@ -70,15 +70,23 @@ class VideoVector(models.Model):
         return f"vector of {self.video_id}"
 
 
-class VideoFactors(models.Model):
+class Factors(models.Model):
+    """ALS factors from the last training (`model_version`): a member's or a post's."""
+
+    collab = HalfVectorField(dimensions=COLLAB_DIMENSIONS)
+    model_version = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class VideoFactors(Factors):
     """A post's ALS item factors from the last training (`model_version`), in a table of their own:
     every training rewrites them all, and a row of `VideoVector` rewritten is a new entry in its HNSW
     index (~3 ms a row at S), which only a moved blend needs."""
 
     video_id = models.UUIDField(primary_key=True)
-    collab = HalfVectorField(dimensions=COLLAB_DIMENSIONS)
-    model_version = models.CharField(max_length=64)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name_plural = "video factors"
@@ -110,13 +118,10 @@ class UserVector(models.Model):
         return f"interest {self.slot} of {self.user_id}"
 
 
-class UserFactors(models.Model):
+class UserFactors(Factors):
     """A member's ALS user factors from the last training (`model_version`)."""
 
     user_id = models.UUIDField(primary_key=True)
-    collab = HalfVectorField(dimensions=COLLAB_DIMENSIONS)
-    model_version = models.CharField(max_length=64)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name_plural = "user factors"
