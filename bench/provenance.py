@@ -11,8 +11,8 @@ by `clip_prints` as the worker does and loaded with COPY; the HNSW index is buil
 more (VideoPrint, rows, hashes per clip).
 
 The lookups: `--samples` posted clips drawn at random, each downloaded (the posted MP4, crf 20),
-transformed, encoded again (crf 23 unless said), decoded as the API decodes an upload
-(`clip_from_file`, 2 fps) and looked up; found = from_kino naming the right video. Transforms:
+transformed, encoded again (crf 23 unless said), read as the API reads an upload (`lookup_media_read`:
+probed, decoded at up to 8 fps) and looked up; found = from_kino naming the right video. Transforms:
 reencoded_crf38, scaled_half, cropped_10 and cropped_20 (anchored at the centre or a corner, drawn
 at random), mirrored, watermark_removed (cv2.inpaint over provenance.watermark's boxes),
 brightness_up / brightness_down (x1.2 / x0.8), excerpt_3s (from a random start within the first
@@ -293,12 +293,12 @@ def queries(clips: int, samples: int, files: LazyFiles, seed: int) -> list[tuple
 
 
 def _looked_up(data: bytes) -> tuple[Any, float]:
-    from mediakit.sampling import clip_from_file
     from provenance.lookup import lookup
+    from provenance.lookup_query import lookup_media_read
 
-    clip = clip_from_file(data, fps=2.0)
+    clip, still = lookup_media_read(io.BytesIO(data))
     began = time.perf_counter()
-    verdict = lookup(clip, still=clip.frames.shape[0] == 1)
+    verdict = lookup(clip, still=still)
     return verdict, (time.perf_counter() - began) * 1000
 
 
@@ -369,7 +369,13 @@ def _reused_index(clips: int) -> dict[str, Any]:
 
 
 def main(
-    clips: int, samples: int, workers: int, seed: int, parts: bool, reuse: bool = False
+    clips: int,
+    samples: int,
+    workers: int,
+    seed: int,
+    parts: bool,
+    reuse: bool = False,
+    out: Path = RESULTS,
 ) -> dict[str, Any]:
     from bench.fresh import fresh_environment
     from config import embedded
@@ -415,8 +421,8 @@ def main(
     }
     if parts:
         report.update(_parts())
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     return report
 
 
@@ -430,10 +436,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--reuse", action="store_true", help="keep the index a previous run of this size loaded"
     )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go")
     args = parser.parse_args()
     print(
         json.dumps(
-            main(args.clips, args.samples, args.workers, args.seed, not args.no_parts, args.reuse),
+            main(args.clips, args.samples, args.workers, args.seed, not args.no_parts, args.reuse, args.out),
             indent=2,
             default=str,
         )

@@ -5,8 +5,11 @@ Why windows: PDQ survives re-encoding, scaling, mild blur and brightness, but no
 picture shifts and zooms under the hash). Each sampled frame is hashed whole, through its centre
 and through its four corners at `CROP` of each side, so that a copy cropped by 10-20 % still meets
 a stored window nearly as it is (the lookup also hashes its query through a few centred windows).
-A frame nearly identical to the last one kept (an object that hardly moves) is dropped: it would
-add rows to the index and no new way to be found.
+Frames are sampled at SAMPLE_FPS: a still or an excerpt of a copy starts anywhere, and its frames
+fall at most half a sampling period from a stored one (a pan moves the whole picture in that time,
+and PDQ does not forgive a shift). Every sampled frame is kept, even one that hashes as the last:
+a small object moving over a plain picture leaves PDQ's hash as it was, and a match to the first of
+a run of dropped frames would put the copy at the wrong time.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from provenance import pdq
 from provenance.models import FramePrint, VideoPrint
 from provenance.watermark import watermark_box
 
-SAMPLE_FPS = 2.0  # frames hashed a second (the lookup's query frames come at the same rate)
+SAMPLE_FPS = 4.0  # frames hashed a second
 CROP = 0.8  # the side of the centred and corner windows, as a share of the frame's
 # Windows as (left, top, width, height) shares of the frame; a FramePrint's `window` is the index.
 WINDOWS: tuple[tuple[float, float, float, float], ...] = (
@@ -37,8 +40,8 @@ WINDOWS: tuple[tuple[float, float, float, float], ...] = (
     (0.0, 0.0, 1.0, 1.0),  # PAINTED: the full frame, its watermark painted out
 )
 PAINTED = 6
-KEEP_BITS = 16  # a sampled frame whose full-frame hash is this close to the last kept one is dropped
-WINDOWS_EVERY_MS = 1000  # the windows beyond the full frame are hashed on a kept frame this often
+WINDOWS_EVERY_MS = 1000  # the windows beyond the full frame are hashed on a sampled frame this often
+PAINTED_EVERY_MS = 500  # and the painted-out full frame this often
 
 
 @dataclass(frozen=True)
@@ -94,25 +97,21 @@ def clip_prints(
 
     Every sampled frame is hashed whole; the other windows are hashed about once a second
     (WINDOWS_EVERY_MS): a cropped copy is met on fewer frames, and the index stays half as large.
-    With the handle known, each kept frame is also hashed with its mark painted out (PAINTED): on a
-    plain picture the mark weighs in the hash, and a copy with the mark painted out must still meet
-    its frames."""
+    With the handle known, a sampled frame is also hashed with its mark painted out (PAINTED) twice a
+    second (PAINTED_EVERY_MS): on a plain picture the mark weighs in the hash, and a copy with the
+    mark painted out must still meet its frames."""
     indices, times_ms = sample_indices(frames.shape[0], fps)
     rows: list[tuple[int, int, np.ndarray]] = []
-    last_full: np.ndarray | None = None
-    windows_at = -WINDOWS_EVERY_MS
+    windows_at, painted_at = -WINDOWS_EVERY_MS, -PAINTED_EVERY_MS
     for index, time_ms in zip(indices, times_ms, strict=True):
         luma = pdq.luminance(frames[index])
-        full = pdq.bits_from_dct(pdq.luma_dct(luma)[0])
-        if last_full is not None and pdq.hamming(full, last_full) <= KEEP_BITS:
-            continue
-        last_full = full
         at = int(time_ms)
-        rows.append((at, 0, full))
+        rows.append((at, 0, _hash(luma)))
         if time_ms - windows_at >= WINDOWS_EVERY_MS:
             windows_at = at
             rows += [(at, w, _hash(window_crop(luma, WINDOWS[w]))) for w in range(1, PAINTED)]
-        if handle:
+        if handle and time_ms - painted_at >= PAINTED_EVERY_MS:
+            painted_at = at
             rows.append((at, PAINTED, _hash(pdq.luminance(_painted_out(frames[index], at / 1000, handle)))))
     sound = b""
     if audio is not None and sample_rate and audio.size:

@@ -1,7 +1,7 @@
 """Looking a clip or a still up: was it made in Kino, and which video is it?
 
-1. The query's frames, sampled at fingerprints.SAMPLE_FPS (at most MAX_QUERY_FRAMES of them), are
-   hashed through QUERY_WINDOWS, each also mirrored (PDQ's dihedral variant, from the same DCT).
+1. The query's frames (at most MAX_QUERY_FRAMES of them, spread over it) are hashed through
+   QUERY_WINDOWS, each also mirrored (PDQ's dihedral variant, from the same DCT).
    The query windows undo a 10 % crop anchored at the centre or a corner: the 0.889 windows of a
    frame cropped by 10 % are the stored 0.8 windows; a 20 % crop is a stored window as it is.
 2. Every hash asks pgvector's HNSW index for its NEIGHBOURS nearest stored hashes (`<~>`, Hamming),
@@ -44,7 +44,9 @@ QUERY_WINDOWS: tuple[tuple[float, float, float, float], ...] = (
     (1 - _INNER, 1 - _INNER, _INNER, _INNER),
 )
 QUERY_SIDE = 320  # query frames are scaled down to this short side first
-MAX_QUERY_FRAMES = 8  # a longer query is sampled evenly down to this many frames
+GRID_FPS = 2.0  # query frames this often from the upload's first
+MAX_QUERY_FRAMES = 8  # a longer query is sampled evenly down to this many grid frames
+PHASE_FRAMES = 4  # and this many more, half a stored period (1 / SAMPLE_FPS) after grid frames
 NEIGHBOURS = 24  # stored hashes fetched per query hash
 EF_SEARCH = 48  # HNSW's candidate list per search (a little above NEIGHBOURS; recall is the vote's job)
 CROWD_BITS = 6  # other videos this close to a hit's distance crowd it (and share its vote)
@@ -103,14 +105,21 @@ class Candidate:
 
 
 def query_frames(clip: Clip) -> QueryFrames:
-    """The query's frames and hashes: every frame whole, the first and a middle one (WINDOW_FRAMES)
-    through all QUERY_WINDOWS too; each as it is and mirrored."""
-    indices, times_ms = sample_indices(clip.frames.shape[0], clip.fps)
-    if len(indices) > MAX_QUERY_FRAMES:
-        keep = np.linspace(0, len(indices) - 1, MAX_QUERY_FRAMES).round().astype(int)
-        indices, times_ms = indices[keep], times_ms[keep]
+    """The query's frames and hashes: up to MAX_QUERY_FRAMES frames every 1/GRID_FPS s from its first
+    (spread evenly over a longer query), each whole, the first and the middle one (WINDOWS_EVERY_MS
+    apart for a copy from the start) through all QUERY_WINDOWS too; then PHASE_FRAMES frames half a
+    stored period after grid frames, whole, so that some query frames fall on stored ones wherever
+    a copy starts. Each hash as it is and mirrored."""
+    count = clip.frames.shape[0]
+    grid, _ = sample_indices(count, clip.fps, GRID_FPS)
+    if len(grid) > MAX_QUERY_FRAMES:
+        grid = grid[np.linspace(0, len(grid) - 1, MAX_QUERY_FRAMES).round().astype(int)]
+    step = round(clip.fps / SAMPLE_FPS / 2)  # half a stored period, in decoded frames
+    late = grid[np.linspace(0, len(grid) - 1, min(len(grid), PHASE_FRAMES)).round().astype(int)] + step
+    indices = np.union1d(grid, late[late < count] if step >= 1 else grid).astype(int)
+    times_ms = np.round(indices / clip.fps * 1000).astype(np.int64)
     images = [_shrunk(clip.frames[i]) for i in indices]
-    windowed = {0, len(images) // 2}
+    windowed = {int(np.searchsorted(indices, grid[0])), int(np.searchsorted(indices, grid[len(grid) // 2]))}
     probes: list[tuple[int, int, bool]] = []
     hashes = []
     for f, image in enumerate(images):

@@ -31,9 +31,11 @@ from provenance.lookup import VerdictKind, lookup
 
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
 VIDEO_FORMATS = {"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"}
-# A long query is decoded at a lower rate so that about this many frames are held at once (the lookup
-# compares at most 8 of them); a clip up to 8 s keeps the fingerprints' own rate.
-DECODED_FRAMES = 16
+# A query is decoded at twice the fingerprints' rate (some of its frames then fall on stored ones,
+# wherever it starts); a long one at a lower rate, so that about DECODED_FRAMES frames are held at once
+# (the lookup hashes at most 12 of them).
+QUERY_FPS = 2 * SAMPLE_FPS
+DECODED_FRAMES = 40
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,16 @@ def lookup_media_read(upload: Any) -> tuple[Clip, bool]:
         )
     # Headers can understate a video's length: decoding stops a second past what they claim.
     seconds = min(settings.PROVENANCE_LOOKUP_MAX_S, probe.seconds + 1.0)
-    fps = min(SAMPLE_FPS, DECODED_FRAMES / max(seconds, 1e-3))
     try:
-        clip = clip_from_file(data, fps=fps, max_seconds=seconds)
+        clip = clip_from_file(data, fps=query_rate(seconds), max_seconds=seconds)
     except MediaUnreadable as exc:
         raise KinoError(errors.LOOKUP_MEDIA_INVALID, str(exc), field="file") from exc
     return clip, probe.still
+
+
+def query_rate(seconds: float) -> float:
+    """The frames a second an upload of `seconds` is decoded at (QUERY_FPS, fewer for a long one)."""
+    return min(QUERY_FPS, DECODED_FRAMES / max(seconds, 1e-3))
 
 
 def lookup_answer(clip: Clip, *, still: bool) -> LookupAnswer:

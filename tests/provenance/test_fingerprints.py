@@ -102,19 +102,32 @@ def test_clip_prints_hash_every_sampled_frame_and_the_windows_once_a_second() ->
     prints = clip_prints(_posted(3), 8.0, None, None, handle="maker")
     times = sorted(set(prints.times_ms.tolist()))
     assert times[0] == 0
-    assert set(times) <= {0, 500, 1000, 1500, 2000, 2500, 3000, 3500}
+    assert set(times) <= set(range(0, 4000, 250))  # SAMPLE_FPS
     assert prints.hashes.shape == (prints.count, 256)
     at_zero = set(prints.windows[prints.times_ms == 0].tolist())
     assert at_zero == set(range(len(WINDOWS)))  # every window at 0 s, the painted-out frame too
     assert set(prints.windows[prints.times_ms == 500].tolist()) <= {0, PAINTED}
+    assert PAINTED not in prints.windows[prints.times_ms == 250]  # painted out twice a second
     assert prints.audio == b""
 
 
-def test_a_still_clip_keeps_one_frame() -> None:
-    frame = _posted(4)[:1]
-    prints = clip_prints(np.repeat(frame, 32, axis=0), 8.0, None, None)
-    assert set(prints.times_ms.tolist()) == {0}
-    assert PAINTED not in prints.windows  # no handle: nothing painted out
+def test_a_pan_is_hashed_four_times_a_second() -> None:
+    prints = clip_prints(_posted(106), 8.0, None, None, handle="maker")  # 106 pans quickly
+    assert prints.times_ms[prints.windows == 0].tolist() == list(range(0, 4000, 250))
+    assert prints.times_ms[prints.windows == PAINTED].tolist() == list(range(0, 4000, 500))
+
+
+def test_a_small_moving_object_keeps_its_frames() -> None:
+    """A star falling past a still sky hardly moves the hash, but the frames must stay: a match to the
+    first of a dropped run would put a copy at the wrong time."""
+    frames = _posted(36_584)  # a star falls for 1.5 s, then rests
+    prints = clip_prints(frames, 8.0, None, None)
+    assert set(range(0, 1500, 250)) <= set(prints.times_ms.tolist())
+
+
+def test_without_a_handle_nothing_is_painted_out() -> None:
+    prints = clip_prints(_posted(4), 8.0, None, None)
+    assert PAINTED not in prints.windows
 
 
 def test_clip_prints_hear_the_sound() -> None:

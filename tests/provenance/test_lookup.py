@@ -23,7 +23,8 @@ from mediakit.encode import clip_encode, frames_for_phones
 from mediakit.sampling import clip_from_file
 from provenance import confirm
 from provenance.fingerprints import clip_prints, prints_store
-from provenance.lookup import Verdict, lookup
+from provenance.lookup import Verdict, lookup, query_frames
+from provenance.lookup_query import lookup_media_read
 from provenance.watermark import watermark_burn
 
 FPS = 8.0
@@ -70,8 +71,8 @@ def _downloaded(seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _looked_up(data: bytes) -> Verdict:
-    clip = clip_from_file(data, fps=2.0)
-    return lookup(clip, still=clip.frames.shape[0] == 1)
+    clip, still = lookup_media_read(io.BytesIO(data))  # as the API reads an upload
+    return lookup(clip, still=still)
 
 
 def _half(frames: np.ndarray) -> np.ndarray:
@@ -103,6 +104,32 @@ def test_a_copy_is_traced_to_its_video(indexed: dict[int, UUID], copy: str) -> N
     assert abs(verdict.video_range_s[1] - end) <= 0.3
     assert verdict.query_range_s[0] == pytest.approx(0.0, abs=0.3)
     assert 0 < verdict.confidence <= 1
+
+
+def test_query_frames_fall_on_the_grid_and_between_stored_frames() -> None:
+    """Eight frames every 0.5 s from the first (the first and the middle one through every window),
+    and four more 1/8 s later: half a stored period, so that an excerpt starting anywhere has frames
+    on stored ones."""
+    query = query_frames(Clip(np.zeros((32, 64, 64, 3), np.uint8), 8.0))
+    assert query.times_s.tolist() == [0, 0.125, 0.5, 1, 1.125, 1.5, 2, 2.5, 2.625, 3, 3.5, 3.625]
+    windowed = {frame for frame, window, _ in query.probes if window}
+    assert [query.times_s[f] for f in sorted(windowed)] == [0.0, 2.0]
+    assert len(query.probes) == 2 * (12 + 2 * 5)
+    still = query_frames(Clip(np.zeros((1, 64, 64, 3), np.uint8), 2.0))
+    assert still.times_s.tolist() == [0.0]
+    assert len(still.probes) == 12
+
+
+@pytest.mark.parametrize("first", [3, 5])
+def test_a_panning_excerpt_from_between_stored_frames_is_found(indexed: dict[int, UUID], first: int) -> None:
+    """106 pans quickly: a picture 1/8 s off a stored frame hashes far from it, so the query needs
+    frames that fall on stored ones wherever the excerpt starts."""
+    frames, sound = _downloaded(106)
+    excerpt = mp4(frames[first : first + 24], sound[first * 2000 : (first + 24) * 2000], crf=23)
+    verdict = _looked_up(excerpt)
+    assert (verdict.kind, verdict.video_id) == ("from_kino", indexed[106])
+    assert verdict.video_range_s is not None
+    assert abs(verdict.video_range_s[0] - first / FPS) <= 0.3
 
 
 def test_a_plain_copy_names_no_transform(indexed: dict[int, UUID]) -> None:
