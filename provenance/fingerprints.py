@@ -80,7 +80,7 @@ def frame_hashes(
 ) -> np.ndarray:
     """bool [len(windows), 256]: the frame's PDQ hash through each window."""
     luma = pdq.luminance(image)
-    return np.stack([pdq.bits_from_dct(pdq.luma_dct(window_crop(luma, window))[0]) for window in windows])
+    return np.stack([pdq.luma_bits(window_crop(luma, window)) for window in windows])
 
 
 def clip_prints(
@@ -106,13 +106,15 @@ def clip_prints(
     for index, time_ms in zip(indices, times_ms, strict=True):
         luma = pdq.luminance(frames[index])
         at = int(time_ms)
-        rows.append((at, 0, _hash(luma)))
+        rows.append((at, 0, pdq.luma_bits(luma)))
         if time_ms - windows_at >= WINDOWS_EVERY_MS:
             windows_at = at
-            rows += [(at, w, _hash(window_crop(luma, WINDOWS[w]))) for w in range(1, PAINTED)]
+            rows += [(at, w, pdq.luma_bits(window_crop(luma, WINDOWS[w]))) for w in range(1, PAINTED)]
         if handle and time_ms - painted_at >= PAINTED_EVERY_MS:
             painted_at = at
-            rows.append((at, PAINTED, _hash(pdq.luminance(_painted_out(frames[index], at / 1000, handle)))))
+            rows.append(
+                (at, PAINTED, pdq.luma_bits(pdq.luminance(_painted_out(frames[index], at / 1000, handle))))
+            )
     sound = b""
     if audio is not None and sample_rate and audio.size:
         sound = audio_prints.audio_print(audio, sample_rate)
@@ -123,10 +125,6 @@ def clip_prints(
         audio=sound,
         handle=handle,
     )
-
-
-def _hash(luma: np.ndarray) -> np.ndarray:
-    return pdq.bits_from_dct(pdq.luma_dct(luma)[0])
 
 
 def _painted_out(image: np.ndarray, time_s: float, handle: str) -> np.ndarray:

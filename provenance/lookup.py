@@ -1,7 +1,9 @@
 """Looking a clip or a still up: was it made in Kino, and which video is it?
 
 1. The query's frames (at most MAX_QUERY_FRAMES of them, spread over it) are hashed through
-   QUERY_WINDOWS, each also mirrored (PDQ's dihedral variant, from the same DCT).
+   QUERY_WINDOWS, each also mirrored: hashed flipped, not as PDQ's dihedral variant of the same DCT,
+   which is 40-90 bits off on the world's flat, blocky pictures (the decimation's sample grid does
+   not mirror onto itself) where the flipped picture hashes within 10 bits.
    The query windows undo a 10 % crop anchored at the centre or a corner: the 0.889 windows of a
    frame cropped by 10 % are the stored 0.8 windows; a 20 % crop is a stored window as it is.
 2. Every hash asks pgvector's HNSW index for its NEIGHBOURS nearest stored hashes (`<~>`, Hamming),
@@ -49,6 +51,8 @@ MAX_QUERY_FRAMES = 8  # a longer query is sampled evenly down to this many grid 
 PHASE_FRAMES = 4  # and this many more, half a stored period (1 / SAMPLE_FPS) after grid frames
 NEIGHBOURS = 24  # stored hashes fetched per query hash
 EF_SEARCH = 48  # HNSW's candidate list per search (a little above NEIGHBOURS; recall is the vote's job)
+# A still has one frame to vote with and 12 probes: it fetches more and confirms more candidates.
+STILL_NEIGHBOURS, STILL_EF_SEARCH, STILL_CANDIDATES = 64, 128, 8
 CROWD_BITS = 6  # other videos this close to a hit's distance crowd it (and share its vote)
 SEARCH_BITS = 72  # a hit farther than this (of 256) votes for nothing
 CANDIDATES = 4  # videos confirmed per lookup
@@ -60,6 +64,7 @@ REJECT_MISMATCH = 0.016  # at least this: other pictures (a look-alike)
 BRIGHTNESS_LEVELS = 12  # mid-grey moved by more than this (of 255): "brightness" is reported
 BRIGHTNESS_GAIN = 0.12  # or the contrast by more than this share
 AUDIO_AGREE_S = 0.25  # the sound's offset within this of the pictures' counts as agreeing
+AMBIGUOUS_GAP = 0.003  # two videos accepted this close: the pictures cannot tell which (inconclusive)
 
 
 @dataclass(frozen=True)
@@ -125,11 +130,8 @@ def query_frames(clip: Clip) -> QueryFrames:
     for f, image in enumerate(images):
         luma = pdq.luminance(image)
         for w in range(len(QUERY_WINDOWS) if f in windowed else 1):
-            coefficients, _ = pdq.luma_dct(window_crop(luma, QUERY_WINDOWS[w]))
-            hashes += [
-                pdq.bits_from_dct(coefficients),
-                pdq.bits_from_dct(pdq.dihedral(coefficients, "mirror")),
-            ]
+            seen = window_crop(luma, QUERY_WINDOWS[w])
+            hashes += [pdq.luma_bits(seen), pdq.luma_bits(np.ascontiguousarray(seen[:, ::-1]))]
             probes += [(f, w, False), (f, w, True)]
     bits = np.stack(hashes) if hashes else np.zeros((0, pdq.BITS), bool)
     shrink = images[0].shape[0] / clip.frames.shape[1] if images else 1.0
@@ -147,12 +149,14 @@ def _shrunk(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def nearest(hashes: np.ndarray) -> list[tuple[int, UUID, int, int, int]]:
-    """For each hash (bool [N, 256]), its NEIGHBOURS nearest stored hashes, as (hash index, video id,
-    at_ms, window, distance), in one statement."""
+def nearest(
+    hashes: np.ndarray, neighbours: int = NEIGHBOURS, ef_search: int = EF_SEARCH
+) -> list[tuple[int, UUID, int, int, int]]:
+    """For each hash (bool [N, 256]), its `neighbours` nearest stored hashes, as (hash index, video
+    id, at_ms, window, distance), in one statement."""
     texts = [bits_text(bits) for bits in hashes]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [EF_SEARCH])
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [ef_search])
         cursor.execute(
             """
             SELECT q.ord - 1, f.video_id, f.at_ms, f."window", f.distance
@@ -164,17 +168,18 @@ def nearest(hashes: np.ndarray) -> list[tuple[int, UUID, int, int, int]]:
                 LIMIT %s
             ) AS f
             """,
-            [texts, NEIGHBOURS],
+            [texts, neighbours],
         )
         return [(int(i), v, int(at), int(w), int(d)) for i, v, at, w, d in cursor.fetchall()]
 
 
-def candidates(query: QueryFrames) -> list[Candidate]:
+def candidates(query: QueryFrames, *, still: bool = False) -> list[Candidate]:
     """The best-voted videos: hits agree on (video, mirrored, time offset), one vote per query frame,
     each weighted by its closeness and by how few other videos the same hash came as close to (a
     frame of bare background meets every clip of that background: its votes count for little)."""
     best: dict[tuple[UUID, bool, int], dict[int, tuple[float, Pair]]] = defaultdict(dict)
-    for index, hits in _by_probe(nearest(query.hashes)).items():
+    searched = nearest(query.hashes, STILL_NEIGHBOURS, STILL_EF_SEARCH) if still else nearest(query.hashes)
+    for index, hits in _by_probe(searched).items():
         frame, query_window, mirrored = query.probes[index]
         closest: dict[UUID, int] = {}
         for video_id, _, _, distance in hits:
@@ -198,7 +203,7 @@ def candidates(query: QueryFrames) -> list[Candidate]:
     for video_id, scored in keys.items():
         scored.sort(key=lambda sp: -sp[0])
         found.append(Candidate(video_id, scored[0][0], [pair for _, pair in scored[:ATTEMPTS]]))
-    return sorted(found, key=lambda c: -c.score)[:CANDIDATES]
+    return sorted(found, key=lambda c: -c.score)[: STILL_CANDIDATES if still else CANDIDATES]
 
 
 def _by_probe(hits: list[tuple[int, UUID, int, int, int]]) -> dict[int, list[tuple[UUID, int, int, int]]]:
@@ -305,13 +310,13 @@ def lookup(clip: Clip, *, still: bool) -> Verdict:
     if clip.audio is not None and clip.sample_rate and clip.audio.size:
         query_audio = audio_prints.audio_print(clip.audio, clip.sample_rate, query=True)
     checked = []
-    for candidate in candidates(query):
+    for candidate in candidates(query, still=still):
         result = candidate_check(query, candidate, query_audio)
         if result is None:
             continue
         checked.append(result)
-        if result.mismatch <= MATCH_MISMATCH / 2:
-            break  # a clear match: the rest cannot beat it
+        if result.mismatch <= MATCH_MISMATCH / 2 and not still:
+            break  # a clear match over several frames: the rest cannot beat it (one frame can tie)
     return verdict(query, checked, clip, still=still)
 
 
@@ -325,6 +330,8 @@ def _rejected(result: Checked) -> bool:
 
 def verdict(query: QueryFrames, checked: list[Checked], clip: Clip, *, still: bool) -> Verdict:
     accepted = sorted((r for r in checked if _accepted(r)), key=lambda r: r.mismatch)
+    if len(accepted) > 1 and accepted[1].mismatch - accepted[0].mismatch < AMBIGUOUS_GAP:
+        return Verdict("inconclusive", None, round(_confidence(accepted[0]), 3), None, None, ())
     if accepted:
         return _found(query, accepted[0], clip, still=still)
     if all(_rejected(r) for r in checked):

@@ -133,6 +133,11 @@ def luma_dct(luma: np.ndarray) -> tuple[np.ndarray, int]:
     return dct16(small), quality(small)
 
 
+def luma_bits(luma: np.ndarray) -> np.ndarray:
+    """float32 [H, W] luma -> its 256 bits (no quality): a window of a frame, or the frame flipped."""
+    return bits_from_dct(luma_dct(luma)[0])
+
+
 def pdq_hash(image: np.ndarray) -> PdqHash:
     coefficients, score = pdq_dct(image)
     return PdqHash(bits_from_dct(coefficients), score)

@@ -132,6 +132,38 @@ def test_a_panning_excerpt_from_between_stored_frames_is_found(indexed: dict[int
     assert abs(verdict.video_range_s[0] - first / FPS) <= 0.3
 
 
+def test_a_mirrored_frame_is_probed_by_hashing_it_flipped() -> None:
+    """PDQ's dihedral mirror of a frame's DCT is 40-90 bits off the hash of the flipped frame on the
+    world's flat, blocky pictures (6182: a small fish over plain grey); the flipped frame's hash is
+    within a few bits of the stored one."""
+    frames, _ = posted(6182)
+    prints = clip_prints(frames, FPS, None, None)
+    stored = prints.hashes[prints.windows == 0]
+    query = query_frames(Clip(np.ascontiguousarray(frames[:, :, ::-1]), FPS))
+    mirrored = [k for k, (_, window, flipped) in enumerate(query.probes) if flipped and window == 0]
+    for k in mirrored:
+        assert (stored != query.hashes[k]).sum(axis=1).min() <= 16
+
+
+def test_two_videos_showing_the_same_picture_leave_a_still_inconclusive(
+    indexed: dict[int, UUID], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A still that fits two videos equally (here the same clip stored twice) names neither."""
+    frames, sound = posted(104)
+    twin = uuid.uuid4()
+    prints_store(
+        twin, clip_prints(frames, FPS, sound, 16_000, handle=HANDLE), width=256, height=256, duration_ms=4000
+    )
+    stored = confirm.video_file_read
+    monkeypatch.setattr(
+        confirm, "video_file_read", lambda video_id: stored(indexed[104] if video_id == twin else video_id)
+    )
+    buffer = io.BytesIO()
+    Image.fromarray(_downloaded(104)[0][13]).save(buffer, format="JPEG", quality=90)
+    verdict = _looked_up(buffer.getvalue())
+    assert (verdict.kind, verdict.video_id) == ("inconclusive", None)
+
+
 def test_a_plain_copy_names_no_transform(indexed: dict[int, UUID]) -> None:
     frames, sound = _downloaded(105)
     verdict = _looked_up(mp4(frames, sound, crf=23))
