@@ -14,13 +14,15 @@
    when the query has sound and the video a print, by provenance.audio's vote.
 4. The verdict: from_kino when a candidate's pixels agree (mismatch at most MATCH_MISMATCH) or its
    sound matches with pixels not clearly against; not_from_kino when nothing was near or every
-   candidate's pixels clearly disagree (REJECT_MISMATCH); inconclusive between the two.
+   candidate's pixels clearly disagree (REJECT_MISMATCH); inconclusive between the two. When two
+   videos fit alike (AMBIGUOUS_GAP), from_kino names neither. A still has one frame to vote with: it
+   fetches more neighbours and confirms more candidates (STILL_*), all of them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from uuid import UUID
 
@@ -64,7 +66,7 @@ REJECT_MISMATCH = 0.016  # at least this: other pictures (a look-alike)
 BRIGHTNESS_LEVELS = 12  # mid-grey moved by more than this (of 255): "brightness" is reported
 BRIGHTNESS_GAIN = 0.12  # or the contrast by more than this share
 AUDIO_AGREE_S = 0.25  # the sound's offset within this of the pictures' counts as agreeing
-AMBIGUOUS_GAP = 0.003  # two videos accepted this close: the pictures cannot tell which (inconclusive)
+AMBIGUOUS_GAP = 0.003  # two videos accepted this close: the pictures cannot tell which (none is named)
 
 
 @dataclass(frozen=True)
@@ -111,20 +113,25 @@ class Candidate:
 
 def query_frames(clip: Clip) -> QueryFrames:
     """The query's frames and hashes: up to MAX_QUERY_FRAMES frames every 1/GRID_FPS s from its first
-    (spread evenly over a longer query), each whole, the first and the middle one (WINDOWS_EVERY_MS
-    apart for a copy from the start) through all QUERY_WINDOWS too; then PHASE_FRAMES frames half a
-    stored period after grid frames, whole, so that some query frames fall on stored ones wherever
-    a copy starts. Each hash as it is and mirrored."""
+    (spread evenly over a longer query), each whole, the first and one near the middle (a whole
+    number of seconds later: where a copy from the start meets the stored windows) through all
+    QUERY_WINDOWS too; then PHASE_FRAMES frames half a stored period after grid frames, whole, so
+    that some query frames fall on stored ones wherever a copy starts (an upload decoded at 8 fps,
+    `lookup_query.query_rate`: up to 4 s; a longer one comes at a lower rate and its late frames
+    fall where they can). Each hash as it is and mirrored."""
     count = clip.frames.shape[0]
+    if count == 0:
+        return QueryFrames([], np.zeros(0), [], np.zeros((0, pdq.BITS), bool))
     grid, _ = sample_indices(count, clip.fps, GRID_FPS)
     if len(grid) > MAX_QUERY_FRAMES:
         grid = grid[np.linspace(0, len(grid) - 1, MAX_QUERY_FRAMES).round().astype(int)]
-    step = round(clip.fps / SAMPLE_FPS / 2)  # half a stored period, in decoded frames
-    late = grid[np.linspace(0, len(grid) - 1, min(len(grid), PHASE_FRAMES)).round().astype(int)] + step
-    indices = np.union1d(grid, late[late < count] if step >= 1 else grid).astype(int)
+    late = grid[np.linspace(0, len(grid) - 1, min(len(grid), PHASE_FRAMES)).round().astype(int)]
+    late = np.round(late + clip.fps / SAMPLE_FPS / 2).astype(int)  # half a stored period later
+    indices = np.union1d(grid, late[late < count]).astype(int)  # a slow decode: late frames may be grid ones
     times_ms = np.round(indices / clip.fps * 1000).astype(np.int64)
     images = [_shrunk(clip.frames[i]) for i in indices]
-    windowed = {int(np.searchsorted(indices, grid[0])), int(np.searchsorted(indices, grid[len(grid) // 2]))}
+    middle = grid[2 * (len(grid) // 4)]  # a whole second after the first, for a copy from the start
+    windowed = {0, int(np.searchsorted(indices, middle))}
     probes: list[tuple[int, int, bool]] = []
     hashes = []
     for f, image in enumerate(images):
@@ -324,16 +331,25 @@ def _accepted(result: Checked) -> bool:
     return result.mismatch <= MATCH_MISMATCH or (result.heard and result.mismatch < REJECT_MISMATCH)
 
 
+def _tied(first: Checked, second: Checked) -> bool:
+    """Two videos fit the pictures alike (a frame of bare background fits every clip of it; a stitch
+    shows its parts' frames): unless only the first one's sound agrees, neither is named."""
+    if first.heard != second.heard:
+        return False
+    return second.mismatch - first.mismatch < AMBIGUOUS_GAP
+
+
 def _rejected(result: Checked) -> bool:
     return result.mismatch >= REJECT_MISMATCH
 
 
 def verdict(query: QueryFrames, checked: list[Checked], clip: Clip, *, still: bool) -> Verdict:
     accepted = sorted((r for r in checked if _accepted(r)), key=lambda r: r.mismatch)
-    if len(accepted) > 1 and accepted[1].mismatch - accepted[0].mismatch < AMBIGUOUS_GAP:
-        return Verdict("inconclusive", None, round(_confidence(accepted[0]), 3), None, None, ())
     if accepted:
-        return _found(query, accepted[0], clip, still=still)
+        found = _found(query, accepted[0], clip, still=still)
+        if len(accepted) > 1 and _tied(accepted[0], accepted[1]):
+            return replace(found, video_id=None, video_range_s=None)  # made in Kino; which, unknown
+        return found
     if all(_rejected(r) for r in checked):
         return NOT_FROM_KINO
     closest = min(checked, key=lambda r: r.mismatch)
@@ -352,7 +368,7 @@ def _found(query: QueryFrames, result: Checked, clip: Clip, *, still: bool) -> V
     """from_kino: the span of the query its checked frames cover, and where that falls in the video."""
     query_end = clip.frames.shape[0] / clip.fps
     checked = [float(query.times_s[f]) for f, _ in result.checks]
-    query_range = (min(checked), min(query_end, max(checked) + 1 / SAMPLE_FPS))
+    query_range = (min(checked), min(query_end, max(checked) + 1 / GRID_FPS))
     offset = result.offset_s
     duration = result.video.duration_ms / 1000
     video_range = (max(0.0, query_range[0] + offset), min(duration, query_range[1] + offset))

@@ -3,10 +3,10 @@ and what the answer may reveal.
 
 Everything the upload guard reads of the file is inside the guard, and only headers are read before
 the caps pass: a file that claims 20000x20000 pixels, or an hour, is refused before a frame is
-decoded. Then `mediakit.sampling.clip_from_file` decodes it (frames at the fingerprints' rate, sound
-at 16 kHz mono) and `provenance.lookup` gives the verdict. A match to a video the public may not see
-(a draft, a removed or deleted post, a deactivated owner's) still says "made in Kino", and nothing
-else about it: not its id, not its owner, not where in it the copy sits.
+decoded. Then `mediakit.sampling.clip_from_file` decodes it (frames at up to twice the
+fingerprints' rate, sound at 16 kHz mono) and `provenance.lookup` gives the verdict. A match to a
+video the public may not see (a draft, a removed or deleted post, a deactivated owner's) still says
+"made in Kino", and nothing else about it: not its id, not its owner, not where in it the copy sits.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ is too flat to hash reliably). Bit k is coefficient (k // 16, k % 16); `hex` and
 bit 255 first, as PDQ's own hex does, so the hex compares with any other PDQ tool's.
 
 The eight dihedral variants (rotations, flips) come from one DCT by moving and negating
-coefficients, as the reference does: a mirrored copy is looked up without hashing it again.
+coefficients, as the reference does. The lookup hashes a flipped frame itself instead: the
+decimation's sample grid does not mirror onto itself, and on flat, blocky pictures the variant is
+40-90 bits off the flipped picture's own hash.
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ def test_query_frames_fall_on_the_grid_and_between_stored_frames() -> None:
     windowed = {frame for frame, window, _ in query.probes if window}
     assert [query.times_s[f] for f in sorted(windowed)] == [0.0, 2.0]
     assert len(query.probes) == 2 * (12 + 2 * 5)
-    still = query_frames(Clip(np.zeros((1, 64, 64, 3), np.uint8), 2.0))
+    still = query_frames(Clip(np.zeros((1, 64, 64, 3), np.uint8), 8.0))
     assert still.times_s.tolist() == [0.0]
     assert len(still.probes) == 12
 
@@ -145,10 +145,11 @@ def test_a_mirrored_frame_is_probed_by_hashing_it_flipped() -> None:
         assert (stored != query.hashes[k]).sum(axis=1).min() <= 16
 
 
-def test_two_videos_showing_the_same_picture_leave_a_still_inconclusive(
+def test_a_still_fitting_two_videos_alike_names_neither(
     indexed: dict[int, UUID], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A still that fits two videos equally (here the same clip stored twice) names neither."""
+    """A still that fits two videos alike (here the same clip stored twice; a stitch shows its parts'
+    frames) is made in Kino, but which video it came from the pictures cannot say."""
     frames, sound = posted(104)
     twin = uuid.uuid4()
     prints_store(
@@ -161,7 +162,15 @@ def test_two_videos_showing_the_same_picture_leave_a_still_inconclusive(
     buffer = io.BytesIO()
     Image.fromarray(_downloaded(104)[0][13]).save(buffer, format="JPEG", quality=90)
     verdict = _looked_up(buffer.getvalue())
-    assert (verdict.kind, verdict.video_id) == ("inconclusive", None)
+    assert (verdict.kind, verdict.video_id, verdict.video_range_s) == ("from_kino", None, None)
+
+
+def test_a_long_query_is_spread_and_an_empty_one_has_no_frames() -> None:
+    """A 10 s upload comes at 3.6 fps (lookup_query.query_rate): eight frames spread over it, and no
+    frame between them (a decoded frame is 0.28 s away)."""
+    query = query_frames(Clip(np.zeros((36, 64, 64, 3), np.uint8), 3.6))
+    assert [round(float(t), 2) for t in query.times_s] == [0, 1.39, 2.5, 3.89, 5.56, 6.94, 8.06, 9.44]
+    assert query_frames(Clip(np.zeros((0, 64, 64, 3), np.uint8), 8.0)).images == []
 
 
 def test_a_plain_copy_names_no_transform(indexed: dict[int, UUID]) -> None:
