@@ -156,7 +156,9 @@ def index_load(clips: int, workers: int) -> dict[str, Any]:
     load_s = time.perf_counter() - began
     began = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem = '1GB'")
+        # The graph must fit: 2.2 M hashes (50,000 clips at 44 each) outgrew 1 GB, and the build ran
+        # past 35 min where 1.6 M had taken 8. 4.4 M (100,000 clips) need about 2-3 GB.
+        cursor.execute("SET maintenance_work_mem = '4GB'")
         cursor.execute(
             'CREATE INDEX frameprint_hash_hnsw ON provenance_frameprint USING hnsw ("hash" bit_hamming_ops) '
             "WITH (m = 16, ef_construction = 64)"
