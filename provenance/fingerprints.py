@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from django.db import transaction
 
+from config.blas import on_one_blas_thread
 from feed.public import video_ids_existing
 from provenance import audio as audio_prints
 from provenance import pdq
@@ -83,6 +84,7 @@ def frame_hashes(
     return np.stack([pdq.luma_bits(window_crop(luma, window)) for window in windows])
 
 
+@on_one_blas_thread  # PDQ's small products (config.blas)
 def clip_prints(
     frames: np.ndarray,
     fps: float,

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 from django.db import connection, transaction
 
+from config.blas import on_one_blas_thread
 from mediakit import Clip
 from provenance import audio as audio_prints
 from provenance import confirm, pdq
@@ -308,6 +309,7 @@ def _spread(frames: int, done: int) -> list[int]:
     return [int(f) for f in dict.fromkeys(picks) if f != done]
 
 
+@on_one_blas_thread  # PDQ's and the checks' small products (config.blas)
 def lookup(clip: Clip, *, still: bool) -> Verdict:
     """The verdict on an uploaded clip (frames at any rate; `still`: one image)."""
     query = query_frames(clip)

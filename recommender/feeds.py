@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -25,8 +24,8 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from threadpoolctl import ThreadpoolController
 
+from config.blas import one_blas_thread
 from feed.public import liked_video_ids
 from recommender.candidates import (
     AnnQuery,
@@ -190,7 +189,7 @@ def snapshot_build(user_id: UUID, *, following: bool, policy: TeenPolicy, page_s
     member = Member(
         interests=interests, followees=frozenset(audience.followees), steer=steer, factors=factors
     )
-    with _one_blas_thread():
+    with one_blas_thread():  # a request's products on one thread (config.blas)
         scores, features, version = rank(member, candidates)
         if following:
             # Newest first: the rank is still computed, for the impressions' features.
@@ -208,17 +207,6 @@ def snapshot_build(user_id: UUID, *, following: bool, policy: TeenPolicy, page_s
     return Snapshot(
         key=snapshot_new_key(), model_version=version, pages=[[item(i) for i in p] for p in pages]
     )
-
-
-@cache
-def _blas() -> ThreadpoolController:
-    return ThreadpoolController()
-
-
-def _one_blas_thread() -> Any:
-    """A request's matrix products on one thread: OpenBLAS spreading a 450 x 384 product over cores
-    that other requests hold took ~17 ms against ~1.5 ms on one (measured under load)."""
-    return _blas().limit(limits=1, user_api="blas")
 
 
 def _rules(following: bool, page_size: int, *, steering: bool = False) -> Rules:
