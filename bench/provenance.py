@@ -276,13 +276,14 @@ def upload(
     return encode(changed[transform](), sound, crf=38 if transform == "reencoded_crf38" else 23)
 
 
-def queries(clips: int, samples: int, files: LazyFiles, seed: int) -> list[tuple[str, int | None, bytes]]:
-    """(transform, the index of the clip it copies or None, the upload) for every lookup."""
+def queries(clips: int, samples: int, files: LazyFiles, seed: int) -> list[tuple[str, int, bytes]]:
+    """(transform, the index of the clip it copies (an unrelated clip's own seed), the upload) for
+    every lookup."""
     from mediakit.sampling import clip_from_file
 
     rng = np.random.default_rng(seed)
     chosen = rng.choice(clips, size=min(samples, clips), replace=False)
-    out: list[tuple[str, int | None, bytes]] = []
+    out: list[tuple[str, int, bytes]] = []
     for index in chosen:
         downloaded = clip_from_file(files.read(video_id_of(int(index))) or b"", fps=FPS)
         frames, sound = downloaded.frames, posted(int(index))[1]
@@ -290,7 +291,7 @@ def queries(clips: int, samples: int, files: LazyFiles, seed: int) -> list[tuple
             out.append((transform, int(index), upload(transform, frames, sound, handle_of(int(index)), rng)))
     for j in range(len(chosen)):
         frames, sound = posted(UNRELATED_SEED + j)
-        out.append(("unrelated", None, upload("unrelated", frames, sound, handle_of(j), rng)))
+        out.append(("unrelated", UNRELATED_SEED + j, upload("unrelated", frames, sound, handle_of(j), rng)))
     return out
 
 
@@ -321,13 +322,16 @@ def lookups(clips: int, samples: int, seed: int) -> dict[str, Any]:
         verdict, took = _looked_up(data)
         times.append(took)
         kinds[transform][verdict.kind] = kinds[transform].get(verdict.kind, 0) + 1
-        if index is None:
-            rows[transform].append(verdict.kind == "not_from_kino")
-            continue
-        hit = verdict.kind == "from_kino" and verdict.video_id == video_id_of(index)
+        if transform == "unrelated":
+            hit = verdict.kind == "not_from_kino"
+        else:
+            hit = verdict.kind == "from_kino" and verdict.video_id == video_id_of(index)
         rows[transform].append(hit)
         if not hit:
-            misses.append({"transform": transform, "clip": index, "kind": verdict.kind})
+            named = verdict.video_id.int - 1 if verdict.video_id else None
+            misses.append({"transform": transform, "clip": index, "kind": verdict.kind, "named": named})
+        if transform == "unrelated":
+            continue
         for name in verdict.transforms:
             transforms_seen[transform][name] = transforms_seen[transform].get(name, 0) + 1
     recall = {t: round(float(np.mean(rows[t])), 4) for t in TRANSFORMS}
@@ -341,7 +345,7 @@ def lookups(clips: int, samples: int, seed: int) -> dict[str, Any]:
             "verdicts": kinds,
             "transforms_reported": transforms_seen,
             "queries": len(made),
-            "misses": misses[:40],
+            "misses": misses[:80],
         },
     }
 
@@ -360,12 +364,13 @@ def _parts() -> dict[str, Any]:
     return report
 
 
-def _reused_index(clips: int) -> dict[str, Any]:
-    """The index a previous run loaded (--reuse): its sizes; its load and build times are that run's."""
+def _reused_index(clips: int, written: Path) -> dict[str, Any]:
+    """The index a previous run loaded (--reuse): its sizes; its load and build times are that run's,
+    from the file it wrote (`written`: where this run writes)."""
     sizes = _sizes()
     if sizes["videos"] != clips:
         raise SystemExit(f"--reuse: the kept index holds {sizes['videos']} clips, not {clips}")
-    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    previous = json.loads(written.read_text()) if written.exists() else {}
     kept = previous.get("detail", {}).get("index", {})
     return {**kept, **sizes, "build_s": kept.get("build_s"), "reused": True}
 
@@ -388,7 +393,7 @@ def main(
 
     django.setup()
     began = time.perf_counter()
-    index = _reused_index(clips) if reused else index_load(clips, workers)
+    index = _reused_index(clips, out) if reused else index_load(clips, workers)
     measured = lookups(clips, samples, seed)
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
