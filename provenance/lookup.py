@@ -6,17 +6,18 @@
    not mirror onto itself) where the flipped picture hashes within 10 bits.
    The query windows undo a 10 % crop anchored at the centre or a corner: the 0.889 windows of a
    frame cropped by 10 % are the stored 0.8 windows; a 20 % crop is a stored window as it is.
-2. Every hash asks pgvector's HNSW index for its NEIGHBOURS nearest stored hashes (`<~>`, Hamming),
-   all in one statement. A hit closer than SEARCH_BITS votes for (video, mirrored, time offset),
-   once per query frame, weighted by how close it is: a copy's frames agree on one offset, a
-   look-alike's hits scatter.
-3. The CANDIDATES best-voted videos are confirmed picture against picture (provenance.confirm) and,
-   when the query has sound and the video a print, by provenance.audio's vote.
+2. Every hash asks pgvector's HNSW index for its nearest stored hashes (CLIP_SEARCH.neighbours;
+   `<~>`, Hamming), all in one statement. A hit closer than SEARCH_BITS votes for (video, mirrored,
+   time offset), once per query frame, weighted by how close it is: a copy's frames agree on one
+   offset, a look-alike's hits scatter.
+3. The best-voted videos (CLIP_SEARCH.candidates) are confirmed picture against picture
+   (provenance.confirm) and, when the query has sound and the video a print, by provenance.audio's
+   vote.
 4. The verdict: from_kino when a candidate's pixels agree (mismatch at most MATCH_MISMATCH) or its
    sound matches with pixels not clearly against; not_from_kino when nothing was near or every
    candidate's pixels clearly disagree (REJECT_MISMATCH); inconclusive between the two. When two
    videos fit alike (AMBIGUOUS_GAP), from_kino names neither. A still has one frame to vote with: it
-   fetches more neighbours and confirms more candidates (STILL_*), all of them.
+   fetches more neighbours and confirms more candidates (STILL_SEARCH), all of them.
 """
 
 from __future__ import annotations
@@ -52,13 +53,8 @@ QUERY_SIDE = 320  # query frames are scaled down to this short side first
 GRID_FPS = 2.0  # query frames this often from the upload's first
 MAX_QUERY_FRAMES = 8  # a longer query is sampled evenly down to this many grid frames
 PHASE_FRAMES = 4  # and this many more, half a stored period (1 / SAMPLE_FPS) after grid frames
-NEIGHBOURS = 24  # stored hashes fetched per query hash
-EF_SEARCH = 48  # HNSW's candidate list per search (a little above NEIGHBOURS; recall is the vote's job)
-# A still has one frame to vote with and 12 probes: it fetches more and confirms more candidates.
-STILL_NEIGHBOURS, STILL_EF_SEARCH, STILL_CANDIDATES = 64, 128, 8
 CROWD_BITS = 6  # other videos this close to a hit's distance crowd it (and share its vote)
 SEARCH_BITS = 72  # a hit farther than this (of 256) votes for nothing
-CANDIDATES = 4  # videos confirmed per lookup
 ATTEMPTS = 2  # (mirrored, offset) starts tried per candidate
 CHECK_FRAMES = 5  # query frames, spread over it, compared with a candidate
 OFFSET_BIN_MS = 500
@@ -68,6 +64,18 @@ BRIGHTNESS_LEVELS = 12  # mid-grey moved by more than this (of 255): "brightness
 BRIGHTNESS_GAIN = 0.12  # or the contrast by more than this share
 AUDIO_AGREE_S = 0.25  # the sound's offset within this of the pictures' counts as agreeing
 AMBIGUOUS_GAP = 0.003  # two videos accepted this close: the pictures cannot tell which (none is named)
+
+
+@dataclass(frozen=True)
+class Search:
+    neighbours: int  # stored hashes fetched per query hash
+    ef_search: int  # HNSW's candidate list per search (above `neighbours`; recall is the vote's job)
+    candidates: int  # videos confirmed
+
+
+CLIP_SEARCH = Search(neighbours=24, ef_search=48, candidates=4)
+# A still has one frame to vote with and 12 probes: it fetches more and confirms more candidates.
+STILL_SEARCH = Search(neighbours=64, ef_search=128, candidates=8)
 
 
 @dataclass(frozen=True)
@@ -157,14 +165,12 @@ def _shrunk(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def nearest(
-    hashes: np.ndarray, neighbours: int = NEIGHBOURS, ef_search: int = EF_SEARCH
-) -> list[tuple[int, UUID, int, int, int]]:
-    """For each hash (bool [N, 256]), its `neighbours` nearest stored hashes, as (hash index, video
-    id, at_ms, window, distance), in one statement."""
+def nearest(hashes: np.ndarray, search: Search = CLIP_SEARCH) -> list[tuple[int, UUID, int, int, int]]:
+    """For each hash (bool [N, 256]), its `search.neighbours` nearest stored hashes, as (hash index,
+    video id, at_ms, window, distance), in one statement."""
     texts = [bits_text(bits) for bits in hashes]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [ef_search])
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [search.ef_search])
         cursor.execute(
             """
             SELECT q.ord - 1, f.video_id, f.at_ms, f."window", f.distance
@@ -176,7 +182,7 @@ def nearest(
                 LIMIT %s
             ) AS f
             """,
-            [texts, neighbours],
+            [texts, search.neighbours],
         )
         return [(int(i), v, int(at), int(w), int(d)) for i, v, at, w, d in cursor.fetchall()]
 
@@ -186,7 +192,8 @@ def candidates(query: QueryFrames, *, still: bool = False) -> list[Candidate]:
     each weighted by its closeness and by how few other videos the same hash came as close to (a
     frame of bare background meets every clip of that background: its votes count for little)."""
     best: dict[tuple[UUID, bool, int], dict[int, tuple[float, Pair]]] = defaultdict(dict)
-    searched = nearest(query.hashes, STILL_NEIGHBOURS, STILL_EF_SEARCH) if still else nearest(query.hashes)
+    search = STILL_SEARCH if still else CLIP_SEARCH
+    searched = nearest(query.hashes, search)
     for index, hits in _by_probe(searched).items():
         frame, query_window, mirrored = query.probes[index]
         closest: dict[UUID, int] = {}
@@ -211,7 +218,7 @@ def candidates(query: QueryFrames, *, still: bool = False) -> list[Candidate]:
     for video_id, scored in keys.items():
         scored.sort(key=lambda sp: -sp[0])
         found.append(Candidate(video_id, scored[0][0], [pair for _, pair in scored[:ATTEMPTS]]))
-    return sorted(found, key=lambda c: -c.score)[: STILL_CANDIDATES if still else CANDIDATES]
+    return sorted(found, key=lambda c: -c.score)[: search.candidates]
 
 
 def _by_probe(hits: list[tuple[int, UUID, int, int, int]]) -> dict[int, list[tuple[UUID, int, int, int]]]:

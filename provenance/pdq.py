@@ -9,9 +9,10 @@ the median or not. The filter and the decimation are linear and act on rows and 
 they are one [64, H] and one [64, W] matrix per picture size (and, with the DCT folded in, [16, H]
 and [16, W] for a hash): two matrix products instead of four box filters, ~8 times faster. The
 results agree with the box filters' to float rounding, which decides only bits whose coefficients tie
-at the median (flat, symmetric pictures). The quality score is the reference's gradient sum (0-100; below ~50 the picture
-is too flat to hash reliably). Bit k is coefficient (k // 16, k % 16); `hex` and `bits_text` write
-bit 255 first, as PDQ's own hex does, so the hex compares with any other PDQ tool's.
+at the median (flat, symmetric pictures). The quality score is the reference's gradient sum (0-100;
+below ~50 the picture is too flat to hash reliably). Bit k is coefficient (k // 16, k % 16); `hex`
+and `bits_text` write bit 255 first, as PDQ's own hex does, so the hex compares with any other PDQ
+tool's.
 
 The eight dihedral variants (rotations, flips) come from one DCT by moving and negating
 coefficients, as the reference does. The lookup hashes a flipped frame itself instead: the
