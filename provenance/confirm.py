@@ -253,7 +253,8 @@ def frame_check(
     query_rgb: np.ndarray, stored: StoredFrames, time_s: float, placement: Placement, near_s: float = NEAR_S
 ) -> FrameCheck:
     """Compare one query frame with the stored frames within `near_s` of `time_s`, in colour; the
-    best fit counts (of equal fits, the one nearest `time_s`)."""
+    best fit counts (of equal fits, the one nearest `time_s`: the nearest first, and the search ends
+    at a perfect fit)."""
     query = np.ascontiguousarray(query_rgb[:, ::-1] if placement.mirrored else query_rgb)
     shrink = min(1.0, COMPARE_SIDE / min(query.shape[:2]))
     size = (max(1, round(query.shape[1] * shrink)), max(1, round(query.shape[0] * shrink)))
@@ -275,6 +276,8 @@ def frame_check(
         share, gain, offset = _disagreement(small_yuv, cv2.GaussianBlur(warped, (0, 0), BLUR_SIGMA), mask)
         if share < best[0] - 1e-4:
             best = (share, float(stored.times_s[index]), gain, offset)
+        if best[0] == 0.0:
+            break  # every pixel agrees: no farther frame can fit better (~70 % of the comparisons)
     scale = float(np.hypot(*placement.matrix[:, 0]))
     width, height = stored.size
     coverage = min(1.0, query.shape[0] * query.shape[1] / (scale * scale * width * height))
@@ -311,10 +314,13 @@ def placed_check(
         query = np.ascontiguousarray(query[:, ::-1])
         query_window = mirrored_window(query_window)
     prior = window_matrix(query_window, stored_window, (query.shape[1], query.shape[0]), stored.size)
+    windows_place = Placement(prior, mirrored, 0)
+    checked = [(windows_place, frame_check(query_rgb, stored, time_s, windows_place))]
+    if checked[0][1].mismatch == 0.0:
+        return checked[0]  # every pixel agrees: ORB could only tie (a tie keeps the windows' placement)
     index = int(np.argmin(np.abs(stored.times_s - time_s)))
     matrix, inliers = orb_refine(query, stored.grey[index], prior)
-    proposals = [Placement(prior, mirrored, 0)]
     if inliers:
-        proposals.append(Placement(matrix, mirrored, inliers))
-    checked = [(place, frame_check(query_rgb, stored, time_s, place)) for place in proposals]
+        orb_place = Placement(matrix, mirrored, inliers)
+        checked.append((orb_place, frame_check(query_rgb, stored, time_s, orb_place)))
     return min(checked, key=lambda pc: pc[1].mismatch)
