@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -199,8 +200,10 @@ def candidates(query: QueryFrames, *, still: bool = False) -> list[Candidate]:
         closest: dict[UUID, int] = {}
         for video_id, _, _, distance in hits:
             closest.setdefault(video_id, distance)
+        nearest_first = list(closest.values())  # the hits come closest first
         for video_id, at_ms, stored_window, distance in hits:
-            crowd = sum(1 for other, d in closest.items() if other != video_id and d <= distance + CROWD_BITS)
+            # The other videos this close: every video within reach, less this one (its closest is).
+            crowd = bisect_right(nearest_first, distance + CROWD_BITS) - 1
             weight = (1 - distance / SEARCH_BITS) / (1 + crowd)
             offset = round((at_ms - query.times_s[frame] * 1000) / OFFSET_BIN_MS)
             key = (video_id, mirrored, offset)
