@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from functools import cache
 from typing import Any, ParamSpec, TypeVar
 
 from threadpoolctl import ThreadpoolController
@@ -19,7 +18,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@cache
+@functools.cache
 def _controller() -> ThreadpoolController:
     return ThreadpoolController()
 

@@ -277,7 +277,7 @@ def frame_check(
         if share < best[0] - 1e-4:
             best = (share, float(stored.times_s[index]), gain, offset)
         if best[0] == 0.0:
-            break  # every pixel agrees: no farther frame can fit better (~70 % of the comparisons)
+            break  # every pixel agrees: no farther frame can fit better (most copies stop here)
     scale = float(np.hypot(*placement.matrix[:, 0]))
     width, height = stored.size
     coverage = min(1.0, query.shape[0] * query.shape[1] / (scale * scale * width * height))
