@@ -299,9 +299,9 @@ def _looked_up(data: bytes) -> tuple[Any, float]:
     from provenance.lookup import lookup
     from provenance.lookup_query import lookup_media_read
 
-    clip, still = lookup_media_read(io.BytesIO(data))
+    upload = lookup_media_read(io.BytesIO(data))
     began = time.perf_counter()
-    verdict = lookup(clip, still=still)
+    verdict = lookup(upload)
     return verdict, (time.perf_counter() - began) * 1000
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from math import gcd
+from typing import Any
 
 import av
 import numpy as np
@@ -59,15 +60,18 @@ def mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.clip(wav, -1.0, 1.0).astype(np.float32)
 
 
-def clip_from_file(data: bytes, *, fps: float = 2.0, max_seconds: float = FILE_MAX_SECONDS) -> Clip:
+def clip_from_file(
+    data: bytes, *, fps: float = 2.0, max_seconds: float = FILE_MAX_SECONDS, short_side: int | None = None
+) -> Clip:
     """An uploaded image (one frame) or video (frames at `fps`, sound at 16 kHz mono) as a Clip to screen;
-    MediaUnreadable for anything else."""
+    MediaUnreadable for anything else. `short_side`: a video's frames are scaled down to it as they are
+    decoded (never up), so that a long 1080p upload is not held at full size."""
     image = _image(data)
     if image is not None:
         return Clip(frames=image[None], fps=fps)
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
-            frames, audio = _decoded(container, fps, max_seconds)
+            frames, audio = _decoded(container, fps, max_seconds, short_side=short_side)
     except (av.FFmpegError, ValueError, OSError) as exc:
         raise MediaUnreadable("This file could not be read as an image or a video.") from exc
     if not frames:
@@ -112,10 +116,14 @@ def _image(data: bytes) -> np.ndarray | None:
 
 
 def _decoded(
-    container: av.container.InputContainer, fps: float, max_seconds: float, start_s: float = 0.0
+    container: av.container.InputContainer,
+    fps: float,
+    max_seconds: float,
+    start_s: float = 0.0,
+    short_side: int | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """One pass over the file: the video's frames at `fps` and its sound at 16 kHz mono, from `start_s`
-    (earlier ones are decoded and dropped) to `max_seconds`."""
+    """One pass over the file: the video's frames at `fps` (scaled down to `short_side`) and its sound
+    at 16 kHz mono, from `start_s` (earlier ones are decoded and dropped) to `max_seconds`."""
     streams = [*container.streams.video[:1], *container.streams.audio[:1]]
     resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
     frames: list[np.ndarray] = []
@@ -131,10 +139,23 @@ def _decoded(
             if isinstance(frame, av.AudioFrame):
                 chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
             elif time_s + 1e-6 >= next_time:
-                frames.append(frame.to_ndarray(format="rgb24"))
+                frames.append(frame.to_ndarray(format="rgb24", **_scaled_to(frame, short_side)))
                 next_time += 1.0 / fps
     audio = np.concatenate(chunks)[: int(max_seconds * AUDIO_RATE)].astype(np.float32) if chunks else None
     return frames, audio
+
+
+def _scaled_to(frame: av.VideoFrame, short_side: int | None) -> dict[str, Any]:
+    """The reformat arguments that scale `frame` down to `short_side` (none when it is not larger)."""
+    short = min(frame.width, frame.height)
+    if short_side is None or short <= short_side:
+        return {}
+    scale = short_side / short
+    return {
+        "width": round(frame.width * scale),
+        "height": round(frame.height * scale),
+        "interpolation": "AREA",
+    }
 
 
 def _frame_span(frame: av.AudioFrame | av.VideoFrame) -> float:

@@ -93,6 +93,22 @@ NOT_FROM_KINO = Verdict("not_from_kino", None, 0.0, None, None, ())
 
 
 @dataclass(frozen=True)
+class Upload:
+    """What is looked up: the upload's pictures from its start (`clip`: frames at any rate, perhaps
+    scaled down as they were decoded), whether it is one image, and the upload's own length and short
+    side when `clip` holds less (None: the clip's own)."""
+
+    clip: Clip
+    still: bool = False
+    seconds: float | None = None
+    short_side: int | None = None
+
+    @property
+    def length_s(self) -> float:
+        return self.seconds if self.seconds is not None else self.clip.frames.shape[0] / self.clip.fps
+
+
+@dataclass(frozen=True)
 class QueryFrames:
     images: list[np.ndarray] = field(repr=False)  # uint8 [H, W, 3] each
     times_s: np.ndarray  # float [F]
@@ -121,14 +137,14 @@ class Candidate:
     starts: list[Pair]
 
 
-def query_frames(clip: Clip) -> QueryFrames:
+def query_frames(clip: Clip, short_side: int | None = None) -> QueryFrames:
     """The query's frames and hashes: up to MAX_QUERY_FRAMES frames every 1/GRID_FPS s from its first
     (spread evenly over a longer query), each whole, the first and one near the middle (a whole
     number of seconds later: where a copy from the start meets the stored windows) through all
     QUERY_WINDOWS too; then PHASE_FRAMES frames half a stored period after grid frames, whole, so
-    that some query frames fall on stored ones wherever a copy starts (an upload decoded at 8 fps,
-    `lookup_query.query_rate`: up to 4 s; a longer one comes at a lower rate and its late frames
-    fall where they can). Each hash as it is and mirrored."""
+    that some query frames fall on stored ones wherever a copy starts (an upload is decoded at 8 fps,
+    `lookup_query.QUERY_FPS`; a slower clip's late frames fall where they can). Each hash as it is and
+    mirrored. `short_side`: the upload's, when the clip's frames were scaled down from it."""
     count = clip.frames.shape[0]
     if count == 0:
         return QueryFrames([], np.zeros(0), [], np.zeros((0, pdq.BITS), bool))
@@ -151,7 +167,7 @@ def query_frames(clip: Clip) -> QueryFrames:
             hashes += [pdq.luma_bits(seen), pdq.luma_bits(np.ascontiguousarray(seen[:, ::-1]))]
             probes += [(f, w, False), (f, w, True)]
     bits = np.stack(hashes) if hashes else np.zeros((0, pdq.BITS), bool)
-    shrink = images[0].shape[0] / clip.frames.shape[1] if images else 1.0
+    shrink = min(images[0].shape[:2]) / (short_side or min(clip.frames.shape[1:3])) if images else 1.0
     return QueryFrames(images, times_ms / 1000.0, probes, bits, shrink)
 
 
@@ -320,9 +336,10 @@ def _spread(frames: int, done: int) -> list[int]:
 
 
 @on_one_blas_thread  # PDQ's and the checks' small products (config.blas)
-def lookup(clip: Clip, *, still: bool) -> Verdict:
-    """The verdict on an uploaded clip (frames at any rate; `still`: one image)."""
-    query = query_frames(clip)
+def lookup(upload: Upload) -> Verdict:
+    """The verdict on an upload."""
+    clip, still = upload.clip, upload.still
+    query = query_frames(clip, upload.short_side)
     if not query.images:
         return NOT_FROM_KINO
     query_audio = b""
@@ -336,7 +353,7 @@ def lookup(clip: Clip, *, still: bool) -> Verdict:
         checked.append(result)
         if result.mismatch <= MATCH_MISMATCH / 2 and not still:
             break  # a clear match over several frames: the rest cannot beat it (one frame can tie)
-    return verdict(query, checked, clip, still=still)
+    return verdict(query, checked, upload)
 
 
 def _accepted(result: Checked) -> bool:
@@ -355,10 +372,10 @@ def _rejected(result: Checked) -> bool:
     return result.mismatch >= REJECT_MISMATCH
 
 
-def verdict(query: QueryFrames, checked: list[Checked], clip: Clip, *, still: bool) -> Verdict:
+def verdict(query: QueryFrames, checked: list[Checked], upload: Upload) -> Verdict:
     accepted = sorted((r for r in checked if _accepted(r)), key=lambda r: r.mismatch)
     if accepted:
-        found = _found(query, accepted[0], clip, still=still)
+        found = _found(query, accepted[0], upload)
         if len(accepted) > 1 and _tied(accepted[0], accepted[1]):
             return replace(found, video_id=None, video_range_s=None)  # made in Kino; which, unknown
         return found
@@ -376,9 +393,9 @@ def _confidence(result: Checked) -> float:
     return pictures
 
 
-def _found(query: QueryFrames, result: Checked, clip: Clip, *, still: bool) -> Verdict:
+def _found(query: QueryFrames, result: Checked, upload: Upload) -> Verdict:
     """from_kino: the span of the query its checked frames cover, and where that falls in the video."""
-    query_end = clip.frames.shape[0] / clip.fps
+    still, query_end = upload.still, upload.length_s
     checked = [float(query.times_s[f]) for f, _ in result.checks]
     query_range = (min(checked), min(query_end, max(checked) + 1 / GRID_FPS))
     offset = result.offset_s

@@ -194,6 +194,5 @@ class ProvenanceLookupApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        clip, still = lookup_media_read(data.validated_data["file"])
-        answer = lookup_answer(clip, still=still)
+        answer = lookup_answer(lookup_media_read(data.validated_data["file"]))
         return Response(LookupSerializer(_output(request, answer)).data, status=status.HTTP_200_OK)

@@ -3,8 +3,9 @@ and what the answer may reveal.
 
 Everything the upload guard reads of the file is inside the guard, and only headers are read before
 the caps pass: a file that claims 20000x20000 pixels, or an hour, is refused before a frame is
-decoded. Then `mediakit.sampling.clip_from_file` decodes it (frames at up to twice the
-fingerprints' rate, sound at 16 kHz mono) and `provenance.lookup` gives the verdict. A match to a
+decoded. Then `mediakit.sampling.clip_from_file` decodes its first QUERY_SECONDS (frames at twice
+the fingerprints' rate, scaled down to the lookup's size as they come; sound at 16 kHz mono) and
+`provenance.lookup` gives the verdict. A match to a
 video the public may not see (a draft, a removed or deleted post, a deactivated owner's) still says
 "made in Kino", and nothing else about it: not its id, not its owner, not where in it the copy sits.
 """
@@ -23,19 +24,18 @@ from PIL import Image, UnidentifiedImageError
 
 from config.errors import KinoError
 from feed.public import PublicVideo, video_public_ref
-from mediakit import Clip
 from mediakit.sampling import MediaUnreadable, clip_from_file
 from provenance import errors
 from provenance.fingerprints import SAMPLE_FPS
-from provenance.lookup import VerdictKind, lookup
+from provenance.lookup import QUERY_SIDE, Upload, VerdictKind, lookup
 
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
 VIDEO_FORMATS = {"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"}
 # A query is decoded at twice the fingerprints' rate (some of its frames then fall on stored ones,
-# wherever it starts); a long one at a lower rate, so that about DECODED_FRAMES frames are held at once
-# (the lookup hashes at most 12 of them).
+# wherever it starts), and only its first QUERY_SECONDS: 40 frames at most are held at once (the
+# lookup hashes at most 12 of them), and every checked frame must agree anyway.
 QUERY_FPS = 2 * SAMPLE_FPS
-DECODED_FRAMES = 40
+QUERY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,12 @@ class _Probe:
     still: bool
     pixels: int
     seconds: float
+    short_side: int
 
 
-def lookup_media_read(upload: Any) -> tuple[Clip, bool]:
-    """The upload as a clip to look up and whether it is a still image; 4xx KinoError when it is too
-    large, not an image or video this server reads, or past the pixel or duration caps."""
+def lookup_media_read(upload: Any) -> Upload:
+    """The upload as the lookup reads it; 4xx KinoError when it is too large, not an image or video
+    this server reads, or past the pixel or duration caps."""
     data = _read(upload, settings.PROVENANCE_LOOKUP_MAX_BYTES)
     probe = _image_probe(data) or _video_probe(data)
     cap = (
@@ -76,22 +77,18 @@ def lookup_media_read(upload: Any) -> tuple[Clip, bool]:
             field="file",
         )
     # Headers can understate a video's length: decoding stops a second past what they claim.
-    seconds = min(settings.PROVENANCE_LOOKUP_MAX_S, probe.seconds + 1.0)
+    seconds = min(settings.PROVENANCE_LOOKUP_MAX_S, probe.seconds + 1.0, QUERY_SECONDS)
     try:
-        clip = clip_from_file(data, fps=query_rate(seconds), max_seconds=seconds)
+        clip = clip_from_file(data, fps=QUERY_FPS, max_seconds=seconds, short_side=QUERY_SIDE)
     except MediaUnreadable as exc:
         raise KinoError(errors.LOOKUP_MEDIA_INVALID, str(exc), field="file") from exc
-    return clip, probe.still
+    decoded = clip.frames.shape[0] / clip.fps
+    return Upload(clip, probe.still, max(decoded, probe.seconds), probe.short_side)
 
 
-def query_rate(seconds: float) -> float:
-    """The frames a second an upload of `seconds` is decoded at (QUERY_FPS, fewer for a long one)."""
-    return min(QUERY_FPS, DECODED_FRAMES / max(seconds, 1e-3))
-
-
-def lookup_answer(clip: Clip, *, still: bool) -> LookupAnswer:
+def lookup_answer(upload: Upload) -> LookupAnswer:
     """The verdict, and the post only when the public may see it."""
-    verdict = lookup(clip, still=still)
+    verdict = lookup(upload)
     post = video_public_ref(verdict.video_id) if verdict.kind == "from_kino" and verdict.video_id else None
     return LookupAnswer(
         verdict=verdict.kind,
@@ -125,10 +122,10 @@ def _image_probe(data: bytes) -> _Probe | None:
                     return None
                 width, height = image.size
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        return _Probe(still=True, pixels=sys.maxsize, seconds=0.0)
+        return _Probe(still=True, pixels=sys.maxsize, seconds=0.0, short_side=0)
     except (UnidentifiedImageError, OSError, ValueError):
         return None
-    return _Probe(still=True, pixels=width * height, seconds=0.0)
+    return _Probe(still=True, pixels=width * height, seconds=0.0, short_side=min(width, height))
 
 
 def _video_probe(data: bytes) -> _Probe:
@@ -145,11 +142,11 @@ def _video_probe(data: bytes) -> _Probe:
             if container.format.name not in VIDEO_FORMATS or not container.streams.video:
                 raise KinoError(errors.LOOKUP_MEDIA_INVALID, "This file has no video.", field="file")
             stream = container.streams.video[0]
-            pixels = int(stream.codec_context.width or 0) * int(stream.codec_context.height or 0)
+            width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
             seconds = _seconds(container, stream, settings.PROVENANCE_LOOKUP_MAX_S + 1)
     except (av.FFmpegError, ValueError, OSError, IndexError) as exc:
         raise KinoError(errors.LOOKUP_MEDIA_INVALID, "This video could not be read.", field="file") from exc
-    return _Probe(still=False, pixels=pixels, seconds=seconds)
+    return _Probe(still=False, pixels=width * height, seconds=seconds, short_side=min(width, height))
 
 
 def _seconds(container: Any, stream: Any, cap: float) -> float:

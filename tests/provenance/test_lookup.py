@@ -23,8 +23,8 @@ from mediakit.encode import clip_encode, frames_for_phones
 from mediakit.sampling import clip_from_file
 from provenance import confirm
 from provenance.fingerprints import clip_prints, prints_store
-from provenance.lookup import Verdict, lookup, query_frames
-from provenance.lookup_query import lookup_media_read
+from provenance.lookup import QUERY_SIDE, Verdict, lookup, query_frames
+from provenance.lookup_query import QUERY_FPS, QUERY_SECONDS, lookup_media_read
 from provenance.watermark import watermark_burn
 
 FPS = 8.0
@@ -71,8 +71,7 @@ def _downloaded(seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _looked_up(data: bytes) -> Verdict:
-    clip, still = lookup_media_read(io.BytesIO(data))  # as the API reads an upload
-    return lookup(clip, still=still)
+    return lookup(lookup_media_read(io.BytesIO(data)))  # as the API reads an upload
 
 
 def _half(frames: np.ndarray) -> np.ndarray:
@@ -165,12 +164,54 @@ def test_a_still_fitting_two_videos_alike_names_neither(
     assert (verdict.kind, verdict.video_id, verdict.video_range_s) == ("from_kino", None, None)
 
 
-def test_a_long_query_is_spread_and_an_empty_one_has_no_frames() -> None:
-    """A 10 s upload comes at 3.6 fps (lookup_query.query_rate): eight frames spread over it, and no
-    frame between them (a decoded frame is 0.28 s away)."""
+def test_a_slow_clip_is_spread_and_an_empty_one_has_no_frames() -> None:
+    """A 10 s clip at 3.6 fps: eight frames spread over it, and no frame between them (a decoded frame
+    is 0.28 s away)."""
     query = query_frames(Clip(np.zeros((36, 64, 64, 3), np.uint8), 3.6))
     assert [round(float(t), 2) for t in query.times_s] == [0, 1.39, 2.5, 3.89, 5.56, 6.94, 8.06, 9.44]
     assert query_frames(Clip(np.zeros((0, 64, 64, 3), np.uint8), 8.0)).images == []
+
+
+def test_a_long_large_upload_is_read_from_its_start_at_the_lookup_size() -> None:
+    """A 12 s 720p upload: its first QUERY_SECONDS at QUERY_FPS, scaled down to QUERY_SIDE as they are
+    decoded (41 frames of 320 x 569 held, 0 to 5 s, not 96 of 720p), and the upload's own length and
+    size kept."""
+    frames = np.zeros((96, 720, 1280, 3), np.uint8)
+    frames[:, :, :, 0] = np.arange(96, dtype=np.uint8)[:, None, None] * 2
+    upload = lookup_media_read(io.BytesIO(mp4(frames, None, crf=30)))
+    assert upload.clip.frames.shape == (QUERY_SECONDS * QUERY_FPS + 1, QUERY_SIDE, 569, 3)
+    assert (upload.seconds, upload.short_side, upload.still) == (12.0, 720, False)
+    assert query_frames(upload.clip, upload.short_side).shrink == pytest.approx(QUERY_SIDE / 720)
+
+
+@pytest.fixture
+def long_indexed(monkeypatch: pytest.MonkeyPatch) -> UUID:
+    """Clip 106 (a quick pan) made 12 s long, fingerprinted and stored: the world draws 4 s at most
+    (its sounds are 4 s), so its 4 s are drawn at 24 fps and played at 8."""
+    rng = np.random.default_rng(106)
+    rendered = scene_render(_scene(106), rng, frames=96, size=64, fps=3 * FPS)
+    frames = watermark_burn(frames_for_phones(rendered.frames), FPS, HANDLE)
+    video_id = uuid.uuid4()
+    prints = clip_prints(frames, FPS, None, None, handle=HANDLE)
+    prints_store(video_id, prints, width=256, height=256, duration_ms=12_000)
+    monkeypatch.setattr(confirm, "video_file_read", {video_id: mp4(frames, None)}.get)
+    return video_id
+
+
+def test_a_long_excerpt_scaled_up_from_between_stored_frames_is_found(long_indexed: UUID) -> None:
+    """An 8 s excerpt of a 12 s pan, starting 3/8 s in (between stored frames), scaled up to 512 x 512:
+    read at 8 fps from its start (a long upload used to be decoded slower, with no frame near a
+    stored one) and at the lookup's size; found where it is, as an excerpt, scaled."""
+    downloaded = clip_from_file(confirm.video_file_read(long_indexed) or b"", fps=FPS)
+    excerpt = np.stack(
+        [cv2.resize(f, (512, 512), interpolation=cv2.INTER_CUBIC) for f in downloaded.frames[3:67]]
+    )
+
+    verdict = _looked_up(mp4(excerpt, None, crf=23))
+    assert (verdict.kind, verdict.video_id) == ("from_kino", long_indexed)
+    assert {"excerpt", "scaled"} <= set(verdict.transforms), verdict.transforms
+    assert verdict.video_range_s is not None
+    assert abs(verdict.video_range_s[0] - 3 / FPS) <= 0.3
 
 
 def test_a_plain_copy_names_no_transform(indexed: dict[int, UUID]) -> None:
