@@ -1,6 +1,6 @@
 """Provenance's numbers -> bench/results/provenance.json.
 
-    .venv/bin/python bench/provenance.py --clips 100000 --samples 200     (the issue's run)
+    .venv/bin/python bench/provenance.py --clips 100000 --samples 150     (the issue's run: ~2.5 h alone)
     .venv/bin/python bench/provenance.py --clips 2000 --samples 40        (a quick one)
 
 The index: `--clips` posted clips, each a distinct draw of the built-in world (`scene_sample`,
