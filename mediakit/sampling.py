@@ -145,17 +145,19 @@ def _decoded(
     return frames, audio
 
 
+def size_down_to(width: int, height: int, short_side: int | None) -> tuple[int, int] | None:
+    """(width, height) scaled so that the short side is `short_side`; None when it is not larger."""
+    short = min(width, height)
+    if short_side is None or short <= short_side:
+        return None
+    scale = short_side / short
+    return round(width * scale), round(height * scale)
+
+
 def _scaled_to(frame: av.VideoFrame, short_side: int | None) -> dict[str, Any]:
     """The reformat arguments that scale `frame` down to `short_side` (none when it is not larger)."""
-    short = min(frame.width, frame.height)
-    if short_side is None or short <= short_side:
-        return {}
-    scale = short_side / short
-    return {
-        "width": round(frame.width * scale),
-        "height": round(frame.height * scale),
-        "interpolation": "AREA",
-    }
+    size = size_down_to(frame.width, frame.height, short_side)
+    return {} if size is None else {"width": size[0], "height": size[1], "interpolation": "AREA"}
 
 
 def _frame_span(frame: av.AudioFrame | av.VideoFrame) -> float:

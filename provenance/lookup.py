@@ -34,6 +34,7 @@ from django.db import connection, transaction
 
 from config.blas import on_one_blas_thread
 from mediakit import Clip
+from mediakit.sampling import size_down_to
 from provenance import audio as audio_prints
 from provenance import confirm, pdq
 from provenance.fingerprints import CROP, SAMPLE_FPS, WINDOWS, bits_text, sample_indices, window_crop
@@ -174,12 +175,8 @@ def query_frames(clip: Clip, short_side: int | None = None) -> QueryFrames:
 def _shrunk(image: np.ndarray) -> np.ndarray:
     """A large upload's frame scaled down to QUERY_SIDE on its short side: PDQ ends at 64 x 64 and the
     pixels are compared at 128 anyway; hashing and ORB at 1080p would cost ten times as much."""
-    short = min(image.shape[:2])
-    if short <= QUERY_SIDE:
-        return image
-    scale = QUERY_SIDE / short
-    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    size = size_down_to(image.shape[1], image.shape[0], QUERY_SIDE)
+    return image if size is None else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def nearest(hashes: np.ndarray, search: Search = CLIP_SEARCH) -> list[tuple[int, UUID, int, int, int]]:

@@ -83,7 +83,7 @@ def lookup_media_read(upload: Any) -> Upload:
     except MediaUnreadable as exc:
         raise KinoError(errors.LOOKUP_MEDIA_INVALID, str(exc), field="file") from exc
     decoded = clip.frames.shape[0] / clip.fps
-    return Upload(clip, probe.still, max(decoded, probe.seconds), probe.short_side)
+    return Upload(clip, still=probe.still, seconds=max(decoded, probe.seconds), short_side=probe.short_side)
 
 
 def lookup_answer(upload: Upload) -> LookupAnswer:
