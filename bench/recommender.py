@@ -453,13 +453,14 @@ def _eligible_count(teen: UUID) -> int:
 
 
 def _teen_page(bench: Bench, teen: UUID, ok_ids: set[UUID]) -> dict[str, Any]:
+    from recommender.eligibility import TEEN_SQL
     from recommender.feeds import feed_page
 
     eligible = _eligible_count(teen)
     page, ms = timed(lambda: feed_page(teen, cursor=None, following=False))
     served = [i.video_id for i in page.items]
     query = bench.world.prompt_vectors[bench.prompt[bench.video_number[next(iter(ok_ids))]]]
-    ann = _nearest(query, 200, exact=False, where="v.in_feeds AND v.teen_ok")
+    ann = _nearest(query, 200, exact=False, where="v.in_feeds" + TEEN_SQL)
     return {
         "page_items": len(served),
         "eligible": eligible,

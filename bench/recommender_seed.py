@@ -211,7 +211,8 @@ def halfvec_text(vector: np.ndarray) -> str:
 
 def seed_vectors(world: World, seeded: Seeded) -> None:
     """Every posted video's row in recommender_videovector: the content vector of its prompt (the real
-    model's), `vector` equal to it until ALS blends behaviour in; in feeds (teen_ok: see TEEN_OK_SHARE)."""
+    model's), `vector` equal to it until ALS blends behaviour in; in feeds; its words judged fit for teens
+    (the world's prompts are; teen_ok: see TEEN_OK_SHARE)."""
     made = remixes(world)
     prompts = np.concatenate([world.video_prompt, world.video_prompt[made["video"]]])
     creators = np.concatenate([world.video_creator, made["user"]])
@@ -224,10 +225,11 @@ def seed_vectors(world: World, seeded: Seeded) -> None:
         source = videos[made["video"][n - originals]] if n >= originals else NULL
         text = texts[prompts[n]]
         at = _when(now, days[n])
-        lines.append(f"{video_id}\t{users[creators[n]]}\t{at}\t{source}\t{text}\t{text}\tt\tt\t{at}")
+        lines.append(f"{video_id}\t{users[creators[n]]}\t{at}\t{source}\t{text}\t{text}\tt\tt\tt\t{at}")
     _copy(
         "recommender_videovector",
-        "video_id, creator_id, posted_at, remix_of_id, content, vector, in_feeds, teen_ok, updated_at",
+        "video_id, creator_id, posted_at, remix_of_id, content, vector, in_feeds, teen_ok, teen_text_ok,"
+        " updated_at",
         lines,
     )
 

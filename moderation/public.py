@@ -1,6 +1,7 @@
 """What other apps may use of `moderation`: these names and nothing else (import-linter holds it)."""
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from mediakit.sampling import MediaUnreadable, clip_from_file
@@ -76,9 +77,16 @@ __all__ = [
     "text_judge",
     "text_require",
     "video_reports_by",
+    "video_reports_since",
     "voice_embed",
     "voice_match",
 ]
+
+
+def _video_reports(since: datetime) -> Any:
+    from moderation.models import Report, SubjectKind
+
+    return Report.objects.filter(subject_kind=SubjectKind.VIDEO, created_at__gte=since)
 
 
 def video_reports_by(
@@ -86,12 +94,12 @@ def video_reports_by(
 ) -> list[tuple[UUID, UUID]]:
     """(reporter, video) of the reports these members filed on these videos since `since`: the
     recommender's ranker learns from them as strong negatives. One query."""
-    from moderation.models import Report, SubjectKind
-
-    reports = Report.objects.filter(
-        subject_kind=SubjectKind.VIDEO,
-        reporter_id__in=reporter_ids,
-        subject_id__in=video_ids,
-        created_at__gte=since,
-    )
+    reports = _video_reports(since).filter(reporter_id__in=reporter_ids, subject_id__in=video_ids)
     return list(reports.values_list("reporter_id", "subject_id"))
+
+
+def video_reports_since(*, since: datetime, limit: int) -> list[tuple[UUID, UUID]]:
+    """(reporter, video) of the newest `limit` video reports since `since`: the recommender's ALS
+    trains on them as its strongest negatives. One query."""
+    reports = _video_reports(since).order_by("-created_at")
+    return list(reports.values_list("reporter_id", "subject_id")[:limit])

@@ -4,8 +4,12 @@ Steering, teens and wellbeing (R3): guardian links (staff may end one, as either
 teen's switches go back off), feed profiles with the guardian's switches, instructions and their
 clauses, see-less videos and check-ins, read-only. Vectors are never shown, only whether one is stored.
 
-Vectors (R1): posts' vector rows (flags, whether embedded and blended; embed again), members'
-interest clusters and ALS factors, and the ALS trainings (queue one now).
+Vectors (R1): posts' vector rows (flags, whether embedded and blended; embed again), members' and
+posts' interest clusters and ALS factors, and the ALS trainings (queue one now).
+
+Ranking (R2): the trained rankers (weights, offline metrics, which one serves; queue a training now)
+and the logged impressions they learn from (what was served to whom, from which source, by which
+model).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from recommender.models import (
     CollabModel,
     FeedProfile,
     Guardianship,
+    Impression,
+    RankerModel,
     SeeLess,
     SteerClause,
     Steering,
@@ -30,7 +36,7 @@ from recommender.models import (
     VideoFactors,
     VideoVector,
 )
-from recommender.tasks import collab_train_task
+from recommender.tasks import collab_train_task, ranker_train_task
 from recommender.vectors import videos_embed
 
 
@@ -126,11 +132,12 @@ class VideoVectorAdmin(ReadOnlyAdmin):
         "posted_at",
         "in_feeds",
         "teen_ok",
+        "teen_text_ok",
         "embedded",
         "blended",
         "updated_at",
     )
-    list_filter = ("in_feeds", "teen_ok")
+    list_filter = ("in_feeds", "teen_ok", "teen_text_ok")
     search_fields = ("video_id", "creator_id")
     actions = ("embed_again",)
 
@@ -181,6 +188,13 @@ class UserFactorsAdmin(ReadOnlyAdmin):
     search_fields = ("user_id", "model_version")
 
 
+@admin.register(VideoFactors)
+class VideoFactorsAdmin(ReadOnlyAdmin):
+    hidden = ("collab",)
+    list_display = ("video_id", "model_version", "updated_at")
+    search_fields = ("video_id", "model_version")
+
+
 @admin.register(CollabModel)
 class CollabModelAdmin(ReadOnlyAdmin):
     """ALS trainings: what each learned from and how long it took; a new one can be queued."""
@@ -195,3 +209,44 @@ class CollabModelAdmin(ReadOnlyAdmin):
     def train_now(self, request: HttpRequest, queryset: QuerySet[CollabModel]) -> None:
         collab_train_task.delay()
         self.message_user(request, "A training is queued; it appears here when it ends.", messages.SUCCESS)
+
+
+# --- ranking (R2) ------------------------------------------------------------------------------------
+
+
+@admin.register(RankerModel)
+class RankerModelAdmin(ReadOnlyAdmin):
+    """Trained rankers: their offline metrics and weights, and which one serves; a new one can be
+    queued (it serves only when it learned from enough impressions)."""
+
+    list_display = ("version", "trained_at", "active", "impressions", "auc")
+    list_filter = ("active",)
+    search_fields = ("version",)
+    actions = ("train_now",)
+
+    @admin.display(description="impressions")
+    def impressions(self, row: RankerModel) -> Any:
+        return row.metrics.get("impressions", "")
+
+    @admin.display(description="AUC per outcome (held-out newest 20 %)")
+    def auc(self, row: RankerModel) -> str:
+        return ", ".join(f"{outcome} {value:.3f}" for outcome, value in row.metrics.get("auc", {}).items())
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("recommender.change_rankermodel"))
+
+    @admin.action(description="Queue a new training now (select any model)")
+    def train_now(self, request: HttpRequest, queryset: QuerySet[RankerModel]) -> None:
+        ranker_train_task.delay()
+        self.message_user(request, "A training is queued; it appears here when it ends.", messages.SUCCESS)
+
+
+@admin.register(Impression)
+class ImpressionAdmin(ReadOnlyAdmin):
+    """What the feed served, to whom, from which source and by which ranker (its training data)."""
+
+    list_display = ("served_at", "user_id", "video_id", "position", "source", "score", "model_version")
+    list_filter = ("source",)
+    search_fields = ("user_id", "video_id", "model_version")
+    date_hierarchy = "served_at"
+    show_full_result_count = False  # the log is large: no count(*) on every page

@@ -3,8 +3,8 @@ members did with posts, retrained every RECOMMENDER_ALS_RETRAIN_S by a worker, a
 vectors ANN searches.
 
 Confidence per (member, video): likes and remixes weigh most (creating is the goal), shares and
-long watches less; "see less" and skips are negatives (implicit's ALS reads a negative confidence
-as "prefers not"). Reports are left to the ranker: they are few, and too rare to shape factors.
+long watches less; reports, "see less" and skips are negatives (implicit's ALS reads a negative
+confidence as "prefers not"), a report the strongest of them.
 
 The blend: a video's behaviour becomes a direction in content space, the content of what is watched
 by the people ALS says watch it (`blended`). Its ANN vector moves from its content vector
@@ -30,12 +30,21 @@ from django.utils import timezone
 from scipy.sparse import csr_matrix
 
 from feed.public import interactions_since
+from moderation.public import video_reports_since
 from recommender.models import COLLAB_DIMENSIONS, CollabModel, UserFactors, VideoFactors, VideoVector
 from recommender.vectors import as_array, from_send
 
 logger = logging.getLogger(__name__)
 
-CONFIDENCE = {"liked": 4.0, "like": 4.0, "remixed": 8.0, "share": 3.0, "see_less": -4.0, "skip": -0.5}
+CONFIDENCE = {
+    "liked": 4.0,
+    "like": 4.0,
+    "remixed": 8.0,
+    "share": 3.0,
+    "see_less": -4.0,
+    "skip": -0.5,
+    "reported": -8.0,
+}
 WATCH_MS_PER_POINT = 10_000  # a watch_progress event counts watch_ms / this, at most WATCH_MAX
 WATCH_MAX = 2.0
 INTERACTIONS_MAX = 5_000_000  # per source, newest first
@@ -119,7 +128,7 @@ def collab_train() -> str:
     started, clock = timezone.now(), time.perf_counter()
     since = started - timedelta(days=settings.RECOMMENDER_ALS_DAYS)
     content = _content_vectors()
-    matrix = interactions_matrix(interactions_since(since=since, limit=INTERACTIONS_MAX), set(content))
+    matrix = interactions_matrix(_interactions(since), set(content))
     version = f"als-{started:%Y%m%d%H%M%S%f}-{matrix.values.nnz}"
     moved = 0
     if matrix.values.nnz:
@@ -146,6 +155,15 @@ def collab_train() -> str:
     )
     logger.info("recommender.collab_trained", extra={"version": version, "seconds": round(seconds, 2)})
     return version
+
+
+def _interactions(since: datetime) -> list[tuple[UUID, UUID, str, int]]:
+    """What members did with posts since `since` (feed's events, likes, remixes) and their reports."""
+    reports = video_reports_since(since=since, limit=INTERACTIONS_MAX)
+    return [
+        *interactions_since(since=since, limit=INTERACTIONS_MAX),
+        *((user_id, video_id, "reported", 0) for user_id, video_id in reports),
+    ]
 
 
 def _content_vectors() -> dict[UUID, np.ndarray]:

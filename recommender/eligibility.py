@@ -2,11 +2,12 @@
 
 A video is eligible for a member when it is in feeds (posted, not removed, not labelled "not in
 feeds": `VideoVector.in_feeds`, kept in step by the vectors' listeners), not theirs, not by someone
-blocked either way or muted by their steering, not served to them recently, and teen-appropriate
-(`teen_ok`) for a teen. The condition is SQL over `recommender_videovector` (alias `v`), so the
-filtered ANN applies it inside the index scan (pgvector's iterative scans keep going until enough
-rows pass) instead of after it; the cards re-check visibility at the end (feed decides who sees
-what), so a post blocked or removed after ranking never shows either.
+blocked either way or muted by their steering, not served to them recently, and teen-appropriate for
+a teen (`teen_ok`: no "not for teens" label; `teen_text_ok`: the text policy at teens' thresholds
+allowed its caption and prompt). The condition is SQL over `recommender_videovector` (alias `v`), so
+the filtered ANN applies it inside the index scan (pgvector's iterative scans keep going until
+enough rows pass) instead of after it; the cards re-check visibility at the end (feed decides who
+sees what), so a post blocked or removed after ranking never shows either.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def audience_for(user_id: UUID, *, teen: bool, muted: frozenset[UUID] = frozense
 # statement), `eligible_shared` as reads of a CTE row, so a UNION of many branches sends each once.
 _CONDITION = "v.in_feeds AND v.creator_id <> {me} AND NOT (v.creator_id = ANY({excluded}))"
 _NOT_SEEN = " AND NOT (v.video_id = ANY({seen}))"
-_TEEN = " AND v.teen_ok"
+TEEN_SQL = " AND v.teen_ok AND v.teen_text_ok"  # an unjudged text (NULL) is not served to teens
 # The videos served to the member since a time, newest first, at most RECOMMENDER_SEEN_MAX: an array
 # computed once per statement (an InitPlan), never shipped to Python and back.
 _SEEN = (
@@ -61,7 +62,7 @@ _SEEN = (
 
 def _condition(audience: Audience, exclude_seen: bool) -> str:
     sql = _CONDITION + (_NOT_SEEN if exclude_seen else "")
-    return sql + (_TEEN if audience.teen else "")
+    return sql + (TEEN_SQL if audience.teen else "")
 
 
 def _seen(me: str, since: str) -> str:

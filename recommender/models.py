@@ -47,6 +47,9 @@ class VideoVector(models.Model):
     # Posted, not removed, not labelled "not in feeds": kept in step by feed's and moderation's listeners.
     in_feeds = models.BooleanField(default=False)
     teen_ok = models.BooleanField(default=True)  # not labelled "not for teens"
+    # The text policy at teens' thresholds on its caption and prompt (the embedding task judges it);
+    # None until judged, and a teen is served only what it allowed.
+    teen_text_ok = models.BooleanField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -47,6 +47,7 @@ from config.errors import INVALID_CURSOR, KinoError
 from feed.public import posts_matching_words, video_cards_in_order
 from moderation.public import text_embed
 from recommender.candidates import ef_search_for
+from recommender.eligibility import TEEN_SQL
 from recommender.models import VideoVector
 
 KINDS = ("people", "cameos", "posts")
@@ -69,18 +70,23 @@ def cursor_encode(score: float, row_id: UUID) -> str:
     return base64.urlsafe_b64encode(json.dumps([score, str(row_id)]).encode()).decode().rstrip("=")
 
 
+CURSOR_MAX = 200
+
+
 def cursor_decode(cursor: str | None) -> tuple[float, UUID] | None:
     """The (score, id) a cursor names, or `invalid_cursor` for one that was not made here."""
     if not cursor:
         return None
     try:
+        if len(cursor) > CURSOR_MAX:  # ours are ~70 characters; a long one is made by hand
+            raise ValueError(len(cursor))
         score, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(score, float | int) or isinstance(score, bool) or not np.isfinite(score):
             raise ValueError(score)
         if not isinstance(row_id, str):
             raise TypeError(row_id)
         return float(score), UUID(row_id)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, RecursionError, binascii.Error, UnicodeDecodeError) as exc:
         raise KinoError(INVALID_CURSOR) from exc
 
 
@@ -228,7 +234,7 @@ def _posts_sql(viewer_id: UUID, q: str, *, teen: bool) -> tuple[str, list[Any]]:
     """One statement: the ANN list (source 0) and the words list (source 1), each in its own order
     and limit, under the same eligibility."""
     blocked_sql, blocked_params = block_partner_ids(user_id=viewer_id).query.sql_with_params()
-    eligible = f"v.in_feeds AND v.creator_id NOT IN ({blocked_sql})" + (" AND v.teen_ok" if teen else "")
+    eligible = f"v.in_feeds AND v.creator_id NOT IN ({blocked_sql})" + (TEEN_SQL if teen else "")
     literal = query_vector(q)
     words_sql, words_params = posts_matching_words(viewer_id=viewer_id, words=q).query.sql_with_params()
     limit = settings.SEARCH_POSTS_PER_LIST

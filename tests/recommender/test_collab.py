@@ -1,5 +1,6 @@
 """Collaborative vectors: ALS learns two audiences from their events, scores each member's side above
-the other, and blends behaviour into the ANN vectors of watched posts only."""
+the other, and blends behaviour into the ANN vectors of watched posts only; a report counts against
+the post for its reporter."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import pytest
 from django.utils import timezone
 
 from feed.models import ViewEvent
+from moderation.models import QueueItem, Report
 from recommender.collab import als_scores, collab_train
 from recommender.models import CollabModel, UserFactors, VideoFactors, VideoVector
 from recommender.vectors import as_array, unit
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +141,35 @@ def test_a_training_again_rewrites_only_the_blends_that_moved(settings):
     assert {row.video_id: row.updated_at for row in VideoVector.objects.all()} == written
     versions = set(VideoFactors.objects.values_list("model_version", flat=True))
     assert versions == {CollabModel.objects.order_by("-trained_at").first().version}
+
+
+def test_a_report_is_a_negative_that_drops_the_post_for_its_reporter(two_audiences):
+    groups, _ = two_audiences
+    # Given a member who liked eight of A's posts
+    reporter, liked = UserFactory(), groups["A"][:8]
+    ViewEvent.objects.bulk_create(
+        ViewEvent(
+            user_id=reporter.id,
+            video_id=v,
+            client_event_id=uuid.uuid4().hex,
+            kind="like",
+            watch_ms=0,
+            occurred_at=timezone.now(),
+        )
+        for v in liked
+    )
+    collab_train()
+    before = als_scores(reporter.id, liked)
+    assert before[0] > 0.5
+
+    # When they report the first one, and ALS is trained again
+    item = QueueItem.objects.create(subject_kind="video", subject_id=liked[0])
+    Report.objects.create(
+        reporter=reporter, item=item, subject_kind="video", subject_id=liked[0], reason="hate"
+    )
+    collab_train()
+
+    # Then it scores below every other post they liked, and below where it was
+    after = als_scores(reporter.id, liked)
+    assert after[0] < min(after[1:])
+    assert after[0] < before[0] - 0.3

@@ -53,6 +53,7 @@ def posted(
             "vector": vector.tolist(),
             "in_feeds": in_feeds,
             "teen_ok": teen_ok,
+            "teen_text_ok": True,
         },
     )
     return post

@@ -297,6 +297,7 @@ def posts_with_vectors(n: int, *, age: timedelta = timedelta(hours=1)) -> None:
             content=unit,
             vector=unit,
             in_feeds=True,
+            teen_text_ok=True,
         )
 
 

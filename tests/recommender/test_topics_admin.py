@@ -1,4 +1,4 @@
-"""Cold start from topics picked at signup, and the vectors' admin pages."""
+"""Cold start from topics picked at signup, and the recommender's admin pages (vectors, rankers)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Invite
 from recommender.interests import interest_vectors
-from recommender.models import CollabModel, FeedProfile, UserVector, VideoVector
+from recommender.models import CollabModel, FeedProfile, Impression, RankerModel, UserVector, VideoVector
 from recommender.vectors import content_embed
 from tests.factories import InviteFactory, UserFactory, signup_payload
 
@@ -67,3 +67,46 @@ def test_staff_see_vector_rows_clusters_and_trainings_without_the_vectors(admin_
         follow=True,
     )
     assert "0 post(s) embedded." in done.content.decode()
+
+
+def test_staff_see_the_rankers_their_metrics_and_the_impressions_they_learn_from(admin_client, monkeypatch):
+    # Given two trained rankers, one serving, and an impression the serving one scored
+    RankerModel.objects.create(
+        version="lr-old", weights={}, metrics={"impressions": 900, "auc": {"like": 0.61}}
+    )
+    RankerModel.objects.create(
+        version="lr-new",
+        weights={},
+        metrics={"impressions": 1200, "auc": {"like": 0.7, "remix": 0.66}},
+        active=True,
+    )
+    viewer, video_id = uuid.uuid4(), uuid.uuid4()
+    Impression.objects.create(
+        user_id=viewer,
+        video_id=video_id,
+        page_key="k",
+        position=3,
+        source="ann",
+        score=1.5,
+        model_version="lr-new",
+    )
+
+    # Then staff read which serves and how each measured, and what was served to whom
+    rankers = admin_client.get("/admin/recommender/rankermodel/", {"active__exact": "1"}).content.decode()
+    assert "lr-new" in rankers
+    assert "lr-old" not in rankers
+    assert "like 0.700, remix 0.660" in rankers
+    found = admin_client.get("/admin/recommender/impression/", {"q": str(viewer)}).content.decode()
+    assert str(video_id) in found
+    assert admin_client.get("/admin/recommender/videofactors/").status_code == 200
+
+    # And may queue a training from the list (the worker trains it)
+    queued = []
+    monkeypatch.setattr("recommender.admin.ranker_train_task.delay", lambda: queued.append(1))
+    done = admin_client.post(
+        "/admin/recommender/rankermodel/",
+        {"action": "train_now", "_selected_action": [str(RankerModel.objects.get(version="lr-new").pk)]},
+        follow=True,
+    )
+    assert "A training is queued" in done.content.decode()
+    assert queued == [1]

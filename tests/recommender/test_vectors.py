@@ -3,13 +3,17 @@ follows it through unposting, takedown, restore and deletion, and its flags foll
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 
+from config.errors import KinoError
 from feed.moderation import video_restore
 from feed.services import video_delete, video_post, video_remove, video_unpost, video_update
+from moderation.public import MODERATION_UNAVAILABLE
 from recommender.models import VideoVector
-from recommender.vectors import as_array, content_embed, videos_embed
+from recommender.vectors import as_array, content_embed, videos_embed, videos_waiting
 from tests.factories import UserFactory, VideoFactory
 from tests.moderation.casework import decide, moderator, open_item, report
 
@@ -52,6 +56,7 @@ def test_a_post_is_embedded_on_commit_and_found_by_what_it_is_about(django_captu
     assert len(rows) == 3
     row = rows[cooking.id]
     assert (row.creator_id, row.in_feeds, row.teen_ok, row.remix_of_id) == (ann.id, True, True, None)
+    assert row.teen_text_ok is True
     assert np.allclose(as_array(row.content), as_array(row.vector))
 
     # And the nearest to a query about cooking is the cooking post, to one about space the launch
@@ -79,6 +84,64 @@ def test_a_burst_of_posts_is_embedded_in_one_batch(django_capture_on_commit_call
     assert VideoVector.objects.filter(video_id=drafts[0].id, content__isnull=False).exists()
     assert videos_embed([]) == 1
     assert videos_embed([]) == 0
+
+
+SAD = "a sad teenager who feels like nobody would miss her"  # self_harm, about 0.6
+
+
+def test_words_unfit_for_teens_keep_a_post_from_teens_only(
+    auth_client, django_capture_on_commit_callbacks, settings
+):
+    # Given self-harm refused at 0.8 for everyone and at 0.5 for teens, and two posts: one whose
+    # words pass for adults but not for teens, and one about a cat (by two members); neither labelled
+    settings.MODERATION_TEXT_THRESHOLDS = {**settings.MODERATION_TEXT_THRESHOLDS, "self_harm": 0.8}
+    settings.MODERATION_TEXT_TEEN_THRESHOLDS = {**settings.MODERATION_TEXT_TEEN_THRESHOLDS, "self_harm": 0.5}
+    sad = posted(UserFactory(), SAD, "", django_capture_on_commit_callbacks)
+    cat = posted(UserFactory(), "a cat naps in a sunny window", "", django_capture_on_commit_callbacks)
+
+    # Then the embedding task judged their words for teens
+    rows = {row.video_id: row for row in VideoVector.objects.all()}
+    assert (rows[sad.id].teen_ok, rows[sad.id].teen_text_ok) == (True, False)
+    assert (rows[cat.id].teen_ok, rows[cat.id].teen_text_ok) == (True, True)
+
+    # And a teen's feed holds the cat only, an adult's both
+    today = date.today()
+    teen, adult = UserFactory(birthdate=today.replace(year=today.year - 15)), UserFactory()
+    served = {
+        who: {item["video"]["id"] for item in auth_client(who).get("/api/v1/feed").json()["results"]}
+        for who in (teen, adult)
+    }
+    assert served[teen] == {str(cat.id)}
+    assert served[adult] == {str(cat.id), str(sad.id)}
+
+
+def test_a_post_not_judged_yet_is_judged_by_the_sweep_and_keeps_its_blend(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    # Given a post embedded while the text policy could not judge (its model did not load)
+    def unavailable(*args, **kwargs):
+        raise KinoError(MODERATION_UNAVAILABLE)
+
+    monkeypatch.setattr("recommender.vectors.text_judge", unavailable)
+    ann = UserFactory()
+    video = posted(ann, "a lighthouse in a storm", "", django_capture_on_commit_callbacks)
+    row = VideoVector.objects.get(video_id=video.id)
+    assert row.content is not None
+    assert row.teen_text_ok is None  # not served to teens meanwhile
+    blended = np.zeros(384, dtype=np.float32)
+    blended[0] = 1.0
+    VideoVector.objects.filter(video_id=video.id).update(vector=blended.tolist())
+
+    # When the policy is back and the sweep's task runs
+    monkeypatch.undo()
+    assert videos_waiting(older_than_s=-1) == [video.id]
+    assert videos_embed([]) == 1
+
+    # Then it is judged, and its vector (blended by a training) is not embedded afresh
+    row = VideoVector.objects.get(video_id=video.id)
+    assert row.teen_text_ok is True
+    assert np.allclose(as_array(row.vector), blended)
+    assert videos_waiting(older_than_s=-1) == []
 
 
 def test_the_row_follows_the_post_through_its_life(django_capture_on_commit_callbacks):
