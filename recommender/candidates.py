@@ -12,7 +12,10 @@ eligibility condition (`recommender.eligibility`), each with its own order and l
   seen most of it) runs again as an exact scan, so a page is never short while eligible videos exist;
 - `follow`: recent posts of the people the member follows or whose posts they liked;
 - `fresh`: posts of the last FEED_FRESH_S that have had fewer than FEED_EXPLORE_TARGET impressions
-  (counted in Redis as they are served), so every new post gets some exposure in its first hour;
+  (counted in Redis as they are served), so every new post gets some exposure in its first hour.
+  The posts still waiting are a Redis set (`explore_pending`): a post leaves it once explored, so
+  however many are posted in an hour, each snapshot looks at unexplored ones (the oldest, whose
+  hour runs out first, and the newest); without the set, the newest posts of the hour;
 - `remix`: posted remixes of what the member liked (the `remix_of_id` index);
 - `trending`: the periodic top list (`recommender.trending`), as ids through the same condition.
 
@@ -23,6 +26,7 @@ parsing 400 vectors of 384 numbers from text costs more than the rest of the req
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -87,6 +91,7 @@ class Plan:
     follow_since: datetime | None = None
     follow_limit: int = 0
     fresh_limit: int = 0
+    fresh_ids: tuple[UUID, ...] = ()  # the posts waiting for exploration (explore_pending); () scans
     remix_limit: int = 0  # posted remixes of `liked_ids`, newest first
     ids: dict[str, list[UUID]] = field(default_factory=dict)  # source -> ids (trending; "given")
     exclude_seen: bool = True
@@ -176,7 +181,10 @@ def _branches(
         )
     if plan.fresh_limit:
         since = timezone.now() - timedelta(seconds=settings.RECOMMENDER_FRESH_S)
-        add("v.posted_at >= %s", [since], "v.posted_at DESC", plan.fresh_limit, "fresh")
+        where, extra = "v.posted_at >= %s", [since]
+        if plan.fresh_ids:
+            where, extra = where + " AND v.video_id = ANY(%s::uuid[])", [since, list(plan.fresh_ids)]
+        add(where, extra, "v.posted_at DESC", plan.fresh_limit, "fresh")
     for name, ids in plan.ids.items():
         if ids:
             add("v.video_id = ANY(%s::uuid[])", [ids], "", None, name)
@@ -255,7 +263,7 @@ def redis_client() -> Any:
     return _client(settings.REDIS_URL)
 
 
-def _explored_key(video_id: UUID) -> str:
+def _explored_key(video_id: UUID | str) -> str:
     return f"kino:rec:explored:{video_id}"
 
 
@@ -282,8 +290,48 @@ def _explore_only_the_unexposed(candidates: list[Candidate]) -> list[Candidate]:
     return [c for c in candidates if c.sources]
 
 
+EXPLORE_KEY = "kino:rec:explore"  # posts of the fresh window still short of their impressions
+
+
+def explore_pending_add(posts: Sequence[tuple[UUID, datetime]]) -> None:
+    """Posts just in feeds wait for their exploratory impressions until they have them (a caption
+    edit does not make an explored post wait again) or their fresh window ends."""
+    cutoff = time.time() - settings.RECOMMENDER_FRESH_S
+    recent = [(str(video_id), at.timestamp()) for video_id, at in posts if at.timestamp() >= cutoff]
+    if not recent:
+        return
+    try:
+        counts = redis_client().mget([_explored_key(video_id) for video_id, _ in recent])
+        target = settings.RECOMMENDER_EXPLORE_TARGET
+        waiting = {
+            video_id: at for (video_id, at), n in zip(recent, counts, strict=True) if int(n or 0) < target
+        }
+        if waiting:
+            redis_client().zadd(EXPLORE_KEY, waiting)
+    except (redis.RedisError, OSError):
+        logger.warning("recommender.explore_unavailable", exc_info=True)
+
+
+def explore_pending(limit: int) -> tuple[UUID, ...]:
+    """Up to `limit` posts still waiting for exploration: the oldest half (their window ends first)
+    and the newest. Empty when none wait or Redis cannot say (the fresh branch then scans the newest
+    posts of the window)."""
+    older, newer = limit // 2, limit - limit // 2
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.zremrangebyscore(EXPLORE_KEY, "-inf", f"({time.time() - settings.RECOMMENDER_FRESH_S}")
+        pipe.zrange(EXPLORE_KEY, 0, older - 1) if older else pipe.echo("")
+        pipe.zrange(EXPLORE_KEY, -newer, -1) if newer else pipe.echo("")
+        _, oldest, newest = pipe.execute()
+    except (redis.RedisError, OSError):
+        logger.warning("recommender.explore_unavailable", exc_info=True)
+        return ()
+    return tuple(UUID(raw.decode()) for raw in dict.fromkeys([*(oldest or []), *(newest or [])]))
+
+
 def explored_count(video_ids: Sequence[UUID]) -> None:
-    """Count served impressions of fresh posts (the keys live twice the fresh window)."""
+    """Count served impressions of fresh posts (the keys live twice the fresh window); a post that
+    has had RECOMMENDER_EXPLORE_TARGET stops waiting."""
     if not video_ids:
         return
     try:
@@ -291,7 +339,12 @@ def explored_count(video_ids: Sequence[UUID]) -> None:
         for video_id in video_ids:
             pipe.incr(_explored_key(video_id))
             pipe.expire(_explored_key(video_id), 2 * settings.RECOMMENDER_FRESH_S)
-        pipe.execute()
+        counts = pipe.execute()[::2]
+        done = [
+            str(v) for v, n in zip(video_ids, counts, strict=True) if n >= settings.RECOMMENDER_EXPLORE_TARGET
+        ]
+        if done:
+            redis_client().zrem(EXPLORE_KEY, *done)
     except (redis.RedisError, OSError):
         logger.warning("recommender.explored_unavailable", exc_info=True)
 

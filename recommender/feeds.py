@@ -33,6 +33,7 @@ from recommender.candidates import (
     Plan,
     candidates_for_videos,
     candidates_gather,
+    explore_pending,
     explored_count,
 )
 from recommender.eligibility import Audience, audience_for
@@ -285,6 +286,7 @@ def _for_you_plan(audience: Audience, *, personal: bool, steer: SteerTerms | Non
         follow_since=timezone.now() - timedelta(days=settings.RECOMMENDER_FOLLOW_DAYS),
         follow_limit=settings.RECOMMENDER_CANDIDATES_FOLLOW,
         fresh_limit=settings.RECOMMENDER_FRESH_SCAN,
+        fresh_ids=explore_pending(settings.RECOMMENDER_FRESH_SCAN),
         remix_limit=settings.RECOMMENDER_CANDIDATES_REMIX,
         ids={"trending": trending_ids(trending)},
         with_content=steer is not None and steer.active,

@@ -14,6 +14,7 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
+from recommender.candidates import explore_pending_add
 from recommender.mix import Pool, Rules, mix, rules_hold
 from recommender.models import DIMENSIONS, Impression, RankerModel, SteerClause, UserVector, VideoVector
 from recommender.ranking import FALLBACK_VERSION, FEATURES, ranker_train, scorer_active
@@ -56,6 +57,7 @@ def posted(
             "teen_text_ok": True,
         },
     )
+    explore_pending_add([(post.id, post.posted_at)])  # a post in its first hour waits to be explored
     return post
 
 
@@ -307,6 +309,24 @@ def test_a_fresh_post_gets_exploratory_impressions_then_stops_needing_them(auth_
         interested(viewer, 0)
     seen = [str(newcomer.id) in {c["id"] for c in pages(auth_client(v), most=1)[0]} for v in first_viewers]
     assert seen == [True, True, False]
+
+
+def test_every_post_of_a_busy_hour_is_explored_not_only_the_newest(auth_client, settings):
+    # Given 40 posts in the last hour, far from everyone's interest, while a snapshot looks at 10
+    settings.RECOMMENDER_EXPLORE_TARGET = 1
+    settings.RECOMMENDER_FRESH_SCAN = 10
+    settings.RECOMMENDER_FRESH_SHARE = 0.25
+    catalogue(30, 3, topic_of=lambda i: 0)
+    newcomers = {str(posted(UserFactory(), near(5), age_h=0.9 - i * 0.02).id) for i in range(40)}
+    # When 14 members scroll a first page each (5 fresh slots a page)
+    served: set[str] = set()
+    for _ in range(14):
+        viewer = UserFactory()
+        interested(viewer, 0)
+        served |= {card["id"] for card in pages(auth_client(viewer), most=1)[0]}
+    # Then each newcomer was shown (scanning the newest 10 would show those 10 only)
+    assert newcomers <= served
+    assert not redis.Redis.from_url(settings.REDIS_URL).zcard("kino:rec:explore")
 
 
 def test_steering_moves_the_next_page_toward_the_instruction(auth_client):

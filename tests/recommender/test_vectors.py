@@ -4,6 +4,7 @@ follows it through unposting, takedown, restore and deletion, and its flags foll
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from config.errors import KinoError
 from feed.moderation import video_restore
 from feed.services import video_delete, video_post, video_remove, video_unpost, video_update
 from moderation.public import MODERATION_UNAVAILABLE
+from recommender.candidates import EXPLORE_KEY, redis_client
 from recommender.models import VideoVector
 from recommender.vectors import as_array, content_embed, videos_embed, videos_waiting
 from tests.factories import UserFactory, VideoFactory
@@ -57,6 +59,9 @@ def test_a_post_is_embedded_on_commit_and_found_by_what_it_is_about(django_captu
     row = rows[cooking.id]
     assert (row.creator_id, row.in_feeds, row.teen_ok, row.remix_of_id) == (ann.id, True, True, None)
     assert row.teen_text_ok is True
+    # And each waits for its exploratory impressions (the fresh source's set)
+    waiting = redis_client().zrange(EXPLORE_KEY, 0, -1)
+    assert {UUID(raw.decode()) for raw in waiting} == set(rows)
     assert np.allclose(as_array(row.content), as_array(row.vector))
 
     # And the nearest to a query about cooking is the cooking post, to one about space the launch
