@@ -335,6 +335,7 @@ def pages(bench: Bench, users: int, pages_each: int = 3) -> dict[str, Any]:
 
     rules = Rules(page_size=settings.RECOMMENDER_PAGE_SIZE, creator_max=settings.RECOMMENDER_CREATOR_MAX)
     world, now_day = bench.world, sim.SPLIT_DAY
+    gathered = _candidates_counted()
     served: list[Any] = []
     followed_items = fresh_items = day_items = violations = pages_seen = short = 0
     creators_per_page, utility, sources = [], [], {}
@@ -368,6 +369,7 @@ def pages(bench: Bench, users: int, pages_each: int = 3) -> dict[str, Any]:
     random_users = np.random.default_rng(2).integers(0, world.tier.users, 2000)
     return {
         "pages": pages_seen,
+        "candidates_per_first_page": _spread(gathered),
         "items": len(served),
         "short_pages": short,
         "diversity_violations": violations,
@@ -380,6 +382,35 @@ def pages(bench: Bench, users: int, pages_each: int = 3) -> dict[str, Any]:
         "random_utility_mean": round(
             float(sim.expected_utility(world, random_users, random_videos).mean()), 3
         ),
+    }
+
+
+def _candidates_counted() -> list[int]:
+    """How many candidates each snapshot built from here on ranked (the issue asks for 300-500 a
+    first page): the feed's `candidates_gather`, wrapped to count."""
+    from recommender import feeds
+
+    counts: list[int] = []
+    gather = getattr(feeds.candidates_gather, "__wrapped__", feeds.candidates_gather)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        found = gather(*args, **kwargs)
+        counts.append(len(found))
+        return found
+
+    counted.__wrapped__ = gather  # type: ignore[attr-defined]
+    feeds.candidates_gather = counted
+    return counts
+
+
+def _spread(values: list[int]) -> dict[str, float]:
+    if not values:
+        return {}
+    return {
+        "min": min(values),
+        "p50": percentile([float(v) for v in values], 0.5),
+        "max": max(values),
+        "snapshots": len(values),
     }
 
 

@@ -89,6 +89,9 @@ def test_seeded_small_world_end_to_end(settings: Any) -> None:
     assert bench_run.ann_recall(bench, queries=20)["ann_recall_at_200"] >= 0.95
     pages = bench_run.pages(bench, 4)
     assert pages["pages"] >= 4
+    gathered = pages["candidates_per_first_page"]
+    assert gathered["snapshots"] >= 4
+    assert 300 <= gathered["p50"] <= 500  # the 300-500 a first page
     assert pages["diversity_violations"] == 0
     assert pages["short_pages"] == 0
     assert pages["served_utility_mean"] > pages["random_utility_mean"]
