@@ -39,7 +39,8 @@ database 13:
    `steer_added_p99_ms` the first page's p99 steered minus unsteered (in process, one at a time,
    STEER_REPEATS first pages per member each way; the unsteered ones timed after the steering is
    reset, so both follow pages of the same member).
-7. `search_p99_ms` (recommender.search's `search_bench`).
+7. `search_p99_ms` (recommender.search's `search_bench`); `embed_p95_s`: posts made at 4 a second
+   while the real worker embeds them, the seconds until ANN can find each (the issue: 60 s, p95).
 8. The load test on the real ASGI server (uvicorn, 2 processes, as `make run`): 20 clients, first
    pages (each a new session), next pages (following the cursors), and `GET /api/v1/me` (the trivial
    authenticated endpoint) in the same run; `throughput_ratio` = first pages per second over the
@@ -594,6 +595,68 @@ def search(bench: Bench) -> dict[str, Any]:
     return dict(search_bench())
 
 
+# --- posts embedded off the request path ---------------------------------------------------------
+
+
+def embed_latency(bench: Bench, workdir: Path, posts: int = 240, per_s: float = 4.0) -> dict[str, Any]:
+    """Step 7b: members post `per_s` videos a second while the real worker (as `make run` starts it)
+    embeds them: the seconds from each post until ANN can find it (its content vector stored), polled
+    every 0.1 s. The issue: retrievable within 60 s of posting, p95. The worker's first task loads the
+    encoder, so one post goes first, untimed."""
+    from accounts.models import User
+    from feed.services import video_post
+    from recommender.models import VideoVector
+    from tests.factories import VideoFactory
+    from tests.live import LiveStack
+
+    owners = list(User.objects.filter(id__in=bench.adults[:posts]))
+    prompts = bench.world.prompt_texts
+    posted: dict[UUID, float] = {}
+    found: dict[UUID, float] = {}
+
+    def post(n: int) -> None:
+        draft = VideoFactory(owner=owners[n % len(owners)], prompt=prompts[(7 * n) % len(prompts)])
+        video_post(owner_id=draft.owner_id, video_id=draft.id)
+        posted[draft.id] = time.monotonic()
+
+    def look(until: float) -> None:
+        while time.monotonic() < until:
+            waiting = [v for v in posted if v not in found]
+            now = time.monotonic()
+            for video_id in VideoVector.objects.filter(
+                video_id__in=waiting, content__isnull=False
+            ).values_list("video_id", flat=True):
+                found[video_id] = now
+            if len(found) == len(posted):
+                return
+            time.sleep(0.1)
+
+    (workdir / "mail").mkdir(parents=True, exist_ok=True)
+    stack = LiveStack(workdir / "mail", web_workers=1, worker=True).start()
+    try:
+        post(0)
+        look(time.monotonic() + 180)
+        posted.clear()
+        found.clear()
+        started = time.monotonic()
+        for n in range(1, posts + 1):
+            look(started + n / per_s)
+            post(n)
+        rate = posts / (time.monotonic() - started)  # below per_s when posting itself is slower
+        look(time.monotonic() + 300)
+    finally:
+        stack.stop()
+    took = sorted(found[v] - posted[v] for v in found)
+    return {
+        "embed_p50_s": round(percentile(took, 0.5), 2) if took else None,
+        "embed_p95_s": round(percentile(took, 0.95), 2) if took else None,
+        "embed_max_s": round(took[-1], 2) if took else None,
+        "embed_posts": len(posted),
+        "embed_missing": len(posted) - len(found),
+        "embed_posts_per_s": round(rate, 2),
+    }
+
+
 # --- the load test --------------------------------------------------------------------------------
 
 
@@ -874,6 +937,7 @@ def run(tier: sim.Tier, workdir: Path, *, skip: set[str], reuse: bool) -> dict[s
         ("pages", lambda: {"pages": pages(bench, max(10, tier.eval_users // 8))}),
         ("steer", lambda: steer(bench, max(10, tier.eval_users // 12))),
         ("search", lambda: search(bench)),
+        ("embed", lambda: embed_latency(bench, workdir)),
         ("load", lambda: load(bench, workdir, tier.load_requests)),
     )
     for name, call in steps:

@@ -67,6 +67,13 @@ class VideoVector(models.Model):
             models.Index(
                 fields=["remix_of_id"], condition=Q(remix_of_id__isnull=False), name="video_vector_remix"
             ),
+            # The embedding task's work (recommender.vectors._claim): the few rows still waiting for a
+            # vector or a judgement, without reading the table.
+            models.Index(
+                fields=["posted_at"],
+                condition=Q(content__isnull=True) | Q(teen_text_ok__isnull=True),
+                name="video_vector_waiting",
+            ),
         ]
 
     def __str__(self) -> str:
