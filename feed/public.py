@@ -198,6 +198,7 @@ class Interaction:
     video_id: UUID
     kind: str
     watch_ms: int
+    at: Any  # datetime: when it happened (the event's, the like's or the remix's time)
 
 
 def interactions_of(*, user_ids: list[UUID], video_ids: list[UUID], since: Any) -> list[Interaction]:
@@ -208,13 +209,20 @@ def interactions_of(*, user_ids: list[UUID], video_ids: list[UUID], since: Any) 
     kinds = ["like", "share", "see_less", "skip", "watch_progress"]
     events = ViewEvent.objects.filter(
         user_id__in=user_ids, video_id__in=video_ids, kind__in=kinds, occurred_at__gte=since
-    ).values_list("user_id", "video_id", "kind", "watch_ms")
+    ).values_list("user_id", "video_id", "kind", "watch_ms", "occurred_at")
     likes = Like.objects.filter(user_id__in=user_ids, video_id__in=video_ids, created_at__gte=since)
     remixes = Video.objects.filter(owner_id__in=user_ids, remix_of_id__in=video_ids, created_at__gte=since)
     return [
         *(Interaction(*row) for row in events),
-        *(Interaction(u, v, "liked", 0) for u, v in likes.values_list("user_id", "video_id")),
-        *(Interaction(u, v, "remixed", 0) for u, v in remixes.values_list("owner_id", "remix_of_id") if v),
+        *(
+            Interaction(u, v, "liked", 0, at)
+            for u, v, at in likes.values_list("user_id", "video_id", "created_at")
+        ),
+        *(
+            Interaction(u, v, "remixed", 0, at)
+            for u, v, at in remixes.values_list("owner_id", "remix_of_id", "created_at")
+            if v
+        ),
     ]
 
 

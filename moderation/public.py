@@ -91,11 +91,11 @@ def _video_reports(since: datetime) -> Any:
 
 def video_reports_by(
     *, reporter_ids: list[UUID], video_ids: list[UUID], since: datetime
-) -> list[tuple[UUID, UUID]]:
-    """(reporter, video) of the reports these members filed on these videos since `since`: the
+) -> list[tuple[UUID, UUID, datetime]]:
+    """(reporter, video, when) of the reports these members filed on these videos since `since`: the
     recommender's ranker learns from them as strong negatives. One query."""
     reports = _video_reports(since).filter(reporter_id__in=reporter_ids, subject_id__in=video_ids)
-    return list(reports.values_list("reporter_id", "subject_id"))
+    return list(reports.values_list("reporter_id", "subject_id", "created_at"))
 
 
 def video_reports_since(*, since: datetime, limit: int) -> list[tuple[UUID, UUID]]:

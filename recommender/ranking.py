@@ -225,33 +225,42 @@ def auc(scores: np.ndarray, y: np.ndarray) -> float | None:
     return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
+OUTCOME_SLACK = timedelta(minutes=1)  # a client's clock may run behind the server's
+
+
+# What an interaction's kind says of the impression (feed.public.Interaction's kinds).
+OUTCOME_OF = {
+    "like": "liked",
+    "liked": "liked",
+    "remixed": "remixed",
+    "share": "shared",
+    "see_less": "see_less",
+}
+
+
 def outcomes_of(impressions: list[tuple[Any, ...]], since: Any) -> np.ndarray:
-    """[n, len(UTILITY)] 0/1: what each impression's member did with its video after `since`."""
+    """[n, len(UTILITY)] 0/1: what each impression's member did with its video after it was served
+    (rows: user, video, features, served_at)."""
     users = list({row[0] for row in impressions})
     videos = list({row[1] for row in impressions})
-    done: dict[tuple[UUID, UUID], set[str]] = {}
-    watched: dict[tuple[UUID, UUID], int] = {}
-    kinds = {
-        "like": "liked",
-        "liked": "liked",
-        "remixed": "remixed",
-        "share": "shared",
-        "see_less": "see_less",
-    }
+    acts: dict[tuple[UUID, UUID], list[tuple[Any, str, int]]] = {}
     for act in interactions_of(user_ids=users, video_ids=videos, since=since):
-        key = (act.user_id, act.video_id)
-        if act.kind in kinds:
-            done.setdefault(key, set()).add(kinds[act.kind])
-        watched[key] = watched.get(key, 0) + act.watch_ms
-    for reporter_id, video_id in video_reports_by(reporter_ids=users, video_ids=videos, since=since):
-        done.setdefault((reporter_id, video_id), set()).add("reported")
-    for key, ms in watched.items():
-        if ms >= settings.RECOMMENDER_RANKER_WATCH_MS:
-            done.setdefault(key, set()).add("watched")
+        acts.setdefault((act.user_id, act.video_id), []).append(
+            (act.at, OUTCOME_OF.get(act.kind, ""), act.watch_ms)
+        )
+    for reporter_id, video_id, at in video_reports_by(reporter_ids=users, video_ids=videos, since=since):
+        acts.setdefault((reporter_id, video_id), []).append((at, "reported", 0))
     y = np.zeros((len(impressions), len(UTILITY)), dtype=np.float64)
-    for i, row in enumerate(impressions):
-        for j, outcome in enumerate(UTILITY):
-            y[i, j] = outcome in done.get((row[0], row[1]), ())
+    for i, (user_id, video_id, _, served_at) in enumerate(impressions):
+        after = [
+            (kind, ms)
+            for at, kind, ms in acts.get((user_id, video_id), ())
+            if at >= served_at - OUTCOME_SLACK
+        ]
+        done = {kind for kind, _ in after if kind}
+        if sum(ms for _, ms in after) >= settings.RECOMMENDER_RANKER_WATCH_MS:
+            done.add("watched")
+        y[i] = [outcome in done for outcome in UTILITY]
     return y
 
 

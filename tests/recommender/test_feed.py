@@ -413,6 +413,22 @@ def test_the_ranker_learns_from_impressions_and_outcomes(settings):
     assert high > low
 
 
+def test_an_outcome_counts_only_when_it_follows_the_impression():
+    from feed.models import Like
+    from recommender.ranking import UTILITY, outcomes_of
+
+    # Given a post a member liked an hour before it was served to them, and one liked after
+    viewer, before, after = UserFactory(), PostFactory(), PostFactory()
+    served = timezone.now() - timedelta(minutes=30)
+    LikeFactory(user=viewer, video=before)
+    Like.objects.filter(video=before).update(created_at=served - timedelta(hours=1))
+    LikeFactory(user=viewer, video=after)
+    rows = [(viewer.id, video.id, [], served) for video in (before, after)]
+    # Then only the later like is the impression's outcome
+    liked = outcomes_of(rows, since=served - timedelta(days=1))[:, list(UTILITY).index("liked")]
+    assert liked.tolist() == [0.0, 1.0]
+
+
 def test_the_members_als_factors_meet_the_videos_in_a_feature():
     # Given a member and two videos with ALS factors from a training, and one without
     from recommender.candidates import candidates_for_videos
