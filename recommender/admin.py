@@ -195,34 +195,42 @@ class VideoFactorsAdmin(ReadOnlyAdmin):
     search_fields = ("video_id", "model_version")
 
 
-@admin.register(CollabModel)
-class CollabModelAdmin(ReadOnlyAdmin):
-    """ALS trainings: what each learned from and how long it took; a new one can be queued."""
+class TrainingsAdmin(ReadOnlyAdmin):
+    """A model's trainings; staff who may change them may queue a new one (`task`, run by a worker)."""
 
-    list_display = ("version", "trained_at", "users", "videos", "interactions", "seconds")
+    task: Any = None
     actions = ("train_now",)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.has_perm("recommender.change_collabmodel"))
+        meta = self.model._meta
+        return bool(request.user.has_perm(f"{meta.app_label}.change_{meta.model_name}"))
 
-    @admin.action(description="Queue a new training now (select any run)")
-    def train_now(self, request: HttpRequest, queryset: QuerySet[CollabModel]) -> None:
-        collab_train_task.delay()
+    @admin.action(description="Queue a new training now (select any row)")
+    def train_now(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self.task.delay()
         self.message_user(request, "A training is queued; it appears here when it ends.", messages.SUCCESS)
+
+
+@admin.register(CollabModel)
+class CollabModelAdmin(TrainingsAdmin):
+    """ALS trainings: what each learned from and how long it took."""
+
+    task = collab_train_task
+    list_display = ("version", "trained_at", "users", "videos", "interactions", "seconds")
 
 
 # --- ranking (R2) ------------------------------------------------------------------------------------
 
 
 @admin.register(RankerModel)
-class RankerModelAdmin(ReadOnlyAdmin):
-    """Trained rankers: their offline metrics and weights, and which one serves; a new one can be
-    queued (it serves only when it learned from enough impressions)."""
+class RankerModelAdmin(TrainingsAdmin):
+    """Trained rankers: their offline metrics and weights, and which one serves (a new training serves
+    only when it learned from enough impressions)."""
 
+    task = ranker_train_task
     list_display = ("version", "trained_at", "active", "impressions", "auc")
     list_filter = ("active",)
     search_fields = ("version",)
-    actions = ("train_now",)
 
     @admin.display(description="impressions")
     def impressions(self, row: RankerModel) -> Any:
@@ -231,14 +239,6 @@ class RankerModelAdmin(ReadOnlyAdmin):
     @admin.display(description="AUC per outcome (held-out newest 20 %)")
     def auc(self, row: RankerModel) -> str:
         return ", ".join(f"{outcome} {value:.3f}" for outcome, value in row.metrics.get("auc", {}).items())
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.has_perm("recommender.change_rankermodel"))
-
-    @admin.action(description="Queue a new training now (select any model)")
-    def train_now(self, request: HttpRequest, queryset: QuerySet[RankerModel]) -> None:
-        ranker_train_task.delay()
-        self.message_user(request, "A training is queued; it appears here when it ends.", messages.SUCCESS)
 
 
 @admin.register(Impression)

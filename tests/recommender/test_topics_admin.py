@@ -100,13 +100,14 @@ def test_staff_see_the_rankers_their_metrics_and_the_impressions_they_learn_from
     assert str(video_id) in found
     assert admin_client.get("/admin/recommender/videofactors/").status_code == 200
 
-    # And may queue a training from the list (the worker trains it)
+    # And may queue a training of either model from its list (the worker trains it)
     queued = []
-    monkeypatch.setattr("recommender.admin.ranker_train_task.delay", lambda: queued.append(1))
-    done = admin_client.post(
-        "/admin/recommender/rankermodel/",
-        {"action": "train_now", "_selected_action": [str(RankerModel.objects.get(version="lr-new").pk)]},
-        follow=True,
-    )
-    assert "A training is queued" in done.content.decode()
-    assert queued == [1]
+    monkeypatch.setattr("recommender.admin.ranker_train_task.delay", lambda: queued.append("ranker"))
+    monkeypatch.setattr("recommender.admin.collab_train_task.delay", lambda: queued.append("als"))
+    als = CollabModel.objects.create(version="als-test", users=1, videos=1, interactions=1, seconds=0.1)
+    for page, pk in (("rankermodel", RankerModel.objects.get(version="lr-new").pk), ("collabmodel", als.pk)):
+        done = admin_client.post(
+            f"/admin/recommender/{page}/", {"action": "train_now", "_selected_action": [str(pk)]}, follow=True
+        )
+        assert "A training is queued" in done.content.decode()
+    assert queued == ["ranker", "als"]
