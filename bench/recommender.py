@@ -51,6 +51,11 @@ database 13:
 The tier's figures go under its key ("S", "M"); the offline, steering and search figures of the
 latest S (or M) run also at the top, as the issue lists them. `--tier small` runs in a few minutes and
 writes nothing unless --write. A part that fails is recorded with its error; the others still run.
+
+M takes longer than a working session here (about 3.5 hours): `--resume` goes on from the database a
+stopped run seeded (its `now` read back from it), trains again from the seeded state unless a
+training ended (`trained.json` in the workdir), then runs every step and writes a whole record.
+`--reuse` measures again on a finished run's database and replaces only the figures it measured.
 """
 
 from __future__ import annotations
@@ -903,37 +908,64 @@ def part(figures: dict[str, Any], name: str, call: Callable[[], dict[str, Any]])
     print(name, "done in", figures["part_s"][name], "s", flush=True)
 
 
-def build(tier: sim.Tier, workdir: Path, *, reuse: bool) -> tuple[Bench, dict[str, Any]]:
-    """The world, seeded (or, with `reuse`, as an earlier run seeded and trained it: trending, kept
-    in Redis, is refreshed): the Bench and what it took."""
+SEEDED, TRAINED = "seeded.json", "trained.json"  # in the workdir: what a resumed run need not redo
+
+
+def build(tier: sim.Tier, workdir: Path, *, mode: str) -> tuple[Bench, dict[str, Any]]:
+    """The world, seeded; or, `reuse` / `resume`, as an earlier run seeded it (with `reuse`, trained
+    it too: trending, kept in Redis, is refreshed): the Bench and what it took."""
     started = time.perf_counter()
     world = sim.world_make(tier, embed_cached(workdir.parent / "bench-recommender-cache"))
     made = round(time.perf_counter() - started, 1)
-    if reuse:
+    if mode == "reuse":
         from recommender.trending import trending_refresh
 
         trending_refresh()
-        return Bench(world, seeding.seeded_ids(world)), {}
+        return Bench(world, seeding.seeded_ids(world, seeded_before=True)), {}
+    if mode == "resume":
+        seeded = seeding.seeded_ids(world, seeded_before=True)
+        # The vectors go in last (then the index, which the training drops anyway): all there, all seeded.
+        if seeding.sql("SELECT count(*) FROM recommender_videovector")[0][0] != len(seeded.video_ids):
+            raise SystemExit("the tier's database was not wholly seeded: run it again without --resume")
+        earlier = json.loads((workdir / SEEDED).read_text()) if (workdir / SEEDED).exists() else {}
+        return Bench(world, seeded), {**earlier, "world_s": made, "sizes": _sizes(world, seeded)}
     seeded = seeding.seed_world(world, logged_from=sim.SPLIT_DAY - LOGGED_DAYS)
+    figures = {"world_s": made, **seeded.timings, "sizes": _sizes(world, seeded)}
+    (workdir / SEEDED).write_text(json.dumps(figures))
+    return Bench(world, seeded), figures
+
+
+def _sizes(world: sim.World, seeded: seeding.Seeded) -> dict[str, int]:
     e = world.exposures
     before = e["day"] < sim.SPLIT_DAY
-    sizes = {
+    return {
         **seeded.counts,
         "interactions": int(before.sum()),
         "likes": int((e["liked"] & before).sum()),
         "shares": int((e["shared"] & before).sum()),
         "test_exposures": int((~before).sum()),
     }
-    return Bench(world, seeded), {"world_s": made, **seeded.timings, "sizes": sizes}
 
 
-def run(tier: sim.Tier, workdir: Path, *, skip: set[str], reuse: bool) -> dict[str, Any]:
-    bench, figures = build(tier, workdir, reuse=reuse)
+def _train_once(bench: Bench, tier: sim.Tier, workdir: Path, *, mode: str) -> dict[str, Any]:
+    """The training's figures. Resumed: those of a training that ended, or (none, or cut short)
+    the seeded state restored and trained afresh. Kept in the workdir for a later resume."""
+    if mode == "resume":
+        if (workdir / TRAINED).exists():
+            return json.loads((workdir / TRAINED).read_text())
+        seeding.training_reset(bench.seeded, sim.SPLIT_DAY - LOGGED_DAYS)
+    trained = _trained(train(bench, tier))
+    (workdir / TRAINED).write_text(json.dumps(trained, default=str))
+    return trained
+
+
+def run(tier: sim.Tier, workdir: Path, *, skip: set[str], mode: str) -> dict[str, Any]:
+    bench, figures = build(tier, workdir, mode=mode)
     print("seeded", figures, flush=True)
-    if reuse:
+    if mode == "reuse":
         skip = skip | {"train"}  # trained already
     steps: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
-        ("train", lambda: _trained(train(bench, tier))),
+        ("train", lambda: _train_once(bench, tier, workdir, mode=mode)),
         ("offline", lambda: offline(bench, tier)),
         ("ann", lambda: ann_recall(bench)),
         (
@@ -971,6 +1003,12 @@ def main(argv: list[str] | None = None) -> int:
         help="measure again on the tier's database as the last run left it (no seeding, no training);"
         " the figures measured replace theirs in the tier's record",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the tier's database as an earlier run seeded it (a run stopped midway): its"
+        " training again unless one ended (then its figures), then every step; a whole record",
+    )
     parser.add_argument("--write", action="store_true", help="write the small tier's figures too")
     args = parser.parse_args(argv)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -981,11 +1019,13 @@ def main(argv: list[str] | None = None) -> int:
     workdir = embedded.var_dir() / f"bench-recommender-{tier.name}"
     started = time.monotonic()
     database = f"kino_recbench_{tier.name.lower()}"
-    reused = fresh_environment(workdir, database=database, redis_db=REDIS_DB, reuse=args.reuse)
+    reused = fresh_environment(workdir, database=database, redis_db=REDIS_DB, reuse=args.reuse or args.resume)
     import django
 
     django.setup()
-    figures = run(tier, workdir, skip=set(filter(None, args.skip.split(","))), reuse=reused)
+    mode = ("resume" if args.resume else "reuse") if reused else "fresh"
+    workdir.mkdir(parents=True, exist_ok=True)
+    figures = run(tier, workdir, skip=set(filter(None, args.skip.split(","))), mode=mode)
     command = " ".join(
         [".venv/bin/python bench/recommender.py", *(argv if argv is not None else sys.argv[1:])]
     )
@@ -995,7 +1035,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["command"] = command
     figures["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]  # the machine is shared
     if tier.name != "small" or args.write:
-        record(tier.name, figures, merge=reused)
+        record(tier.name, figures, merge=mode == "reuse")
     print(json.dumps(figures, indent=2, default=str))
     return 0
 

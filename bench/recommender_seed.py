@@ -245,9 +245,16 @@ def teen_ok_set(share: float) -> None:
 
 
 def hnsw_drop() -> str:
-    """Drop the HNSW index (its definition is returned, to build it again after the rows are in)."""
-    definition = sql("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [HNSW_INDEX])[0][0]
-    sql(f"DROP INDEX {HNSW_INDEX}")
+    """Drop the HNSW index, if it is there (its definition, from the model, is returned to build it
+    again after the rows are in)."""
+    from django.db import connection
+
+    from recommender.models import VideoVector
+
+    index = next(i for i in VideoVector._meta.indexes if i.name == HNSW_INDEX)
+    with connection.schema_editor(atomic=False) as editor:
+        definition = str(index.create_sql(VideoVector, editor))
+    sql(f"DROP INDEX IF EXISTS {HNSW_INDEX}")
     return definition
 
 
@@ -261,11 +268,12 @@ def hnsw_build(definition: str) -> dict[str, float]:
     return {"index_build_s": round(took, 1), "index_size_mb": round(size / 2**20, 1)}
 
 
-def seeded_ids(world: World, seed: int = 25) -> Seeded:
+def seeded_ids(world: World, seed: int = 25, *, seeded_before: bool = False) -> Seeded:
     """The database ids the world's members and videos get (decided by `seed`: a database seeded
-    before from the same world is read again with them)."""
+    before from the same world is read again with them, and its `now`: when the members joined)."""
     from django.utils import timezone
 
+    now = sql("SELECT max(date_joined) FROM accounts_user")[0][0] if seeded_before else None
     rng = np.random.default_rng(seed)
     made = remixes(world)
     user_ids = _ids(rng, world.tier.users)
@@ -274,7 +282,7 @@ def seeded_ids(world: World, seed: int = 25) -> Seeded:
         video_ids=_ids(rng, len(world.video_day) + len(made["user"])),
         teen_ids=user_ids[-TEENS:],
         remix_of=made["video"],
-        now=timezone.now(),
+        now=now or timezone.now(),
         timings={},
         counts={
             "videos": len(world.video_day) + len(made["user"]),
@@ -284,6 +292,30 @@ def seeded_ids(world: World, seed: int = 25) -> Seeded:
             "follows": len(world.follows),
         },
     )
+
+
+def training_reset(seeded: Seeded, logged_from: float) -> None:
+    """Back to the state `seed_world(logged_from=)` left: what a training (interrupted, or done) wrote
+    goes, so a resumed run trains afresh on the seeded world."""
+    from recommender.models import (
+        CollabModel,
+        Impression,
+        RankerModel,
+        UserFactors,
+        UserVector,
+        VideoFactors,
+    )
+
+    tables = [
+        m._meta.db_table
+        for m in (UserVector, UserFactors, VideoFactors, CollabModel, RankerModel, Impression)
+    ]
+    sql(f"TRUNCATE {', '.join(tables)}")
+    since = moment(seeded.now, logged_from)
+    sql("DELETE FROM feed_viewevent WHERE occurred_at >= %s", [since])
+    sql("DELETE FROM feed_like WHERE created_at >= %s", [since])
+    sql("UPDATE recommender_videovector SET vector = content WHERE vector IS DISTINCT FROM content")
+    seed_counters()
 
 
 def seed_world(world: World, *, logged_from: float | None = None, seed: int = 25) -> Seeded:
