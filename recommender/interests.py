@@ -29,7 +29,7 @@ from config.errors import KinoError
 from feed.public import EventIn
 from recommender import errors
 from recommender.models import INTEREST_SLOTS, TOPIC_MAX, TOPICS_MAX, FeedProfile, UserVector, VideoVector
-from recommender.vectors import as_array, content_embed, unit
+from recommender.vectors import as_array, content_embed, unit, vectors_of
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +128,21 @@ def interests_update(user_id: UUID, signals: Sequence[tuple[UUID, float]]) -> No
 
 
 def _video_vectors(video_ids: list[UUID]) -> dict[UUID, np.ndarray]:
-    rows = VideoVector.objects.filter(video_id__in=video_ids, vector__isnull=False)
-    return {video_id: unit(as_array(vector)) for video_id, vector in rows.values_list("video_id", "vector")}
+    """The videos' ANN vectors, read as `halfvec_send` bytes: a member's first events name up to 200,
+    and parsing that many vectors from text cost more than the rest of the update."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT video_id, halfvec_send(vector) FROM {VideoVector._meta.db_table}"  # noqa: S608
+            " WHERE video_id = ANY(%s::uuid[]) AND vector IS NOT NULL",
+            [list(video_ids)],
+        )
+        rows = cursor.fetchall()
+    vectors = vectors_of([raw for _, raw in rows])
+    return {
+        video_id: unit(vector)
+        for (video_id, _), vector in zip(rows, vectors, strict=True)
+        if vector is not None
+    }
 
 
 def _lock(user_id: UUID) -> None:
