@@ -253,16 +253,32 @@ def impressions_log(bench: Bench, since: float, users: int) -> int:
 def train(bench: Bench, tier: sim.Tier, *, als: bool = True) -> dict[str, Any]:
     """Step 2 of the module's docstring; the seconds each part took. `als=False` leaves ALS out (the
     blended vectors stay the content vectors)."""
-    from recommender.collab import collab_train
-    from recommender.ranking import ranker_train
     from recommender.trending import trending_refresh
 
-    world, seeded, out = bench.world, bench.seeded, {}
-    logged_from = sim.SPLIT_DAY - LOGGED_DAYS
+    out: dict[str, Any] = {}
     # Nothing below searches by ANN, and each vector ALS rewrites would re-enter the HNSW index (28,000
     # rows a minute at M: 40 min a training); the index is built once the vectors that serve are in, as
     # a migration would. So the training's times here leave out what a retraining costs the live index.
     definition = seeding.hnsw_drop()
+    try:
+        out.update(_train_steps(bench, tier, als=als))
+    except Exception:
+        seeding.hnsw_build(definition)  # the steps after a failed training still search an index
+        raise
+    # The index as a migration builds it over the vectors that serve (blended with behaviour: the
+    # seeded content vectors repeat by prompt, and pgvector keeps a repeated vector once).
+    out.update(seeding.hnsw_build(definition))
+    out["trending"] = trending_refresh()
+    return out
+
+
+def _train_steps(bench: Bench, tier: sim.Tier, *, als: bool) -> dict[str, Any]:
+    """The training as the workers would do it, in time order; the seconds each step took."""
+    from recommender.collab import collab_train
+    from recommender.ranking import ranker_train
+
+    world, seeded, out = bench.world, bench.seeded, {}
+    logged_from = sim.SPLIT_DAY - LOGGED_DAYS
     out["interests_s"] = interests_build(world, seeded, 0.0, logged_from)
     if als:  # the ranker's `als` feature as serving reads it, from the factors of that time
         out["als_version_at_logging"], out["als_s"] = seconds(collab_train)
@@ -278,10 +294,6 @@ def train(bench: Bench, tier: sim.Tier, *, als: bool = True) -> dict[str, Any]:
     if als:
         out["als_version"], out["als_final_s"] = seconds(collab_train)
     out["ranker_version"], out["ranker_train_s"] = seconds(ranker_train)
-    # The index as a migration builds it over the vectors that serve (blended with behaviour: the
-    # seeded content vectors repeat by prompt, and pgvector keeps a repeated vector once).
-    out.update(seeding.hnsw_build(definition))
-    out["trending"] = trending_refresh()
     return out
 
 
@@ -925,7 +937,7 @@ def build(tier: sim.Tier, workdir: Path, *, mode: str) -> tuple[Bench, dict[str,
     if mode == "resume":
         seeded = seeding.seeded_ids(world, seeded_before=True)
         # The vectors go in last (then the index, which the training drops anyway): all there, all seeded.
-        if seeding.sql("SELECT count(*) FROM recommender_videovector")[0][0] != len(seeded.video_ids):
+        if seeding.sql("SELECT count(*) FROM recommender_videovector")[0][0] < len(seeded.video_ids):
             raise SystemExit("the tier's database was not wholly seeded: run it again without --resume")
         earlier = json.loads((workdir / SEEDED).read_text()) if (workdir / SEEDED).exists() else {}
         return Bench(world, seeded), {**earlier, "world_s": made, "sizes": _sizes(world, seeded)}
@@ -952,6 +964,9 @@ def _train_once(bench: Bench, tier: sim.Tier, workdir: Path, *, mode: str) -> di
     the seeded state restored and trained afresh. Kept in the workdir for a later resume."""
     if mode == "resume":
         if (workdir / TRAINED).exists():
+            from recommender.trending import trending_refresh
+
+            trending_refresh()  # kept in Redis, which this run began by emptying
             return json.loads((workdir / TRAINED).read_text())
         seeding.training_reset(bench.seeded, sim.SPLIT_DAY - LOGGED_DAYS)
     trained = _trained(train(bench, tier))

@@ -573,8 +573,9 @@ RECOMMENDER_CANDIDATES_TRENDING = env.int("RECOMMENDER_CANDIDATES_TRENDING", def
 RECOMMENDER_CANDIDATES_REMIX = env.int("RECOMMENDER_CANDIDATES_REMIX", default=50)
 RECOMMENDER_LIKED_RECENT = env.int("RECOMMENDER_LIKED_RECENT", default=50)  # likes that seed sources
 # Exploration: posts younger than RECOMMENDER_FRESH_S with fewer than RECOMMENDER_EXPLORE_TARGET
-# impressions are candidates for everyone (the newest RECOMMENDER_FRESH_SCAN looked at, the least
-# exposed RECOMMENDER_FRESH_TAKE kept), and a page gives them about RECOMMENDER_FRESH_SHARE of its items.
+# impressions are candidates for everyone (RECOMMENDER_FRESH_SCAN of those still waiting looked at, the
+# oldest and the newest half each; the least exposed RECOMMENDER_FRESH_TAKE kept), and a page gives them
+# about RECOMMENDER_FRESH_SHARE of its items.
 RECOMMENDER_FRESH_S = env.int("RECOMMENDER_FRESH_S", default=3600)
 RECOMMENDER_EXPLORE_TARGET = env.int("RECOMMENDER_EXPLORE_TARGET", default=20)
 RECOMMENDER_FRESH_SCAN = env.int("RECOMMENDER_FRESH_SCAN", default=150)

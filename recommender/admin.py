@@ -238,7 +238,9 @@ class RankerModelAdmin(TrainingsAdmin):
 
     @admin.display(description="AUC per outcome (held-out newest 20 %)")
     def auc(self, row: RankerModel) -> str:
-        return ", ".join(f"{outcome} {value:.3f}" for outcome, value in row.metrics.get("auc", {}).items())
+        # None: the held-out part had one class only
+        aucs = row.metrics.get("auc", {}).items()
+        return ", ".join(f"{outcome} {'n/a' if value is None else f'{value:.3f}'}" for outcome, value in aucs)
 
 
 @admin.register(Impression)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -293,14 +293,17 @@ def _explore_only_the_unexposed(candidates: list[Candidate]) -> list[Candidate]:
 EXPLORE_KEY = "kino:rec:explore"  # posts of the fresh window still short of their impressions
 
 
-def explore_pending_add(posts: Sequence[tuple[UUID, datetime]]) -> None:
+def explore_pending_update(posts: Sequence[tuple[UUID, datetime]], gone: Collection[UUID] = ()) -> None:
     """Posts just in feeds wait for their exploratory impressions until they have them (a caption
-    edit does not make an explored post wait again) or their fresh window ends."""
+    edit does not make an explored post wait again) or their fresh window ends; posts that left
+    feeds (`gone`) stop waiting."""
     cutoff = time.time() - settings.RECOMMENDER_FRESH_S
     recent = [(str(video_id), at.timestamp()) for video_id, at in posts if at.timestamp() >= cutoff]
-    if not recent:
-        return
     try:
+        if gone:
+            redis_client().zrem(EXPLORE_KEY, *[str(video_id) for video_id in gone])
+        if not recent:
+            return
         counts = redis_client().mget([_explored_key(video_id) for video_id, _ in recent])
         target = settings.RECOMMENDER_EXPLORE_TARGET
         waiting = {

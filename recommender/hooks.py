@@ -11,7 +11,7 @@ import redis
 from django.db import transaction
 
 from feed.public import posted_video_ids_of
-from recommender.candidates import explore_pending_add, redis_client
+from recommender.candidates import explore_pending_update, redis_client
 from recommender.interests import interests_on_remix
 from recommender.models import FeedProfile, UserFactors, UserVector, VideoFactors, VideoVector
 from recommender.vectors import videos_sync
@@ -27,7 +27,8 @@ def videos_changed(video_ids: list[UUID]) -> None:
     parent's vector is there to learn from)."""
     posted = videos_sync(video_ids)
     waiting = [(fact.video_id, fact.posted_at) for fact in posted if fact.posted_at is not None]
-    transaction.on_commit(partial(explore_pending_add, waiting), robust=True)
+    gone = set(video_ids) - {fact.video_id for fact in posted}
+    transaction.on_commit(partial(explore_pending_update, waiting, gone), robust=True)
     for fact in posted:
         if fact.remix_of_id is not None:
             learn = partial(_remix_learn, fact.creator_id, fact.remix_of_id, fact.video_id)

@@ -78,7 +78,8 @@ def cursor_decode(cursor: str | None) -> tuple[float, UUID] | None:
     if not cursor:
         return None
     try:
-        if len(cursor) > CURSOR_MAX:  # ours are ~70 characters; a long one is made by hand
+        # Ours are ~70 characters; a long one is made by hand (and deep nesting would recurse).
+        if len(cursor) > CURSOR_MAX:
             raise ValueError(len(cursor))
         score, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(score, float | int) or isinstance(score, bool) or not np.isfinite(score):
@@ -86,7 +87,7 @@ def cursor_decode(cursor: str | None) -> tuple[float, UUID] | None:
         if not isinstance(row_id, str):
             raise TypeError(row_id)
         return float(score), UUID(row_id)
-    except (ValueError, TypeError, RecursionError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise KinoError(INVALID_CURSOR) from exc
 
 

@@ -18,11 +18,12 @@ from django.utils import timezone
 
 
 @shared_task(name="recommender.videos_embed")
-def videos_embed_task(*, video_ids: list[str]) -> int:
-    """Embeds these posts and any others waiting (the task re-reads each: one unposted since is left)."""
+def videos_embed_task(*, video_ids: list[str], again: bool = True) -> int:
+    """Embeds these posts (`again`: even when they have a vector, their words having changed) and any
+    others waiting (the task re-reads each: one unposted since is left)."""
     from recommender.vectors import videos_embed
 
-    return videos_embed([UUID(video_id) for video_id in video_ids])
+    return videos_embed([UUID(video_id) for video_id in video_ids], again=again)
 
 
 @shared_task(name="recommender.collab_train")
@@ -57,13 +58,20 @@ def _first_this_period(name: str, period_s: int) -> bool:
         return False
 
 
+SWEEP_BATCHES = 4  # tasks the sweep queues at most (a backlog: posts from before migration 0005)
+
+
 def videos_embed_sweep() -> int:
-    """settings.WORKER_PERIODIC: posts whose embedding task was lost are queued again."""
+    """settings.WORKER_PERIODIC: posts whose embedding task was lost, or still waiting for their teen
+    judgement, are queued again, newest first, a batch a task; nothing already embedded is embedded
+    again (its blend with behaviour stays)."""
     from recommender.vectors import videos_waiting
 
-    waiting = videos_waiting(older_than_s=settings.RECOMMENDER_EMBED_SWEEP_S)
-    if waiting:
-        videos_embed_task.delay(video_ids=[str(video_id) for video_id in waiting])
+    batch = settings.RECOMMENDER_EMBED_BATCH
+    waiting = videos_waiting(older_than_s=settings.RECOMMENDER_EMBED_SWEEP_S, limit=SWEEP_BATCHES * batch)
+    for start in range(0, len(waiting), batch):
+        ids = [str(video_id) for video_id in waiting[start : start + batch]]
+        videos_embed_task.delay(video_ids=ids, again=False)
     return len(waiting)
 
 

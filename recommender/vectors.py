@@ -153,10 +153,11 @@ def _embed_enqueue(video_ids: list[str]) -> None:
 # --- the task's body ---------------------------------------------------------------------------
 
 
-def videos_embed(video_ids: list[UUID]) -> int:
+def videos_embed(video_ids: list[UUID], *, again: bool = True) -> int:
     """Embed `video_ids` and every other video still waiting for its first vector, up to
     RECOMMENDER_EMBED_BATCH in one encoder call, and judge their words for teens; how many rows it
-    wrote. A row waiting only for its judgement keeps its vectors (and their blend with behaviour).
+    wrote. `again`: `video_ids` are embedded even when they have a vector (their words changed);
+    otherwise a row waiting only for its judgement keeps its vectors (and their blend with behaviour).
     Rows another worker is embedding are skipped (SKIP LOCKED), so two tasks of one burst never
     embed a video twice."""
     with transaction.atomic():
@@ -168,7 +169,8 @@ def videos_embed(video_ids: list[UUID]) -> int:
         texts = {
             row.video_id: video_text(facts[row.video_id].prompt, facts[row.video_id].caption) for row in rows
         }
-        stale = [row for row in rows if row.video_id in set(video_ids) or row.content is None]
+        asked = set(video_ids) if again else set()
+        stale = [row for row in rows if row.content is None or row.video_id in asked]
         now = timezone.now()
         for row, vector in zip(stale, content_embed([texts[row.video_id] for row in stale]), strict=True):
             # A fresh post is found by its content alone. A caption edit drops the blend with behaviour
@@ -198,7 +200,7 @@ def _claim(video_ids: list[UUID]) -> list[VideoVector]:
     waiting = list(
         locked.filter(_WAITING)
         .exclude(video_id__in=[row.video_id for row in given])
-        .order_by("posted_at")[: batch - len(given)]
+        .order_by("-posted_at")[: batch - len(given)]  # the newest first: what feeds serve most
     )
     return given + waiting
 
@@ -206,9 +208,9 @@ def _claim(video_ids: list[UUID]) -> list[VideoVector]:
 _WAITING = Q(content__isnull=True) | Q(teen_text_ok__isnull=True)  # no vector yet, or not judged
 
 
-def videos_waiting(older_than_s: float) -> list[UUID]:
+def videos_waiting(older_than_s: float, limit: int | None = None) -> list[UUID]:
     """Posts still without a content vector, or a judgement for teens, after `older_than_s` (their
-    task was lost, or the policy could not judge then)."""
+    task was lost, or the policy could not judge then), newest first: `limit` of them (a batch)."""
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    rows = VideoVector.objects.filter(_WAITING, updated_at__lt=cutoff)
-    return list(rows.values_list("video_id", flat=True)[: settings.RECOMMENDER_EMBED_BATCH])
+    rows = VideoVector.objects.filter(_WAITING, updated_at__lt=cutoff).order_by("-posted_at")
+    return list(rows.values_list("video_id", flat=True)[: limit or settings.RECOMMENDER_EMBED_BATCH])

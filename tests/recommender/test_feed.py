@@ -14,7 +14,7 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from recommender.candidates import explore_pending_add
+from recommender.candidates import explore_pending_update
 from recommender.mix import Pool, Rules, mix, rules_hold
 from recommender.models import DIMENSIONS, Impression, RankerModel, SteerClause, UserVector, VideoVector
 from recommender.ranking import FALLBACK_VERSION, FEATURES, ranker_train, scorer_active
@@ -57,7 +57,7 @@ def posted(
             "teen_text_ok": True,
         },
     )
-    explore_pending_add([(post.id, post.posted_at)])  # a post in its first hour waits to be explored
+    explore_pending_update([(post.id, post.posted_at)])  # a post in its first hour waits to be explored
     return post
 
 

@@ -203,7 +203,7 @@ def test_first_page_of_every_kind_and_a_bad_cursor(auth_client):
 
     bad = client.get("/api/v1/search/people", {"q": "orbit", "cursor": "not-a-cursor"})
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_cursor")
-    nested = "[" * 1100 + "]" * 1100  # json.loads recurses past Python's limit
+    nested = "[" * 1100 + "]" * 1100  # json.loads would recurse past Python's limit: too long
     for forged in ([0.5, 5], [0.5, [1]], [0.5, {"a": 1}], [0.5, True], nested):  # made by hand
         text = forged if isinstance(forged, str) else json.dumps(forged)
         cursor = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")

@@ -77,7 +77,7 @@ def test_staff_see_the_rankers_their_metrics_and_the_impressions_they_learn_from
     RankerModel.objects.create(
         version="lr-new",
         weights={},
-        metrics={"impressions": 1200, "auc": {"like": 0.7, "remix": 0.66}},
+        metrics={"impressions": 1200, "auc": {"like": 0.7, "remix": 0.66, "see_less": None}},
         active=True,
     )
     viewer, video_id = uuid.uuid4(), uuid.uuid4()
@@ -95,7 +95,7 @@ def test_staff_see_the_rankers_their_metrics_and_the_impressions_they_learn_from
     rankers = admin_client.get("/admin/recommender/rankermodel/", {"active__exact": "1"}).content.decode()
     assert "lr-new" in rankers
     assert "lr-old" not in rankers
-    assert "like 0.700, remix 0.660" in rankers
+    assert "like 0.700, remix 0.660, see_less n/a" in rankers
     found = admin_client.get("/admin/recommender/impression/", {"q": str(viewer)}).content.decode()
     assert str(video_id) in found
     assert admin_client.get("/admin/recommender/videofactors/").status_code == 200

@@ -13,6 +13,7 @@ from config.errors import KinoError
 from feed.moderation import video_restore
 from feed.services import video_delete, video_post, video_remove, video_unpost, video_update
 from moderation.public import MODERATION_UNAVAILABLE
+from recommender import tasks
 from recommender.candidates import EXPLORE_KEY, redis_client
 from recommender.models import VideoVector
 from recommender.vectors import as_array, content_embed, videos_embed, videos_waiting
@@ -121,7 +122,7 @@ def test_words_unfit_for_teens_keep_a_post_from_teens_only(
 
 
 def test_a_post_not_judged_yet_is_judged_by_the_sweep_and_keeps_its_blend(
-    django_capture_on_commit_callbacks, monkeypatch
+    django_capture_on_commit_callbacks, monkeypatch, settings
 ):
     # Given a post embedded while the text policy could not judge (its model did not load)
     def unavailable(*args, **kwargs):
@@ -137,10 +138,15 @@ def test_a_post_not_judged_yet_is_judged_by_the_sweep_and_keeps_its_blend(
     blended[0] = 1.0
     VideoVector.objects.filter(video_id=video.id).update(vector=blended.tolist())
 
-    # When the policy is back and the sweep's task runs
+    # When the policy is back and a worker's sweep queues the waiting posts (the task runs at once)
     monkeypatch.undo()
-    assert videos_waiting(older_than_s=-1) == [video.id]
-    assert videos_embed([]) == 1
+    settings.RECOMMENDER_EMBED_SWEEP_S = 0
+    ran = []
+    monkeypatch.setattr(
+        tasks.videos_embed_task, "delay", lambda **kwargs: ran.append(tasks.videos_embed_task(**kwargs))
+    )
+    assert tasks.videos_embed_sweep() == 1
+    assert ran == [1]
 
     # Then it is judged, and its vector (blended by a training) is not embedded afresh
     row = VideoVector.objects.get(video_id=video.id)
@@ -160,9 +166,13 @@ def test_the_row_follows_the_post_through_its_life(django_capture_on_commit_call
     after = as_array(VideoVector.objects.get(video_id=video.id).content)
     assert float(before @ after) < 0.9
 
-    # Unposted: no row (nothing recommends a draft); posted again: back
-    video_unpost(owner_id=ann.id, video_id=video.id)
+    # Unposted: no row (nothing recommends a draft) and no longer waiting to be explored; posted
+    # again: back
+    assert redis_client().zscore(EXPLORE_KEY, str(video.id)) is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        video_unpost(owner_id=ann.id, video_id=video.id)
     assert not VideoVector.objects.filter(video_id=video.id).exists()
+    assert redis_client().zscore(EXPLORE_KEY, str(video.id)) is None
     with django_capture_on_commit_callbacks(execute=True):
         video_post(owner_id=ann.id, video_id=video.id)
     assert VideoVector.objects.filter(video_id=video.id, content__isnull=False).exists()
