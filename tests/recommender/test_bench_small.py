@@ -1,7 +1,8 @@
 """The recommender's bench at a small size (bench/recommender.py's S and M tiers are run by hand):
 the simulator's behaviour model carries a signal the metrics can see, and on a seeded small world
 the ranker beats popularity and random, ANN finds what exact search finds, every served page keeps
-the diversity rules and a filtered (teen) page is full."""
+the diversity rules and a filtered (teen) page is full; a resumed run reads the world back and
+undoes a training."""
 
 from __future__ import annotations
 
@@ -78,6 +79,9 @@ def test_seeded_small_world_end_to_end(settings: Any) -> None:
     assert vectors[0] == len(seeded.video_ids)
     assert 0.05 < vectors[1] / vectors[0] < 0.15  # TEEN_OK_SHARE
     assert seeding.sql("SELECT 1 FROM pg_indexes WHERE indexname = %s", [seeding.HNSW_INDEX])
+    before_rest = seeding.sql(
+        "SELECT (SELECT count(*) FROM feed_viewevent), (SELECT count(*) FROM feed_like)"
+    )[0]
     training = bench_run.train(bench, TINY, als=False)
     assert training["impressions_logged"] > 50
     assert training["ranker_version"].startswith("lr-")  # trained, not the fallback
@@ -95,3 +99,23 @@ def test_seeded_small_world_end_to_end(settings: Any) -> None:
     assert pages["diversity_violations"] == 0
     assert pages["short_pages"] == 0
     assert pages["served_utility_mean"] > pages["random_utility_mean"]
+
+    # A resumed run (bench/recommender.py --resume) reads the seeded world back with its time, and
+    # undoes a training back to what the seeding left
+    again = seeding.seeded_ids(w, seeded_before=True)
+    assert (again.video_ids, again.now) == (seeded.video_ids, seeded.now)
+    seeding.sql(  # five blends, as ALS would leave them
+        "UPDATE recommender_videovector SET vector = (SELECT content FROM recommender_videovector"
+        " ORDER BY video_id DESC LIMIT 1)"
+        " WHERE video_id IN (SELECT video_id FROM recommender_videovector ORDER BY video_id LIMIT 5)"
+    )
+    seeding.training_reset(again, sim.SPLIT_DAY - bench_run.LOGGED_DAYS)
+    empty = (
+        "SELECT (SELECT count(*) FROM recommender_uservector) + (SELECT count(*) FROM recommender_impression)"
+    )
+    assert seeding.sql(empty)[0][0] == 0
+    assert seeding.sql("SELECT count(*) FROM recommender_videovector WHERE vector <> content")[0][0] == 0
+    assert (
+        seeding.sql("SELECT (SELECT count(*) FROM feed_viewevent), (SELECT count(*) FROM feed_like)")[0]
+        == before_rest
+    )
