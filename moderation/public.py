@@ -29,7 +29,7 @@ from moderation.likeness.screen import LikenessVerdict, Match, clip_screen, imag
 from moderation.likeness.voices import audio_decode, voice_embed, voice_match
 from moderation.reports import report_file
 from moderation.subjects import SubjectHandler, SubjectView, subject_handler_register
-from moderation.text import TextKind, TextVerdict, text_check, text_judge, text_require
+from moderation.text import TextKind, TextVerdict, text_check, text_judge, text_require, texts_judge
 from moderation.text.categories import text_category_scores, text_embed
 
 __all__ = [
@@ -76,6 +76,7 @@ __all__ = [
     "text_embed",
     "text_judge",
     "text_require",
+    "texts_judge",
     "video_reports_by",
     "video_reports_since",
     "voice_embed",

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from config.errors import KinoError
 from feed.public import VideoFacts, video_facts
-from moderation.public import labels_for, text_embed, text_judge
+from moderation.public import labels_for, text_embed, texts_judge
 from recommender.models import DIMENSIONS, VideoFactors, VideoVector
 
 logger = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ def teen_verdicts(texts: list[str]) -> list[bool | None]:
     """Whether the text policy at teens' thresholds allows each text; None for all when the policy
     cannot judge now (its model did not load): they stay unserved to teens until the sweep's retry."""
     try:
-        return [text_judge(text, kind="caption", teen=True).allowed for text in texts]
+        return [verdict.allowed for verdict in texts_judge(texts, kind="caption", teen=True)]
     except KinoError:  # moderation_unavailable
         logger.warning("recommender.teen_text_unjudged", extra={"count": len(texts)})
         return [None] * len(texts)

@@ -254,14 +254,15 @@ def texts_embed(texts: list[str]) -> list[Embedded]:
     return out
 
 
-def categories_judge(text: str, thresholds: dict[str, float]) -> CategoryJudgement:
-    """The category `text` falls in (the one furthest past its threshold), with its nearest exemplars."""
+def categories_judge(texts: list[str], thresholds: dict[str, float]) -> list[CategoryJudgement]:
+    """The category each text falls in (the one furthest past its threshold), with its nearest
+    exemplars; the texts' chunks go through the encoder together."""
     model = exemplar_model()
     try:
-        embedded = texts_embed([text])[0]
+        embedded = texts_embed(texts)
     except (OSError, ImportError) as exc:  # the encoder's files (exemplar_model may have come from cache)
         raise TextModelUnavailable(f"the sentence encoder did not load: {exc}") from exc
-    return judgement_from(model, embedded, thresholds)
+    return [judgement_from(model, one, thresholds) for one in embedded]
 
 
 def judgement_from(model: ExemplarModel, text: Embedded, thresholds: dict[str, float]) -> CategoryJudgement:

@@ -20,7 +20,7 @@ from accounts.public import MemberTextKind, Refusal
 from config.errors import ErrorCode, KinoError
 from moderation.audit import audit_record
 from moderation.errors import MODERATION_UNAVAILABLE, TEXT_PUBLIC_FIGURE, TEXT_REFUSED
-from moderation.text.categories import Nearest, TextModelUnavailable, categories_judge
+from moderation.text.categories import CategoryJudgement, Nearest, TextModelUnavailable, categories_judge
 from moderation.text.names import name_find
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,26 @@ def thresholds_for(*, teen: bool) -> dict[str, float]:
 
 def text_judge(text: str, *, kind: TextKind, teen: bool = False) -> TextVerdict:
     """The verdict on `text` written as `kind` (by a teen: stricter thresholds); no side effects."""
+    return texts_judge([text], kind=kind, teen=teen)[0]
+
+
+def texts_judge(texts: list[str], *, kind: TextKind, teen: bool = False) -> list[TextVerdict]:
+    """`text_judge` for each of `texts`, with one pass of the encoder for all that need it."""
+    verdicts: list[TextVerdict | None] = [_names_verdict(text, kind) for text in texts]
+    unread = [i for i, verdict in enumerate(verdicts) if verdict is None]
+    try:
+        judgements = categories_judge([texts[i] for i in unread], thresholds_for(teen=teen)) if unread else []
+    except TextModelUnavailable as exc:  # fail closed: a 503 the writer may retry, never a pass
+        logger.error("moderation.text.unavailable", extra={"error": str(exc)})
+        raise KinoError(MODERATION_UNAVAILABLE) from exc
+    for i, judgement in zip(unread, judgements, strict=True):
+        verdicts[i] = _category_verdict(judgement)
+    return [verdict for verdict in verdicts if verdict is not None]
+
+
+def _names_verdict(text: str, kind: TextKind) -> TextVerdict | None:
+    """The verdict that needs no encoder (empty, a public figure's name, a names-only kind); None
+    when the categories must read the text."""
     if not text.strip():
         return ALLOWED
     match = name_find(text)
@@ -65,13 +85,10 @@ def text_judge(text: str, *, kind: TextKind, teen: bool = False) -> TextVerdict:
             category=PUBLIC_FIGURE,
             figure_id=match.figure_id,
         )
-    if kind in NAMES_ONLY:
-        return ALLOWED
-    try:
-        judgement = categories_judge(text, thresholds_for(teen=teen))
-    except TextModelUnavailable as exc:  # fail closed: a 503 the writer may retry, never a pass
-        logger.error("moderation.text.unavailable", extra={"error": str(exc)})
-        raise KinoError(MODERATION_UNAVAILABLE) from exc
+    return ALLOWED if kind in NAMES_ONLY else None
+
+
+def _category_verdict(judgement: CategoryJudgement) -> TextVerdict:
     if not judgement.category:
         return TextVerdict(
             allowed=True, score=judgement.score, threshold=judgement.threshold, nearest=judgement.nearest

@@ -10,7 +10,7 @@ import pytest
 
 from moderation.errors import TEXT_REFUSED
 from moderation.models import AuditEntry
-from moderation.text import text_check, text_judge
+from moderation.text import text_check, text_judge, texts_judge
 from moderation.text.categories import exemplar_model, exemplars_load
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +129,26 @@ def test_exemplars_are_labelled_and_kept_once_per_process():
     assert sum(e.label == "benign" for e in exemplars) >= 300
     assert exemplar_model() is exemplar_model()
     assert exemplar_model().matrix.shape == (len(exemplars), 384)
+
+
+def test_texts_judged_together_get_each_ones_verdict_from_one_encoder_pass(monkeypatch):
+    from moderation.models import PublicFigure
+    from moderation.text import categories
+    from moderation.text.names import figure_names_changed
+
+    PublicFigure.objects.create(name="Bryan Cranston", roles=["Walter White"])
+    figure_names_changed()
+    texts = ["", REFUSED["violence"], HARD_NEGATIVES["boxing match"], "walter white", REFUSED["sexual"]]
+    alone = [text_judge(text, kind="caption", teen=True) for text in texts]
+    passes = []
+    encode = categories.embed
+    monkeypatch.setattr(categories, "embed", lambda chunks: passes.append(chunks) or encode(chunks))
+    together = texts_judge(texts, kind="caption", teen=True)
+    assert [(v.allowed, v.category, v.error) for v in together] == [
+        (v.allowed, v.category, v.error) for v in alone
+    ]
+    assert [v.allowed for v in together] == [True, False, True, False, False]
+    assert len(passes) == 1  # the empty text and the public figure's name never reach the encoder
 
 
 def test_a_check_is_fast_once_the_model_is_loaded():
