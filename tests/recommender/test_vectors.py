@@ -128,7 +128,7 @@ def test_a_post_not_judged_yet_is_judged_by_the_sweep_and_keeps_its_blend(
     def unavailable(*args, **kwargs):
         raise KinoError(MODERATION_UNAVAILABLE)
 
-    monkeypatch.setattr("recommender.vectors.text_judge", unavailable)
+    monkeypatch.setattr("recommender.vectors.texts_judge", unavailable)
     ann = UserFactory()
     video = posted(ann, "a lighthouse in a storm", "", django_capture_on_commit_callbacks)
     row = VideoVector.objects.get(video_id=video.id)
