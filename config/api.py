@@ -15,9 +15,11 @@ from uuid import UUID
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
+from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
@@ -84,6 +86,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, TokenError):
         exc = InvalidToken()
+    elif isinstance(exc, OperationalError) and isinstance(exc.__cause__, PoolTimeout):
+        # Every pooled connection stayed busy for the pool's timeout: overload, not a fault. A 503 the
+        # client may retry, not a 500 (seen at tier M: 1 of 500 first pages at 20 clients on 2 cores).
+        exc = KinoError(errors.SERVER_BUSY)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

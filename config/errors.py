@@ -102,6 +102,9 @@ REQUEST_TOO_LARGE = ErrorCode("request_too_large", "The request body is too larg
 UNSUPPORTED_MEDIA_TYPE = ErrorCode("unsupported_media_type", "Unsupported media type.", 415)
 RATE_LIMITED = ErrorCode("rate_limited", "Too many requests: slow down.", 429)
 SERVER_ERROR = ErrorCode("server_error", "Something went wrong on our side.", 500)
+SERVER_BUSY = ErrorCode(
+    "server_busy", "The server is too busy to answer now. Try again in a few seconds.", 503
+)
 INVALID = ErrorCode("invalid", "This value is invalid.")  # a field problem DRF gave no code for
 UNKNOWN_MESSAGE = ErrorCode("unknown_message", "The server does not understand this message.")  # WebSocket
 

@@ -253,6 +253,30 @@ def test_errors_have_one_shape(client, method, path, kwargs, status, code):
 
 
 @pytest.mark.django_db
+def test_a_database_pool_that_stays_busy_is_a_503_to_retry_not_a_500(monkeypatch):
+    # Given a member whose request finds every pooled connection busy for the pool's timeout
+    from django.db import OperationalError
+    from psycopg_pool import PoolTimeout
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accounts.authentication import JWTAuthentication
+    from tests.factories import UserFactory
+
+    token = RefreshToken.for_user(UserFactory()).access_token
+
+    def busy(self, validated_token):
+        raise OperationalError("no connection") from PoolTimeout("couldn't get a connection after 10.00 sec")
+
+    monkeypatch.setattr(JWTAuthentication, "get_user", busy)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = client.get("/api/v1/me")
+    assert response.status_code == 503, response.content[:300]
+    assert response.json()["error"]["code"] == "server_busy"
+
+
+@pytest.mark.django_db
 def test_schema_and_docs_are_served(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
