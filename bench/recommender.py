@@ -508,21 +508,27 @@ def _eligible_count(teen: UUID) -> int:
 
 
 def _teen_page(bench: Bench, teen: UUID, ok_ids: set[UUID]) -> dict[str, Any]:
-    from recommender.eligibility import TEEN_SQL
+    from recommender.candidates import AnnQuery, Plan, candidates_gather
+    from recommender.eligibility import TEEN_SQL, audience_for
     from recommender.feeds import feed_page
 
     eligible = _eligible_count(teen)
     page, ms = timed(lambda: feed_page(teen, cursor=None, following=False))
     served = [i.video_id for i in page.items]
     query = bench.world.prompt_vectors[bench.prompt[bench.video_number[next(iter(ok_ids))]]]
-    ann = _nearest(query, 200, exact=False, where="v.in_feeds" + TEEN_SQL)
+    bare = _nearest(query, 200, exact=False, where="v.in_feeds" + TEEN_SQL)
+    # The feed's own ANN branch for this teen: the iterative scan, then the exact path when it is short.
+    plan = Plan(queries=(AnnQuery(np.asarray(query, np.float32), 200),))
+    ann = [c for c in candidates_gather(plan, audience_for(teen, teen=True)) if "ann" in c.sources]
+    left = _eligible_count(teen)  # the page just served is now "seen": no longer eligible
     return {
         "page_items": len(served),
         "eligible": eligible,
         "all_teen_ok": all(v in ok_ids for v in served),
         "page_ms": round(ms, 1),
         "ann_found": len(ann),
-        "ann_wanted": min(200, len(ok_ids)),
+        "ann_scan_found": len(bare),  # the iterative scan alone (hnsw.max_scan_tuples)
+        "ann_wanted": min(200, left),
     }
 
 
